@@ -1,0 +1,436 @@
+// alexidx core benchmark: alex::Alex vs absl::btree_multimap vs std::multimap.
+//
+// Benchmark names are "<op>/<structure>/<dataset>/<size>" (Google Benchmark
+// appends "/iterations:N/manual_time").  Every benchmark uses manual timing:
+// only the operation under test is inside the timed region; dataset
+// generation, preloading, copying of batch inputs and destruction are not.
+//
+// Counters (all plain values, comparable across structures):
+//   ns_per_op      mean nanoseconds per key (per scan for range scans)
+//   ns_per_op_min  best iteration's nanoseconds per key
+//   bytes_per_entry  allocator bytes / entries after the operation
+//
+// Own flags (after Google Benchmark's flags are consumed):
+//   --quick                 only 1M sizes (same as CORE_BENCH_QUICK=1)
+//   --sizes=1M,10M,100K     explicit sizes
+//   --datasets=uniform,...  subset of datasets
+//   --structs=alex,absl,std subset of structures
+//   --iter_scale=X          multiply the per-benchmark iteration counts
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "adapters.hpp"
+#include "datasets.hpp"
+
+namespace corebench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// ------------------------------------------------------------------ caches
+// One dataset and one loaded read-only structure are cached at a time; the
+// benchmarks are registered grouped by (size, dataset, structure) so each is
+// generated / loaded once.
+std::unique_ptr<Dataset> g_dataset;
+
+const Dataset& get_dataset(Dist d, std::size_t n) {
+  if (!g_dataset || g_dataset->dist != d || g_dataset->n != n) {
+    g_dataset.reset();
+    g_dataset = std::make_unique<Dataset>(make_dataset(d, n));
+  }
+  return *g_dataset;
+}
+
+struct StructCache {
+  std::string key;
+  std::shared_ptr<void> obj;
+};
+StructCache g_struct_cache;
+
+void drop_struct_cache() {
+  g_struct_cache.obj.reset();
+  g_struct_cache.key.clear();
+}
+
+template <class A>
+std::vector<typename A::Elem> to_elems(const std::vector<KV>& v) {
+  std::vector<typename A::Elem> out;
+  out.reserve(v.size());
+  for (const KV& kv : v) out.push_back(A::make(kv));
+  return out;
+}
+
+template <class A>
+A& get_loaded(const Dataset& ds) {
+  std::string key = std::string(A::kName) + "/" + dist_name(ds.dist) + "/" + std::to_string(ds.n);
+  if (g_struct_cache.key != key) {
+    drop_struct_cache();
+    auto in = to_elems<A>(ds.sorted);
+    auto a = std::make_shared<A>();
+    a->load(in.data(), in.size());
+    g_struct_cache.obj = a;
+    g_struct_cache.key = key;
+  }
+  return *static_cast<A*>(g_struct_cache.obj.get());
+}
+
+// ------------------------------------------------------------------ timing
+struct Meter {
+  double total_ns = 0;
+  double total_ops = 0;
+  double best = 1e300;
+
+  // Times fn() and reports it as this iteration's manual time.
+  template <class F>
+  void time(benchmark::State& st, double ops, F&& fn) {
+    auto t0 = Clock::now();
+    fn();
+    auto t1 = Clock::now();
+    double ns = std::chrono::duration<double, std::nano>(t1 - t0).count();
+    st.SetIterationTime(ns * 1e-9);
+    total_ns += ns;
+    total_ops += ops;
+    best = std::min(best, ns / ops);
+  }
+  void report(benchmark::State& st) {
+    if (total_ops <= 0) return;
+    st.counters["ns_per_op"] = total_ns / total_ops;
+    st.counters["ns_per_op_min"] = best;
+    st.SetItemsProcessed(static_cast<int64_t>(total_ops));
+  }
+};
+
+template <class A>
+void set_mem(benchmark::State& st, const A& a) {
+  if (a.size() > 0)
+    st.counters["bytes_per_entry"] =
+        static_cast<double>(a.memory_bytes()) / static_cast<double>(a.size());
+}
+
+template <class A>
+void add_struct_stats(benchmark::State&, const A&) {}
+
+void add_struct_stats(benchmark::State& st, const AlexAdapter& a) {
+  alex::Stats s = a.m.stats();
+  st.counters["depth"] = static_cast<double>(s.depth);
+  st.counters["model_nodes"] = static_cast<double>(s.model_nodes);
+  st.counters["data_nodes"] = static_cast<double>(s.data_nodes);
+  st.counters["avg_search_distance"] = s.avg_search_distance;
+  st.counters["model_bytes_per_entry"] =
+      static_cast<double>(s.model_bytes) / std::max<double>(1, static_cast<double>(s.entries));
+  st.counters["data_bytes_per_entry"] =
+      static_cast<double>(s.data_bytes) / std::max<double>(1, static_cast<double>(s.entries));
+}
+
+// ------------------------------------------------------------------ benchmarks
+template <class A>
+void BM_BulkLoad(benchmark::State& st, Dist d, std::size_t n) {
+  const Dataset& ds = get_dataset(d, n);
+  drop_struct_cache();
+  auto in = to_elems<A>(ds.sorted);
+  Meter m;
+  for (auto _ : st) {
+    auto a = std::make_unique<A>();
+    m.time(st, static_cast<double>(n), [&] { a->load(in.data(), in.size()); });
+    if (a->size() != n) {
+      st.SkipWithError("bulk load: wrong size");
+      break;
+    }
+    set_mem(st, *a);
+    add_struct_stats(st, *a);
+  }
+  m.report(st);
+}
+
+template <class A>
+void BM_Lookup(benchmark::State& st, Dist d, std::size_t n) {
+  const Dataset& ds = get_dataset(d, n);
+  const A& a = get_loaded<A>(ds);
+  Meter m;
+  for (auto _ : st) {
+    uint64_t sum = 0;
+    m.time(st, static_cast<double>(ds.probes.size()), [&] {
+      for (const KV& p : ds.probes) sum += a.find_first(p.key);
+    });
+    benchmark::DoNotOptimize(sum);
+    if (sum != ds.probe_payload_sum) {
+      st.SkipWithError("lookup: wrong results");
+      break;
+    }
+  }
+  set_mem(st, a);
+  m.report(st);
+}
+
+template <class A>
+void BM_RangeScan(benchmark::State& st, Dist d, std::size_t n) {
+  const Dataset& ds = get_dataset(d, n);
+  const A& a = get_loaded<A>(ds);
+  Meter m;
+  for (auto _ : st) {
+    uint64_t sum = 0;
+    m.time(st, static_cast<double>(ds.scan_starts.size()), [&] {
+      for (int64_t k : ds.scan_starts) sum += a.scan(k, kScanLength);
+    });
+    benchmark::DoNotOptimize(sum);
+    if (sum != ds.scan_payload_sum) {
+      st.SkipWithError("range scan: wrong results");
+      break;
+    }
+  }
+  m.report(st);
+}
+
+void BM_RangeScanCopy(benchmark::State& st, Dist d, std::size_t n) {
+  const Dataset& ds = get_dataset(d, n);
+  const AlexAdapter& a = get_loaded<AlexAdapter>(ds);
+  std::vector<AlexAdapter::Elem> buf(kScanLength);
+  Meter m;
+  for (auto _ : st) {
+    uint64_t sum = 0;
+    m.time(st, static_cast<double>(ds.scan_starts.size()), [&] {
+      for (int64_t k : ds.scan_starts) sum += a.scan_copy(k, kScanLength, buf.data());
+    });
+    benchmark::DoNotOptimize(sum);
+    if (sum != ds.scan_payload_sum) {
+      st.SkipWithError("copy_range scan: wrong results");
+      break;
+    }
+  }
+  m.report(st);
+}
+
+template <class A>
+std::unique_ptr<A> preload(const std::vector<typename A::Elem>& in) {
+  auto a = std::make_unique<A>();
+  a->load(in.data(), in.size());
+  return a;
+}
+
+template <class A>
+void BM_Insert(benchmark::State& st, Dist d, std::size_t n) {
+  const Dataset& ds = get_dataset(d, n);
+  drop_struct_cache();
+  auto half = to_elems<A>(ds.half_sorted);
+  Meter m;
+  for (auto _ : st) {
+    auto a = preload<A>(half);
+    m.time(st, static_cast<double>(ds.other_half.size()), [&] {
+      for (const KV& kv : ds.other_half) a->insert(kv.key, kv.payload);
+    });
+    if (a->size() != n) {
+      st.SkipWithError("insert: wrong size");
+      break;
+    }
+    set_mem(st, *a);
+    add_struct_stats(st, *a);
+  }
+  m.report(st);
+}
+
+void BM_InsertBatch(benchmark::State& st, Dist d, std::size_t n, std::size_t batch) {
+  const Dataset& ds = get_dataset(d, n);
+  drop_struct_cache();
+  auto half = to_elems<AlexAdapter>(ds.half_sorted);
+  auto rest = to_elems<AlexAdapter>(ds.other_half);
+  std::vector<AlexAdapter::Elem> scratch;
+  Meter m;
+  for (auto _ : st) {
+    auto a = preload<AlexAdapter>(half);
+    scratch = rest;  // insert_batch may reorder its input
+    m.time(st, static_cast<double>(scratch.size()), [&] {
+      for (std::size_t off = 0; off < scratch.size(); off += batch)
+        a->insert_batch(scratch.data() + off, std::min(batch, scratch.size() - off));
+    });
+    if (a->size() != n) {
+      st.SkipWithError("insert_batch: wrong size");
+      break;
+    }
+    set_mem(st, *a);
+    add_struct_stats(st, *a);
+  }
+  m.report(st);
+}
+
+template <class A>
+void BM_Erase(benchmark::State& st, Dist d, std::size_t n) {
+  const Dataset& ds = get_dataset(d, n);
+  drop_struct_cache();
+  auto all = to_elems<A>(ds.sorted);
+  Meter m;
+  for (auto _ : st) {
+    auto a = preload<A>(all);
+    std::size_t erased = 0;
+    m.time(st, static_cast<double>(ds.other_half.size()), [&] {
+      for (const KV& kv : ds.other_half) erased += a->erase(kv.key, kv.payload);
+    });
+    if (erased != ds.other_half.size() || a->size() != n - ds.other_half.size()) {
+      st.SkipWithError("erase: wrong count");
+      break;
+    }
+    set_mem(st, *a);
+  }
+  m.report(st);
+}
+
+template <class A>
+void BM_Append(benchmark::State& st, Dist d, std::size_t n) {
+  const Dataset& ds = get_dataset(d, n);
+  drop_struct_cache();
+  auto all = to_elems<A>(ds.sorted);
+  const std::size_t cnt = ds.append_count();
+  Meter m;
+  for (auto _ : st) {
+    auto a = preload<A>(all);
+    m.time(st, static_cast<double>(cnt), [&] {
+      for (std::size_t i = 0; i < cnt; ++i) a->insert(ds.append_key(i), n + i);
+    });
+    if (a->size() != n + cnt) {
+      st.SkipWithError("append: wrong size");
+      break;
+    }
+    set_mem(st, *a);
+  }
+  m.report(st);
+}
+
+// ------------------------------------------------------------------ registration
+struct Options {
+  std::vector<std::size_t> sizes{1'000'000, 10'000'000};
+  std::vector<std::string> datasets;  // empty = all
+  std::vector<std::string> structs{"alex", "absl", "std"};
+  double iter_scale = 1.0;
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::size_t parse_size(const std::string& s) {
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  std::string suf = end ? end : "";
+  if (suf == "K" || suf == "k") v *= 1e3;
+  if (suf == "M" || suf == "m") v *= 1e6;
+  return static_cast<std::size_t>(v);
+}
+
+std::string size_name(std::size_t n) {
+  if (n % 1'000'000 == 0) return std::to_string(n / 1'000'000) + "M";
+  if (n % 1'000 == 0) return std::to_string(n / 1'000) + "K";
+  return std::to_string(n);
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+Options g_opt;
+
+// Iteration counts: few for 10M (setup dominates), more for 1M and below.
+int iters(std::size_t n, int small, int large) {
+  int base = n >= 5'000'000 ? large : small;
+  return std::max(1, static_cast<int>(std::lround(base * g_opt.iter_scale)));
+}
+
+template <class F>
+void reg(const std::string& op, const std::string& st, Dist d, std::size_t n, int it, F&& fn) {
+  std::string name = op + "/" + st + "/" + dist_name(d) + "/" + size_name(n);
+  benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(fn))
+      ->Iterations(it)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+template <class A>
+void register_struct(Dist d, std::size_t n) {
+  const std::string s = A::kName;
+  if (!contains(g_opt.structs, s)) return;
+  const bool is_alex = s == "alex";
+  // Read-only group first (shares one cached loaded structure).
+  reg("bulk_load", s, d, n, iters(n, 5, 2), [d, n](benchmark::State& st) { BM_BulkLoad<A>(st, d, n); });
+  reg("lookup", s, d, n, iters(n, 5, 3), [d, n](benchmark::State& st) { BM_Lookup<A>(st, d, n); });
+  reg("range_scan", s, d, n, iters(n, 5, 3), [d, n](benchmark::State& st) { BM_RangeScan<A>(st, d, n); });
+  if (is_alex)
+    reg("range_scan_copy", s, d, n, iters(n, 5, 3),
+        [d, n](benchmark::State& st) { BM_RangeScanCopy(st, d, n); });
+  // Mutating group: a fresh structure per iteration.
+  reg("insert", s, d, n, iters(n, 3, 1), [d, n](benchmark::State& st) { BM_Insert<A>(st, d, n); });
+  if (is_alex) {
+    for (std::size_t b : {std::size_t{1000}, std::size_t{65536}})
+      reg("insert_batch_" + std::to_string(b), s, d, n, iters(n, 3, 1),
+          [d, n, b](benchmark::State& st) { BM_InsertBatch(st, d, n, b); });
+  }
+  reg("erase", s, d, n, iters(n, 3, 1), [d, n](benchmark::State& st) { BM_Erase<A>(st, d, n); });
+  reg("append", s, d, n, iters(n, 3, 1), [d, n](benchmark::State& st) { BM_Append<A>(st, d, n); });
+}
+
+void register_all() {
+  for (std::size_t n : g_opt.sizes) {
+    for (Dist d : kAllDists) {
+      if (!g_opt.datasets.empty() && !contains(g_opt.datasets, dist_name(d))) continue;
+      register_struct<AlexAdapter>(d, n);
+      register_struct<AbslAdapter>(d, n);
+      register_struct<StdAdapter>(d, n);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace corebench
+
+int main(int argc, char** argv) {
+  using namespace corebench;
+  benchmark::Initialize(&argc, argv);
+  const char* q = std::getenv("CORE_BENCH_QUICK");
+  if (q && *q && std::strcmp(q, "0") != 0) g_opt.sizes = {1'000'000};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&](const char* pfx) -> std::optional<std::string> {
+      std::size_t l = std::strlen(pfx);
+      if (a.compare(0, l, pfx) == 0) return a.substr(l);
+      return std::nullopt;
+    };
+    if (a == "--quick") {
+      g_opt.sizes = {1'000'000};
+    } else if (auto v = val("--sizes=")) {
+      g_opt.sizes.clear();
+      for (auto& s : split(*v)) g_opt.sizes.push_back(parse_size(s));
+    } else if (auto v2 = val("--datasets=")) {
+      g_opt.datasets = split(*v2);
+    } else if (auto v3 = val("--structs=")) {
+      g_opt.structs = split(*v3);
+    } else if (auto v4 = val("--iter_scale=")) {
+      g_opt.iter_scale = std::strtod(v4->c_str(), nullptr);
+    } else {
+      std::fprintf(stderr, "unknown argument: %s\n", argv[i]);
+      return 2;
+    }
+  }
+  register_all();
+  benchmark::AddCustomContext("core_bench_sizes", [] {
+    std::string s;
+    for (auto n : g_opt.sizes) s += (s.empty() ? "" : ",") + size_name(n);
+    return s;
+  }());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
