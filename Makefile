@@ -1,0 +1,24 @@
+# Makefile: builds and installs the alexidx extension with PGXS.
+# The core library (alex/) is header-only; its tests and benchmarks build with CMake.
+
+MODULE_big = alexidx
+EXTENSION = alexidx
+DATA = alexidx--0.1.0.sql
+
+C_SOURCES = $(wildcard $(srcdir)/am/*.c)
+CXX_SOURCES = $(wildcard $(srcdir)/am/engine/*.cpp)
+OBJS = $(patsubst $(srcdir)/%.c,%.o,$(C_SOURCES)) $(patsubst $(srcdir)/%.cpp,%.o,$(CXX_SOURCES))
+
+PG_CPPFLAGS = -I$(srcdir)/am
+PG_CXXFLAGS = -std=c++20 -fPIC -I$(srcdir)/alex/include -I$(srcdir)/am
+SHLIB_LINK = -lrocksdb -lstdc++
+
+# Regression suite (run through scripts/regress.sh, which starts a preloaded temporary server).
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+
+PG_CONFIG ?= pg_config
+# No LLVM bitcode: the C++ side is not JIT material, and clang may not be installed.
+override with_llvm = no
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+srcdir ?= .
+include $(PGXS)

@@ -1,0 +1,79 @@
+-- alexidx--0.1.0.sql: the access method, its operator classes and its functions.
+\echo Use "CREATE EXTENSION alexidx" to load this file. \quit
+
+-- Refuse to install unless the library was preloaded: the trees need postmaster shared memory.
+CREATE FUNCTION alexidx_require_preload() RETURNS void
+AS 'MODULE_PATHNAME', 'alexidx_require_preload_sql' LANGUAGE C;
+SELECT alexidx_require_preload();
+
+CREATE FUNCTION alexidx_handler(internal) RETURNS index_am_handler
+AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD alexidx TYPE INDEX HANDLER alexidx_handler;
+COMMENT ON ACCESS METHOD alexidx IS 'ALEX learned index in shared memory, durable in a RocksDB sidecar';
+
+-- One family for all integer widths, with the cross-type operators, as btree's integer_ops:
+-- a bigint column compared with an int4 parameter still uses the index.
+CREATE OPERATOR FAMILY integer_ops USING alexidx;
+CREATE OPERATOR CLASS int8_ops DEFAULT FOR TYPE int8 USING alexidx FAMILY integer_ops AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 btint8cmp(int8, int8);
+CREATE OPERATOR CLASS int4_ops DEFAULT FOR TYPE int4 USING alexidx FAMILY integer_ops AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 btint4cmp(int4, int4);
+CREATE OPERATOR CLASS int2_ops DEFAULT FOR TYPE int2 USING alexidx FAMILY integer_ops AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 btint2cmp(int2, int2);
+ALTER OPERATOR FAMILY integer_ops USING alexidx ADD
+    OPERATOR 1 < (int8, int4),
+    OPERATOR 2 <= (int8, int4),
+    OPERATOR 3 = (int8, int4),
+    OPERATOR 4 >= (int8, int4),
+    OPERATOR 5 > (int8, int4),
+    FUNCTION 1 (int8, int4) btint84cmp(int8, int4),
+    OPERATOR 1 < (int8, int2),
+    OPERATOR 2 <= (int8, int2),
+    OPERATOR 3 = (int8, int2),
+    OPERATOR 4 >= (int8, int2),
+    OPERATOR 5 > (int8, int2),
+    FUNCTION 1 (int8, int2) btint82cmp(int8, int2),
+    OPERATOR 1 < (int4, int8),
+    OPERATOR 2 <= (int4, int8),
+    OPERATOR 3 = (int4, int8),
+    OPERATOR 4 >= (int4, int8),
+    OPERATOR 5 > (int4, int8),
+    FUNCTION 1 (int4, int8) btint48cmp(int4, int8),
+    OPERATOR 1 < (int4, int2),
+    OPERATOR 2 <= (int4, int2),
+    OPERATOR 3 = (int4, int2),
+    OPERATOR 4 >= (int4, int2),
+    OPERATOR 5 > (int4, int2),
+    FUNCTION 1 (int4, int2) btint42cmp(int4, int2),
+    OPERATOR 1 < (int2, int8),
+    OPERATOR 2 <= (int2, int8),
+    OPERATOR 3 = (int2, int8),
+    OPERATOR 4 >= (int2, int8),
+    OPERATOR 5 > (int2, int8),
+    FUNCTION 1 (int2, int8) btint28cmp(int2, int8),
+    OPERATOR 1 < (int2, int4),
+    OPERATOR 2 <= (int2, int4),
+    OPERATOR 3 = (int2, int4),
+    OPERATOR 4 >= (int2, int4),
+    OPERATOR 5 > (int2, int4),
+    FUNCTION 1 (int2, int4) btint24cmp(int2, int4);
+
+CREATE FUNCTION alexidx_version() RETURNS text
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT IMMUTABLE;
+
+CREATE FUNCTION alexidx_stats(index regclass,
+    OUT entries bigint, OUT depth int, OUT model_nodes bigint, OUT data_nodes bigint,
+    OUT shared_bytes bigint, OUT avg_search_distance float8, OUT buffered bigint,
+    OUT sidecar_bytes bigint, OUT build_id bigint)
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+CREATE FUNCTION alexidx_check(index regclass, heapallindexed boolean DEFAULT true) RETURNS void
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+-- They expose index internals and can be expensive: superusers grant them as they see fit.
+REVOKE ALL ON FUNCTION alexidx_stats(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION alexidx_check(regclass, boolean) FROM PUBLIC;

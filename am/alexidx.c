@@ -1,0 +1,220 @@
+/*
+ * alexidx.c: module entry point: PG_MODULE_MAGIC, GUCs, hooks, and the handler that hands
+ * PostgreSQL the access method's callbacks.
+ */
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/reloptions.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+#include "utils/rel.h"
+
+#include "alexidx.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+static void define_reloptions(void);
+
+int			alexidx_memory_mb = 1024;
+int			alexidx_max_indexes = 1024;
+int			alexidx_insert_buffer = 65536;
+int			alexidx_sweep_interval = 10;
+bool		alexidx_preloaded = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+request_hook(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	alexidx_shmem_request();
+}
+
+static void
+startup_hook(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	alexidx_shmem_startup();
+}
+
+void
+_PG_init(void)
+{
+	/*
+	 * The trees live in shared memory sized at postmaster start, and one worker owns RocksDB:
+	 * both need the postmaster. Loaded any other way (CREATE EXTENSION loads the library for
+	 * the handler), register nothing and refuse every use with a message that says what to do.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	alexidx_preloaded = true;
+
+	DefineCustomIntVariable("alexidx.memory",
+							"Shared memory for all alexidx trees.",
+							"Every alexidx index keeps its whole tree here. Raise it when an "
+							"insert or build reports that the arena is full.",
+							&alexidx_memory_mb, 1024, 16, INT_MAX / 2,
+							PGC_POSTMASTER, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("alexidx.max_indexes",
+							"Most alexidx index builds that can be loaded at once.",
+							NULL, &alexidx_max_indexes, 1024, 16, 1000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("alexidx.insert_buffer",
+							"Entries a backend buffers per index before flushing them as one batch.",
+							"Buffers are also flushed before the backend scans the index and at commit.",
+							&alexidx_insert_buffer, 65536, 1, 16 * 1024 * 1024,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("alexidx.sweep_interval",
+							"Seconds between sweeps for sidecar ranges of dropped indexes.",
+							NULL, &alexidx_sweep_interval, 10, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("alexidx");
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = request_hook;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = startup_hook;
+
+	define_reloptions();
+	alexidx_register_worker();
+	alexidx_insert_init();
+}
+
+void
+alexidx_require_preload(void)
+{
+	if (!alexidx_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("alexidx must be loaded via shared_preload_libraries"),
+				 errhint("Add shared_preload_libraries = 'alexidx' to postgresql.conf and restart the server.")));
+}
+
+void
+alexidx_report(const AxError *err, const char *context, Relation index)
+{
+	const char *name = index ? RelationGetRelationName(index) : NULL;
+
+	switch (err->status)
+	{
+		case AX_NOMEM:
+			alexidx_report_arena_full(index, 0);
+			break;
+		case AX_NOTFOUND:
+		case AX_CORRUPT:
+		case AX_IOERROR:
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("alexidx: %s%s%s: %s", context,
+							name ? " for index " : "", name ? name : "", err->message),
+					 name ? errhint("Rebuild the index with REINDEX INDEX %s.", name)
+					 : errhint("Rebuild the affected alexidx index with REINDEX.")));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("alexidx: %s%s%s: %s", context,
+							name ? " for index " : "", name ? name : "", err->message)));
+	}
+	pg_unreachable();
+}
+
+PG_FUNCTION_INFO_V1(alexidx_handler);
+Datum
+alexidx_handler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
+
+	amroutine->amstrategies = BTMaxStrategyNumber;
+	amroutine->amsupport = 1;
+	amroutine->amoptsprocnum = 0;
+	amroutine->amcanorder = true;
+	amroutine->amcanorderbyop = false;
+	amroutine->amcanbackward = true;
+	amroutine->amcanunique = false;
+	amroutine->amcanmulticol = false;
+	amroutine->amoptionalkey = false;
+	amroutine->amsearcharray = false;
+	amroutine->amsearchnulls = false;
+	amroutine->amstorage = false;
+	amroutine->amclusterable = false;
+	amroutine->ampredlocks = false;
+	amroutine->amcanparallel = false;
+	amroutine->amcaninclude = false;
+	amroutine->amusemaintenanceworkmem = false;
+	amroutine->amparallelvacuumoptions = 0;
+	amroutine->amkeytype = InvalidOid;
+
+	amroutine->ambuild = alexidx_build;
+	amroutine->ambuildempty = alexidx_buildempty;
+	amroutine->aminsert = alexidx_insert;
+	amroutine->ambulkdelete = alexidx_bulkdelete;
+	amroutine->amvacuumcleanup = alexidx_vacuumcleanup;
+	amroutine->amcanreturn = alexidx_canreturn;
+	amroutine->amcostestimate = alexidx_costestimate;
+	amroutine->amoptions = alexidx_options;
+	amroutine->amproperty = NULL;
+	amroutine->ambuildphasename = alexidx_buildphasename;
+	amroutine->amvalidate = alexidx_validate;
+	amroutine->amadjustmembers = NULL;
+	amroutine->ambeginscan = alexidx_beginscan;
+	amroutine->amrescan = alexidx_rescan;
+	amroutine->amgettuple = alexidx_gettuple;
+	amroutine->amgetbitmap = alexidx_getbitmap;
+	amroutine->amendscan = alexidx_endscan;
+	amroutine->ammarkpos = NULL;
+	amroutine->amrestrpos = NULL;
+	amroutine->amestimateparallelscan = NULL;
+	amroutine->aminitparallelscan = NULL;
+	amroutine->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(amroutine);
+}
+
+PG_FUNCTION_INFO_V1(alexidx_require_preload_sql);
+Datum
+alexidx_require_preload_sql(PG_FUNCTION_ARGS)
+{
+	alexidx_require_preload();
+	PG_RETURN_VOID();
+}
+
+static relopt_kind alexidx_relopt_kind;
+
+static void
+define_reloptions(void)
+{
+	alexidx_relopt_kind = add_reloption_kind();
+	add_int_reloption(alexidx_relopt_kind, "max_node_slots",
+					  "Largest data node of the index's tree, in slots (0: library default).",
+					  0, 0, 1 << 24, AccessExclusiveLock);
+	add_int_reloption(alexidx_relopt_kind, "insert_buffer",
+					  "Entries buffered per backend before a flush (0: alexidx.insert_buffer).",
+					  0, 0, 16 * 1024 * 1024, ShareUpdateExclusiveLock);
+}
+
+bytea *
+alexidx_options(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"max_node_slots", RELOPT_TYPE_INT, offsetof(AlexOptions, max_node_slots)},
+		{"insert_buffer", RELOPT_TYPE_INT, offsetof(AlexOptions, insert_buffer)},
+	};
+
+	return (bytea *) build_reloptions(reloptions, validate, alexidx_relopt_kind,
+									  sizeof(AlexOptions), tab, lengthof(tab));
+}
+
+bool
+alexidx_canreturn(Relation index, int attno)
+{
+	return false;
+}

@@ -1,0 +1,241 @@
+/*
+ * alexidx.h: declarations shared by the C files of the access method.
+ *
+ * Process homes:
+ *   - backend side: alexidx.c (handler, GUCs), build.c, insert.c, scan.c, vacuum.c, cost.c,
+ *     validate.c, functions.c, sidecar_client.c
+ *   - sidecar worker: sidecar_worker.c (the only code that opens RocksDB)
+ *   - both: shmem.c (shared state, the arena, the registry of loaded trees), metapage.c, keys.c
+ */
+#ifndef ALEXIDX_H
+#define ALEXIDX_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "common/relpath.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "port/atomics.h"
+#include "storage/dsm.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/s_lock.h"
+#include "utils/relcache.h"
+
+#include "engine.h"
+
+#define ALEXIDX_VERSION "0.1.0"
+
+/* ---------- GUCs (alexidx.c) ---------- */
+extern int	alexidx_memory_mb;
+extern int	alexidx_max_indexes;
+extern int	alexidx_insert_buffer;
+extern int	alexidx_sweep_interval;
+extern bool alexidx_preloaded;
+
+/* Fails with a message naming shared_preload_libraries unless we were preloaded. */
+extern void alexidx_require_preload(void);
+
+/* Turns an engine failure into an ereport(ERROR). */
+extern void alexidx_report(const AxError *err, const char *context, Relation index) pg_attribute_noreturn();
+
+/* reloptions (alexidx.c) */
+typedef struct AlexOptions
+{
+	int32		vl_len_;
+	int			max_node_slots;
+	int			insert_buffer;
+} AlexOptions;
+
+/* ---------- the metapage (metapage.c) ---------- */
+#define ALEXIDX_MAGIC 0xA1E71D00
+#define ALEXIDX_PAGE_VERSION 1
+#define ALEXIDX_METAPAGE_BLKNO 0
+
+typedef struct AlexMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	uint64		build_id;
+} AlexMetaPageData;
+
+extern void alexidx_write_metapage(Relation index, ForkNumber fork, uint64 build_id);
+extern uint64 alexidx_read_build_id(Relation index);
+
+/* ---------- keys (keys.c): datums to order-preserving int64 ---------- */
+extern bool alexidx_type_supported(Oid typid);
+extern int64 alexidx_datum_to_key(Datum value, Oid typid);
+
+/*
+ * Folds the scan keys into one inclusive [lo, hi] range. Returns false when the keys
+ * contradict each other (the scan is empty).
+ */
+extern bool alexidx_keys_to_range(ScanKey keys, int nkeys, Oid keytype, int64 *lo, int64 *hi);
+
+static inline uint64
+alexidx_tid_pack(ItemPointer tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static inline void
+alexidx_tid_unpack(uint64 packed, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (packed >> 16), (OffsetNumber) (packed & 0xffff));
+}
+
+/* ---------- shared state (shmem.c) ---------- */
+#define AX_INLINE_ENTRIES 512
+#define AX_MAX_DROP_NOTICES 256
+
+typedef enum AxRequestType
+{
+	AXR_WRITE = 1,				/* put entries (group-committed) */
+	AXR_DELETE,					/* delete entries (group-committed) */
+	AXR_NEW_BUILD,				/* allocate a build id and record it */
+	AXR_INGEST,					/* ingest an SST file, mark the build ready */
+	AXR_BUILD_READY,			/* mark the build ready (no file to ingest) */
+	AXR_LOAD,					/* load a build's tree into shared memory */
+	AXR_DROP,					/* drop a build's entries, record and tree */
+	AXR_COMPACT,				/* compact a build's range */
+	AXR_SIZE,					/* report a build's sidecar bytes */
+	AXR_CHECK					/* compare a build's tree with the sidecar */
+} AxRequestType;
+
+typedef enum AxSlotState
+{
+	AXS_FREE = 0,
+	AXS_PENDING,
+	AXS_DONE
+} AxSlotState;
+
+typedef struct AxRequestSlot
+{
+	pg_atomic_uint32 state;
+	int			type;
+	uint64		build_id;
+	Latch	   *latch;			/* the requester's, set when done */
+	AxBuildRecord record;		/* AXR_NEW_BUILD */
+	char		path[MAXPGPATH];	/* AXR_INGEST */
+	uint32		nentries;
+	dsm_handle	dsm;			/* entries live here when nentries > AX_INLINE_ENTRIES */
+	/* the answer */
+	int			status;			/* AxStatus */
+	char		message[512];
+	uint64		result;
+	uint64		result2;
+	AxEntry		inline_entries[AX_INLINE_ENTRIES];
+} AxRequestSlot;
+
+typedef enum AxWorkerState
+{
+	AXW_STARTING = 0,
+	AXW_RUNNING,
+	AXW_FAILED
+} AxWorkerState;
+
+typedef struct AxShared
+{
+	LWLock	   *registry_lock;	/* guards the registry hash */
+	int			index_tranche;	/* tranche of the per-index locks */
+	pg_atomic_uint32 worker_state;
+	Latch	   *worker_latch;
+	pid_t		worker_pid;
+	uint32		incarnation;
+	char		worker_error[512];
+	void	   *arena;
+	Size		arena_size;
+	/* builds to drop, posted without waiting (abort and commit callbacks) */
+	slock_t		notice_mutex;
+	int			nnotices;
+	uint64		notices[AX_MAX_DROP_NOTICES];
+	int			nslots;
+	AxRequestSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} AxShared;
+
+/* One loaded tree. Lives in the registry hash, keyed by build id. */
+typedef struct AxIndexEntry
+{
+	uint64		build_id;		/* hash key */
+	LWLock		lock;			/* shared: read the tree; exclusive: change it */
+	AxTree	   *tree;
+} AxIndexEntry;
+
+extern AxShared *alexidx_shared;
+extern HTAB *alexidx_registry;
+
+extern void alexidx_shmem_request(void);
+extern void alexidx_shmem_startup(void);
+
+/*
+ * Finds the build's tree, asking the sidecar worker to load it after a restart, and returns
+ * it with its lock held in mode. Release with LWLockRelease(&entry->lock).
+ */
+extern AxIndexEntry *alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode);
+/* Registers a tree; false (and the tree freed) when the registry is full. */
+extern bool alexidx_register_tree(uint64 build_id, AxTree *tree);
+extern void alexidx_report_too_many(void) pg_attribute_noreturn();
+/* Frees a build's tree if it is loaded (sidecar worker). */
+extern void alexidx_forget_tree(uint64 build_id);
+/* Posts a build for the worker to drop, without waiting (safe in abort paths). */
+extern void alexidx_post_drop(uint64 build_id);
+/* Raises an ERROR that says how much to raise alexidx.memory by. */
+extern void alexidx_report_arena_full(Relation index, Size wanted) pg_attribute_noreturn();
+
+/* ---------- talking to the sidecar worker (sidecar_client.c) ---------- */
+extern uint64 alexidx_sidecar_new_build(Relation index);
+extern void alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *path);
+extern void alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries,
+								  Size n, bool is_delete);
+extern void alexidx_sidecar_load(Relation index, uint64 build_id);
+extern void alexidx_sidecar_compact(uint64 build_id);
+extern uint64 alexidx_sidecar_bytes(uint64 build_id);
+extern uint64 alexidx_sidecar_check(Relation index, uint64 build_id);
+extern char *alexidx_sidecar_dir(void);
+
+/* ---------- the sidecar worker (sidecar_worker.c) ---------- */
+extern void alexidx_register_worker(void);
+extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
+
+/* ---------- insert buffers (insert.c) ---------- */
+extern void alexidx_insert_init(void);
+extern void alexidx_flush_index(Relation index);
+extern int64 alexidx_buffered_count(Oid indexoid);
+extern void alexidx_note_build(uint64 build_id);
+
+/* ---------- access method callbacks ---------- */
+extern IndexBuildResult *alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void alexidx_buildempty(Relation index);
+extern char *alexidx_buildphasename(int64 phasenum);
+extern bool alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
+						   Relation heapRel, IndexUniqueCheck checkUnique,
+						   bool indexUnchanged, IndexInfo *indexInfo);
+extern IndexBulkDeleteResult *alexidx_bulkdelete(IndexVacuumInfo *info,
+												 IndexBulkDeleteResult *stats,
+												 IndexBulkDeleteCallback callback,
+												 void *callback_state);
+extern IndexBulkDeleteResult *alexidx_vacuumcleanup(IndexVacuumInfo *info,
+													IndexBulkDeleteResult *stats);
+extern void alexidx_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+								 Cost *indexStartupCost, Cost *indexTotalCost,
+								 Selectivity *indexSelectivity, double *indexCorrelation,
+								 double *indexPages);
+extern bytea *alexidx_options(Datum reloptions, bool validate);
+extern bool alexidx_validate(Oid opclassoid);
+extern IndexScanDesc alexidx_beginscan(Relation index, int nkeys, int norderbys);
+extern void alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+						   ScanKey orderbys, int norderbys);
+extern bool alexidx_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern int64 alexidx_getbitmap(IndexScanDesc scan, TIDBitmap *tbm);
+extern void alexidx_endscan(IndexScanDesc scan);
+extern bool alexidx_canreturn(Relation index, int attno);
+
+/* build progress sub-phases */
+#define ALEXIDX_PHASE_SORT 2
+#define ALEXIDX_PHASE_LOAD 3
+#define ALEXIDX_PHASE_SIDECAR 4
+
+#endif							/* ALEXIDX_H */

@@ -1,0 +1,211 @@
+/*
+ * build.c: CREATE INDEX (ambuild) and the init fork of unlogged indexes (ambuildempty).
+ *
+ * One pass over the heap collects (key, TID) pairs; one sort orders them; the sorted run then
+ * feeds both the shared-memory tree (bulk load) and an SST file that the sidecar worker
+ * ingests before CREATE INDEX returns.
+ *
+ * The sort runs in memory rather than through tuplesort: the whole index has to fit in the
+ * shared arena anyway, and an in-memory radix sort of 16-byte pairs is several times faster
+ * than sorting index tuples.
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "alexidx.h"
+
+#define SST_CHUNK 65536
+
+typedef struct BuildState
+{
+	Oid			keytype;
+	AxEntry    *entries;
+	Size		n;
+	Size		cap;
+} BuildState;
+
+static void
+build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *state)
+{
+	BuildState *bs = (BuildState *) state;
+
+	if (isnull[0])
+		return;					/* NULLs are not indexed */
+	if (bs->n == bs->cap)
+	{
+		bs->cap *= 2;
+		bs->entries = repalloc_huge(bs->entries, bs->cap * sizeof(AxEntry));
+	}
+	bs->entries[bs->n].key = alexidx_datum_to_key(values[0], bs->keytype);
+	bs->entries[bs->n].tid = alexidx_tid_pack(tid);
+	bs->n++;
+}
+
+static AxTreeParams
+tree_params(Relation index)
+{
+	AxTreeParams p = {0};
+	AlexOptions *opts = (AlexOptions *) index->rd_options;
+
+	if (opts)
+		p.max_data_node_slots = opts->max_node_slots;
+	return p;
+}
+
+/* Writes the sorted entries to an SST file and has the worker ingest it. */
+static void
+store_in_sidecar(Relation index, uint64 build_id, const AxEntry *entries, Size n)
+{
+	char	   *path;
+	AxSstWriter *writer;
+	AxError		err;
+	Size		done;
+
+	if (n == 0)
+	{
+		alexidx_sidecar_ingest(index, build_id, NULL);
+		return;
+	}
+	path = psprintf("%s/ingest/" UINT64_FORMAT ".sst", alexidx_sidecar_dir(), build_id);
+	writer = ax_sst_open(path, &err);
+	if (writer == NULL)
+		alexidx_report(&err, "could not write the build's SST file", index);
+	PG_TRY();
+	{
+		for (done = 0; done < n; done += SST_CHUNK)
+		{
+			Size		chunk = Min(SST_CHUNK, n - done);
+
+			CHECK_FOR_INTERRUPTS();
+			if (ax_sst_add(writer, build_id, entries + done, chunk, &err) != AX_OK)
+				alexidx_report(&err, "could not write the build's SST file", index);
+		}
+	}
+	PG_CATCH();
+	{
+		ax_sst_abandon(writer);
+		unlink(path);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (ax_sst_finish(writer, &done, &err) != AX_OK)
+	{
+		unlink(path);
+		alexidx_report(&err, "could not finish the build's SST file", index);
+	}
+	PG_TRY();
+	{
+		alexidx_sidecar_ingest(index, build_id, path);
+	}
+	PG_CATCH();
+	{
+		unlink(path);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+IndexBuildResult *
+alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	BuildState	bs;
+	double		reltuples;
+	uint64		build_id;
+	AxTree	   *tree;
+	AxError		err;
+	AxTreeParams params;
+
+	alexidx_require_preload();
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+
+	bs.keytype = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	if (!alexidx_type_supported(bs.keytype))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("alexidx does not support type %s", format_type_be(bs.keytype))));
+
+	/* The sidecar records the build first, so a failure anywhere after leaves no orphan. */
+	build_id = alexidx_sidecar_new_build(index);
+	alexidx_note_build(build_id);
+	alexidx_write_metapage(index, MAIN_FORKNUM, build_id);
+
+	bs.cap = 1024;
+	bs.n = 0;
+	bs.entries = palloc_extended(bs.cap * sizeof(AxEntry), MCXT_ALLOC_HUGE);
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+									   build_callback, &bs, NULL);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SORT);
+	ax_sort_entries(bs.entries, bs.n);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_LOAD);
+	params = tree_params(index);
+	tree = ax_tree_create(alexidx_shared->arena, &params, &err);
+	if (tree == NULL)
+		alexidx_report_arena_full(index, bs.n * 24);
+	PG_TRY();
+	{
+		if (ax_tree_bulk_load(tree, bs.entries, bs.n, &err) != AX_OK)
+		{
+			if (err.status == AX_NOMEM)
+				alexidx_report_arena_full(index, bs.n * 24);
+			alexidx_report(&err, "could not load the tree", index);
+		}
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SIDECAR);
+		store_in_sidecar(index, build_id, bs.entries, bs.n);
+	}
+	PG_CATCH();
+	{
+		ax_tree_destroy(alexidx_shared->arena, tree);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (!alexidx_register_tree(build_id, tree))
+		alexidx_report_too_many();
+
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = reltuples;
+	result->index_tuples = (double) bs.n;
+	pfree(bs.entries);
+	return result;
+}
+
+/* The init fork of an unlogged index names the same build; after a crash the sidecar
+ * worker empties that build, so the reset index is empty like its table. */
+void
+alexidx_buildempty(Relation index)
+{
+	alexidx_write_metapage(index, INIT_FORKNUM, alexidx_read_build_id(index));
+}
+
+char *
+alexidx_buildphasename(int64 phasenum)
+{
+	switch (phasenum)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case ALEXIDX_PHASE_SORT:
+			return "sorting keys";
+		case ALEXIDX_PHASE_LOAD:
+			return "loading the shared-memory tree";
+		case ALEXIDX_PHASE_SIDECAR:
+			return "writing the sidecar";
+		default:
+			return NULL;
+	}
+}

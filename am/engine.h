@@ -1,0 +1,175 @@
+/*
+ * engine.h: the C face of alexidx's C++ side.
+ *
+ * The access method is split in two zones (the pg_duckdb rule):
+ *   - C files under am/ talk to PostgreSQL and may ereport();
+ *   - C++ files under am/engine/ never call PostgreSQL and never let an exception escape.
+ * Every function declared here is a boundary guard: it catches every C++ exception and
+ * turns it into an AxStatus plus a message in an AxError, which the C caller reports with
+ * ereport() once it is back in the C zone. Nothing in here longjmps.
+ *
+ * This header is plain C so that PostgreSQL's headers and the C++ headers never meet in one
+ * translation unit.
+ */
+#ifndef ALEXIDX_ENGINE_H
+#define ALEXIDX_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+/* One index entry: the order-preserving int64 image of the key and the heap TID packed
+ * as (block << 16 | offset). Entries order by (key, tid). */
+typedef struct AxEntry
+{
+	int64_t		key;
+	uint64_t	tid;
+} AxEntry;
+
+typedef enum AxStatus
+{
+	AX_OK = 0,
+	AX_NOMEM,					/* the shared arena is full */
+	AX_NOTFOUND,				/* the sidecar has no record of the build */
+	AX_CORRUPT,					/* the sidecar or a tree failed a check */
+	AX_IOERROR,					/* RocksDB or the file system failed */
+	AX_ERROR					/* anything else */
+} AxStatus;
+
+typedef struct AxError
+{
+	AxStatus	status;
+	char		message[512];
+} AxError;
+
+/* ---------- the shared-memory arena (Boost.Interprocess over PostgreSQL shmem) ---------- */
+
+/* Lays out an arena in [base, base+size). Called once by the postmaster at shmem init. */
+AxStatus	ax_arena_create(void *base, size_t size, AxError *err);
+size_t		ax_arena_free_bytes(void *base);
+size_t		ax_arena_size(void *base);
+
+/* ---------- trees in the arena ---------- */
+
+typedef struct AxTree AxTree;	/* opaque; lives inside the arena */
+
+typedef struct AxTreeParams
+{
+	size_t		max_data_node_slots;	/* 0 = library default */
+} AxTreeParams;
+
+typedef struct AxTreeStats
+{
+	size_t		entries;
+	size_t		depth;
+	size_t		model_nodes;
+	size_t		data_nodes;
+	size_t		model_bytes;
+	size_t		data_bytes;
+	size_t		memory_bytes;
+	double		avg_search_distance;
+} AxTreeStats;
+
+AxTree	   *ax_tree_create(void *arena, const AxTreeParams *params, AxError *err);
+void		ax_tree_destroy(void *arena, AxTree *tree);
+AxStatus	ax_tree_bulk_load(AxTree *tree, const AxEntry *sorted, size_t n, AxError *err);
+/* entries may be reordered in place */
+AxStatus	ax_tree_insert_batch(AxTree *tree, AxEntry *entries, size_t n, AxError *err);
+size_t		ax_tree_erase_batch(AxTree *tree, AxEntry *entries, size_t n);
+size_t		ax_tree_size(const AxTree *tree);
+
+/*
+ * Copies up to max entries with lo <= key <= hi, ascending (or descending when backward),
+ * strictly after (before) *resume when resume is non-NULL. A result < max means the range
+ * is exhausted.
+ */
+size_t		ax_tree_copy_range(const AxTree *tree, int64_t lo, int64_t hi,
+							   const AxEntry *resume, bool backward,
+							   AxEntry *out, size_t max);
+void		ax_tree_stats(const AxTree *tree, AxTreeStats *stats);
+bool		ax_tree_validate(const AxTree *tree, char *why, size_t whylen);
+
+/* ---------- sorting (ambuild) ---------- */
+
+void		ax_sort_entries(AxEntry *entries, size_t n);
+
+/* ---------- SST files written by a backend during ambuild ---------- */
+
+typedef struct AxSstWriter AxSstWriter;
+
+AxSstWriter *ax_sst_open(const char *path, AxError *err);
+/* entries must come in (key, tid) order */
+AxStatus	ax_sst_add(AxSstWriter *w, uint64_t build_id, const AxEntry *entries, size_t n,
+					   AxError *err);
+/* Finishes the file (when it holds any entry), frees the writer. *nentries gets the count. */
+AxStatus	ax_sst_finish(AxSstWriter *w, size_t *nentries, AxError *err);
+void		ax_sst_abandon(AxSstWriter *w);
+
+/* ---------- the sidecar database: only the sidecar worker calls these ---------- */
+
+typedef struct AxDb AxDb;
+
+/* What the sidecar remembers about each build, beside its entries. */
+typedef struct AxBuildRecord
+{
+	uint64_t	build_id;
+	uint32_t	dboid;
+	uint32_t	spcoid;
+	uint32_t	relfilenode;
+	int32_t		backend;		/* -1, or the backend id of a temporary index */
+	uint32_t	state;			/* AX_BUILD_* */
+	uint32_t	incarnation;	/* worker start that created the record */
+	char		persistence;	/* 'p', 'u' or 't' */
+	char		pad[7];
+} AxBuildRecord;
+
+#define AX_BUILD_BUILDING 1
+#define AX_BUILD_READY 2
+
+/* One part of a group-committed write: all entries of one request. */
+typedef struct AxWritePart
+{
+	uint64_t	build_id;
+	bool		is_delete;
+	const AxEntry *entries;
+	size_t		n;
+} AxWritePart;
+
+AxDb	   *ax_db_open(const char *dir, AxError *err);
+/* Cancels background work and closes. *clean_marker: write "clean shutdown" first. */
+void		ax_db_close(AxDb *db, bool write_clean_marker);
+/* true when the previous run ended with ax_db_close(db, true); consumes the marker */
+bool		ax_db_take_clean_marker(AxDb *db);
+uint32_t	ax_db_next_incarnation(AxDb *db, AxError *err);
+uint64_t	ax_db_new_build_id(AxDb *db, AxError *err);
+
+AxStatus	ax_db_put_record(AxDb *db, const AxBuildRecord *rec, AxError *err);
+AxStatus	ax_db_get_record(AxDb *db, uint64_t build_id, AxBuildRecord *rec, AxError *err);
+/* Lists every record; returns the count (<= max stored). */
+size_t		ax_db_list_records(AxDb *db, AxBuildRecord *out, size_t max, AxError *err);
+
+/* One synced RocksDB write for all parts. */
+AxStatus	ax_db_write(AxDb *db, const AxWritePart *parts, size_t nparts, AxError *err);
+AxStatus	ax_db_ingest(AxDb *db, const char *const *files, size_t nfiles, AxError *err);
+/* Deletes the build's entries and its record; compacts the range to return the space. */
+AxStatus	ax_db_drop_build(AxDb *db, uint64_t build_id, bool keep_record, AxError *err);
+/* Compacts the build's key range (after large deletes). */
+AxStatus	ax_db_compact_build(AxDb *db, uint64_t build_id, AxError *err);
+/* Reads all of a build's entries and bulk-loads them into tree. */
+AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTree *tree, AxError *err);
+/* Compares the build's entries with the tree; AX_CORRUPT with a message on mismatch. */
+AxStatus	ax_db_compare_tree(AxDb *db, uint64_t build_id, const AxTree *tree,
+							   uint64_t *nsidecar, AxError *err);
+uint64_t	ax_db_build_bytes(AxDb *db, uint64_t build_id);
+uint64_t	ax_db_total_bytes(AxDb *db);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* ALEXIDX_ENGINE_H */

@@ -1,0 +1,57 @@
+// arena.hpp: a Boost.Interprocess heap laid out inside PostgreSQL's shared memory,
+// and a std-style allocator over it for the ALEX trees.
+//
+// PostgreSQL maps its main shared memory segment before forking, so every backend and the
+// sidecar worker see the arena at the same address: raw pointers inside it stay valid in all
+// of them. The heap's own lock is a process-shared mutex (mutex_family) because allocations
+// for different indexes happen concurrently under different per-index LWLocks.
+#pragma once
+
+#include <boost/interprocess/indexes/null_index.hpp>
+#include <boost/interprocess/managed_external_buffer.hpp>
+#include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
+#include <boost/interprocess/sync/mutex_family.hpp>
+#include <cstddef>
+#include <new>
+
+namespace axeng {
+
+namespace bip = boost::interprocess;
+
+using ArenaHeap =
+    bip::basic_managed_external_buffer<char, bip::rbtree_best_fit<bip::mutex_family>, bip::null_index>;
+using SegmentManager = ArenaHeap::segment_manager;
+
+// Sits at the start of the arena's shared memory; the heap follows it.
+struct ArenaHeader {
+  SegmentManager* manager;
+  std::size_t size;
+};
+
+inline SegmentManager* arena_manager(void* base) {
+  return static_cast<ArenaHeader*>(base)->manager;
+}
+
+template <class T>
+struct ArenaAllocator {
+  using value_type = T;
+  SegmentManager* manager;
+
+  explicit ArenaAllocator(SegmentManager* m) noexcept : manager(m) {}
+  template <class U>
+  ArenaAllocator(const ArenaAllocator<U>& other) noexcept : manager(other.manager) {}
+
+  T* allocate(std::size_t n) {
+    void* p = manager->allocate(n * sizeof(T), std::nothrow);
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t) noexcept { manager->deallocate(p); }
+
+  template <class U>
+  bool operator==(const ArenaAllocator<U>& o) const noexcept { return manager == o.manager; }
+  template <class U>
+  bool operator!=(const ArenaAllocator<U>& o) const noexcept { return manager != o.manager; }
+};
+
+}  // namespace axeng

@@ -1,0 +1,269 @@
+// sidecar_db.cpp: the sidecar's RocksDB database. Only the sidecar worker process calls
+// anything in this file: RocksDB allows one process to open a database for writing.
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "guard.hpp"
+#include "rocksdb_options.hpp"
+#include "sidecar_keys.hpp"
+
+using namespace axeng;
+
+struct AxDb {
+  std::unique_ptr<rocksdb::DB> db;
+};
+
+static void check(const rocksdb::Status& s, const char* what) {
+  if (s.ok()) return;
+  AxStatus st = s.IsCorruption() ? AX_CORRUPT : AX_IOERROR;
+  throw Failure(st, std::string(what) + ": " + s.ToString());
+}
+
+static rocksdb::WriteOptions synced() {
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  return w;
+}
+
+static uint64_t get_counter(rocksdb::DB* db, char kind) {
+  std::string v;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta_key(kind), &v);
+  if (s.IsNotFound()) return 0;
+  check(s, "could not read sidecar counter");
+  if (v.size() != 8) throw Failure(AX_CORRUPT, "sidecar counter has a bad size");
+  return get_be64(v.data());
+}
+
+static uint64_t bump_counter(rocksdb::DB* db, char kind) {
+  uint64_t next = get_counter(db, kind) + 1;
+  char buf[8];
+  put_be64(buf, next);
+  check(db->Put(synced(), meta_key(kind), rocksdb::Slice(buf, 8)), "could not write sidecar counter");
+  return next;
+}
+
+extern "C" AxDb* ax_db_open(const char* dir, AxError* err) {
+  AxDb* out = nullptr;
+  ax_guard(err, [&] {
+    auto h = std::make_unique<AxDb>();
+    rocksdb::DB* raw = nullptr;
+    check(rocksdb::DB::Open(sidecar_options(), dir, &raw), "could not open the sidecar");
+    h->db.reset(raw);
+    out = h.release();
+  });
+  return out;
+}
+
+extern "C" void ax_db_close(AxDb* h, bool write_clean_marker) {
+  if (h == nullptr) return;
+  ax_guard(nullptr, [&] {
+    if (write_clean_marker) h->db->Put(synced(), meta_key('S'), rocksdb::Slice());
+    rocksdb::CancelAllBackgroundWork(h->db.get(), true);
+    h->db->Close();
+  });
+  delete h;
+}
+
+extern "C" bool ax_db_take_clean_marker(AxDb* h) {
+  bool found = false;
+  ax_guard(nullptr, [&] {
+    std::string v;
+    found = h->db->Get(rocksdb::ReadOptions(), meta_key('S'), &v).ok();
+    if (found) check(h->db->Delete(synced(), meta_key('S')), "could not clear the shutdown marker");
+  });
+  return found;
+}
+
+extern "C" uint32_t ax_db_next_incarnation(AxDb* h, AxError* err) {
+  uint64_t v = 0;
+  ax_guard(err, [&] { v = bump_counter(h->db.get(), 'I'); });
+  return static_cast<uint32_t>(v);
+}
+
+extern "C" uint64_t ax_db_new_build_id(AxDb* h, AxError* err) {
+  uint64_t v = 0;
+  ax_guard(err, [&] { v = bump_counter(h->db.get(), 'C'); });
+  return v;
+}
+
+extern "C" AxStatus ax_db_put_record(AxDb* h, const AxBuildRecord* rec, AxError* err) {
+  return ax_guard(err, [&] {
+    check(h->db->Put(synced(), record_key(rec->build_id),
+                     rocksdb::Slice(reinterpret_cast<const char*>(rec), sizeof(*rec))),
+          "could not write the build record");
+  });
+}
+
+extern "C" AxStatus ax_db_get_record(AxDb* h, uint64_t build, AxBuildRecord* rec, AxError* err) {
+  return ax_guard(err, [&] {
+    std::string v;
+    rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), record_key(build), &v);
+    if (s.IsNotFound()) throw Failure(AX_NOTFOUND, "the sidecar has no record of build " + std::to_string(build));
+    check(s, "could not read the build record");
+    if (v.size() != sizeof(*rec)) throw Failure(AX_CORRUPT, "build record has a bad size");
+    std::memcpy(rec, v.data(), sizeof(*rec));
+  });
+}
+
+extern "C" std::size_t ax_db_list_records(AxDb* h, AxBuildRecord* out, std::size_t max, AxError* err) {
+  std::size_t n = 0;
+  ax_guard(err, [&] {
+    std::string lo = meta_key('R'), hi = meta_key('R' + 1);
+    rocksdb::Slice upper(hi);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(h->db->NewIterator(ro));
+    for (it->Seek(lo); it->Valid() && n < max; it->Next()) {
+      if (it->value().size() != sizeof(AxBuildRecord)) continue;
+      std::memcpy(&out[n++], it->value().data(), sizeof(AxBuildRecord));
+    }
+    check(it->status(), "could not list build records");
+  });
+  return n;
+}
+
+extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t nparts, AxError* err) {
+  return ax_guard(err, [&] {
+    rocksdb::WriteBatch batch;
+    char key[kDataKeyLen];
+    for (std::size_t p = 0; p < nparts; p++) {
+      for (std::size_t i = 0; i < parts[p].n; i++) {
+        encode_data_key(key, parts[p].build_id, parts[p].entries[i]);
+        rocksdb::Slice k(key, kDataKeyLen);
+        if (parts[p].is_delete)
+          check(batch.Delete(k), "could not batch a delete");
+        else
+          check(batch.Put(k, rocksdb::Slice()), "could not batch a put");
+      }
+    }
+    check(h->db->Write(synced(), &batch), "sidecar write failed");
+  });
+}
+
+extern "C" AxStatus ax_db_ingest(AxDb* h, const char* const* files, std::size_t nfiles, AxError* err) {
+  return ax_guard(err, [&] {
+    std::vector<std::string> paths(files, files + nfiles);
+    rocksdb::IngestExternalFileOptions o;
+    o.move_files = true;
+    check(h->db->IngestExternalFile(paths, o), "could not ingest the build's SST files");
+  });
+}
+
+extern "C" AxStatus ax_db_compact_build(AxDb* h, uint64_t build, AxError* err) {
+  return ax_guard(err, [&] {
+    std::string lo = build_prefix(build), hi = build_prefix(build + 1);
+    rocksdb::Slice b(lo), e(hi);
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    check(h->db->CompactRange(o, &b, &e), "could not compact the build's range");
+  });
+}
+
+extern "C" AxStatus ax_db_drop_build(AxDb* h, uint64_t build, bool keep_record, AxError* err) {
+  return ax_guard(err, [&] {
+    std::string lo = build_prefix(build), hi = build_prefix(build + 1);
+    rocksdb::WriteBatch batch;
+    check(batch.DeleteRange(lo, hi), "could not batch a range delete");
+    if (!keep_record) check(batch.Delete(record_key(build)), "could not batch a record delete");
+    check(h->db->Write(synced(), &batch), "could not drop the build");
+    rocksdb::Slice b(lo), e(hi);
+    check(h->db->CompactRange(rocksdb::CompactRangeOptions(), &b, &e), "could not compact a dropped range");
+  });
+}
+
+// Calls fn(entry) for each of the build's entries, in order.
+template <class Fn>
+static void for_each_entry(rocksdb::DB* db, uint64_t build, Fn fn) {
+  std::string lo = build_prefix(build), hi = build_prefix(build + 1);
+  rocksdb::Slice upper(hi);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+  for (it->Seek(lo); it->Valid(); it->Next()) {
+    if (it->key().size() != kDataKeyLen) throw Failure(AX_CORRUPT, "sidecar key has a bad length");
+    fn(decode_data_key(it->key().data()));
+  }
+  check(it->status(), "could not read the build's entries");
+}
+
+extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxError* err) {
+  return ax_guard(err, [&] {
+    AxBuildRecord rec;
+    AxError inner{};
+    if (ax_db_get_record(h, build, &rec, &inner) != AX_OK) throw Failure(inner.status, inner.message);
+    std::vector<AxEntry> entries;
+    for_each_entry(h->db.get(), build, [&](const AxEntry& e) { entries.push_back(e); });
+    if (ax_tree_bulk_load(tree, entries.data(), entries.size(), &inner) != AX_OK)
+      throw Failure(inner.status, inner.message);
+  });
+}
+
+extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTree* tree, uint64_t* nsidecar,
+                                       AxError* err) {
+  return ax_guard(err, [&] {
+    constexpr std::size_t kChunk = 1024;
+    std::vector<AxEntry> chunk(kChunk);
+    std::size_t have = 0, pos = 0;
+    bool exhausted = false;
+    AxEntry last{};
+    bool has_last = false;
+    uint64_t count = 0;
+    auto next_tree = [&](AxEntry* out) -> bool {
+      if (pos == have) {
+        if (exhausted) return false;
+        have = ax_tree_copy_range(tree, INT64_MIN, INT64_MAX, has_last ? &last : nullptr, false,
+                                  chunk.data(), kChunk);
+        pos = 0;
+        if (have < kChunk) exhausted = true;
+        if (have == 0) return false;
+        last = chunk[have - 1];
+        has_last = true;
+      }
+      *out = chunk[pos++];
+      return true;
+    };
+    for_each_entry(h->db.get(), build, [&](const AxEntry& e) {
+      AxEntry t;
+      count++;
+      if (!next_tree(&t))
+        throw Failure(AX_CORRUPT, "the sidecar holds entry (" + std::to_string(e.key) + ", " +
+                                      std::to_string(e.tid) + ") that the tree lacks");
+      if (t.key != e.key || t.tid != e.tid)
+        throw Failure(AX_CORRUPT, "tree and sidecar differ at sidecar entry (" + std::to_string(e.key) +
+                                      ", " + std::to_string(e.tid) + ") vs tree entry (" +
+                                      std::to_string(t.key) + ", " + std::to_string(t.tid) + ")");
+    });
+    AxEntry extra;
+    if (next_tree(&extra))
+      throw Failure(AX_CORRUPT, "the tree holds entry (" + std::to_string(extra.key) + ", " +
+                                    std::to_string(extra.tid) + ") that the sidecar lacks");
+    *nsidecar = count;
+  });
+}
+
+extern "C" uint64_t ax_db_build_bytes(AxDb* h, uint64_t build) {
+  uint64_t size = 0;
+  ax_guard(nullptr, [&] {
+    std::string lo = build_prefix(build), hi = build_prefix(build + 1);
+    rocksdb::Range r(lo, hi);
+    rocksdb::SizeApproximationOptions o;
+    o.include_memtables = true;
+    o.include_files = true;
+    check(h->db->GetApproximateSizes(o, h->db->DefaultColumnFamily(), &r, 1, &size), "size estimate failed");
+  });
+  return size;
+}
+
+extern "C" uint64_t ax_db_total_bytes(AxDb* h) {
+  uint64_t v = 0;
+  ax_guard(nullptr, [&] { h->db->GetIntProperty("rocksdb.total-sst-files-size", &v); });
+  return v;
+}

@@ -1,0 +1,75 @@
+// sidecar_keys.hpp: how entries and bookkeeping are laid out in the sidecar's key space.
+//
+// Data key (22 bytes, value empty):
+//   build id (8, big-endian) | key with the sign bit flipped (8, big-endian) | block (4, BE) | offset (2, BE)
+// so RocksDB's bytewise order is exactly (build, key, tid) order, and each index build owns
+// one contiguous range [prefix(build), prefix(build + 1)).
+//
+// Build id 0 is reserved for bookkeeping: 'R' + build id -> AxBuildRecord, 'C' -> the last
+// build id handed out, 'I' -> the worker incarnation, 'S' -> the clean-shutdown marker.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "../engine.h"
+
+namespace axeng {
+
+constexpr std::size_t kDataKeyLen = 22;
+
+inline void put_be64(char* out, uint64_t v) {
+  for (int i = 7; i >= 0; i--) { out[i] = static_cast<char>(v & 0xff); v >>= 8; }
+}
+inline uint64_t get_be64(const char* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+inline void encode_data_key(char* out, uint64_t build, const AxEntry& e) {
+  put_be64(out, build);
+  put_be64(out + 8, static_cast<uint64_t>(e.key) ^ (1ull << 63));
+  uint64_t block = e.tid >> 16, offset = e.tid & 0xffff;
+  out[16] = static_cast<char>(block >> 24);
+  out[17] = static_cast<char>(block >> 16);
+  out[18] = static_cast<char>(block >> 8);
+  out[19] = static_cast<char>(block);
+  out[20] = static_cast<char>(offset >> 8);
+  out[21] = static_cast<char>(offset);
+}
+
+inline AxEntry decode_data_key(const char* in) {
+  AxEntry e;
+  e.key = static_cast<int64_t>(get_be64(in + 8) ^ (1ull << 63));
+  uint64_t block = (uint64_t(static_cast<unsigned char>(in[16])) << 24) |
+                   (uint64_t(static_cast<unsigned char>(in[17])) << 16) |
+                   (uint64_t(static_cast<unsigned char>(in[18])) << 8) |
+                   uint64_t(static_cast<unsigned char>(in[19]));
+  uint64_t offset = (uint64_t(static_cast<unsigned char>(in[20])) << 8) |
+                    uint64_t(static_cast<unsigned char>(in[21]));
+  e.tid = (block << 16) | offset;
+  return e;
+}
+
+inline std::string build_prefix(uint64_t build) {
+  std::string s(8, '\0');
+  put_be64(s.data(), build);
+  return s;
+}
+
+inline std::string meta_key(char kind) {
+  std::string s(8, '\0');
+  s.push_back(kind);
+  return s;
+}
+
+inline std::string record_key(uint64_t build) {
+  std::string s = meta_key('R');
+  s.resize(17);
+  put_be64(s.data() + 9, build);
+  return s;
+}
+
+}  // namespace axeng

@@ -1,0 +1,62 @@
+// sort.cpp: ordering build entries by (key, tid) before they feed the tree and the SST file.
+//
+// An LSD radix sort on the 16-byte entries: its run time is linear and it beats
+// comparison sorting by a wide margin on the tens of millions of entries an index build sees.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "guard.hpp"
+
+namespace {
+
+inline uint64_t key_bits(const AxEntry& e) { return static_cast<uint64_t>(e.key) ^ (1ull << 63); }
+
+// One stable counting pass over byte `shift/8` of the value returned by get().
+template <class Get>
+void radix_pass(AxEntry* src, AxEntry* dst, std::size_t n, unsigned shift, Get get) {
+  std::size_t count[257] = {0};
+  for (std::size_t i = 0; i < n; i++) count[((get(src[i]) >> shift) & 0xff) + 1]++;
+  for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+  for (std::size_t i = 0; i < n; i++) dst[count[(get(src[i]) >> shift) & 0xff]++] = src[i];
+}
+
+template <class Get>
+bool byte_is_constant(const AxEntry* a, std::size_t n, unsigned shift, Get get) {
+  uint64_t first = (get(a[0]) >> shift) & 0xff;
+  for (std::size_t i = 1; i < n; i++)
+    if (((get(a[i]) >> shift) & 0xff) != first) return false;
+  return true;
+}
+
+}  // namespace
+
+extern "C" void ax_sort_entries(AxEntry* entries, std::size_t n) {
+  axeng::ax_guard(nullptr, [&] {
+    if (n < 4096) {
+      std::sort(entries, entries + n, [](const AxEntry& a, const AxEntry& b) {
+        return a.key != b.key ? a.key < b.key : a.tid < b.tid;
+      });
+      return;
+    }
+    std::vector<AxEntry> tmp(n);
+    AxEntry* src = entries;
+    AxEntry* dst = tmp.data();
+    auto tid = [](const AxEntry& e) { return e.tid; };
+    auto key = [](const AxEntry& e) { return key_bits(e); };
+    // Least significant first: the TID (6 bytes), then the key (8 bytes). Constant bytes
+    // (common: high key bytes of narrow domains) are skipped.
+    for (unsigned shift = 0; shift < 48; shift += 8) {
+      if (byte_is_constant(src, n, shift, tid)) continue;
+      radix_pass(src, dst, n, shift, tid);
+      std::swap(src, dst);
+    }
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+      if (byte_is_constant(src, n, shift, key)) continue;
+      radix_pass(src, dst, n, shift, key);
+      std::swap(src, dst);
+    }
+    if (src != entries) std::memcpy(entries, src, n * sizeof(AxEntry));
+  });
+}

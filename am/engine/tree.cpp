@@ -1,0 +1,120 @@
+// tree.cpp: ALEX trees that live in the shared arena, behind the C API in engine.h.
+//
+// Writers hold the index's LWLock exclusively, readers share it; the tree itself is not
+// thread-safe. An arena that runs full throws std::bad_alloc from the allocator; the core
+// library keeps the tree valid in that case and the guard reports AX_NOMEM.
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "alex/alex.hpp"
+#include "arena.hpp"
+#include "guard.hpp"
+
+using namespace axeng;
+
+namespace {
+using Tree = alex::Alex<int64_t, uint64_t, ArenaAllocator<std::byte>>;
+using TreeEntry = Tree::Entry;
+
+static_assert(sizeof(TreeEntry) == sizeof(AxEntry), "AxEntry must mirror the tree's Entry");
+static_assert(offsetof(TreeEntry, key) == offsetof(AxEntry, key));
+static_assert(offsetof(TreeEntry, payload) == offsetof(AxEntry, tid));
+
+Tree* as_tree(AxTree* t) { return reinterpret_cast<Tree*>(t); }
+const Tree* as_tree(const AxTree* t) { return reinterpret_cast<const Tree*>(t); }
+TreeEntry* as_entries(AxEntry* e) { return reinterpret_cast<TreeEntry*>(e); }
+const TreeEntry* as_entries(const AxEntry* e) { return reinterpret_cast<const TreeEntry*>(e); }
+}  // namespace
+
+struct AxTree;  // only ever a Tree in disguise
+
+extern "C" AxTree* ax_tree_create(void* arena, const AxTreeParams* params, AxError* err) {
+  Tree* result = nullptr;
+  ax_guard(err, [&] {
+    ArenaAllocator<std::byte> alloc(arena_manager(arena));
+    alex::Params p;
+    if (params && params->max_data_node_slots) p.max_data_node_slots = params->max_data_node_slots;
+    ArenaAllocator<Tree> tree_alloc(alloc);
+    Tree* mem = tree_alloc.allocate(1);
+    try {
+      result = new (mem) Tree(p, alloc);
+    } catch (...) {
+      tree_alloc.deallocate(mem, 1);
+      throw;
+    }
+  });
+  return reinterpret_cast<AxTree*>(result);
+}
+
+extern "C" void ax_tree_destroy(void* arena, AxTree* tree) {
+  if (tree == nullptr) return;
+  ax_guard(nullptr, [&] {
+    Tree* t = as_tree(tree);
+    t->~Tree();
+    ArenaAllocator<Tree>(arena_manager(arena)).deallocate(t, 1);
+  });
+}
+
+extern "C" AxStatus ax_tree_bulk_load(AxTree* tree, const AxEntry* sorted, std::size_t n, AxError* err) {
+  return ax_guard(err, [&] { as_tree(tree)->bulk_load(as_entries(sorted), n); });
+}
+
+extern "C" AxStatus ax_tree_insert_batch(AxTree* tree, AxEntry* entries, std::size_t n, AxError* err) {
+  return ax_guard(err, [&] {
+    if (n == 1)
+      as_tree(tree)->insert(entries[0].key, entries[0].tid);
+    else
+      as_tree(tree)->insert_batch(as_entries(entries), n);
+  });
+}
+
+extern "C" std::size_t ax_tree_erase_batch(AxTree* tree, AxEntry* entries, std::size_t n) {
+  std::size_t removed = 0;
+  ax_guard(nullptr, [&] { removed = as_tree(tree)->erase_batch(as_entries(entries), n); });
+  return removed;
+}
+
+extern "C" std::size_t ax_tree_size(const AxTree* tree) { return as_tree(tree)->size(); }
+
+extern "C" std::size_t ax_tree_copy_range(const AxTree* tree, int64_t lo, int64_t hi,
+                                          const AxEntry* resume, bool backward, AxEntry* out,
+                                          std::size_t max) {
+  std::size_t n = 0;
+  ax_guard(nullptr, [&] {
+    const Tree* t = as_tree(tree);
+    n = backward ? t->copy_range_reverse(lo, hi, as_entries(resume), as_entries(out), max)
+                 : t->copy_range(lo, hi, as_entries(resume), as_entries(out), max);
+  });
+  return n;
+}
+
+extern "C" void ax_tree_stats(const AxTree* tree, AxTreeStats* out) {
+  std::memset(out, 0, sizeof(*out));
+  ax_guard(nullptr, [&] {
+    const Tree* t = as_tree(tree);
+    alex::Stats s = t->stats();
+    out->entries = s.entries;
+    out->depth = s.depth;
+    out->model_nodes = s.model_nodes;
+    out->data_nodes = s.data_nodes;
+    out->model_bytes = s.model_bytes;
+    out->data_bytes = s.data_bytes;
+    out->memory_bytes = t->memory_bytes();
+    out->avg_search_distance = s.avg_search_distance;
+  });
+}
+
+extern "C" bool ax_tree_validate(const AxTree* tree, char* why, std::size_t whylen) {
+  bool ok = false;
+  AxError err{};
+  AxStatus st = ax_guard(&err, [&] {
+    std::string reason;
+    ok = as_tree(tree)->validate(&reason);
+    if (!ok && why && whylen) std::snprintf(why, whylen, "%s", reason.c_str());
+  });
+  if (st != AX_OK && why && whylen) std::snprintf(why, whylen, "%s", err.message);
+  return ok && st == AX_OK;
+}

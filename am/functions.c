@@ -1,0 +1,176 @@
+/*
+ * functions.c: SQL-callable functions: alexidx_version(), alexidx_stats(regclass) and
+ * alexidx_check(regclass, heapallindexed).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "commands/defrem.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "alexidx.h"
+
+PG_FUNCTION_INFO_V1(alexidx_version);
+PG_FUNCTION_INFO_V1(alexidx_stats);
+PG_FUNCTION_INFO_V1(alexidx_check);
+
+Datum
+alexidx_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(ALEXIDX_VERSION));
+}
+
+static Relation
+open_alexidx_index(Oid relid, LOCKMODE mode)
+{
+	Relation	index = relation_open(relid, mode);
+
+	if (index->rd_rel->relkind != RELKIND_INDEX ||
+		index->rd_rel->relam != get_am_oid("alexidx", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an alexidx index", RelationGetRelationName(index))));
+	alexidx_require_preload();
+	return index;
+}
+
+Datum
+alexidx_stats(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	index = open_alexidx_index(relid, AccessShareLock);
+	uint64		build_id = alexidx_read_build_id(index);
+	AxIndexEntry *entry;
+	AxTreeStats st;
+	TupleDesc	tupdesc;
+	Datum		values[9];
+	bool		nulls[9] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	entry = alexidx_acquire(index, build_id, LW_SHARED);
+	ax_tree_stats(entry->tree, &st);
+	LWLockRelease(&entry->lock);
+
+	values[0] = Int64GetDatum((int64) st.entries);
+	values[1] = Int32GetDatum((int32) st.depth);
+	values[2] = Int64GetDatum((int64) st.model_nodes);
+	values[3] = Int64GetDatum((int64) st.data_nodes);
+	values[4] = Int64GetDatum((int64) st.memory_bytes);
+	values[5] = Float8GetDatum(st.avg_search_distance);
+	values[6] = Int64GetDatum(alexidx_buffered_count(relid));
+	values[7] = Int64GetDatum((int64) alexidx_sidecar_bytes(build_id));
+	values[8] = Int64GetDatum((int64) build_id);
+	relation_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+typedef struct HeapCheckState
+{
+	Relation	index;
+	uint64		build_id;
+	Oid			keytype;
+	int64		checked;
+	int64		missing;
+} HeapCheckState;
+
+/* Called for every live heap tuple: its (key, TID) must be in the tree. */
+static void
+heap_check_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+					bool tupleIsAlive, void *state)
+{
+	HeapCheckState *hs = (HeapCheckState *) state;
+	AxEntry		want,
+				got;
+	AxEntry		before;
+	AxIndexEntry *entry;
+	size_t		n;
+
+	if (isnull[0])
+		return;
+	want.key = alexidx_datum_to_key(values[0], hs->keytype);
+	want.tid = alexidx_tid_pack(tid);
+	/* the first entry strictly after (key, tid - 1) must be (key, tid) */
+	before = want;
+	before.tid = want.tid - 1;
+	entry = alexidx_acquire(hs->index, hs->build_id, LW_SHARED);
+	n = ax_tree_copy_range(entry->tree, want.key, want.key, &before, false, &got, 1);
+	LWLockRelease(&entry->lock);
+	hs->checked++;
+	if (n != 1 || got.tid != want.tid)
+	{
+		hs->missing++;
+		if (hs->missing <= 10)
+			ereport(WARNING,
+					(errmsg("alexidx index \"%s\" lacks heap tuple (%u,%u) with key " INT64_FORMAT,
+							RelationGetRelationName(index),
+							ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+							want.key)));
+	}
+}
+
+Datum
+alexidx_check(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	bool		heapallindexed = PG_GETARG_BOOL(1);
+	Relation	index = open_alexidx_index(relid, AccessShareLock);
+	Oid			heapid = IndexGetRelation(relid, false);
+	Relation	heap;
+	uint64		build_id;
+	AxIndexEntry *entry;
+	char		why[512];
+	bool		ok;
+	uint64		nsidecar;
+
+	alexidx_flush_index(index);
+	build_id = alexidx_read_build_id(index);
+
+	/* 1. the tree's own invariants */
+	entry = alexidx_acquire(index, build_id, LW_SHARED);
+	ok = ax_tree_validate(entry->tree, why, sizeof(why));
+	LWLockRelease(&entry->lock);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("alexidx index \"%s\" has a broken tree: %s", RelationGetRelationName(index), why),
+				 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
+
+	/* 2. tree and sidecar hold the same entries */
+	nsidecar = alexidx_sidecar_check(index, build_id);
+
+	/* 3. every live heap tuple is in the index */
+	if (heapallindexed)
+	{
+		HeapCheckState hs = {0};
+		IndexInfo  *indexInfo;
+
+		heap = table_open(heapid, ShareLock);
+		indexInfo = BuildIndexInfo(index);
+		hs.index = index;
+		hs.build_id = build_id;
+		hs.keytype = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+		table_index_build_scan(heap, index, indexInfo, false, false, heap_check_callback, &hs, NULL);
+		table_close(heap, ShareLock);
+		if (hs.missing > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("alexidx index \"%s\" lacks " INT64_FORMAT " of " INT64_FORMAT " live heap tuples",
+							RelationGetRelationName(index), hs.missing, hs.checked),
+					 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
+	}
+	relation_close(index, AccessShareLock);
+	ereport(DEBUG1, (errmsg("alexidx_check: " UINT64_FORMAT " entries agree", nsidecar)));
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,384 @@
+/*
+ * insert.c: aminsert and the per-backend insert buffers.
+ *
+ * aminsert only appends (key, TID) to this backend's buffer for the index. A buffer is
+ * flushed as one batch, first durably to the sidecar, then into the shared tree with one
+ * insert_batch:
+ *   - when it holds alexidx.insert_buffer entries (or the index's insert_buffer option);
+ *   - before this backend scans the index (a transaction reads its own writes);
+ *   - at PRE_COMMIT and PRE_PREPARE, so a committed row is always in the index.
+ *
+ * This file also tracks the builds a transaction creates and the alexidx indexes it drops,
+ * so that abort and commit can tell the sidecar worker which builds are dead.
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "miscadmin.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "alexidx.h"
+
+typedef struct Segment
+{
+	SubTransactionId subid;
+	Size		start;
+} Segment;
+
+typedef struct InsertBuffer
+{
+	Oid			indexoid;		/* hash key */
+	uint64		build_id;
+	Oid			keytype;
+	int			limit;
+	AxEntry    *entries;
+	Size		n;
+	Size		cap;
+	/* where each subtransaction's entries start, to drop them if it aborts */
+	Segment    *segs;
+	int			nsegs;
+	int			segcap;
+} InsertBuffer;
+
+/* A build this transaction created, or the build of an index it dropped. */
+typedef struct BuildNote
+{
+	uint64		build_id;
+	SubTransactionId subid;
+	bool		dropped;		/* true: dropped index; false: created build */
+} BuildNote;
+
+static HTAB *buffers = NULL;
+static BuildNote *notes = NULL;
+static int	nnotes = 0;
+static int	notecap = 0;
+static object_access_hook_type prev_object_access_hook = NULL;
+
+static InsertBuffer *
+get_buffer(Relation index)
+{
+	InsertBuffer *buf;
+	bool		found;
+	AlexOptions *opts = (AlexOptions *) index->rd_options;
+	uint64		build_id = alexidx_read_build_id(index);
+	Oid			oid = RelationGetRelid(index);
+
+	buf = hash_search(buffers, &oid, HASH_ENTER, &found);
+	if (found && buf->build_id != build_id)
+	{
+		/* REINDEX or TRUNCATE gave the index a new build: the old one is dead. */
+		buf->n = 0;
+		buf->nsegs = 0;
+		buf->build_id = build_id;
+	}
+	if (!found)
+	{
+		buf->build_id = build_id;
+		buf->keytype = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+		buf->cap = 64;
+		buf->n = 0;
+		buf->entries = MemoryContextAlloc(TopMemoryContext, buf->cap * sizeof(AxEntry));
+		buf->segcap = 4;
+		buf->nsegs = 0;
+		buf->segs = MemoryContextAlloc(TopMemoryContext, buf->segcap * sizeof(Segment));
+	}
+	buf->limit = (opts && opts->insert_buffer > 0) ? opts->insert_buffer : alexidx_insert_buffer;
+	return buf;
+}
+
+static void
+free_buffer(InsertBuffer *buf)
+{
+	pfree(buf->entries);
+	pfree(buf->segs);
+	hash_search(buffers, &buf->indexoid, HASH_REMOVE, NULL);
+}
+
+static void
+flush_buffer(Relation index, InsertBuffer *buf)
+{
+	AxIndexEntry *entry;
+	AxError		err;
+	AxStatus	st;
+
+	if (buf->n == 0)
+		return;
+	/* durable first: the tree is rebuilt from the sidecar after any restart */
+	alexidx_sidecar_write(index, buf->build_id, buf->entries, buf->n, false);
+
+	entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
+	st = ax_tree_insert_batch(entry->tree, buf->entries, buf->n, &err);
+	LWLockRelease(&entry->lock);
+	if (st == AX_NOMEM)
+		alexidx_report_arena_full(index, buf->n * 32);
+	if (st != AX_OK)
+		alexidx_report(&err, "could not insert into the tree", index);
+	buf->n = 0;
+	buf->nsegs = 0;
+}
+
+bool
+alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
+			   Relation heapRel, IndexUniqueCheck checkUnique,
+			   bool indexUnchanged, IndexInfo *indexInfo)
+{
+	InsertBuffer *buf;
+	SubTransactionId subid = GetCurrentSubTransactionId();
+
+	alexidx_require_preload();
+	if (isnull[0])
+		return false;			/* NULLs are not indexed */
+
+	buf = get_buffer(index);
+	if (buf->nsegs == 0 || buf->segs[buf->nsegs - 1].subid != subid)
+	{
+		if (buf->nsegs == buf->segcap)
+		{
+			buf->segcap *= 2;
+			buf->segs = repalloc(buf->segs, buf->segcap * sizeof(Segment));
+		}
+		buf->segs[buf->nsegs].subid = subid;
+		buf->segs[buf->nsegs].start = buf->n;
+		buf->nsegs++;
+	}
+	if (buf->n == buf->cap)
+	{
+		buf->cap *= 2;
+		buf->entries = repalloc_huge(buf->entries, buf->cap * sizeof(AxEntry));
+	}
+	buf->entries[buf->n].key = alexidx_datum_to_key(values[0], buf->keytype);
+	buf->entries[buf->n].tid = alexidx_tid_pack(ht_ctid);
+	buf->n++;
+
+	if (buf->n >= (Size) buf->limit)
+		flush_buffer(index, buf);
+	return false;
+}
+
+void
+alexidx_flush_index(Relation index)
+{
+	Oid			oid = RelationGetRelid(index);
+	InsertBuffer *buf = hash_search(buffers, &oid, HASH_FIND, NULL);
+
+	if (buf && buf->n > 0)
+		flush_buffer(index, buf);
+}
+
+int64
+alexidx_buffered_count(Oid indexoid)
+{
+	InsertBuffer *buf = hash_search(buffers, &indexoid, HASH_FIND, NULL);
+
+	return buf ? (int64) buf->n : 0;
+}
+
+static void
+flush_all(void)
+{
+	HASH_SEQ_STATUS seq;
+	InsertBuffer *buf;
+
+	hash_seq_init(&seq, buffers);
+	while ((buf = hash_seq_search(&seq)) != NULL)
+	{
+		Relation	index;
+
+		if (buf->n == 0)
+			continue;
+		/* dropped later in this transaction: nothing to keep */
+		index = try_relation_open(buf->indexoid, NoLock);
+		if (index == NULL)
+		{
+			buf->n = 0;
+			continue;
+		}
+		flush_buffer(index, buf);
+		relation_close(index, NoLock);
+	}
+}
+
+static void
+discard_all(void)
+{
+	HASH_SEQ_STATUS seq;
+	InsertBuffer *buf;
+
+	hash_seq_init(&seq, buffers);
+	while ((buf = hash_seq_search(&seq)) != NULL)
+		free_buffer(buf);
+}
+
+static void
+add_note(uint64 build_id, bool dropped)
+{
+	if (nnotes == notecap)
+	{
+		notecap = notecap ? notecap * 2 : 8;
+		notes = notes ? repalloc(notes, notecap * sizeof(BuildNote))
+			: MemoryContextAlloc(TopMemoryContext, notecap * sizeof(BuildNote));
+	}
+	notes[nnotes].build_id = build_id;
+	notes[nnotes].subid = GetCurrentSubTransactionId();
+	notes[nnotes].dropped = dropped;
+	nnotes++;
+}
+
+void
+alexidx_note_build(uint64 build_id)
+{
+	add_note(build_id, false);
+}
+
+/*
+ * Builds of a transaction that ends: at commit, the builds of dropped indexes are dead; at
+ * abort, the builds the transaction created are. The worker is told without waiting; if the
+ * notice is lost (crash, full list), the orphan sweep finds the build later.
+ */
+static void
+settle_notes(bool committed)
+{
+	int			i;
+
+	for (i = 0; i < nnotes; i++)
+		if (notes[i].dropped == committed)
+			alexidx_post_drop(notes[i].build_id);
+	nnotes = 0;
+}
+
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			flush_all();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			discard_all();
+			settle_notes(true);
+			break;
+		case XACT_EVENT_PREPARE:
+			/* the prepared transaction's fate is decided later; the sweep settles it */
+			discard_all();
+			nnotes = 0;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			discard_all();
+			settle_notes(false);
+			break;
+	}
+}
+
+static void
+subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	HASH_SEQ_STATUS seq;
+	InsertBuffer *buf;
+	int			i,
+				kept;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+
+	/*
+	 * Entries of the aborted subtransaction (and its children, whose ids are larger) point
+	 * to dead tuples that VACUUM may remove at any moment: they must never reach the index.
+	 */
+	hash_seq_init(&seq, buffers);
+	while ((buf = hash_seq_search(&seq)) != NULL)
+	{
+		for (i = 0; i < buf->nsegs; i++)
+			if (buf->segs[i].subid >= mySubid)
+			{
+				buf->n = buf->segs[i].start;
+				buf->nsegs = i;
+				break;
+			}
+	}
+
+	kept = 0;
+	for (i = 0; i < nnotes; i++)
+	{
+		if (notes[i].subid >= mySubid)
+		{
+			if (!notes[i].dropped)
+				alexidx_post_drop(notes[i].build_id);
+			continue;
+		}
+		notes[kept++] = notes[i];
+	}
+	nnotes = kept;
+}
+
+static Oid
+alexidx_am_oid(void)
+{
+	return get_am_oid("alexidx", true);
+}
+
+/* Remembers the build of each alexidx index being dropped, for commit time. */
+static void
+object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	if (access == OAT_DROP && classId == RelationRelationId && subId == 0)
+	{
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(objectId));
+		bool		ours = false;
+
+		if (HeapTupleIsValid(tup))
+		{
+			Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
+
+			ours = form->relkind == RELKIND_INDEX && OidIsValid(form->relam) &&
+				form->relam == alexidx_am_oid();
+			ReleaseSysCache(tup);
+		}
+		if (ours)
+		{
+			Relation	index = relation_open(objectId, NoLock);
+			InsertBuffer *buf;
+
+			if (RelationGetNumberOfBlocks(index) > 0)
+				add_note(alexidx_read_build_id(index), true);
+			relation_close(index, NoLock);
+			buf = hash_search(buffers, &objectId, HASH_FIND, NULL);
+			if (buf)
+				buf->n = buf->nsegs = 0;
+		}
+	}
+}
+
+void
+alexidx_insert_init(void)
+{
+	HASHCTL		info;
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(Oid);
+	info.entrysize = sizeof(InsertBuffer);
+	info.hcxt = TopMemoryContext;
+	buffers = hash_create("alexidx insert buffers", 16, &info,
+						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	RegisterXactCallback(xact_callback, NULL);
+	RegisterSubXactCallback(subxact_callback, NULL);
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = object_access;
+}

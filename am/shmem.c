@@ -1,0 +1,216 @@
+/*
+ * shmem.c: alexidx's shared memory: the request slots the backends share with the sidecar
+ * worker, the arena that holds every tree, and the registry that maps a build id to its tree.
+ *
+ * Lock order: registry_lock, then one index entry's lock. Nobody holding an entry lock ever
+ * waits for registry_lock, so a remover (registry exclusive, then entry exclusive) knows
+ * no one else is queued on the entry it frees.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/hsearch.h"
+#include "utils/rel.h"
+
+#include "alexidx.h"
+
+AxShared   *alexidx_shared = NULL;
+HTAB	   *alexidx_registry = NULL;
+
+static Size
+arena_bytes(void)
+{
+	return (Size) alexidx_memory_mb * 1024 * 1024;
+}
+
+static int
+slot_count(void)
+{
+	/* one per PGPROC that can run a backend or background worker */
+	return MaxBackends;
+}
+
+static Size
+shared_struct_bytes(void)
+{
+	return add_size(offsetof(AxShared, slots),
+					mul_size(slot_count(), sizeof(AxRequestSlot)));
+}
+
+void
+alexidx_shmem_request(void)
+{
+	RequestAddinShmemSpace(shared_struct_bytes());
+	RequestAddinShmemSpace(arena_bytes());
+	RequestAddinShmemSpace(hash_estimate_size(alexidx_max_indexes, sizeof(AxIndexEntry)));
+	RequestNamedLWLockTranche("alexidx", 1);
+}
+
+void
+alexidx_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+
+	alexidx_shared = ShmemInitStruct("alexidx shared state", shared_struct_bytes(), &found);
+	if (!found)
+	{
+		AxError		err;
+		int			i;
+
+		memset(alexidx_shared, 0, offsetof(AxShared, slots));
+		alexidx_shared->registry_lock = &(GetNamedLWLockTranche("alexidx"))->lock;
+		alexidx_shared->index_tranche = LWLockNewTrancheId();
+		pg_atomic_init_u32(&alexidx_shared->worker_state, AXW_STARTING);
+		SpinLockInit(&alexidx_shared->notice_mutex);
+		alexidx_shared->nslots = slot_count();
+		for (i = 0; i < alexidx_shared->nslots; i++)
+		{
+			AxRequestSlot *slot = &alexidx_shared->slots[i];
+
+			pg_atomic_init_u32(&slot->state, AXS_FREE);
+			slot->latch = NULL;
+		}
+
+		alexidx_shared->arena_size = arena_bytes();
+		alexidx_shared->arena = ShmemAlloc(alexidx_shared->arena_size);
+		if (ax_arena_create(alexidx_shared->arena, alexidx_shared->arena_size, &err) != AX_OK)
+			elog(FATAL, "alexidx: could not create the shared arena: %s", err.message);
+	}
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(uint64);
+	info.entrysize = sizeof(AxIndexEntry);
+	alexidx_registry = ShmemInitHash("alexidx registry", alexidx_max_indexes, alexidx_max_indexes,
+									 &info, HASH_ELEM | HASH_BLOBS);
+
+	LWLockRelease(AddinShmemInitLock);
+
+	LWLockRegisterTranche(alexidx_shared->index_tranche, "alexidx_index");
+}
+
+void
+alexidx_report_arena_full(Relation index, Size wanted)
+{
+	Size		free_bytes = ax_arena_free_bytes(alexidx_shared->arena);
+	int			suggest_mb = alexidx_memory_mb + Max(alexidx_memory_mb / 2,
+													 (int) (wanted / (1024 * 1024)) + 64);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("alexidx shared memory is full%s%s",
+					index ? " while changing index " : "",
+					index ? RelationGetRelationName(index) : ""),
+			 errdetail("alexidx.memory is %d MB and %zu kB are free%s.",
+					   alexidx_memory_mb, free_bytes / 1024,
+					   wanted ? psprintf("; about %zu MB more are needed", wanted / (1024 * 1024) + 1) : ""),
+			 errhint("Raise alexidx.memory to about %d MB in postgresql.conf and restart the server.",
+					 suggest_mb)));
+}
+
+AxIndexEntry *
+alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
+{
+	int			attempts;
+
+	for (attempts = 0;; attempts++)
+	{
+		AxIndexEntry *entry;
+
+		LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
+		entry = hash_search(alexidx_registry, &build_id, HASH_FIND, NULL);
+		if (entry)
+		{
+			LWLockAcquire(&entry->lock, mode);
+			LWLockRelease(alexidx_shared->registry_lock);
+			return entry;
+		}
+		LWLockRelease(alexidx_shared->registry_lock);
+
+		if (attempts > 2)
+			elog(ERROR, "alexidx: tree of index \"%s\" vanished while loading",
+				 RelationGetRelationName(index));
+		/* After a restart: the worker rebuilds the tree from the sidecar. */
+		alexidx_sidecar_load(index, build_id);
+	}
+}
+
+bool
+alexidx_register_tree(uint64 build_id, AxTree *tree)
+{
+	AxIndexEntry *entry;
+	bool		found;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_EXCLUSIVE);
+	entry = hash_search(alexidx_registry, &build_id, HASH_ENTER_NULL, &found);
+	if (entry == NULL)
+	{
+		LWLockRelease(alexidx_shared->registry_lock);
+		ax_tree_destroy(alexidx_shared->arena, tree);
+		return false;
+	}
+	if (found)
+	{
+		/* Somebody loaded it meanwhile: keep theirs. */
+		LWLockRelease(alexidx_shared->registry_lock);
+		ax_tree_destroy(alexidx_shared->arena, tree);
+		return true;
+	}
+	LWLockInitialize(&entry->lock, alexidx_shared->index_tranche);
+	entry->tree = tree;
+	LWLockRelease(alexidx_shared->registry_lock);
+	return true;
+}
+
+void
+alexidx_report_too_many(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("too many alexidx indexes are loaded"),
+			 errhint("Raise alexidx.max_indexes (now %d) in postgresql.conf and restart the server.",
+					 alexidx_max_indexes)));
+}
+
+void
+alexidx_forget_tree(uint64 build_id)
+{
+	AxIndexEntry *entry;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_EXCLUSIVE);
+	entry = hash_search(alexidx_registry, &build_id, HASH_FIND, NULL);
+	if (entry)
+	{
+		LWLockAcquire(&entry->lock, LW_EXCLUSIVE);
+		ax_tree_destroy(alexidx_shared->arena, entry->tree);
+		entry->tree = NULL;
+		LWLockRelease(&entry->lock);
+		hash_search(alexidx_registry, &build_id, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(alexidx_shared->registry_lock);
+}
+
+void
+alexidx_post_drop(uint64 build_id)
+{
+	bool		posted = false;
+
+	if (alexidx_shared == NULL)
+		return;
+	SpinLockAcquire(&alexidx_shared->notice_mutex);
+	if (alexidx_shared->nnotices < AX_MAX_DROP_NOTICES)
+	{
+		alexidx_shared->notices[alexidx_shared->nnotices++] = build_id;
+		posted = true;
+	}
+	SpinLockRelease(&alexidx_shared->notice_mutex);
+	/* When the list is full, the periodic sweep finds the orphan instead. */
+	if (posted && alexidx_shared->worker_latch)
+		SetLatch(alexidx_shared->worker_latch);
+}

@@ -1,0 +1,226 @@
+/*
+ * sidecar_client.c: the backend's side of the conversation with the sidecar worker.
+ *
+ * Each backend owns one request slot (indexed by its PGPROC number). It fills the slot, marks
+ * it pending, wakes the worker and sleeps on its own latch until the worker marks it done.
+ * Entries beyond what fits in the slot travel in a DSM segment.
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/rel.h"
+#include "utils/wait_event.h"
+
+#include "alexidx.h"
+
+static AxRequestSlot *
+my_slot(void)
+{
+	int			n = MyProc->pgprocno;
+
+	alexidx_require_preload();
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("alexidx indexes cannot be used during recovery"),
+				 errdetail("The sidecar worker starts when recovery ends; streaming replicas are not supported yet."),
+				 errhint("Query the primary, or drop the alexidx index on the replica's primary.")));
+	if (n < 0 || n >= alexidx_shared->nslots)
+		elog(ERROR, "alexidx: process %d has no sidecar request slot", MyProcPid);
+	return &alexidx_shared->slots[n];
+}
+
+static void
+wait_for_worker_or_fail(void)
+{
+	if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_IO_ERROR),
+				 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error),
+				 errhint("Check the server log; if the sidecar directory was lost, REINDEX the alexidx indexes.")));
+}
+
+/* A request abandoned by an earlier error may still be in the worker's hands. */
+static void
+wait_until_idle(AxRequestSlot *slot)
+{
+	while (pg_atomic_read_u32(&slot->state) == AXS_PENDING)
+	{
+		wait_for_worker_or_fail();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pg_atomic_write_u32(&slot->state, AXS_FREE);
+}
+
+static AxRequestSlot *
+begin_request(AxRequestType type, uint64 build_id)
+{
+	AxRequestSlot *slot = my_slot();
+
+	wait_until_idle(slot);
+	slot->type = type;
+	slot->build_id = build_id;
+	slot->latch = MyLatch;
+	slot->nentries = 0;
+	slot->dsm = DSM_HANDLE_INVALID;
+	slot->status = AX_OK;
+	slot->message[0] = '\0';
+	slot->result = slot->result2 = 0;
+	return slot;
+}
+
+/* Hands the slot to the worker and sleeps until it answers. */
+static void
+submit_and_wait(AxRequestSlot *slot)
+{
+	pg_write_barrier();
+	pg_atomic_write_u32(&slot->state, AXS_PENDING);
+	if (alexidx_shared->worker_latch)
+		SetLatch(alexidx_shared->worker_latch);
+
+	while (pg_atomic_read_u32(&slot->state) != AXS_DONE)
+	{
+		wait_for_worker_or_fail();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		/* A cancel leaves the slot pending; wait_until_idle() collects it later. */
+		CHECK_FOR_INTERRUPTS();
+	}
+	pg_read_barrier();
+	pg_atomic_write_u32(&slot->state, AXS_FREE);
+}
+
+static void
+check_answer(AxRequestSlot *slot, const char *context, Relation index)
+{
+	AxError		err;
+
+	if (slot->status == AX_OK)
+		return;
+	err.status = (AxStatus) slot->status;
+	strlcpy(err.message, slot->message, sizeof(err.message));
+	alexidx_report(&err, context, index);
+}
+
+uint64
+alexidx_sidecar_new_build(Relation index)
+{
+	AxRequestSlot *slot = begin_request(AXR_NEW_BUILD, 0);
+	AxBuildRecord *rec = &slot->record;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->dboid = index->rd_node.dbNode;
+	rec->spcoid = index->rd_node.spcNode;
+	rec->relfilenode = index->rd_node.relNode;
+	rec->backend = index->rd_backend;
+	rec->persistence = index->rd_rel->relpersistence;
+	submit_and_wait(slot);
+	check_answer(slot, "could not start a build", index);
+	return slot->result;
+}
+
+void
+alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *path)
+{
+	AxRequestSlot *slot = begin_request(path ? AXR_INGEST : AXR_BUILD_READY, build_id);
+
+	if (path)
+		strlcpy(slot->path, path, sizeof(slot->path));
+	submit_and_wait(slot);
+	check_answer(slot, "could not store the build in the sidecar", index);
+}
+
+void
+alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries, Size n,
+					  bool is_delete)
+{
+	AxRequestSlot *slot;
+	dsm_segment *seg = NULL;
+
+	if (n == 0)
+		return;
+
+	/*
+	 * No sidecar entry may outlive its heap tuple: make the WAL that created the tuples
+	 * durable first, so that after a crash the tuple exists (dead, if its transaction never
+	 * committed) and VACUUM will remove this entry before the TID can be reused.
+	 */
+	if (!is_delete && RelationNeedsWAL(index) && !RecoveryInProgress())
+		XLogFlush(GetXLogInsertRecPtr());
+
+	slot = begin_request(is_delete ? AXR_DELETE : AXR_WRITE, build_id);
+	slot->nentries = (uint32) n;
+	if (n <= AX_INLINE_ENTRIES)
+		memcpy(slot->inline_entries, entries, n * sizeof(AxEntry));
+	else
+	{
+		seg = dsm_create(n * sizeof(AxEntry), 0);
+		memcpy(dsm_segment_address(seg), entries, n * sizeof(AxEntry));
+		slot->dsm = dsm_segment_handle(seg);
+	}
+	submit_and_wait(slot);
+	if (seg)
+		dsm_detach(seg);
+	check_answer(slot, is_delete ? "sidecar delete failed" : "sidecar write failed", index);
+}
+
+void
+alexidx_sidecar_load(Relation index, uint64 build_id)
+{
+	AxRequestSlot *slot = begin_request(AXR_LOAD, build_id);
+
+	submit_and_wait(slot);
+	if (slot->status == AX_NOMEM)
+		alexidx_report_arena_full(index, (Size) slot->result);
+	if (slot->status == AX_NOTFOUND)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("alexidx: the sidecar has no data for index \"%s\"",
+						RelationGetRelationName(index)),
+				 errdetail("%s", slot->message),
+				 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
+	check_answer(slot, "could not load the tree from the sidecar", index);
+}
+
+void
+alexidx_sidecar_compact(uint64 build_id)
+{
+	AxRequestSlot *slot = begin_request(AXR_COMPACT, build_id);
+
+	submit_and_wait(slot);
+	check_answer(slot, "could not compact the sidecar", NULL);
+}
+
+uint64
+alexidx_sidecar_bytes(uint64 build_id)
+{
+	AxRequestSlot *slot = begin_request(AXR_SIZE, build_id);
+
+	submit_and_wait(slot);
+	check_answer(slot, "could not measure the sidecar", NULL);
+	return slot->result;
+}
+
+uint64
+alexidx_sidecar_check(Relation index, uint64 build_id)
+{
+	AxRequestSlot *slot = begin_request(AXR_CHECK, build_id);
+
+	submit_and_wait(slot);
+	check_answer(slot, "tree and sidecar disagree", index);
+	return slot->result;
+}
+
+char *
+alexidx_sidecar_dir(void)
+{
+	return psprintf("%s/pg_alexidx", DataDir);
+}

@@ -1,0 +1,547 @@
+/*
+ * sidecar_worker.c: the sidecar worker, the only process that ever opens the RocksDB
+ * database under $PGDATA/pg_alexidx.
+ *
+ * It serves the backends' requests (group-committing every pending write into one synced
+ * RocksDB write), loads trees into shared memory after a restart, drops the ranges of dead
+ * builds, and sweeps periodically for builds whose index no longer exists.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/file_perm.h"
+#include "common/relpath.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/spin.h"
+#include "storage/bufpage.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "alexidx.h"
+
+static AxDb *sidecar = NULL;
+static uint32 incarnation = 0;
+static volatile sig_atomic_t shutdown_requested = false;
+
+void
+alexidx_register_worker(void)
+{
+	BackgroundWorker w;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	/* The orphan sweep reads relation files: they are only trustworthy after recovery. */
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 1;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "alexidx");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "alexidx_worker_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "alexidx sidecar");
+	snprintf(w.bgw_type, BGW_MAXLEN, "alexidx sidecar");
+	RegisterBackgroundWorker(&w);
+}
+
+static void
+handle_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	shutdown_requested = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+/*
+ * RocksDB starts threads of its own; they inherit the signal mask of the thread that
+ * creates them. Blocking every signal around each call keeps PostgreSQL's signals (and
+ * their handlers, which assume the main thread) away from those threads.
+ */
+static sigset_t saved_mask;
+
+static void
+block_signals(void)
+{
+	sigset_t	all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
+}
+
+static void
+unblock_signals(void)
+{
+	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
+}
+
+static void
+fail_worker(const char *what, const AxError *err)
+{
+	snprintf(alexidx_shared->worker_error, sizeof(alexidx_shared->worker_error), "%s: %s",
+			 what, err->message);
+	pg_write_barrier();
+	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_FAILED);
+	ereport(LOG, (errmsg("alexidx sidecar: %s", alexidx_shared->worker_error)));
+	proc_exit(1);
+}
+
+static void
+close_sidecar(int code, Datum arg)
+{
+	alexidx_shared->worker_latch = NULL;
+	if (sidecar)
+	{
+		block_signals();
+		/* A normal exit leaves a marker: the next start then knows no crash happened. */
+		ax_db_close(sidecar, code == 0);
+		unblock_signals();
+		sidecar = NULL;
+	}
+}
+
+/* ---------- request handling ---------- */
+
+static void
+finish(AxRequestSlot *slot, AxStatus status, const char *message)
+{
+	slot->status = status;
+	strlcpy(slot->message, message ? message : "", sizeof(slot->message));
+	pg_write_barrier();
+	pg_atomic_write_u32(&slot->state, AXS_DONE);
+	if (slot->latch)
+		SetLatch(slot->latch);
+}
+
+static void
+finish_err(AxRequestSlot *slot, const AxError *err)
+{
+	finish(slot, err->status, err->status == AX_OK ? NULL : err->message);
+}
+
+static AxStatus
+set_record_state(uint64 build_id, uint32 state, AxError *err)
+{
+	AxBuildRecord rec;
+
+	if (ax_db_get_record(sidecar, build_id, &rec, err) != AX_OK)
+		return err->status;
+	rec.state = state;
+	return ax_db_put_record(sidecar, &rec, err);
+}
+
+static void
+drop_build(uint64 build_id, AxError *err)
+{
+	alexidx_forget_tree(build_id);
+	block_signals();
+	ax_db_drop_build(sidecar, build_id, false, err);
+	unblock_signals();
+}
+
+static void
+load_build(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+	AxTree	   *tree;
+	bool		loaded;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
+	loaded = hash_search(alexidx_registry, &slot->build_id, HASH_FIND, NULL) != NULL;
+	LWLockRelease(alexidx_shared->registry_lock);
+	if (loaded)
+	{
+		finish(slot, AX_OK, NULL);
+		return;
+	}
+
+	tree = ax_tree_create(alexidx_shared->arena, NULL, &err);
+	if (tree == NULL)
+	{
+		finish_err(slot, &err);
+		return;
+	}
+	block_signals();
+	ax_db_load_tree(sidecar, slot->build_id, tree, &err);
+	unblock_signals();
+	if (err.status != AX_OK)
+	{
+		ax_tree_destroy(alexidx_shared->arena, tree);
+		finish_err(slot, &err);
+		return;
+	}
+	if (!alexidx_register_tree(slot->build_id, tree))
+	{
+		err.status = AX_ERROR;
+		snprintf(err.message, sizeof(err.message),
+				 "too many alexidx indexes are loaded; raise alexidx.max_indexes");
+		finish_err(slot, &err);
+		return;
+	}
+	finish(slot, AX_OK, NULL);
+}
+
+static void
+check_build(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+	AxIndexEntry *entry;
+	uint64		n = 0;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
+	entry = hash_search(alexidx_registry, &slot->build_id, HASH_FIND, NULL);
+	if (entry)
+		LWLockAcquire(&entry->lock, LW_SHARED);
+	LWLockRelease(alexidx_shared->registry_lock);
+	if (entry == NULL)
+	{
+		finish(slot, AX_NOTFOUND, "the tree is not loaded");
+		return;
+	}
+	block_signals();
+	ax_db_compare_tree(sidecar, slot->build_id, entry->tree, &n, &err);
+	unblock_signals();
+	LWLockRelease(&entry->lock);
+	slot->result = n;
+	finish_err(slot, &err);
+}
+
+static void
+serve_one(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+
+	switch (slot->type)
+	{
+		case AXR_NEW_BUILD:
+			{
+				AxBuildRecord rec = slot->record;
+
+				block_signals();
+				rec.build_id = ax_db_new_build_id(sidecar, &err);
+				if (err.status == AX_OK)
+				{
+					rec.state = AX_BUILD_BUILDING;
+					rec.incarnation = incarnation;
+					ax_db_put_record(sidecar, &rec, &err);
+				}
+				unblock_signals();
+				slot->result = rec.build_id;
+				finish_err(slot, &err);
+				break;
+			}
+		case AXR_INGEST:
+			{
+				const char *files[1] = {slot->path};
+
+				block_signals();
+				if (ax_db_ingest(sidecar, files, 1, &err) == AX_OK)
+					set_record_state(slot->build_id, AX_BUILD_READY, &err);
+				unblock_signals();
+				finish_err(slot, &err);
+				break;
+			}
+		case AXR_BUILD_READY:
+			block_signals();
+			set_record_state(slot->build_id, AX_BUILD_READY, &err);
+			unblock_signals();
+			finish_err(slot, &err);
+			break;
+		case AXR_LOAD:
+			load_build(slot);
+			break;
+		case AXR_DROP:
+			drop_build(slot->build_id, &err);
+			finish_err(slot, &err);
+			break;
+		case AXR_COMPACT:
+			block_signals();
+			ax_db_compact_build(sidecar, slot->build_id, &err);
+			unblock_signals();
+			finish_err(slot, &err);
+			break;
+		case AXR_SIZE:
+			block_signals();
+			slot->result = ax_db_build_bytes(sidecar, slot->build_id);
+			slot->result2 = ax_db_total_bytes(sidecar);
+			unblock_signals();
+			finish(slot, AX_OK, NULL);
+			break;
+		case AXR_CHECK:
+			check_build(slot);
+			break;
+		default:
+			finish(slot, AX_ERROR, "unknown request");
+			break;
+	}
+}
+
+/*
+ * Serves every pending request. All pending writes and deletes, from however many backends,
+ * go to RocksDB as one synced write: that is the group commit.
+ */
+static void
+serve_requests(void)
+{
+	int			nslots = alexidx_shared->nslots;
+	AxWritePart *parts = palloc(sizeof(AxWritePart) * nslots);
+	AxRequestSlot **owners = palloc(sizeof(AxRequestSlot *) * nslots);
+	dsm_segment **segs = palloc0(sizeof(dsm_segment *) * nslots);
+	int			nparts = 0;
+	int			i;
+
+	for (i = 0; i < nslots; i++)
+	{
+		AxRequestSlot *slot = &alexidx_shared->slots[i];
+
+		if (pg_atomic_read_u32(&slot->state) != AXS_PENDING)
+			continue;
+		pg_read_barrier();
+		if (slot->type != AXR_WRITE && slot->type != AXR_DELETE)
+			continue;
+		parts[nparts].build_id = slot->build_id;
+		parts[nparts].is_delete = slot->type == AXR_DELETE;
+		parts[nparts].n = slot->nentries;
+		if (slot->dsm == DSM_HANDLE_INVALID)
+			parts[nparts].entries = slot->inline_entries;
+		else
+		{
+			segs[nparts] = dsm_attach(slot->dsm);
+			if (segs[nparts] == NULL)
+			{
+				/* the requester gave up (its transaction failed) */
+				finish(slot, AX_ERROR, "request abandoned");
+				continue;
+			}
+			parts[nparts].entries = dsm_segment_address(segs[nparts]);
+		}
+		owners[nparts++] = slot;
+	}
+
+	if (nparts > 0)
+	{
+		AxError		err = {0};
+
+		block_signals();
+		ax_db_write(sidecar, parts, nparts, &err);
+		unblock_signals();
+		for (i = 0; i < nparts; i++)
+		{
+			if (segs[i])
+				dsm_detach(segs[i]);
+			finish_err(owners[i], &err);
+		}
+	}
+
+	for (i = 0; i < nslots; i++)
+	{
+		AxRequestSlot *slot = &alexidx_shared->slots[i];
+
+		if (pg_atomic_read_u32(&slot->state) != AXS_PENDING)
+			continue;
+		pg_read_barrier();
+		if (slot->type == AXR_WRITE || slot->type == AXR_DELETE)
+			continue;			/* arrived after the group write: next round */
+		serve_one(slot);
+	}
+
+	pfree(parts);
+	pfree(owners);
+	pfree(segs);
+}
+
+static void
+serve_drop_notices(void)
+{
+	uint64		builds[AX_MAX_DROP_NOTICES];
+	int			n,
+				i;
+
+	SpinLockAcquire(&alexidx_shared->notice_mutex);
+	n = alexidx_shared->nnotices;
+	memcpy(builds, alexidx_shared->notices, n * sizeof(uint64));
+	alexidx_shared->nnotices = 0;
+	SpinLockRelease(&alexidx_shared->notice_mutex);
+
+	for (i = 0; i < n; i++)
+	{
+		AxError		err = {0};
+
+		drop_build(builds[i], &err);
+		if (err.status != AX_OK)
+			ereport(LOG, (errmsg("alexidx sidecar: could not drop build " UINT64_FORMAT ": %s",
+								 builds[i], err.message)));
+	}
+}
+
+/* ---------- the orphan sweep ---------- */
+
+/*
+ * Is the build still the live content of its index? It is when the index's relation file
+ * exists and its metapage names this build. Anything we cannot read for another reason
+ * counts as live: the sweep must never remove a live index's data.
+ */
+static bool
+build_is_live(const AxBuildRecord *rec)
+{
+	char	   *path;
+	PGAlignedBlock page;
+	int			fd;
+	ssize_t		got;
+	AlexMetaPageData *meta;
+
+	if (rec->state == AX_BUILD_BUILDING)
+		return rec->incarnation == incarnation; /* a build that outlived a crash never finished */
+
+	path = GetRelationPath(rec->dboid, rec->spcoid, rec->relfilenode, rec->backend, MAIN_FORKNUM);
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+	{
+		bool		gone = errno == ENOENT;
+
+		pfree(path);
+		return !gone;
+	}
+	got = pg_pread(fd, page.data, BLCKSZ, 0);
+	CloseTransientFile(fd);
+	pfree(path);
+	if (got < 0)
+		return true;
+	if (got < BLCKSZ)
+		return false;			/* truncated by a drop: PostgreSQL unlinks it at the next checkpoint */
+	meta = (AlexMetaPageData *) PageGetContents(page.data);
+	return meta->magic == ALEXIDX_MAGIC && meta->build_id == rec->build_id;
+}
+
+static void
+sweep(void)
+{
+	int			max = alexidx_max_indexes * 4 + 1024;
+	AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
+	AxError		err = {0};
+	size_t		n,
+				i;
+
+	block_signals();
+	n = ax_db_list_records(sidecar, recs, max, &err);
+	unblock_signals();
+	for (i = 0; i < n; i++)
+	{
+		if (build_is_live(&recs[i]))
+			continue;
+		ereport(DEBUG1, (errmsg("alexidx sidecar: dropping orphaned build " UINT64_FORMAT,
+								recs[i].build_id)));
+		drop_build(recs[i].build_id, &err);
+	}
+	pfree(recs);
+}
+
+/* After a crash, unlogged indexes must come back empty, like their tables. */
+static void
+reset_unlogged_builds(void)
+{
+	int			max = alexidx_max_indexes * 4 + 1024;
+	AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
+	AxError		err = {0};
+	size_t		n,
+				i;
+
+	block_signals();
+	n = ax_db_list_records(sidecar, recs, max, &err);
+	for (i = 0; i < n; i++)
+		if (recs[i].persistence == 'u')
+			ax_db_drop_build(sidecar, recs[i].build_id, true, &err);
+	unblock_signals();
+	pfree(recs);
+}
+
+static void
+prepare_directory(const char *dir)
+{
+	if (MakePGDirectory(dir) < 0 && errno != EEXIST)
+		ereport(FATAL, (errcode_for_file_access(),
+						errmsg("could not create directory \"%s\": %m", dir)));
+	/* only the server's user may read index data */
+	if (chmod(dir, S_IRWXU) < 0)
+		ereport(LOG, (errcode_for_file_access(), errmsg("could not chmod \"%s\": %m", dir)));
+}
+
+void
+alexidx_worker_main(Datum arg)
+{
+	AxError		err = {0};
+	char	   *dir;
+	TimestampTz last_sweep = 0;
+	bool		clean;
+
+	pqsignal(SIGTERM, handle_sigterm);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, "alexidx sidecar");
+
+	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_STARTING);
+	dir = alexidx_sidecar_dir();
+	prepare_directory(dir);
+	prepare_directory(psprintf("%s/ingest", dir));
+	prepare_directory(psprintf("%s/db", dir));
+
+	block_signals();
+	sidecar = ax_db_open(psprintf("%s/db", dir), &err);
+	unblock_signals();
+	if (sidecar == NULL)
+		fail_worker("could not open the sidecar database", &err);
+	before_shmem_exit(close_sidecar, 0);
+
+	block_signals();
+	clean = ax_db_take_clean_marker(sidecar);
+	incarnation = ax_db_next_incarnation(sidecar, &err);
+	unblock_signals();
+	if (err.status != AX_OK)
+		fail_worker("could not start", &err);
+	if (!clean)
+		reset_unlogged_builds();
+
+	alexidx_shared->incarnation = incarnation;
+	alexidx_shared->worker_pid = MyProcPid;
+	alexidx_shared->worker_latch = MyLatch;
+	pg_write_barrier();
+	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_RUNNING);
+	ereport(LOG, (errmsg("alexidx sidecar started (incarnation %u, previous shutdown %s)",
+						 incarnation, clean ? "clean" : "not clean")));
+
+	while (!shutdown_requested)
+	{
+		TimestampTz now;
+
+		serve_requests();
+		serve_drop_notices();
+
+		now = GetCurrentTimestamp();
+		if (TimestampDifferenceExceeds(last_sweep, now, alexidx_sweep_interval * 1000))
+		{
+			sweep();
+			last_sweep = now;
+		}
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+	proc_exit(0);
+}

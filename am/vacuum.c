@@ -1,0 +1,120 @@
+/*
+ * vacuum.c: ambulkdelete and amvacuumcleanup.
+ *
+ * The heap may hand a dead tuple's TID to a new row as soon as ambulkdelete returns, so the
+ * dead entries leave the sidecar durably (one synced delete) before it does. A large delete
+ * also compacts the build's range so that the sidecar's files actually shrink.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "alexidx.h"
+
+#define VACUUM_CHUNK 4096
+
+static size_t
+tree_entries(Relation index, uint64 build_id)
+{
+	AxIndexEntry *entry = alexidx_acquire(index, build_id, LW_SHARED);
+	size_t		n = ax_tree_size(entry->tree);
+
+	LWLockRelease(&entry->lock);
+	return n;
+}
+
+IndexBulkDeleteResult *
+alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	uint64		build_id = alexidx_read_build_id(index);
+	AxEntry    *chunk = palloc(sizeof(AxEntry) * VACUUM_CHUNK);
+	AxEntry    *dead = NULL;
+	Size		ndead = 0,
+				deadcap = 0,
+				live = 0;
+	AxEntry		last;
+	bool		has_last = false;
+
+	alexidx_require_preload();
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+
+	for (;;)
+	{
+		AxIndexEntry *entry;
+		size_t		n,
+					i;
+
+		CHECK_FOR_INTERRUPTS();
+		entry = alexidx_acquire(index, build_id, LW_SHARED);
+		n = ax_tree_copy_range(entry->tree, PG_INT64_MIN, PG_INT64_MAX,
+							   has_last ? &last : NULL, false, chunk, VACUUM_CHUNK);
+		LWLockRelease(&entry->lock);
+
+		/* the callback runs without our lock */
+		for (i = 0; i < n; i++)
+		{
+			ItemPointerData tid;
+
+			alexidx_tid_unpack(chunk[i].tid, &tid);
+			if (callback(&tid, callback_state))
+			{
+				if (ndead == deadcap)
+				{
+					deadcap = deadcap ? deadcap * 2 : 1024;
+					dead = dead ? repalloc_huge(dead, deadcap * sizeof(AxEntry))
+						: palloc_extended(deadcap * sizeof(AxEntry), MCXT_ALLOC_HUGE);
+				}
+				dead[ndead++] = chunk[i];
+			}
+			else
+				live++;
+		}
+		if (n < VACUUM_CHUNK)
+			break;
+		last = chunk[n - 1];
+		has_last = true;
+	}
+
+	if (ndead > 0)
+	{
+		AxIndexEntry *entry;
+
+		alexidx_sidecar_write(index, build_id, dead, ndead, true);
+		entry = alexidx_acquire(index, build_id, LW_EXCLUSIVE);
+		ax_tree_erase_batch(entry->tree, dead, ndead);
+		LWLockRelease(&entry->lock);
+		/* give the space back on disk when a good share of the index went away */
+		if (ndead >= 100000 || ndead * 4 >= ndead + live)
+			alexidx_sidecar_compact(build_id);
+		pfree(dead);
+	}
+	pfree(chunk);
+
+	stats->tuples_removed += ndead;
+	stats->num_index_tuples = live;
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	return stats;
+}
+
+IndexBulkDeleteResult *
+alexidx_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	alexidx_require_preload();
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		stats->num_index_tuples = tree_entries(info->index, alexidx_read_build_id(info->index));
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	stats->estimated_count = false;
+	return stats;
+}
