@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the TAP suites under test/t (PostgreSQL::Test::Cluster) as the server's user.
+# Usage: scripts/tap.sh [test/t/NAME.pl ...]   (default: every test/t/*.pl)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/pg-env.sh
+
+work=$(pg_scratch tap)
+cp -r test "$work"/
+[ "$(id -u)" -eq 0 ] && chown -R "$PG_USER" "$work"
+files=("$@")
+[ ${#files[@]} -eq 0 ] && files=(test/t/*.pl)
+status=0
+( cd "$work/test" && as_pg env TESTDIR="$work/test" PG_REGRESS="$PG_REGRESS" \
+    prove -I "$PG_TAP_LIB" -v "${files[@]/#test\//}" ) || status=$?
+if [ $status -ne 0 ]; then
+  for f in "$work"/test/tmp_check/log/*.log; do
+    [ -f "$f" ] || continue
+    echo "---- tail of $f ----"; tail -40 "$f"
+  done
+fi
+rm -rf "$work"
+exit $status
