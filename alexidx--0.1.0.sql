@@ -62,6 +62,37 @@ ALTER OPERATOR FAMILY integer_ops USING alexidx ADD
     OPERATOR 5 > (int2, int4),
     FUNCTION 1 (int2, int4) btint24cmp(int2, int4);
 
+-- Floats: one family for float4 and float8, as btree's float_ops. Keys fold -0 onto +0 and
+-- every NaN above +Infinity, which is how PostgreSQL orders floats.
+CREATE OPERATOR FAMILY float_ops USING alexidx;
+CREATE OPERATOR CLASS float8_ops DEFAULT FOR TYPE float8 USING alexidx FAMILY float_ops AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 btfloat8cmp(float8, float8);
+CREATE OPERATOR CLASS float4_ops DEFAULT FOR TYPE float4 USING alexidx FAMILY float_ops AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 btfloat4cmp(float4, float4);
+ALTER OPERATOR FAMILY float_ops USING alexidx ADD
+    OPERATOR 1 < (float4, float8), OPERATOR 2 <= (float4, float8), OPERATOR 3 = (float4, float8),
+    OPERATOR 4 >= (float4, float8), OPERATOR 5 > (float4, float8),
+    FUNCTION 1 (float4, float8) btfloat48cmp(float4, float8),
+    OPERATOR 1 < (float8, float4), OPERATOR 2 <= (float8, float4), OPERATOR 3 = (float8, float4),
+    OPERATOR 4 >= (float8, float4), OPERATOR 5 > (float8, float4),
+    FUNCTION 1 (float8, float4) btfloat84cmp(float8, float4);
+
+-- Dates and times map to their integer representation; infinities are its extremes.
+CREATE OPERATOR CLASS date_ops DEFAULT FOR TYPE date USING alexidx AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 date_cmp(date, date);
+CREATE OPERATOR CLASS timestamp_ops DEFAULT FOR TYPE timestamp USING alexidx AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 timestamp_cmp(timestamp, timestamp);
+CREATE OPERATOR CLASS timestamptz_ops DEFAULT FOR TYPE timestamptz USING alexidx AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 timestamptz_cmp(timestamptz, timestamptz);
+CREATE OPERATOR CLASS oid_ops DEFAULT FOR TYPE oid USING alexidx AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 btoidcmp(oid, oid);
+
 CREATE FUNCTION alexidx_version() RETURNS text
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT IMMUTABLE;
 

@@ -141,9 +141,9 @@ alexidx_handler(PG_FUNCTION_ARGS)
 	amroutine->amcanbackward = true;
 	amroutine->amcanunique = false;
 	amroutine->amcanmulticol = false;
-	amroutine->amoptionalkey = false;
-	amroutine->amsearcharray = false;
-	amroutine->amsearchnulls = false;
+	amroutine->amoptionalkey = true;
+	amroutine->amsearcharray = true;
+	amroutine->amsearchnulls = true;
 	amroutine->amstorage = false;
 	amroutine->amclusterable = false;
 	amroutine->ampredlocks = false;
@@ -170,8 +170,8 @@ alexidx_handler(PG_FUNCTION_ARGS)
 	amroutine->amgettuple = alexidx_gettuple;
 	amroutine->amgetbitmap = alexidx_getbitmap;
 	amroutine->amendscan = alexidx_endscan;
-	amroutine->ammarkpos = NULL;
-	amroutine->amrestrpos = NULL;
+	amroutine->ammarkpos = alexidx_markpos;
+	amroutine->amrestrpos = alexidx_restrpos;
 	amroutine->amestimateparallelscan = NULL;
 	amroutine->aminitparallelscan = NULL;
 	amroutine->amparallelrescan = NULL;
@@ -211,10 +211,4 @@ alexidx_options(Datum reloptions, bool validate)
 
 	return (bytea *) build_reloptions(reloptions, validate, alexidx_relopt_kind,
 									  sizeof(AlexOptions), tab, lengthof(tab));
-}
-
-bool
-alexidx_canreturn(Relation index, int attno)
-{
-	return false;
 }

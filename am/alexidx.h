@@ -68,24 +68,46 @@ extern uint64 alexidx_read_build_id(Relation index);
 extern bool alexidx_type_supported(Oid typid);
 extern int64 alexidx_datum_to_key(Datum value, Oid typid);
 
-/*
- * Folds the scan keys into one inclusive [lo, hi] range. Returns false when the keys
- * contradict each other (the scan is empty).
- */
-extern bool alexidx_keys_to_range(ScanKey keys, int nkeys, Oid keytype, int64 *lo, int64 *hi);
+extern bool alexidx_key_returnable(Oid typid);
+extern Datum alexidx_key_to_datum(int64 key, Oid typid);
+
+/* What a scan reads: disjoint ascending [lo, hi] ranges of the values' tree, then NULLs. */
+typedef struct AxScanPlan
+{
+	int			nranges;
+	int			maxranges;
+	int64	   *lo;
+	int64	   *hi;
+	bool		want_nulls;
+} AxScanPlan;
+
+/* Folds the scan keys (scalars, IN lists, IS [NOT] NULL) into a plan; caller allocates
+ * lo/hi with maxranges >= 1. Contradictory keys give an empty plan. */
+extern void alexidx_plan_scan(ScanKey keys, int nkeys, Oid keytype, AxScanPlan *plan);
 
 static inline uint64
-alexidx_tid_pack(ItemPointer tid)
+alexidx_tid_pack(ItemPointer tid, bool isnull)
 {
 	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
-		ItemPointerGetOffsetNumberNoCheck(tid);
+		ItemPointerGetOffsetNumberNoCheck(tid) | (isnull ? AX_NULL_FLAG : 0);
 }
 
 static inline void
 alexidx_tid_unpack(uint64 packed, ItemPointer tid)
 {
-	ItemPointerSet(tid, (BlockNumber) (packed >> 16), (OffsetNumber) (packed & 0xffff));
+	ItemPointerSet(tid, (BlockNumber) (packed >> 16),
+				   (OffsetNumber) (packed & 0xffff & ~AX_NULL_FLAG));
 }
+
+static inline bool
+alexidx_entry_isnull(const AxEntry *e)
+{
+	return (e->tid & AX_NULL_FLAG) != 0;
+}
+
+/* Moves the NULL entries of a sorted array to the end, keeping both runs sorted;
+ * returns how many non-NULL entries come first. */
+extern Size alexidx_split_nulls(AxEntry *entries, Size n);
 
 /* ---------- shared state (shmem.c) ---------- */
 #define AX_INLINE_ENTRIES 512
@@ -160,8 +182,9 @@ typedef struct AxShared
 typedef struct AxIndexEntry
 {
 	uint64		build_id;		/* hash key */
-	LWLock		lock;			/* shared: read the tree; exclusive: change it */
-	AxTree	   *tree;
+	LWLock		lock;			/* shared: read the trees; exclusive: change them */
+	AxTree	   *tree;			/* entries with a key */
+	AxTree	   *null_tree;		/* entries whose key is NULL */
 } AxIndexEntry;
 
 extern AxShared *alexidx_shared;
@@ -175,8 +198,10 @@ extern void alexidx_shmem_startup(void);
  * it with its lock held in mode. Release with LWLockRelease(&entry->lock).
  */
 extern AxIndexEntry *alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode);
-/* Registers a tree; false (and the tree freed) when the registry is full. */
-extern bool alexidx_register_tree(uint64 build_id, AxTree *tree);
+/* Registers a build's trees; false (and the trees freed) when the registry is full. */
+extern bool alexidx_register_tree(uint64 build_id, AxTree *tree, AxTree *null_tree);
+/* Creates an empty tree, or reports a full arena. */
+extern AxTree *alexidx_new_tree(Relation index, Size expected_entries);
 extern void alexidx_report_too_many(void) pg_attribute_noreturn();
 /* Frees a build's tree if it is loaded (sidecar worker). */
 extern void alexidx_forget_tree(uint64 build_id);
@@ -231,6 +256,8 @@ extern void alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 extern bool alexidx_gettuple(IndexScanDesc scan, ScanDirection dir);
 extern int64 alexidx_getbitmap(IndexScanDesc scan, TIDBitmap *tbm);
 extern void alexidx_endscan(IndexScanDesc scan);
+extern void alexidx_markpos(IndexScanDesc scan);
+extern void alexidx_restrpos(IndexScanDesc scan);
 extern bool alexidx_canreturn(Relation index, int attno);
 
 /* build progress sub-phases */

@@ -41,27 +41,14 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 {
 	BuildState *bs = (BuildState *) state;
 
-	if (isnull[0])
-		return;					/* NULLs are not indexed */
 	if (bs->n == bs->cap)
 	{
 		bs->cap *= 2;
 		bs->entries = repalloc_huge(bs->entries, bs->cap * sizeof(AxEntry));
 	}
-	bs->entries[bs->n].key = alexidx_datum_to_key(values[0], bs->keytype);
-	bs->entries[bs->n].tid = alexidx_tid_pack(tid);
+	bs->entries[bs->n].key = isnull[0] ? 0 : alexidx_datum_to_key(values[0], bs->keytype);
+	bs->entries[bs->n].tid = alexidx_tid_pack(tid, isnull[0]);
 	bs->n++;
-}
-
-static AxTreeParams
-tree_params(Relation index)
-{
-	AxTreeParams p = {0};
-	AlexOptions *opts = (AlexOptions *) index->rd_options;
-
-	if (opts)
-		p.max_data_node_slots = opts->max_node_slots;
-	return p;
 }
 
 /* Writes the sorted entries to an SST file and has the worker ingest it. */
@@ -125,8 +112,9 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	double		reltuples;
 	uint64		build_id;
 	AxTree	   *tree;
+	AxTree	   *null_tree;
 	AxError		err;
-	AxTreeParams params;
+	Size		nvalues;
 
 	alexidx_require_preload();
 	if (RelationGetNumberOfBlocks(index) != 0)
@@ -137,6 +125,13 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("alexidx does not support type %s", format_type_be(bs.keytype))));
+
+	if (index->rd_indoption[0] != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("alexidx indexes are always ascending with NULLS LAST"),
+				 errhint("Drop DESC and NULLS FIRST from the index definition: a backward scan of the "
+						 "index serves ORDER BY ... DESC NULLS FIRST.")));
 
 	/* The sidecar records the build first, so a failure anywhere after leaves no orphan. */
 	build_id = alexidx_sidecar_new_build(index);
@@ -152,29 +147,33 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SORT);
 	ax_sort_entries(bs.entries, bs.n);
 
+	/* the sidecar takes the sorted run as is; the trees take values and NULLs apart */
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SIDECAR);
+	store_in_sidecar(index, build_id, bs.entries, bs.n);
+
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_LOAD);
-	params = tree_params(index);
-	tree = ax_tree_create(alexidx_shared->arena, &params, &err);
-	if (tree == NULL)
-		alexidx_report_arena_full(index, bs.n * 24);
+	nvalues = alexidx_split_nulls(bs.entries, bs.n);
+	tree = alexidx_new_tree(index, bs.n);
+	null_tree = NULL;
 	PG_TRY();
 	{
-		if (ax_tree_bulk_load(tree, bs.entries, bs.n, &err) != AX_OK)
+		null_tree = alexidx_new_tree(index, bs.n - nvalues);
+		if (ax_tree_bulk_load(tree, bs.entries, nvalues, &err) != AX_OK ||
+			ax_tree_bulk_load(null_tree, bs.entries + nvalues, bs.n - nvalues, &err) != AX_OK)
 		{
 			if (err.status == AX_NOMEM)
 				alexidx_report_arena_full(index, bs.n * 24);
 			alexidx_report(&err, "could not load the tree", index);
 		}
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SIDECAR);
-		store_in_sidecar(index, build_id, bs.entries, bs.n);
 	}
 	PG_CATCH();
 	{
 		ax_tree_destroy(alexidx_shared->arena, tree);
+		ax_tree_destroy(alexidx_shared->arena, null_tree);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	if (!alexidx_register_tree(build_id, tree))
+	if (!alexidx_register_tree(build_id, tree, null_tree))
 		alexidx_report_too_many();
 
 	result = palloc(sizeof(IndexBuildResult));

@@ -24,7 +24,10 @@ extern "C"
 #endif
 
 /* One index entry: the order-preserving int64 image of the key and the heap TID packed
- * as (block << 16 | offset). Entries order by (key, tid). */
+ * as (block << 16 | offset). Entries order by (key, tid). A NULL key is stored with key 0
+ * and AX_NULL_FLAG set in the offset bits (heap offsets never reach 0x8000); the access
+ * method keeps NULL entries in a tree of their own. */
+#define AX_NULL_FLAG 0x8000
 typedef struct AxEntry
 {
 	int64_t		key;
@@ -160,11 +163,12 @@ AxStatus	ax_db_ingest(AxDb *db, const char *const *files, size_t nfiles, AxError
 AxStatus	ax_db_drop_build(AxDb *db, uint64_t build_id, bool keep_record, AxError *err);
 /* Compacts the build's key range (after large deletes). */
 AxStatus	ax_db_compact_build(AxDb *db, uint64_t build_id, AxError *err);
-/* Reads all of a build's entries and bulk-loads them into tree. */
-AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTree *tree, AxError *err);
-/* Compares the build's entries with the tree; AX_CORRUPT with a message on mismatch. */
+/* Reads all of a build's entries and bulk-loads them into the two trees (values, NULLs). */
+AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTree *tree, AxTree *null_tree,
+							AxError *err);
+/* Compares the build's entries with the trees; AX_CORRUPT with a message on mismatch. */
 AxStatus	ax_db_compare_tree(AxDb *db, uint64_t build_id, const AxTree *tree,
-							   uint64_t *nsidecar, AxError *err);
+							   const AxTree *null_tree, uint64_t *nsidecar, AxError *err);
 uint64_t	ax_db_build_bytes(AxDb *db, uint64_t build_id);
 uint64_t	ax_db_total_bytes(AxDb *db);
 

@@ -52,6 +52,8 @@ alexidx_stats(PG_FUNCTION_ARGS)
 	uint64		build_id = alexidx_read_build_id(index);
 	AxIndexEntry *entry;
 	AxTreeStats st;
+	AxTreeStats nullst;
+	size_t		nnulls;
 	TupleDesc	tupdesc;
 	Datum		values[9];
 	bool		nulls[9] = {0};
@@ -61,7 +63,11 @@ alexidx_stats(PG_FUNCTION_ARGS)
 
 	entry = alexidx_acquire(index, build_id, LW_SHARED);
 	ax_tree_stats(entry->tree, &st);
+	nnulls = ax_tree_size(entry->null_tree);
+	ax_tree_stats(entry->null_tree, &nullst);
 	LWLockRelease(&entry->lock);
+	st.entries += nnulls;
+	st.memory_bytes += nullst.memory_bytes;
 
 	values[0] = Int64GetDatum((int64) st.entries);
 	values[1] = Int32GetDatum((int32) st.depth);
@@ -97,15 +103,14 @@ heap_check_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 	AxIndexEntry *entry;
 	size_t		n;
 
-	if (isnull[0])
-		return;
-	want.key = alexidx_datum_to_key(values[0], hs->keytype);
-	want.tid = alexidx_tid_pack(tid);
+	want.key = isnull[0] ? 0 : alexidx_datum_to_key(values[0], hs->keytype);
+	want.tid = alexidx_tid_pack(tid, isnull[0]);
 	/* the first entry strictly after (key, tid - 1) must be (key, tid) */
 	before = want;
 	before.tid = want.tid - 1;
 	entry = alexidx_acquire(hs->index, hs->build_id, LW_SHARED);
-	n = ax_tree_copy_range(entry->tree, want.key, want.key, &before, false, &got, 1);
+	n = ax_tree_copy_range(isnull[0] ? entry->null_tree : entry->tree, want.key, want.key,
+						   &before, false, &got, 1);
 	LWLockRelease(&entry->lock);
 	hs->checked++;
 	if (n != 1 || got.tid != want.tid)
@@ -139,7 +144,8 @@ alexidx_check(PG_FUNCTION_ARGS)
 
 	/* 1. the tree's own invariants */
 	entry = alexidx_acquire(index, build_id, LW_SHARED);
-	ok = ax_tree_validate(entry->tree, why, sizeof(why));
+	ok = ax_tree_validate(entry->tree, why, sizeof(why)) &&
+		ax_tree_validate(entry->null_tree, why, sizeof(why));
 	LWLockRelease(&entry->lock);
 	if (!ok)
 		ereport(ERROR,

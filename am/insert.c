@@ -109,14 +109,18 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	AxIndexEntry *entry;
 	AxError		err;
 	AxStatus	st;
+	Size		nvalues;
 
 	if (buf->n == 0)
 		return;
-	/* durable first: the tree is rebuilt from the sidecar after any restart */
+	/* durable first: the trees are rebuilt from the sidecar after any restart */
 	alexidx_sidecar_write(index, buf->build_id, buf->entries, buf->n, false);
 
+	nvalues = alexidx_split_nulls(buf->entries, buf->n);
 	entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
-	st = ax_tree_insert_batch(entry->tree, buf->entries, buf->n, &err);
+	st = ax_tree_insert_batch(entry->tree, buf->entries, nvalues, &err);
+	if (st == AX_OK && nvalues < buf->n)
+		st = ax_tree_insert_batch(entry->null_tree, buf->entries + nvalues, buf->n - nvalues, &err);
 	LWLockRelease(&entry->lock);
 	if (st == AX_NOMEM)
 		alexidx_report_arena_full(index, buf->n * 32);
@@ -135,9 +139,6 @@ alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	SubTransactionId subid = GetCurrentSubTransactionId();
 
 	alexidx_require_preload();
-	if (isnull[0])
-		return false;			/* NULLs are not indexed */
-
 	buf = get_buffer(index);
 	if (buf->nsegs == 0 || buf->segs[buf->nsegs - 1].subid != subid)
 	{
@@ -155,8 +156,8 @@ alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 		buf->cap *= 2;
 		buf->entries = repalloc_huge(buf->entries, buf->cap * sizeof(AxEntry));
 	}
-	buf->entries[buf->n].key = alexidx_datum_to_key(values[0], buf->keytype);
-	buf->entries[buf->n].tid = alexidx_tid_pack(ht_ctid);
+	buf->entries[buf->n].key = isnull[0] ? 0 : alexidx_datum_to_key(values[0], buf->keytype);
+	buf->entries[buf->n].tid = alexidx_tid_pack(ht_ctid, isnull[0]);
 	buf->n++;
 
 	if (buf->n >= (Size) buf->limit)

@@ -1,49 +1,59 @@
 /*
- * scan.c: index scans (amgettuple) and bitmap scans (amgetbitmap).
+ * scan.c: index scans (amgettuple, with mark/restore and index-only returns) and bitmap
+ * scans (amgetbitmap).
  *
- * The scan keys fold into one [lo, hi] range of the int64 key space. Entries are copied out
- * of the shared tree in bounded chunks under the index's shared lock; no lock is held between
- * calls, and the next chunk resumes strictly after (or before) the last entry returned, so the
- * tree may change in between.
+ * The scan keys become a plan: ascending [lo, hi] ranges over the values' tree, then the NULL
+ * entries when the keys ask for them (btree's order: NULLS LAST going forward). Each range is a
+ * "segment". Entries are copied out of the shared trees in bounded chunks under the index's
+ * shared lock; no lock is held between calls, and the next chunk resumes strictly after (or
+ * before) the last entry returned, so the trees may change in between.
  */
 #include "postgres.h"
 
+#include "access/itup.h"
 #include "access/relscan.h"
 #include "miscadmin.h"
 #include "nodes/tidbitmap.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "alexidx.h"
 
 #define FIRST_CHUNK 32
 #define MAX_CHUNK 4096
-#define BITMAP_CHUNK 4096
 
 typedef enum ScanPosition
 {
 	POS_UNSTARTED,				/* nothing returned yet */
-	POS_AT,						/* at `last` */
+	POS_AT,						/* at `last` in segment `seg` */
 	POS_BEFORE_START,			/* ran off the low end */
 	POS_AFTER_END				/* ran off the high end */
 } ScanPosition;
+
+typedef struct SavedPosition
+{
+	ScanPosition pos;
+	int			seg;
+	AxEntry		last;
+} SavedPosition;
 
 typedef struct ScanOpaque
 {
 	uint64		build_id;
 	Oid			keytype;
-	bool		empty;			/* the keys contradict each other */
-	int64		lo;
-	int64		hi;
-	ScanPosition pos;
-	AxEntry		last;
-	/* prefetched entries, in the direction of chunk_backward */
+	AxScanPlan	plan;
+	int			nsegs;			/* plan.nranges, plus one for NULLs if wanted */
+	SavedPosition cur;
+	SavedPosition mark;
+	/* prefetched entries of segment chunk_seg, in the direction of chunk_backward */
 	AxEntry    *chunk;
-	int			chunk_cap;
 	int			chunk_len;
 	int			chunk_next;
+	int			chunk_seg;
 	bool		chunk_backward;
-	bool		chunk_final;	/* the tree had nothing beyond this chunk */
+	bool		chunk_seg_done; /* the segment had nothing beyond this chunk */
 	int			next_size;
+	MemoryContext tuple_cxt;	/* index-only scans: the returned tuple */
 } ScanOpaque;
 
 IndexScanDesc
@@ -55,10 +65,23 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	alexidx_require_preload();
 	so->build_id = alexidx_read_build_id(index);
 	so->keytype = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
-	so->chunk_cap = MAX_CHUNK;
-	so->chunk = palloc(sizeof(AxEntry) * so->chunk_cap);
+	so->chunk = palloc(sizeof(AxEntry) * MAX_CHUNK);
+	so->plan.maxranges = 4;
+	so->plan.lo = palloc(sizeof(int64) * so->plan.maxranges);
+	so->plan.hi = palloc(sizeof(int64) * so->plan.maxranges);
+	so->tuple_cxt = AllocSetContextCreate(CurrentMemoryContext, "alexidx scan tuple",
+										  ALLOCSET_SMALL_SIZES);
+	scan->xs_itupdesc = RelationGetDescr(index);
 	scan->opaque = so;
 	return scan;
+}
+
+static void
+reset_chunk(ScanOpaque *so)
+{
+	so->chunk_len = so->chunk_next = 0;
+	so->chunk_seg_done = false;
+	so->next_size = FIRST_CHUNK;
 }
 
 void
@@ -68,36 +91,97 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
-	so->empty = !alexidx_keys_to_range(scan->keyData, scan->numberOfKeys, so->keytype,
-									   &so->lo, &so->hi);
-	so->pos = POS_UNSTARTED;
-	so->chunk_len = so->chunk_next = 0;
-	so->chunk_final = false;
-	so->next_size = FIRST_CHUNK;
+	alexidx_plan_scan(scan->keyData, scan->numberOfKeys, so->keytype, &so->plan);
+	so->nsegs = so->plan.nranges + (so->plan.want_nulls ? 1 : 0);
+	so->cur.pos = POS_UNSTARTED;
+	so->mark.pos = POS_UNSTARTED;
+	reset_chunk(so);
 
 	/* read our own writes: entries still buffered in this backend become visible */
 	alexidx_flush_index(scan->indexRelation);
 }
 
-/* Copies the next chunk in the given direction from the current position. */
+/* Copies up to `want` entries of one segment from `resume` on, under the shared lock. */
+static int
+copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
+			 AxEntry *out, int want)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+	AxIndexEntry *entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
+	size_t		n;
+
+	if (seg < so->plan.nranges)
+		n = ax_tree_copy_range(entry->tree, so->plan.lo[seg], so->plan.hi[seg], resume,
+							   backward, out, want);
+	else
+		n = ax_tree_copy_range(entry->null_tree, PG_INT64_MIN, PG_INT64_MAX, resume,
+							   backward, out, want);
+	LWLockRelease(&entry->lock);
+	return (int) n;
+}
+
+/*
+ * Fills the chunk with the next entries in the given direction from the current position,
+ * moving on to following segments as they run out. Leaves chunk_len = 0 at the end.
+ */
 static void
 fill_chunk(IndexScanDesc scan, bool backward)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
-	AxIndexEntry *entry;
-	const AxEntry *resume = so->pos == POS_AT ? &so->last : NULL;
-	int			want = so->next_size;
+	int			step = backward ? -1 : 1;
+	int			seg;
+	const AxEntry *resume = NULL;
 
-	entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
-	so->chunk_len = (int) ax_tree_copy_range(entry->tree, so->lo, so->hi, resume, backward,
-											 so->chunk, want);
-	LWLockRelease(&entry->lock);
+	if (so->cur.pos == POS_AT)
+	{
+		seg = so->cur.seg;
+		resume = &so->cur.last;
+		/* the segment is known to be exhausted in this direction: skip the copy */
+		if (so->chunk_seg_done && so->chunk_seg == seg && so->chunk_backward == backward)
+		{
+			seg += step;
+			resume = NULL;
+		}
+	}
+	else if (so->cur.pos == POS_UNSTARTED ||
+			 (so->cur.pos == POS_BEFORE_START && !backward) ||
+			 (so->cur.pos == POS_AFTER_END && backward))
+		seg = backward ? so->nsegs - 1 : 0;
+	else
+		seg = -1;				/* already off this end */
 
-	so->chunk_next = 0;
-	so->chunk_backward = backward;
-	so->chunk_final = so->chunk_len < want;
-	/* small first chunks serve LIMIT queries; later ones grow to amortise the lock */
-	so->next_size = Min(so->next_size * 2, so->chunk_cap);
+	so->chunk_len = so->chunk_next = 0;
+	for (; seg >= 0 && seg < so->nsegs; seg += step, resume = NULL)
+	{
+		int			want = so->next_size;
+		int			n = copy_segment(scan, seg, resume, backward, so->chunk, want);
+
+		/* small first chunks serve LIMIT queries; later ones grow to amortise the lock */
+		so->next_size = Min(so->next_size * 2, MAX_CHUNK);
+		if (n == 0)
+			continue;
+		so->chunk_len = n;
+		so->chunk_seg = seg;
+		so->chunk_backward = backward;
+		so->chunk_seg_done = n < want;
+		return;
+	}
+}
+
+static void
+return_itup(IndexScanDesc scan, const AxEntry *e)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+	MemoryContext old;
+	Datum		value = (Datum) 0;
+	bool		isnull = alexidx_entry_isnull(e);
+
+	MemoryContextReset(so->tuple_cxt);
+	old = MemoryContextSwitchTo(so->tuple_cxt);
+	if (!isnull)
+		value = alexidx_key_to_datum(e->key, so->keytype);
+	scan->xs_itup = index_form_tuple(RelationGetDescr(scan->indexRelation), &value, &isnull);
+	MemoryContextSwitchTo(old);
 }
 
 bool
@@ -105,71 +189,83 @@ alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
 	bool		backward = ScanDirectionIsBackward(dir);
+	AxEntry    *e;
 
 	scan->xs_recheck = false;
-	if (so->empty)
-		return false;
-	if ((backward && so->pos == POS_BEFORE_START) || (!backward && so->pos == POS_AFTER_END))
-		return false;
 
 	/* a change of direction drops what was prefetched for the other one */
 	if (so->chunk_len > 0 && so->chunk_backward != backward)
-	{
-		so->chunk_len = so->chunk_next = 0;
-		so->chunk_final = false;
-	}
+		reset_chunk(so);
 
 	if (so->chunk_next >= so->chunk_len)
 	{
-		bool		more = !(so->chunk_len > 0 && so->chunk_final);
-
-		if (more)
+		CHECK_FOR_INTERRUPTS();
+		fill_chunk(scan, backward);
+		if (so->chunk_len == 0)
 		{
-			CHECK_FOR_INTERRUPTS();
-			fill_chunk(scan, backward);
-			more = so->chunk_len > 0;
-		}
-		if (!more)
-		{
-			so->pos = backward ? POS_BEFORE_START : POS_AFTER_END;
-			so->chunk_len = so->chunk_next = 0;
-			so->chunk_final = false;
+			so->cur.pos = backward ? POS_BEFORE_START : POS_AFTER_END;
+			reset_chunk(so);
 			return false;
 		}
 	}
 
-	so->last = so->chunk[so->chunk_next++];
-	so->pos = POS_AT;
-	alexidx_tid_unpack(so->last.tid, &scan->xs_heaptid);
+	e = &so->chunk[so->chunk_next++];
+	so->cur.pos = POS_AT;
+	so->cur.seg = so->chunk_seg;
+	so->cur.last = *e;
+	alexidx_tid_unpack(e->tid, &scan->xs_heaptid);
+	if (scan->xs_want_itup)
+		return_itup(scan, e);
 	return true;
+}
+
+void
+alexidx_markpos(IndexScanDesc scan)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+
+	so->mark = so->cur;
+}
+
+void
+alexidx_restrpos(IndexScanDesc scan)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+
+	/* positions are values, not pointers: resuming from one is always safe */
+	so->cur = so->mark;
+	reset_chunk(so);
 }
 
 int64
 alexidx_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
-	ItemPointerData *tids;
+	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * MAX_CHUNK);
 	int64		ntids = 0;
+	int			seg;
 
-	if (so->empty)
-		return 0;
-	tids = palloc(sizeof(ItemPointerData) * BITMAP_CHUNK);
-	so->pos = POS_UNSTARTED;
-	so->next_size = BITMAP_CHUNK;
-	for (;;)
+	for (seg = 0; seg < so->nsegs; seg++)
 	{
-		int			i;
+		AxEntry		last;
+		bool		has_last = false;
 
-		CHECK_FOR_INTERRUPTS();
-		fill_chunk(scan, false);
-		for (i = 0; i < so->chunk_len; i++)
-			alexidx_tid_unpack(so->chunk[i].tid, &tids[i]);
-		tbm_add_tuples(tbm, tids, so->chunk_len, false);
-		ntids += so->chunk_len;
-		if (so->chunk_final)
-			break;
-		so->last = so->chunk[so->chunk_len - 1];
-		so->pos = POS_AT;
+		for (;;)
+		{
+			int			n,
+						i;
+
+			CHECK_FOR_INTERRUPTS();
+			n = copy_segment(scan, seg, has_last ? &last : NULL, false, so->chunk, MAX_CHUNK);
+			for (i = 0; i < n; i++)
+				alexidx_tid_unpack(so->chunk[i].tid, &tids[i]);
+			tbm_add_tuples(tbm, tids, n, false);
+			ntids += n;
+			if (n < MAX_CHUNK)
+				break;
+			last = so->chunk[n - 1];
+			has_last = true;
+		}
 	}
 	pfree(tids);
 	return ntids;
@@ -180,6 +276,15 @@ alexidx_endscan(IndexScanDesc scan)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
 
+	MemoryContextDelete(so->tuple_cxt);
+	pfree(so->plan.lo);
+	pfree(so->plan.hi);
 	pfree(so->chunk);
 	pfree(so);
+}
+
+bool
+alexidx_canreturn(Relation index, int attno)
+{
+	return alexidx_key_returnable(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
 }

@@ -14,6 +14,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "alexidx.h"
@@ -141,8 +142,57 @@ alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 	}
 }
 
+AxTree *
+alexidx_new_tree(Relation index, Size expected_entries)
+{
+	AxError		err;
+	AxTreeParams params = {0};
+	AxTree	   *tree;
+
+	if (index && index->rd_options)
+		params.max_data_node_slots = ((AlexOptions *) index->rd_options)->max_node_slots;
+	tree = ax_tree_create(alexidx_shared->arena, &params, &err);
+	if (tree == NULL)
+		alexidx_report_arena_full(index, expected_entries * 24);
+	return tree;
+}
+
+Size
+alexidx_split_nulls(AxEntry *entries, Size n)
+{
+	Size		nvalues = 0,
+				nnulls = 0,
+				i;
+	AxEntry    *nulls = NULL;
+
+	for (i = 0; i < n; i++)
+		if (alexidx_entry_isnull(&entries[i]))
+			nnulls++;
+	if (nnulls == 0)
+		return n;
+	nulls = palloc_extended(nnulls * sizeof(AxEntry), MCXT_ALLOC_HUGE);
+	nnulls = 0;
+	for (i = 0; i < n; i++)
+	{
+		if (alexidx_entry_isnull(&entries[i]))
+			nulls[nnulls++] = entries[i];
+		else
+			entries[nvalues++] = entries[i];
+	}
+	memcpy(entries + nvalues, nulls, nnulls * sizeof(AxEntry));
+	pfree(nulls);
+	return nvalues;
+}
+
+static void
+destroy_pair(AxTree *tree, AxTree *null_tree)
+{
+	ax_tree_destroy(alexidx_shared->arena, tree);
+	ax_tree_destroy(alexidx_shared->arena, null_tree);
+}
+
 bool
-alexidx_register_tree(uint64 build_id, AxTree *tree)
+alexidx_register_tree(uint64 build_id, AxTree *tree, AxTree *null_tree)
 {
 	AxIndexEntry *entry;
 	bool		found;
@@ -152,18 +202,19 @@ alexidx_register_tree(uint64 build_id, AxTree *tree)
 	if (entry == NULL)
 	{
 		LWLockRelease(alexidx_shared->registry_lock);
-		ax_tree_destroy(alexidx_shared->arena, tree);
+		destroy_pair(tree, null_tree);
 		return false;
 	}
 	if (found)
 	{
 		/* Somebody loaded it meanwhile: keep theirs. */
 		LWLockRelease(alexidx_shared->registry_lock);
-		ax_tree_destroy(alexidx_shared->arena, tree);
+		destroy_pair(tree, null_tree);
 		return true;
 	}
 	LWLockInitialize(&entry->lock, alexidx_shared->index_tranche);
 	entry->tree = tree;
+	entry->null_tree = null_tree;
 	LWLockRelease(alexidx_shared->registry_lock);
 	return true;
 }
@@ -188,8 +239,8 @@ alexidx_forget_tree(uint64 build_id)
 	if (entry)
 	{
 		LWLockAcquire(&entry->lock, LW_EXCLUSIVE);
-		ax_tree_destroy(alexidx_shared->arena, entry->tree);
-		entry->tree = NULL;
+		destroy_pair(entry->tree, entry->null_tree);
+		entry->tree = entry->null_tree = NULL;
 		LWLockRelease(&entry->lock);
 		hash_search(alexidx_registry, &build_id, HASH_REMOVE, NULL);
 	}

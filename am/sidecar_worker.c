@@ -155,6 +155,7 @@ load_build(AxRequestSlot *slot)
 {
 	AxError		err = {0};
 	AxTree	   *tree;
+	AxTree	   *null_tree;
 	bool		loaded;
 
 	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
@@ -167,21 +168,24 @@ load_build(AxRequestSlot *slot)
 	}
 
 	tree = ax_tree_create(alexidx_shared->arena, NULL, &err);
-	if (tree == NULL)
-	{
-		finish_err(slot, &err);
-		return;
-	}
-	block_signals();
-	ax_db_load_tree(sidecar, slot->build_id, tree, &err);
-	unblock_signals();
-	if (err.status != AX_OK)
+	null_tree = tree ? ax_tree_create(alexidx_shared->arena, NULL, &err) : NULL;
+	if (tree == NULL || null_tree == NULL)
 	{
 		ax_tree_destroy(alexidx_shared->arena, tree);
 		finish_err(slot, &err);
 		return;
 	}
-	if (!alexidx_register_tree(slot->build_id, tree))
+	block_signals();
+	ax_db_load_tree(sidecar, slot->build_id, tree, null_tree, &err);
+	unblock_signals();
+	if (err.status != AX_OK)
+	{
+		ax_tree_destroy(alexidx_shared->arena, tree);
+		ax_tree_destroy(alexidx_shared->arena, null_tree);
+		finish_err(slot, &err);
+		return;
+	}
+	if (!alexidx_register_tree(slot->build_id, tree, null_tree))
 	{
 		err.status = AX_ERROR;
 		snprintf(err.message, sizeof(err.message),
@@ -210,7 +214,7 @@ check_build(AxRequestSlot *slot)
 		return;
 	}
 	block_signals();
-	ax_db_compare_tree(sidecar, slot->build_id, entry->tree, &n, &err);
+	ax_db_compare_tree(sidecar, slot->build_id, entry->tree, entry->null_tree, &n, &err);
 	unblock_signals();
 	LWLockRelease(&entry->lock);
 	slot->result = n;

@@ -21,7 +21,7 @@ static size_t
 tree_entries(Relation index, uint64 build_id)
 {
 	AxIndexEntry *entry = alexidx_acquire(index, build_id, LW_SHARED);
-	size_t		n = ax_tree_size(entry->tree);
+	size_t		n = ax_tree_size(entry->tree) + ax_tree_size(entry->null_tree);
 
 	LWLockRelease(&entry->lock);
 	return n;
@@ -40,11 +40,14 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				live = 0;
 	AxEntry		last;
 	bool		has_last = false;
+	int			which;
 
 	alexidx_require_preload();
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
+	/* which = 0: the values' tree, 1: the NULLs' tree */
+	for (which = 0; which < 2; which++, has_last = false)
 	for (;;)
 	{
 		AxIndexEntry *entry;
@@ -53,7 +56,8 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 		CHECK_FOR_INTERRUPTS();
 		entry = alexidx_acquire(index, build_id, LW_SHARED);
-		n = ax_tree_copy_range(entry->tree, PG_INT64_MIN, PG_INT64_MAX,
+		n = ax_tree_copy_range(which == 0 ? entry->tree : entry->null_tree,
+							   PG_INT64_MIN, PG_INT64_MAX,
 							   has_last ? &last : NULL, false, chunk, VACUUM_CHUNK);
 		LWLockRelease(&entry->lock);
 
@@ -85,10 +89,13 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (ndead > 0)
 	{
 		AxIndexEntry *entry;
+		Size		nvalues;
 
 		alexidx_sidecar_write(index, build_id, dead, ndead, true);
+		nvalues = alexidx_split_nulls(dead, ndead);
 		entry = alexidx_acquire(index, build_id, LW_EXCLUSIVE);
-		ax_tree_erase_batch(entry->tree, dead, ndead);
+		ax_tree_erase_batch(entry->tree, dead, nvalues);
+		ax_tree_erase_batch(entry->null_tree, dead + nvalues, ndead - nvalues);
 		LWLockRelease(&entry->lock);
 		/* give the space back on disk when a good share of the index went away */
 		if (ndead >= 100000 || ndead * 4 >= ndead + live)

@@ -194,57 +194,71 @@ static void for_each_entry(rocksdb::DB* db, uint64_t build, Fn fn) {
   check(it->status(), "could not read the build's entries");
 }
 
-extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxError* err) {
+extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxTree* null_tree,
+                                    AxError* err) {
   return ax_guard(err, [&] {
     AxBuildRecord rec;
     AxError inner{};
     if (ax_db_get_record(h, build, &rec, &inner) != AX_OK) throw Failure(inner.status, inner.message);
-    std::vector<AxEntry> entries;
-    for_each_entry(h->db.get(), build, [&](const AxEntry& e) { entries.push_back(e); });
-    if (ax_tree_bulk_load(tree, entries.data(), entries.size(), &inner) != AX_OK)
+    std::vector<AxEntry> values, nulls;
+    for_each_entry(h->db.get(), build, [&](const AxEntry& e) {
+      (e.tid & AX_NULL_FLAG ? nulls : values).push_back(e);
+    });
+    if (ax_tree_bulk_load(tree, values.data(), values.size(), &inner) != AX_OK ||
+        ax_tree_bulk_load(null_tree, nulls.data(), nulls.size(), &inner) != AX_OK)
       throw Failure(inner.status, inner.message);
   });
 }
 
-extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTree* tree, uint64_t* nsidecar,
-                                       AxError* err) {
+namespace {
+// Walks one tree in (key, tid) order, a chunk at a time.
+struct TreeCursor {
+  const AxTree* tree;
+  std::vector<AxEntry> chunk = std::vector<AxEntry>(1024);
+  std::size_t have = 0, pos = 0;
+  bool exhausted = false, has_last = false;
+  AxEntry last{};
+
+  bool next(AxEntry* out) {
+    if (pos == have) {
+      if (exhausted) return false;
+      have = ax_tree_copy_range(tree, INT64_MIN, INT64_MAX, has_last ? &last : nullptr, false,
+                                chunk.data(), chunk.size());
+      pos = 0;
+      exhausted = have < chunk.size();
+      if (have == 0) return false;
+      last = chunk[have - 1];
+      has_last = true;
+    }
+    *out = chunk[pos++];
+    return true;
+  }
+};
+
+std::string describe(const AxEntry& e) {
+  return "(" + std::to_string(e.key) + ", " + std::to_string(e.tid) + ")";
+}
+}  // namespace
+
+extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTree* tree, const AxTree* null_tree,
+                                       uint64_t* nsidecar, AxError* err) {
   return ax_guard(err, [&] {
-    constexpr std::size_t kChunk = 1024;
-    std::vector<AxEntry> chunk(kChunk);
-    std::size_t have = 0, pos = 0;
-    bool exhausted = false;
-    AxEntry last{};
-    bool has_last = false;
+    // The sidecar holds values and NULLs interleaved in (key, tid) order; each tree holds one
+    // kind in the same order, so two cursors suffice.
+    TreeCursor values{tree}, nulls{null_tree};
     uint64_t count = 0;
-    auto next_tree = [&](AxEntry* out) -> bool {
-      if (pos == have) {
-        if (exhausted) return false;
-        have = ax_tree_copy_range(tree, INT64_MIN, INT64_MAX, has_last ? &last : nullptr, false,
-                                  chunk.data(), kChunk);
-        pos = 0;
-        if (have < kChunk) exhausted = true;
-        if (have == 0) return false;
-        last = chunk[have - 1];
-        has_last = true;
-      }
-      *out = chunk[pos++];
-      return true;
-    };
     for_each_entry(h->db.get(), build, [&](const AxEntry& e) {
+      TreeCursor& c = (e.tid & AX_NULL_FLAG) ? nulls : values;
       AxEntry t;
       count++;
-      if (!next_tree(&t))
-        throw Failure(AX_CORRUPT, "the sidecar holds entry (" + std::to_string(e.key) + ", " +
-                                      std::to_string(e.tid) + ") that the tree lacks");
+      if (!c.next(&t)) throw Failure(AX_CORRUPT, "the sidecar holds entry " + describe(e) + " that the tree lacks");
       if (t.key != e.key || t.tid != e.tid)
-        throw Failure(AX_CORRUPT, "tree and sidecar differ at sidecar entry (" + std::to_string(e.key) +
-                                      ", " + std::to_string(e.tid) + ") vs tree entry (" +
-                                      std::to_string(t.key) + ", " + std::to_string(t.tid) + ")");
+        throw Failure(AX_CORRUPT, "tree and sidecar differ at sidecar entry " + describe(e) + " vs tree entry " +
+                                      describe(t));
     });
     AxEntry extra;
-    if (next_tree(&extra))
-      throw Failure(AX_CORRUPT, "the tree holds entry (" + std::to_string(extra.key) + ", " +
-                                    std::to_string(extra.tid) + ") that the sidecar lacks");
+    if (values.next(&extra) || nulls.next(&extra))
+      throw Failure(AX_CORRUPT, "the tree holds entry " + describe(extra) + " that the sidecar lacks");
     *nsidecar = count;
   });
 }
