@@ -105,6 +105,13 @@ AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 CREATE FUNCTION alexidx_check(index regclass, heapallindexed boolean DEFAULT true) RETURNS void
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
+CREATE FUNCTION alexidx_sidecar_builds(
+    OUT build_id bigint, OUT dboid oid, OUT relfilenode oid, OUT state text,
+    OUT persistence text, OUT sidecar_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
 -- They expose index internals and can be expensive: superusers grant them as they see fit.
 REVOKE ALL ON FUNCTION alexidx_stats(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION alexidx_check(regclass, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION alexidx_sidecar_builds() FROM PUBLIC;

@@ -124,7 +124,8 @@ typedef enum AxRequestType
 	AXR_DROP,					/* drop a build's entries, record and tree */
 	AXR_COMPACT,				/* compact a build's range */
 	AXR_SIZE,					/* report a build's sidecar bytes */
-	AXR_CHECK					/* compare a build's tree with the sidecar */
+	AXR_CHECK,					/* compare a build's tree with the sidecar */
+	AXR_LIST					/* list build records */
 } AxRequestType;
 
 typedef enum AxSlotState
@@ -220,6 +221,9 @@ extern void alexidx_sidecar_compact(uint64 build_id);
 extern uint64 alexidx_sidecar_bytes(uint64 build_id);
 extern uint64 alexidx_sidecar_check(Relation index, uint64 build_id);
 extern char *alexidx_sidecar_dir(void);
+/* Copies up to max build records; returns how many there are in all. */
+extern int	alexidx_sidecar_list(AxBuildRecord *out, int max);
+#define AX_LIST_MAX ((int) (sizeof(AxEntry) * AX_INLINE_ENTRIES / sizeof(AxBuildRecord)))
 
 /* ---------- the sidecar worker (sidecar_worker.c) ---------- */
 extern void alexidx_register_worker(void);

@@ -23,6 +23,7 @@
 PG_FUNCTION_INFO_V1(alexidx_version);
 PG_FUNCTION_INFO_V1(alexidx_stats);
 PG_FUNCTION_INFO_V1(alexidx_check);
+PG_FUNCTION_INFO_V1(alexidx_sidecar_builds);
 
 Datum
 alexidx_version(PG_FUNCTION_ARGS)
@@ -179,4 +180,33 @@ alexidx_check(PG_FUNCTION_ARGS)
 	relation_close(index, AccessShareLock);
 	ereport(DEBUG1, (errmsg("alexidx_check: " UINT64_FORMAT " entries agree", nsidecar)));
 	PG_RETURN_VOID();
+}
+
+/* One row per build the sidecar knows: what a DBA looks at to see the orphan sweep work. */
+Datum
+alexidx_sidecar_builds(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * AX_LIST_MAX);
+	int			n,
+				i;
+
+	alexidx_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	n = Min(alexidx_sidecar_list(recs, AX_LIST_MAX), AX_LIST_MAX);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {0};
+		char		persistence[2] = {recs[i].persistence, '\0'};
+
+		values[0] = Int64GetDatum((int64) recs[i].build_id);
+		values[1] = ObjectIdGetDatum(recs[i].dboid);
+		values[2] = ObjectIdGetDatum(recs[i].relfilenode);
+		values[3] = CStringGetTextDatum(recs[i].state == AX_BUILD_READY ? "ready" : "building");
+		values[4] = CStringGetTextDatum(persistence);
+		values[5] = Int64GetDatum((int64) alexidx_sidecar_bytes(recs[i].build_id));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

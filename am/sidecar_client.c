@@ -219,6 +219,19 @@ alexidx_sidecar_check(Relation index, uint64 build_id)
 	return slot->result;
 }
 
+int
+alexidx_sidecar_list(AxBuildRecord *out, int max)
+{
+	AxRequestSlot *slot = begin_request(AXR_LIST, 0);
+	int			n;
+
+	submit_and_wait(slot);
+	check_answer(slot, "could not list the sidecar's builds", NULL);
+	n = Min((int) slot->result, Min(max, AX_LIST_MAX));
+	memcpy(out, slot->inline_entries, n * sizeof(AxBuildRecord));
+	return (int) slot->result;
+}
+
 char *
 alexidx_sidecar_dir(void)
 {

@@ -285,6 +285,21 @@ serve_one(AxRequestSlot *slot)
 		case AXR_CHECK:
 			check_build(slot);
 			break;
+		case AXR_LIST:
+			{
+				int			max = alexidx_max_indexes * 4 + 1024;
+				AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
+				size_t		n;
+
+				block_signals();
+				n = ax_db_list_records(sidecar, recs, max, &err);
+				unblock_signals();
+				memcpy(slot->inline_entries, recs, Min((int) n, AX_LIST_MAX) * sizeof(AxBuildRecord));
+				slot->result = n;
+				pfree(recs);
+				finish_err(slot, &err);
+				break;
+			}
 		default:
 			finish(slot, AX_ERROR, "unknown request");
 			break;

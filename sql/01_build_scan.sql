@@ -28,7 +28,7 @@ BEGIN
       plan := plan || got_hash || E'\n';
     END LOOP;
     scan := kind;
-    uses_alexidx := plan ~ (CASE kind WHEN 'index' THEN 'Index Scan using \S+_ax' ELSE 'Bitmap Index Scan on \S+_ax' END);
+    uses_alexidx := plan ~ (CASE kind WHEN 'index' THEN 'Index (Only )?Scan using \S+_ax' ELSE 'Bitmap Index Scan on \S+_ax' END);
     EXECUTE format('SELECT count(*), md5(coalesce(string_agg(r::text, %L ORDER BY r::text), %L)) FROM %s r WHERE %s',
                    ';', '', tbl, cond) INTO nrows, got_hash;
     same_as_ref := got_hash = ref_hash;
