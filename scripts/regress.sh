@@ -11,6 +11,7 @@ cat > "$work/regress.conf" <<CONF
 shared_preload_libraries = 'alexidx'
 alexidx.memory = 256MB
 max_connections = 20
+alexidx.sweep_interval = 1
 CONF
 [ "$(id -u)" -eq 0 ] && chown -R "$PG_USER" "$work"
 

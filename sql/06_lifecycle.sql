@@ -1,0 +1,114 @@
+-- The DDL lifecycle: each statement works, and the sidecar space of dead builds is reclaimed.
+-- wait_for_builds(n): waits (at most 30 s) until the sidecar holds n builds; returns n if so.
+CREATE FUNCTION wait_for_builds(n int) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE c bigint;
+BEGIN
+  FOR i IN 1 .. 300 LOOP
+    SELECT count(*) INTO c FROM alexidx_sidecar_builds();
+    EXIT WHEN c = n;
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+  RETURN c;
+END $$;
+-- what earlier tests left behind
+SELECT count(*) AS builds_before FROM alexidx_sidecar_builds() \gset
+
+CREATE TABLE life (k bigint, v int);
+INSERT INTO life SELECT g % 5000, g FROM generate_series(1, 20000) g;
+CREATE TABLE ref_life AS SELECT * FROM life;
+CREATE INDEX life_ax ON life USING alexidx (k);
+SELECT wait_for_builds(:builds_before + 1) - :builds_before AS new_builds;
+
+-- TRUNCATE gives the index a new, empty build; the old one is swept.
+TRUNCATE life;
+SELECT entries FROM alexidx_stats('life_ax');
+INSERT INTO life SELECT * FROM ref_life;
+SELECT * FROM ax_check('life', 'k BETWEEN 10 AND 20');
+SELECT wait_for_builds(:builds_before + 1) - :builds_before AS builds_after_truncate;
+
+-- REINDEX, REINDEX CONCURRENTLY, rename.
+REINDEX INDEX life_ax;
+SELECT * FROM ax_check('life', 'k BETWEEN 10 AND 20');
+REINDEX INDEX CONCURRENTLY life_ax;
+SELECT * FROM ax_check('life', 'k BETWEEN 10 AND 20');
+ALTER INDEX life_ax RENAME TO life2_ax;
+SELECT * FROM ax_check('life', 'k = 4999');
+SELECT wait_for_builds(:builds_before + 1) - :builds_before AS builds_after_reindex;
+
+-- CREATE INDEX CONCURRENTLY, then DROP INDEX CONCURRENTLY.
+DROP INDEX life2_ax;
+CREATE INDEX CONCURRENTLY life3_ax ON life USING alexidx (k);
+SELECT * FROM ax_check('life', 'k < 3');
+SELECT entries FROM alexidx_stats('life3_ax');
+DROP INDEX CONCURRENTLY life3_ax;
+SELECT wait_for_builds(:builds_before) - :builds_before AS builds_after_drop;
+
+-- A rolled-back CREATE INDEX leaves nothing behind.
+BEGIN;
+CREATE INDEX life_rb_ax ON life USING alexidx (k);
+ROLLBACK;
+SELECT wait_for_builds(:builds_before) - :builds_before AS builds_after_rollback;
+BEGIN;
+SAVEPOINT s;
+CREATE INDEX life_rb2_ax ON life USING alexidx (k);
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT wait_for_builds(:builds_before) - :builds_before AS builds_after_savepoint_rollback;
+
+-- Partial indexes.
+CREATE INDEX life_part_ax ON life USING alexidx (k) WHERE v % 3 = 0;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (costs off) SELECT * FROM life WHERE k = 7 AND v % 3 = 0;
+SELECT count(*), sum(v) FROM life WHERE k = 7 AND v % 3 = 0;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT count(*), sum(v) FROM ref_life WHERE k = 7 AND v % 3 = 0;
+DROP INDEX life_part_ax;
+
+-- Partitioned tables: each partition gets its own alexidx index.
+CREATE TABLE pt (k bigint, v int) PARTITION BY RANGE (k);
+CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (MINVALUE) TO (1000);
+CREATE TABLE pt2 PARTITION OF pt FOR VALUES FROM (1000) TO (MAXVALUE);
+CREATE INDEX pt1_ax ON pt1 USING alexidx (k);
+CREATE INDEX pt2_ax ON pt2 USING alexidx (k);
+CREATE INDEX pt_ax ON pt USING alexidx (k);  -- attaches the partitions' indexes
+INSERT INTO pt SELECT g, g FROM generate_series(1, 3000) g;
+CREATE TABLE ref_pt AS SELECT * FROM pt;
+SELECT * FROM ax_check('pt', 'k BETWEEN 990 AND 1010');
+SELECT count(*) FROM pg_indexes WHERE tablename IN ('pt1', 'pt2') AND indexdef LIKE '%alexidx%';
+
+-- Temporary tables.
+CREATE TEMP TABLE tmp (k bigint);
+INSERT INTO tmp SELECT g FROM generate_series(1, 5000) g;
+CREATE TABLE ref_tmp AS SELECT * FROM tmp;
+CREATE INDEX tmp_ax ON tmp USING alexidx (k);
+INSERT INTO tmp VALUES (100000);
+INSERT INTO ref_tmp VALUES (100000);
+SELECT * FROM ax_check('tmp', 'k > 4990');
+
+-- Unlogged tables (their reset after a crash is tested by TAP).
+CREATE UNLOGGED TABLE unl (k bigint);
+INSERT INTO unl SELECT g FROM generate_series(1, 5000) g;
+CREATE TABLE ref_unl AS SELECT * FROM unl;
+CREATE INDEX unl_ax ON unl USING alexidx (k);
+SELECT * FROM ax_check('unl', 'k < 10');
+SELECT persistence FROM alexidx_sidecar_builds() b
+  JOIN pg_class c ON c.relfilenode = b.relfilenode WHERE c.relname = 'unl_ax';
+
+-- DROP TABLE reclaims the builds of its indexes.
+SELECT count(*) AS builds_now FROM alexidx_sidecar_builds() \gset
+DROP TABLE unl;
+SELECT wait_for_builds(:builds_now - 1) - :builds_now AS builds_after_drop_table;
+
+-- DROP DATABASE: the sweep reclaims the dropped database's builds.
+CREATE DATABASE alexidx_other;
+\c alexidx_other
+CREATE EXTENSION alexidx;
+CREATE TABLE x (k int);
+INSERT INTO x SELECT g FROM generate_series(1, 1000) g;
+CREATE INDEX x_ax ON x USING alexidx (k);
+\c alexidx_regression
+SELECT count(*) AS builds_with_other FROM alexidx_sidecar_builds() \gset
+DROP DATABASE alexidx_other;
+SELECT wait_for_builds(:builds_with_other - 1) - :builds_with_other AS builds_after_drop_database;
