@@ -113,19 +113,30 @@ flush_buffer(Relation index, InsertBuffer *buf)
 
 	if (buf->n == 0)
 		return;
-	/* durable first: the trees are rebuilt from the sidecar after any restart */
-	alexidx_sidecar_write(index, buf->build_id, buf->entries, buf->n, false);
 
+	/*
+	 * The tree first: a full arena is the likely failure, and failing here leaves nothing in
+	 * the sidecar. A batch that only partly fits is taken out again so that tree and sidecar
+	 * stay equal. Both steps finish before the transaction can commit, and the sidecar is
+	 * what restarts rebuild from, so the order does not weaken durability.
+	 */
 	nvalues = alexidx_split_nulls(buf->entries, buf->n);
 	entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
 	st = ax_tree_insert_batch(entry->tree, buf->entries, nvalues, &err);
 	if (st == AX_OK && nvalues < buf->n)
 		st = ax_tree_insert_batch(entry->null_tree, buf->entries + nvalues, buf->n - nvalues, &err);
+	if (st != AX_OK)
+	{
+		ax_tree_erase_batch(entry->tree, buf->entries, nvalues);
+		ax_tree_erase_batch(entry->null_tree, buf->entries + nvalues, buf->n - nvalues);
+	}
 	LWLockRelease(&entry->lock);
 	if (st == AX_NOMEM)
 		alexidx_report_arena_full(index, buf->n * 32);
 	if (st != AX_OK)
 		alexidx_report(&err, "could not insert into the tree", index);
+
+	alexidx_sidecar_write(index, buf->build_id, buf->entries, buf->n, false);
 	buf->n = 0;
 	buf->nsegs = 0;
 }
