@@ -18,6 +18,7 @@
 #include "commands/progress.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "portability/instr_time.h"
 #include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -115,6 +116,11 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	AxTree	   *null_tree;
 	AxError		err;
 	Size		nvalues;
+	instr_time	start,
+				t_scan,
+				t_sort,
+				t_sidecar,
+				t_load;
 
 	alexidx_require_preload();
 	if (RelationGetNumberOfBlocks(index) != 0)
@@ -138,18 +144,22 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	alexidx_note_build(build_id);
 	alexidx_write_metapage(index, MAIN_FORKNUM, build_id);
 
+	INSTR_TIME_SET_CURRENT(start);
 	bs.cap = 1024;
 	bs.n = 0;
 	bs.entries = palloc_extended(bs.cap * sizeof(AxEntry), MCXT_ALLOC_HUGE);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   build_callback, &bs, NULL);
 
+	INSTR_TIME_SET_CURRENT(t_scan);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SORT);
 	ax_sort_entries(bs.entries, bs.n);
+	INSTR_TIME_SET_CURRENT(t_sort);
 
 	/* the sidecar takes the sorted run as is; the trees take values and NULLs apart */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SIDECAR);
 	store_in_sidecar(index, build_id, bs.entries, bs.n);
+	INSTR_TIME_SET_CURRENT(t_sidecar);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_LOAD);
 	nvalues = alexidx_split_nulls(bs.entries, bs.n);
@@ -175,6 +185,16 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	PG_END_TRY();
 	if (!alexidx_register_tree(build_id, tree, null_tree))
 		alexidx_report_too_many();
+	INSTR_TIME_SET_CURRENT(t_load);
+	INSTR_TIME_SUBTRACT(t_load, t_sidecar);
+	INSTR_TIME_SUBTRACT(t_sidecar, t_sort);
+	INSTR_TIME_SUBTRACT(t_sort, t_scan);
+	INSTR_TIME_SUBTRACT(t_scan, start);
+	ereport(DEBUG1,
+			(errmsg("alexidx build of \"%s\": %zu entries; scan %.0f ms, sort %.0f ms, sidecar %.0f ms, tree %.0f ms",
+					RelationGetRelationName(index), bs.n,
+					INSTR_TIME_GET_MILLISEC(t_scan), INSTR_TIME_GET_MILLISEC(t_sort),
+					INSTR_TIME_GET_MILLISEC(t_sidecar), INSTR_TIME_GET_MILLISEC(t_load))));
 
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = reltuples;

@@ -159,9 +159,10 @@ size_t		ax_db_list_records(AxDb *db, AxBuildRecord *out, size_t max, AxError *er
 /* One synced RocksDB write for all parts. */
 AxStatus	ax_db_write(AxDb *db, const AxWritePart *parts, size_t nparts, AxError *err);
 AxStatus	ax_db_ingest(AxDb *db, const char *const *files, size_t nfiles, AxError *err);
-/* Deletes the build's entries and its record; compacts the range to return the space. */
+/* Deletes the build's entries and its record (one synced write); the range is compacted
+ * in the background to return the space. */
 AxStatus	ax_db_drop_build(AxDb *db, uint64_t build_id, bool keep_record, AxError *err);
-/* Compacts the build's key range (after large deletes). */
+/* Queues a compaction of the build's range (after large deletes); returns at once. */
 AxStatus	ax_db_compact_build(AxDb *db, uint64_t build_id, AxError *err);
 /* Reads all of a build's entries and bulk-loads them into the two trees (values, NULLs). */
 AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTree *tree, AxTree *null_tree,

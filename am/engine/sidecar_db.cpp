@@ -5,8 +5,12 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "guard.hpp"
@@ -15,9 +19,59 @@
 
 using namespace axeng;
 
+// Compactions of one build's range can take seconds; the worker's main thread must keep
+// serving commits meanwhile, so they run on a maintenance thread of their own. The thread is
+// created inside an ax_db_* call, when the worker has every signal blocked, so PostgreSQL's
+// signals never land on it.
 struct AxDb {
   std::unique_ptr<rocksdb::DB> db;
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<uint64_t> to_compact;
+  bool stopping = false;
+  std::thread maintenance;
+
+  void compact_loop();
+  void enqueue(uint64_t build);
+  void stop();
 };
+
+static void compact_range(rocksdb::DB* db, uint64_t build) {
+  std::string lo = build_prefix(build), hi = build_prefix(build + 1);
+  rocksdb::Slice b(lo), e(hi);
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  db->CompactRange(o, &b, &e);  // best effort: space comes back later if this fails
+}
+
+void AxDb::compact_loop() {
+  std::unique_lock<std::mutex> lock(mutex);
+  for (;;) {
+    wake.wait(lock, [&] { return stopping || !to_compact.empty(); });
+    if (stopping) return;
+    uint64_t build = to_compact.front();
+    to_compact.pop_front();
+    lock.unlock();
+    compact_range(db.get(), build);
+    lock.lock();
+  }
+}
+
+void AxDb::enqueue(uint64_t build) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!maintenance.joinable()) maintenance = std::thread([this] { compact_loop(); });
+  if (std::find(to_compact.begin(), to_compact.end(), build) == to_compact.end()) to_compact.push_back(build);
+  wake.notify_one();
+}
+
+void AxDb::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    stopping = true;
+    wake.notify_one();
+  }
+  if (maintenance.joinable()) maintenance.join();
+}
 
 static void check(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return;
@@ -63,6 +117,7 @@ extern "C" AxDb* ax_db_open(const char* dir, AxError* err) {
 extern "C" void ax_db_close(AxDb* h, bool write_clean_marker) {
   if (h == nullptr) return;
   ax_guard(nullptr, [&] {
+    h->stop();
     if (write_clean_marker) h->db->Put(synced(), meta_key('S'), rocksdb::Slice());
     rocksdb::CancelAllBackgroundWork(h->db.get(), true);
     h->db->Close();
@@ -156,13 +211,7 @@ extern "C" AxStatus ax_db_ingest(AxDb* h, const char* const* files, std::size_t 
 }
 
 extern "C" AxStatus ax_db_compact_build(AxDb* h, uint64_t build, AxError* err) {
-  return ax_guard(err, [&] {
-    std::string lo = build_prefix(build), hi = build_prefix(build + 1);
-    rocksdb::Slice b(lo), e(hi);
-    rocksdb::CompactRangeOptions o;
-    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    check(h->db->CompactRange(o, &b, &e), "could not compact the build's range");
-  });
+  return ax_guard(err, [&] { h->enqueue(build); });
 }
 
 extern "C" AxStatus ax_db_drop_build(AxDb* h, uint64_t build, bool keep_record, AxError* err) {
@@ -172,8 +221,7 @@ extern "C" AxStatus ax_db_drop_build(AxDb* h, uint64_t build, bool keep_record, 
     check(batch.DeleteRange(lo, hi), "could not batch a range delete");
     if (!keep_record) check(batch.Delete(record_key(build)), "could not batch a record delete");
     check(h->db->Write(synced(), &batch), "could not drop the build");
-    rocksdb::Slice b(lo), e(hi);
-    check(h->db->CompactRange(rocksdb::CompactRangeOptions(), &b, &e), "could not compact a dropped range");
+    h->enqueue(build);
   });
 }
 
