@@ -213,7 +213,8 @@ extern void alexidx_report_arena_full(Relation index, Size wanted) pg_attribute_
 
 /* ---------- talking to the sidecar worker (sidecar_client.c) ---------- */
 extern uint64 alexidx_sidecar_new_build(Relation index);
-extern void alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *path);
+/* Ingests "<prefix>.<i>.sst" for i < nfiles (none: just marks the build ready). */
+extern void alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *prefix, int nfiles);
 extern void alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries,
 								  Size n, bool is_delete);
 extern void alexidx_sidecar_load(Relation index, uint64 build_id);

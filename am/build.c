@@ -2,8 +2,8 @@
  * build.c: CREATE INDEX (ambuild) and the init fork of unlogged indexes (ambuildempty).
  *
  * One pass over the heap collects (key, TID) pairs; one sort orders them; the sorted run then
- * feeds both the shared-memory tree (bulk load) and an SST file that the sidecar worker
- * ingests before CREATE INDEX returns.
+ * feeds both the shared-memory trees (bulk load, in this backend) and SST files (encoded
+ * meanwhile on background threads) that the sidecar worker ingests before CREATE INDEX returns.
  *
  * The sort runs in memory rather than through tuplesort: the whole index has to fit in the
  * shared arena anyway, and an in-memory radix sort of 16-byte pairs is several times faster
@@ -26,15 +26,44 @@
 
 #include "alexidx.h"
 
-#define SST_CHUNK 65536
+/* SST files written in parallel; two cores are the norm this is tuned for */
+#define SST_PARTS 2
+
+/* A growing array of entries in backend memory. */
+typedef struct EntryArray
+{
+	AxEntry    *items;
+	Size		n;
+	Size		cap;
+} EntryArray;
 
 typedef struct BuildState
 {
 	Oid			keytype;
-	AxEntry    *entries;
-	Size		n;
-	Size		cap;
+	EntryArray	values;
+	EntryArray	nulls;
 } BuildState;
+
+static void
+array_init(EntryArray *a, Size cap)
+{
+	a->cap = cap;
+	a->n = 0;
+	a->items = palloc_extended(cap * sizeof(AxEntry), MCXT_ALLOC_HUGE);
+}
+
+static inline void
+array_push(EntryArray *a, int64 key, uint64 tid)
+{
+	if (a->n == a->cap)
+	{
+		a->cap *= 2;
+		a->items = repalloc_huge(a->items, a->cap * sizeof(AxEntry));
+	}
+	a->items[a->n].key = key;
+	a->items[a->n].tid = tid;
+	a->n++;
+}
 
 static void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
@@ -42,67 +71,28 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 {
 	BuildState *bs = (BuildState *) state;
 
-	if (bs->n == bs->cap)
-	{
-		bs->cap *= 2;
-		bs->entries = repalloc_huge(bs->entries, bs->cap * sizeof(AxEntry));
-	}
-	bs->entries[bs->n].key = isnull[0] ? 0 : alexidx_datum_to_key(values[0], bs->keytype);
-	bs->entries[bs->n].tid = alexidx_tid_pack(tid, isnull[0]);
-	bs->n++;
+	if (isnull[0])
+		array_push(&bs->nulls, 0, alexidx_tid_pack(tid, true));
+	else
+		array_push(&bs->values, alexidx_datum_to_key(values[0], bs->keytype),
+				   alexidx_tid_pack(tid, false));
 }
 
-/* Writes the sorted entries to an SST file and has the worker ingest it. */
-static void
-store_in_sidecar(Relation index, uint64 build_id, const AxEntry *entries, Size n)
+/* Waits for the SST threads without blocking query cancel. */
+static size_t
+finish_sst_job(Relation index, AxSstJob *job)
 {
-	char	   *path;
-	AxSstWriter *writer;
 	AxError		err;
-	Size		done;
+	size_t		nfiles;
 
-	if (n == 0)
+	while (!ax_sst_job_done(job))
 	{
-		alexidx_sidecar_ingest(index, build_id, NULL);
-		return;
+		CHECK_FOR_INTERRUPTS();
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10, PG_WAIT_EXTENSION);
 	}
-	path = psprintf("%s/ingest/" UINT64_FORMAT ".sst", alexidx_sidecar_dir(), build_id);
-	writer = ax_sst_open(path, &err);
-	if (writer == NULL)
-		alexidx_report(&err, "could not write the build's SST file", index);
-	PG_TRY();
-	{
-		for (done = 0; done < n; done += SST_CHUNK)
-		{
-			Size		chunk = Min(SST_CHUNK, n - done);
-
-			CHECK_FOR_INTERRUPTS();
-			if (ax_sst_add(writer, build_id, entries + done, chunk, &err) != AX_OK)
-				alexidx_report(&err, "could not write the build's SST file", index);
-		}
-	}
-	PG_CATCH();
-	{
-		ax_sst_abandon(writer);
-		unlink(path);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	if (ax_sst_finish(writer, &done, &err) != AX_OK)
-	{
-		unlink(path);
-		alexidx_report(&err, "could not finish the build's SST file", index);
-	}
-	PG_TRY();
-	{
-		alexidx_sidecar_ingest(index, build_id, path);
-	}
-	PG_CATCH();
-	{
-		unlink(path);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	if (ax_sst_job_finish(job, &nfiles, &err) != AX_OK)
+		alexidx_report(&err, "could not write the build's SST files", index);
+	return nfiles;
 }
 
 IndexBuildResult *
@@ -114,8 +104,10 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	uint64		build_id;
 	AxTree	   *tree;
 	AxTree	   *null_tree;
+	AxSstJob   *job;
 	AxError		err;
-	Size		nvalues;
+	char	   *prefix;
+	size_t		nfiles = 0;
 	instr_time	start,
 				t_scan,
 				t_sort,
@@ -145,61 +137,73 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	alexidx_write_metapage(index, MAIN_FORKNUM, build_id);
 
 	INSTR_TIME_SET_CURRENT(start);
-	bs.cap = 1024;
-	bs.n = 0;
-	bs.entries = palloc_extended(bs.cap * sizeof(AxEntry), MCXT_ALLOC_HUGE);
+	array_init(&bs.values, 1024);
+	array_init(&bs.nulls, 16);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   build_callback, &bs, NULL);
 
 	INSTR_TIME_SET_CURRENT(t_scan);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SORT);
-	ax_sort_entries(bs.entries, bs.n);
+	ax_sort_entries(bs.values.items, bs.values.n);
+	ax_sort_entries(bs.nulls.items, bs.nulls.n);
 	INSTR_TIME_SET_CURRENT(t_sort);
 
-	/* the sidecar takes the sorted run as is; the trees take values and NULLs apart */
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SIDECAR);
-	store_in_sidecar(index, build_id, bs.entries, bs.n);
-	INSTR_TIME_SET_CURRENT(t_sidecar);
-
+	/*
+	 * The sorted runs feed two consumers at once: background threads encode them into SST
+	 * files while this backend bulk-loads the shared trees.
+	 */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_LOAD);
-	nvalues = alexidx_split_nulls(bs.entries, bs.n);
-	tree = alexidx_new_tree(index, bs.n);
+	prefix = psprintf("%s/ingest/" UINT64_FORMAT, alexidx_sidecar_dir(), build_id);
+	job = ax_sst_write_async(prefix, build_id, bs.values.items, bs.values.n,
+							 bs.nulls.items, bs.nulls.n, SST_PARTS, &err);
+	if (job == NULL)
+		alexidx_report(&err, "could not start writing the build's SST files", index);
+	tree = NULL;
 	null_tree = NULL;
 	PG_TRY();
 	{
-		null_tree = alexidx_new_tree(index, bs.n - nvalues);
-		if (ax_tree_bulk_load(tree, bs.entries, nvalues, &err) != AX_OK ||
-			ax_tree_bulk_load(null_tree, bs.entries + nvalues, bs.n - nvalues, &err) != AX_OK)
+		tree = alexidx_new_tree(index, bs.values.n + bs.nulls.n);
+		null_tree = alexidx_new_tree(index, bs.nulls.n);
+		if (ax_tree_bulk_load(tree, bs.values.items, bs.values.n, &err) != AX_OK ||
+			ax_tree_bulk_load(null_tree, bs.nulls.items, bs.nulls.n, &err) != AX_OK)
 		{
 			if (err.status == AX_NOMEM)
-				alexidx_report_arena_full(index, bs.n * 24);
+				alexidx_report_arena_full(index, (bs.values.n + bs.nulls.n) * 24);
 			alexidx_report(&err, "could not load the tree", index);
 		}
+		INSTR_TIME_SET_CURRENT(t_sidecar);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SIDECAR);
+		nfiles = finish_sst_job(index, job);
+		alexidx_sidecar_ingest(index, build_id, prefix, (int) nfiles);
 	}
 	PG_CATCH();
 	{
+		ax_sst_job_free(job, true);
 		ax_tree_destroy(alexidx_shared->arena, tree);
 		ax_tree_destroy(alexidx_shared->arena, null_tree);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	ax_sst_job_free(job, false);
 	if (!alexidx_register_tree(build_id, tree, null_tree))
 		alexidx_report_too_many();
 	INSTR_TIME_SET_CURRENT(t_load);
 	INSTR_TIME_SUBTRACT(t_load, t_sidecar);
 	INSTR_TIME_SUBTRACT(t_sidecar, t_sort);
+	/* t_sidecar now holds the tree loads; t_load the wait for the SST files and ingestion */
 	INSTR_TIME_SUBTRACT(t_sort, t_scan);
 	INSTR_TIME_SUBTRACT(t_scan, start);
 	ereport(DEBUG1,
-			(errmsg("alexidx build of \"%s\": %zu entries; scan %.0f ms, sort %.0f ms, sidecar %.0f ms, tree %.0f ms",
-					RelationGetRelationName(index), bs.n,
+			(errmsg("alexidx build of \"%s\": %zu entries; scan %.0f ms, sort %.0f ms, tree %.0f ms, sidecar wait %.0f ms",
+					RelationGetRelationName(index), bs.values.n + bs.nulls.n,
 					INSTR_TIME_GET_MILLISEC(t_scan), INSTR_TIME_GET_MILLISEC(t_sort),
 					INSTR_TIME_GET_MILLISEC(t_sidecar), INSTR_TIME_GET_MILLISEC(t_load))));
 
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = reltuples;
-	result->index_tuples = (double) bs.n;
-	pfree(bs.entries);
+	result->index_tuples = (double) (bs.values.n + bs.nulls.n);
+	pfree(bs.values.items);
+	pfree(bs.nulls.items);
 	return result;
 }
 

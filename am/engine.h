@@ -103,15 +103,22 @@ void		ax_sort_entries(AxEntry *entries, size_t n);
 
 /* ---------- SST files written by a backend during ambuild ---------- */
 
-typedef struct AxSstWriter AxSstWriter;
+typedef struct AxSstJob AxSstJob;
 
-AxSstWriter *ax_sst_open(const char *path, AxError *err);
-/* entries must come in (key, tid) order */
-AxStatus	ax_sst_add(AxSstWriter *w, uint64_t build_id, const AxEntry *entries, size_t n,
-					   AxError *err);
-/* Finishes the file (when it holds any entry), frees the writer. *nentries gets the count. */
-AxStatus	ax_sst_finish(AxSstWriter *w, size_t *nentries, AxError *err);
-void		ax_sst_abandon(AxSstWriter *w);
+/*
+ * Starts writing the build's entries into up to nparts SST files "<prefix>.<i>.sst" with
+ * disjoint key ranges, on background threads. values and nulls are each sorted by (key, tid)
+ * and must stay untouched until ax_sst_job_finish() or ax_sst_job_free().
+ */
+AxSstJob   *ax_sst_write_async(const char *path_prefix, uint64_t build_id,
+								const AxEntry *values, size_t nvalues,
+								const AxEntry *nulls, size_t nnulls,
+								int nparts, AxError *err);
+bool		ax_sst_job_done(AxSstJob *job);
+/* Waits for the threads; *nfiles gets the number of files written. */
+AxStatus	ax_sst_job_finish(AxSstJob *job, size_t *nfiles, AxError *err);
+/* Stops the threads if needed and frees the job, removing its files when asked. */
+void		ax_sst_job_free(AxSstJob *job, bool remove_files);
 
 /* ---------- the sidecar database: only the sidecar worker calls these ---------- */
 

@@ -128,12 +128,13 @@ alexidx_sidecar_new_build(Relation index)
 }
 
 void
-alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *path)
+alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *prefix, int nfiles)
 {
-	AxRequestSlot *slot = begin_request(path ? AXR_INGEST : AXR_BUILD_READY, build_id);
+	AxRequestSlot *slot = begin_request(nfiles > 0 ? AXR_INGEST : AXR_BUILD_READY, build_id);
 
-	if (path)
-		strlcpy(slot->path, path, sizeof(slot->path));
+	if (nfiles > 0)
+		strlcpy(slot->path, prefix, sizeof(slot->path));
+	slot->nentries = nfiles;
 	submit_and_wait(slot);
 	check_answer(slot, "could not store the build in the sidecar", index);
 }

@@ -247,10 +247,14 @@ serve_one(AxRequestSlot *slot)
 			}
 		case AXR_INGEST:
 			{
-				const char *files[1] = {slot->path};
+				int			nfiles = (int) slot->nentries;
+				const char **files = palloc(sizeof(char *) * nfiles);
+				int			i;
 
+				for (i = 0; i < nfiles; i++)
+					files[i] = psprintf("%s.%d.sst", slot->path, i);
 				block_signals();
-				if (ax_db_ingest(sidecar, files, 1, &err) == AX_OK)
+				if (ax_db_ingest(sidecar, files, nfiles, &err) == AX_OK)
 					set_record_state(slot->build_id, AX_BUILD_READY, &err);
 				unblock_signals();
 				finish_err(slot, &err);
