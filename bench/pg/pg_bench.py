@@ -1,0 +1,495 @@
+#!/usr/bin/env python3
+"""PostgreSQL-level benchmark: alexidx next to btree, in one throwaway PostgreSQL 15 instance.
+
+Run through scripts/pg-bench.sh (it builds and installs the extension first). Python 3 stdlib
+only; every PostgreSQL tool runs as the `postgres` user when we are root.
+
+Datasets (bigint keys, table (k bigint, v bigint), v = row number):
+  seq  k = row number 1..N (ascending, heap order = key order)
+  uni  k = hashint8extended(row number, 42): a 64-bit hash, i.e. keys spread uniformly over
+       the whole bigint range, in random heap order (duplicates: practically none)
+Two identical tables per dataset, `ax` (alexidx index) and `bt` (btree index), so that each
+query can only use one kind of index; `noidx` (no index) is the baseline of the bulk loads.
+
+Every number is alexidx next to btree in the same instance; ratio = alexidx / btree.
+"""
+import argparse
+import csv
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
+AS_ROOT = os.geteuid() == 0
+FORCE_INDEX = "-c enable_seqscan=off -c enable_bitmapscan=off"
+BULK_ROWS = 1_000_000
+T0 = time.time()
+
+
+def log(msg):
+    print(f"[{time.time() - T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def as_pg(cmd):
+    return ["runuser", "-u", "postgres", "--"] + cmd if AS_ROOT else cmd
+
+
+def parse_rows(s):
+    s = s.strip().upper()
+    mult = {"K": 10**3, "M": 10**6, "G": 10**9}.get(s[-1], 1)
+    return int(float(s[:-1] if s[-1] in "KMG" else s) * mult)
+
+
+def rows_label(n):
+    return f"{n // 10**6}M" if n % 10**6 == 0 else f"{n // 10**3}K"
+
+
+class Instance:
+    """One throwaway cluster: unix socket in its own directory, no TCP."""
+
+    def __init__(self, workdir, memory_mb, port=54329):
+        self.dir = workdir
+        self.data = os.path.join(workdir, "data")
+        self.port = port
+        self.memory_mb = memory_mb
+        self.logfile = os.path.join(workdir, "server.log")
+
+    def run(self, cmd, env=None, check=True, input=None):
+        e = dict(os.environ, PATH=f"{PG_BIN}:{os.environ.get('PATH', '')}")
+        if env:
+            e.update(env)
+        full = as_pg(["env"] + [f"{k}={v}" for k, v in (env or {}).items()] + cmd)
+        r = subprocess.run(full, env=e, input=input, capture_output=True, text=True)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def initdb(self):
+        self.run([f"{PG_BIN}/initdb", "-D", self.data, "-U", "postgres", "--no-sync",
+                  "-E", "UTF8", "--locale=C"])
+        conf = f"""
+shared_preload_libraries = 'alexidx'
+alexidx.memory = {self.memory_mb}MB
+listen_addresses = ''
+unix_socket_directories = '{self.dir}'
+port = {self.port}
+max_connections = 40
+shared_buffers = 2GB
+fsync = on
+synchronous_commit = on
+wal_level = replica
+max_wal_size = 16GB
+min_wal_size = 1GB
+checkpoint_timeout = 1h
+maintenance_work_mem = 1GB
+work_mem = 64MB
+jit = off
+autovacuum = off
+log_min_messages = warning
+"""
+        with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
+            f.write(conf)
+
+    def start(self):
+        self.run([f"{PG_BIN}/pg_ctl", "-D", self.data, "-l", self.logfile, "-w", "-t", "600", "start"])
+
+    def stop(self, mode="fast", check=True):
+        self.run([f"{PG_BIN}/pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "600", "stop"],
+                 check=check)
+
+    def psql(self, sql, db="bench", env=None, check=True):
+        r = self.run([f"{PG_BIN}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                      "-h", self.dir, "-p", str(self.port), "-d", db],
+                     env=env, input=sql, check=check)
+        return r.stdout.strip()
+
+    def timed(self, sql, db="bench", env=None):
+        """Runs one statement, returns its time in seconds as psql's \\timing sees it
+        (client round trip of the statement, including the commit in autocommit mode)."""
+        out = self.psql("\\timing on\n" + sql.rstrip().rstrip(";") + ";\n", db=db, env=env)
+        times = re.findall(r"Time: ([0-9.]+) ms", out)
+        if not times:
+            raise RuntimeError(f"no timing in psql output for {sql!r}: {out}")
+        return float(times[-1]) / 1000.0
+
+    def pgbench(self, script_text, clients, seconds, tag, env=None):
+        path = os.path.join(self.dir, f"{tag}.pgb")
+        with open(path, "w") as f:
+            f.write(script_text)
+        os.chmod(path, 0o644)
+        cmd = [f"{PG_BIN}/pgbench", "-n", "-M", "prepared", "-h", self.dir, "-p", str(self.port),
+               "-f", path, "-T", str(seconds), "-c", str(clients), "-j", str(min(clients, 2)),
+               "--random-seed=4242", "bench"]
+        r = self.run(cmd, env=env)
+        tps = float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", r.stdout).group(1))
+        lat = float(re.search(r"latency average = ([0-9.]+) ms", r.stdout).group(1))
+        failed = re.search(r"number of failed transactions: (\d+)", r.stdout)
+        if failed and int(failed.group(1)) > 0:
+            raise RuntimeError(f"pgbench {tag}: failed transactions\n{r.stdout}")
+        return tps, lat
+
+
+def du_bytes(path, want=lambda name: True):
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            if not want(name):
+                continue
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+
+class Bench:
+    def __init__(self, inst, args):
+        self.inst = inst
+        self.args = args
+        self.results = []  # dicts: dataset rows dist metric unit alexidx btree
+        self.plans = []
+
+    def add(self, ds, metric, unit, ax, bt, better, note=""):
+        self.results.append(dict(dataset=ds["name"], rows=ds["rows"], dist=ds["dist"], metric=metric,
+                                 unit=unit, alexidx=ax, btree=bt, better=better, note=note))
+
+    # --- SQL fragments -------------------------------------------------------------------
+    @staticmethod
+    def key_sql(dist, expr):
+        return expr if dist == "seq" else f"hashint8extended({expr}, 42)"
+
+    def run_dataset(self, n, dist):
+        inst = self.inst
+        name = f"{dist}_{rows_label(n)}"
+        ds = dict(name=name, rows=n, dist=dist)
+        secs = self.args.duration or (4 if n <= 1_000_000 else 10)
+        warm = 1 if n <= 1_000_000 else 2
+        log(f"== dataset {name}: loading {n:,} rows into ax, bt")
+        inst.psql("DROP TABLE IF EXISTS ax, bt, noidx; DROP SEQUENCE IF EXISTS ax_seq, bt_seq;")
+        inst.psql(f"""
+CREATE TABLE ax (k bigint, v bigint);
+CREATE TABLE noidx (k bigint, v bigint);
+INSERT INTO ax SELECT {self.key_sql(dist, 'g')}, g FROM generate_series(1, {n}) g;
+CREATE TABLE bt (k bigint, v bigint);
+INSERT INTO bt SELECT * FROM ax;
+VACUUM (FREEZE, ANALYZE) ax;
+VACUUM (FREEZE, ANALYZE) bt;
+CHECKPOINT;
+""")
+        # --- CREATE INDEX ------------------------------------------------------------
+        log("CREATE INDEX (btree, then alexidx)")
+        inst.psql("CHECKPOINT;")
+        t_bt = inst.timed("CREATE INDEX bt_k ON bt (k)")
+        inst.psql("CHECKPOINT;")
+        t_ax = inst.timed("CREATE INDEX ax_k ON ax USING alexidx (k)")
+        inst.psql("ANALYZE ax; ANALYZE bt; CHECKPOINT;")
+        self.add(ds, "create_index", "s", t_ax, t_bt, "lower")
+
+        # --- sizes -------------------------------------------------------------------
+        time.sleep(1)
+        bt_size = int(inst.psql("SELECT pg_relation_size('bt_k')"))
+        st = inst.psql("SELECT pg_relation_size('ax_k'), entries, depth, model_nodes, data_nodes, "
+                       "shared_bytes, avg_search_distance, sidecar_bytes FROM alexidx_stats('ax_k')")
+        rel, entries, depth, mnodes, dnodes, shared, asd, sidecar = st.split("|")
+        rel, shared, sidecar = int(rel), int(shared), int(sidecar)
+        side = os.path.join(inst.data, "pg_alexidx")
+        du = du_bytes(side)
+        sst = du_bytes(side, lambda f: f.endswith(".sst"))
+        wal = du_bytes(side, lambda f: f.endswith(".log") and not f.startswith("LOG"))
+        self.add(ds, "disk_bytes", "MB", (rel + sidecar) / 2**20, bt_size / 2**20, "lower",
+                 "alexidx: metapage + sidecar_bytes; btree: pg_relation_size")
+        self.add(ds, "disk_du_bytes", "MB", (rel + sst) / 2**20, bt_size / 2**20, "lower",
+                 "alexidx: metapage + du of the sidecar's SST files after CHECKPOINT")
+        self.add(ds, "sidecar_dir_du", "MB", du / 2**20, None, "lower",
+                 f"du of the whole pg_alexidx directory, shared by all indexes; "
+                 f"RocksDB WAL (preallocated) {wal / 2**20:.1f} MB of it")
+        self.add(ds, "shared_mem", "MB", shared / 2**20, None, "lower",
+                 f"alexidx_stats.shared_bytes; btree pages live in shared_buffers instead "
+                 f"(entries={entries} depth={depth} model_nodes={mnodes} data_nodes={dnodes} "
+                 f"avg_search_distance={asd})")
+
+        # --- reads -------------------------------------------------------------------
+        inst.psql("CREATE EXTENSION IF NOT EXISTS pg_prewarm; "
+                  "SELECT pg_prewarm('ax'), pg_prewarm('bt'), pg_prewarm('bt_k');")
+        env = {"PGOPTIONS": FORCE_INDEX}
+        lookup = {t: f"\\set i random(1, {n})\nSELECT v FROM {t} WHERE k = {self.key_sql(dist, ':i')};\n"
+                  for t in ("ax", "bt")}
+        ranges = {}
+        for width in (100, 10_000):
+            for t in ("ax", "bt"):
+                if dist == "seq":
+                    ranges[(width, t)] = (f"\\set a random(1, {n - width})\n"
+                                          f"SELECT sum(v) FROM {t} WHERE k BETWEEN :a AND :a + {width - 1};\n")
+                else:
+                    wk = int(2**64 * width / n)  # key-space width holding `width` rows on average
+                    half = (2**63 - wk) // 2 - 1
+                    ranges[(width, t)] = (f"\\set h random(-{half}, {half})\n\\set lo 2 * :h\n"
+                                          f"\\set hi :lo + {wk}\n"
+                                          f"SELECT sum(v) FROM {t} WHERE k >= :lo AND k < :hi;\n")
+        self.record_plans(ds, n, dist)
+        for clients in (1, 2):
+            res = {}
+            for t in ("ax", "bt"):
+                inst.pgbench(lookup[t], clients, warm, f"warm_{t}", env=env)
+                res[t] = inst.pgbench(lookup[t], clients, secs, f"lookup_{t}_{clients}", env=env)
+            log(f"point lookups, {clients} client(s): alexidx {res['ax'][0]:.0f} tps, btree {res['bt'][0]:.0f} tps")
+            self.add(ds, f"lookup_tps_c{clients}", "tps", res["ax"][0], res["bt"][0], "higher")
+        for width in (100, 10_000):
+            res = {}
+            for t in ("ax", "bt"):
+                inst.pgbench(ranges[(width, t)], 1, warm, f"warm_{t}", env=env)
+                res[t] = inst.pgbench(ranges[(width, t)], 1, secs, f"range{width}_{t}", env=env)
+            log(f"range scans of {width} rows: alexidx {res['ax'][1]:.3f} ms, btree {res['bt'][1]:.3f} ms")
+            self.add(ds, f"range{width}_latency", "ms", res["ax"][1], res["bt"][1], "lower",
+                     "1 client, sum(v) over the range" + ("" if dist == "seq" else "; rows per range vary (Poisson, mean as named)"))
+
+        # --- restart to first answer --------------------------------------------------
+        res = {}
+        for t in ("ax", "bt"):
+            inst.stop()
+            t0 = time.time()
+            inst.start()
+            t1 = time.time()
+            q = f"SELECT v FROM {t} WHERE k = {self.key_sql(dist, str(n // 2))}"
+            out = inst.psql(q + ";", env=env)
+            t2 = time.time()
+            assert out == str(n // 2), f"first query after restart on {t} returned {out!r}"
+            res[t] = (t2 - t0, t1 - t0, t2 - t1)
+            log(f"restart -> first answer via {t}: {t2 - t0:.2f}s (start {t1 - t0:.2f}s + first query {t2 - t1:.2f}s)")
+        self.add(ds, "restart_first_answer", "s", res["ax"][0], res["bt"][0], "lower",
+                 f"pg_ctl start -w + first indexed query (new psql); first query alone: "
+                 f"alexidx {res['ax'][2]:.2f}s, btree {res['bt'][2]:.2f}s; OS page cache warm")
+        self.add(ds, "first_query_after_restart", "s", res["ax"][2], res["bt"][2], "lower",
+                 "psql connect + the first indexed query after the server accepts connections")
+
+        # --- bulk loads: the index's share ---------------------------------------------
+        log("bulk INSERT ... SELECT and COPY of 1M rows (no index / btree / alexidx), best of 2")
+        ins = {t: [] for t in ("noidx", "bt", "ax")}
+        cpy = {t: [] for t in ("noidx", "bt", "ax")}
+        for rep in range(2):
+            a = n + 1 + rep * BULK_ROWS
+            b = n + (rep + 1) * BULK_ROWS
+            ca, cb = a + 2 * BULK_ROWS, b + 2 * BULK_ROWS
+            copyfile = os.path.join(inst.dir, f"bulk{rep}.copy")
+            inst.psql(f"COPY (SELECT {self.key_sql(dist, 'g')}, g FROM generate_series({ca}, {cb}) g) "
+                      f"TO '{copyfile}';")
+            for t in ("noidx", "bt", "ax"):
+                inst.psql("TRUNCATE noidx; CHECKPOINT;" if t == "noidx" else "CHECKPOINT;")
+                ins[t].append(inst.timed(
+                    f"INSERT INTO {t} SELECT {self.key_sql(dist, 'g')}, g FROM generate_series({a}, {b}) g"))
+                inst.psql("CHECKPOINT;")
+                cpy[t].append(inst.timed(f"COPY {t} FROM '{copyfile}'"))
+            os.unlink(copyfile)
+        for label, d in (("insert_select", ins), ("copy", cpy)):
+            base = min(d["noidx"])
+            ax_share, bt_share = min(d["ax"]) - base, min(d["bt"]) - base
+            log(f"{label}: no index {base:.2f}s, btree +{bt_share:.2f}s, alexidx +{ax_share:.2f}s")
+            self.add(ds, f"bulk_{label}_share", "s", ax_share, bt_share, "lower",
+                     f"time with the index minus without ({base:.2f}s), 1M rows into {rows_label(n)}")
+        self.add(ds, "shared_mem_after_bulk", "MB",
+                 int(inst.psql("SELECT shared_bytes FROM alexidx_stats('ax_k')")) / 2**20, None, "lower",
+                 f"after +{4 * BULK_ROWS:,} rows")
+
+        # --- single-row INSERT commits --------------------------------------------------
+        start = n + 10 * BULK_ROWS
+        inst.psql(f"CREATE SEQUENCE ax_seq START {start}; CREATE SEQUENCE bt_seq START {start};")
+        for clients in (1, 8):
+            res = {}
+            for t in ("ax", "bt"):
+                if dist == "seq":
+                    s = f"INSERT INTO {t} VALUES (nextval('{t}_seq'), 0);\n"
+                else:
+                    s = f"\\set i random(1, 1000000000000000)\nINSERT INTO {t} VALUES (hashint8extended(:i, 7), 0);\n"
+                res[t] = inst.pgbench(s, clients, secs, f"insert_{t}_{clients}")
+            log(f"single-row INSERT commits, {clients} client(s): alexidx {res['ax'][0]:.0f}/s, btree {res['bt'][0]:.0f}/s")
+            self.add(ds, f"insert_tps_c{clients}", "commits/s", res["ax"][0], res["bt"][0], "higher")
+
+        if self.args.check:
+            log("alexidx_check")
+            inst.psql("SELECT alexidx_check('ax_k', true);")
+        inst.psql("DROP TABLE ax, bt, noidx; DROP SEQUENCE IF EXISTS ax_seq, bt_seq; CHECKPOINT;")
+
+    def record_plans(self, ds, n, dist):
+        env = {"PGOPTIONS": FORCE_INDEX}
+        key = self.key_sql(dist, str(n // 3))
+        for t in ("ax", "bt"):
+            for q in (f"SELECT v FROM {t} WHERE k = {key}",
+                      f"SELECT sum(v) FROM {t} WHERE k >= {key} AND k < {key} + "
+                      f"{10_000 if dist == 'seq' else int(2**64 * 10_000 / n)}"):
+                plan = self.inst.psql(f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {q};", env=env)
+                self.plans.append(f"-- {ds['name']}: {q}\n{plan}\n")
+
+
+def fmt(v, unit):
+    if v is None:
+        return "-"
+    if unit in ("tps", "commits/s"):
+        return f"{v:,.0f}"
+    if unit == "MB":
+        return f"{v:,.1f}"
+    if unit == "ms":
+        return f"{v:.3f}"
+    return f"{v:.2f}"
+
+
+def ratio(r):
+    if r["alexidx"] is None or r["btree"] is None:
+        return None
+    if r["btree"] <= 0:
+        return None
+    return r["alexidx"] / r["btree"]
+
+
+TARGETS = [  # metric, comparison, bound, label
+    ("create_index", "<=", 0.5, "CREATE INDEX time ratio"),
+    ("disk_bytes", "<=", 0.4, "on-disk size ratio (sidecar_bytes)"),
+    ("disk_du_bytes", "<=", 0.4, "on-disk size ratio (du of sidecar SSTs)"),
+    ("bulk_insert_select_share", "<=", 0.5, "bulk INSERT...SELECT index share ratio"),
+    ("bulk_copy_share", "<=", 0.5, "bulk COPY index share ratio"),
+    ("lookup_tps_c1", ">=", 1.05, "point-lookup TPS ratio, 1 client"),
+    ("lookup_tps_c2", ">=", 1.05, "point-lookup TPS ratio, 2 clients"),
+    ("range100_latency", "<=", 1.0, "100-row range latency ratio"),
+    ("range10000_latency", "<=", 1.0, "10,000-row range latency ratio"),
+    ("restart_first_answer", "abs<=", 2.0, "restart to first alexidx answer (s)"),
+]
+
+
+def report(results, out_dir, header):
+    lines = [header, ""]
+    w = "{:<10} {:<26} {:>10} {:>14} {:>14} {:>8}"
+    lines.append(w.format("dataset", "metric", "unit", "alexidx", "btree", "ratio"))
+    lines.append("-" * 87)
+    for r in results:
+        q = ratio(r)
+        lines.append(w.format(r["dataset"], r["metric"], r["unit"], fmt(r["alexidx"], r["unit"]),
+                              fmt(r["btree"], r["unit"]), "-" if q is None else f"{q:.2f}"))
+    lines.append("")
+    # targets: on 10M uniform if measured, else the largest uniform dataset
+    uni = [r for r in results if r["dist"] == "uni"]
+    if uni:
+        rows = 10_000_000 if any(r["rows"] == 10_000_000 for r in uni) else max(r["rows"] for r in uni)
+        ds = f"uni_{rows_label(rows)}"
+        caveat = "" if rows == 10_000_000 else "  (targets are defined for 10M; this run measured " + ds + ")"
+        lines.append(f"Targets on {ds}:{caveat}")
+        for metric, op, bound, label in TARGETS:
+            r = next((x for x in results if x["dataset"] == ds and x["metric"] == metric), None)
+            if r is None:
+                continue
+            if op == "abs<=":
+                v, ok = r["alexidx"], r["alexidx"] <= bound
+                shown = f"{v:.2f} s"
+                op = "<="
+            else:
+                v = ratio(r)
+                ok = v is not None and (v <= bound if op == "<=" else v >= bound)
+                shown = "n/a" if v is None else f"{v:.2f}"
+            lines.append(f"  {'PASS' if ok else 'MISS'}  {label:<42} {shown:>8}  (target {op} {bound})")
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(out_dir, "pg-bench.txt"), "w") as f:
+        f.write(text + "\n")
+
+
+def write_csv(results, path):
+    with open(path, "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["dataset", "rows", "dist", "metric", "unit", "alexidx", "btree", "ratio", "better", "note"])
+        for r in results:
+            q = ratio(r)
+            wr.writerow([r["dataset"], r["rows"], r["dist"], r["metric"], r["unit"],
+                         "" if r["alexidx"] is None else f"{r['alexidx']:.6g}",
+                         "" if r["btree"] is None else f"{r['btree']:.6g}",
+                         "" if q is None else f"{q:.4f}", r["better"], r["note"]])
+
+
+def write_chart(results, out_dir, title):
+    """Clustered bars of alexidx/btree per metric and dataset, log scale, line at 1."""
+    metrics = [m for m in dict.fromkeys(r["metric"] for r in results)
+               if any(ratio(r) is not None for r in results if r["metric"] == m)]
+    datasets = list(dict.fromkeys(r["dataset"] for r in results))
+    dat = os.path.join(out_dir, "pg-bench-ratios.dat")
+    with open(dat, "w") as f:
+        f.write("metric " + " ".join(datasets) + "\n")
+        for m in metrics:
+            vals = []
+            for d in datasets:
+                r = next((x for x in results if x["dataset"] == d and x["metric"] == m), None)
+                q = ratio(r) if r else None
+                vals.append("NaN" if q is None or q <= 0 else f"{q:.4f}")
+            f.write(m + " " + " ".join(vals) + "\n")
+    gp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chart.gp")
+    png = os.path.join(out_dir, "pg-bench.png")
+    r = subprocess.run(["gnuplot", "-e", f"datafile='{dat}'; outfile='{png}'; "
+                        f"ncols={len(datasets)}; charttitle='{title}'", gp],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        log(f"gnuplot failed: {r.stderr.strip()}")
+    else:
+        log(f"chart: {png}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workdir", required=True, help="scratch directory owned by postgres")
+    ap.add_argument("--out", required=True, help="where the CSV, table and chart go")
+    ap.add_argument("--rows", default="1M,10M", help="comma list of sizes (default 1M,10M)")
+    ap.add_argument("--huge", action="store_true", help="add 100M rows")
+    ap.add_argument("--dists", default="seq,uni", help="comma list of seq,uni")
+    ap.add_argument("--duration", type=int, default=0, help="seconds per pgbench run (default 4 for 1M, 10 above)")
+    ap.add_argument("--check", action="store_true", help="run alexidx_check at the end of each dataset")
+    ap.add_argument("--core", default="", help="label of the core library the extension was built with")
+    args = ap.parse_args()
+
+    sizes = [parse_rows(s) for s in args.rows.split(",") if s]
+    if args.huge and 100_000_000 not in sizes:
+        sizes.append(100_000_000)
+    sizes.sort()
+    dists = [d for d in args.dists.split(",") if d]
+    # every tree of the largest dataset, plus the 4M bulk rows and single-row inserts, with room
+    # for the old tree while REINDEX-free growth reallocates: ~48 bytes/entry x 1.5 + 256MB
+    biggest = max(sizes) + 5 * BULK_ROWS
+    memory_mb = int(math.ceil(biggest * 48 * 1.5 / 2**20)) + 256
+    os.makedirs(args.out, exist_ok=True)
+
+    inst = Instance(args.workdir, memory_mb)
+    log(f"initdb in {inst.data} (alexidx.memory = {memory_mb}MB, shared_buffers = 2GB, fsync on)")
+    inst.initdb()
+    inst.start()
+    bench = Bench(inst, args)
+    try:
+        inst.psql("CREATE DATABASE bench;", db="postgres")
+        inst.psql("CREATE EXTENSION alexidx;")
+        version = inst.psql("SELECT alexidx_version() || ' on ' || version();")
+        log(version)
+        for n in sizes:
+            for d in dists:
+                bench.run_dataset(n, d)
+    finally:
+        try:
+            inst.stop(mode="fast", check=False)
+        except Exception as e:  # noqa: BLE001
+            log(f"stop failed: {e}")
+        if bench.results:
+            with open(os.path.join(args.out, "pg-bench-plans.txt"), "w") as f:
+                f.write("\n".join(bench.plans))
+            write_csv(bench.results, os.path.join(args.out, "pg-bench.csv"))
+    uname = os.uname()
+    cpus = os.cpu_count()
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    header = (f"alexidx vs btree, {time.strftime('%Y-%m-%d %H:%M')}; {version}\n"
+              f"machine: {cpus} cores, {mem_gib:.0f} GiB, {uname.sysname} {uname.release}; "
+              f"core library: {args.core or 'unknown'}\n"
+              f"instance: shared_buffers 2GB, fsync on, alexidx.memory {memory_mb}MB, "
+              f"maintenance_work_mem 1GB (btree builds may use 2 parallel workers), jit off;\n"
+              f"reads forced onto the index (enable_seqscan/bitmapscan off), pgbench -M prepared; "
+              f"ratio = alexidx / btree")
+    report(bench.results, args.out, header)
+    write_chart(bench.results, args.out, f"alexidx / btree (core: {args.core or 'unknown'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# PostgreSQL-level benchmark: alexidx next to btree in one throwaway PostgreSQL 15 instance.
+#
+# Usage: sudo bash scripts/pg-bench.sh [--rows 1M] [--huge] [--no-build] [--check] [--duration S]
+#   (default)      1M and 10M rows, sequential and uniform random bigint keys (~20-25 minutes)
+#   --rows 1M      only 1M rows (a quick run, ~5 minutes); any comma list works: --rows 1M,10M
+#   --huge         adds 100M rows (needs ~16 GB of RAM and an hour or more)
+#   --dists D      seq,uni (default both)
+#   --no-build     use the installed extension as it is (default: make -j2 && make install)
+#   --check        run alexidx_check after each dataset
+#   --duration S   seconds per pgbench run (default 4 for 1M, 10 for larger sets)
+# Writes build/bench/pg-bench.csv, pg-bench.txt (the table), pg-bench.png (chart) and
+# pg-bench-plans.txt (EXPLAIN ANALYZE of a lookup and a range on each index).
+# MAKE_ARGS is passed to make, e.g. MAKE_ARGS='PG_CXXFLAGS=...' for a stand-in core library.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+. scripts/pg-env.sh
+
+build=1
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-build) build=0 ;;
+    --rows|--dists|--duration) args+=("$1" "$2"); shift ;;
+    --rows=*|--dists=*|--duration=*|--huge|--check) args+=("$1") ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+[ -x "$PG_BIN/pgbench" ] || { echo "pgbench not found in $PG_BIN (install postgresql-15)" >&2; exit 1; }
+command -v gnuplot >/dev/null || echo "note: gnuplot not installed, no chart (apt-get install gnuplot-nox)" >&2
+
+# Which core library the extension is built with: the real ALEX header, or a stand-in.
+core="alex/include/alex/alex.hpp"
+if [ -n "${MAKE_ARGS:-}" ] && [[ "$MAKE_ARGS" == *standin* ]]; then
+  core="std::multiset stand-in ($MAKE_ARGS)"
+elif grep -q "placeholders" alex/include/alex/alex.hpp 2>/dev/null; then
+  core="alex.hpp API skeleton (placeholder bodies: results are meaningless)"
+else
+  core="ALEX core library (alex/include/alex/alex.hpp @ $(git log -1 --format=%h -- alex/include 2>/dev/null || echo '?'))"
+fi
+
+if [ $build -eq 1 ]; then
+  # shellcheck disable=SC2086
+  make -j2 ${MAKE_ARGS:-} >/dev/null
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  # shellcheck disable=SC2086
+  $SUDO make install ${MAKE_ARGS:-} >/dev/null
+fi
+
+work=$(pg_scratch pgbench)
+cleanup() {
+  if [ -f "$work/data/postmaster.pid" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+mkdir -p "$root/build/bench"
+status=0
+python3 "$root/bench/pg/pg_bench.py" --workdir "$work" --out "$root/build/bench" --core "$core" \
+  "${args[@]}" || status=$?
+if [ $status -ne 0 ] && [ -f "$work/server.log" ]; then
+  echo "---- server log (last 40 lines) ----" >&2
+  tail -40 "$work/server.log" >&2
+fi
+exit $status
