@@ -150,7 +150,12 @@ typedef struct AxWritePart
 	size_t		n;
 } AxWritePart;
 
-AxDb	   *ax_db_open(const char *dir, AxError *err);
+/*
+ * Opens (creating if needed) the sidecar. A database RocksDB reports as corrupt is moved
+ * aside to "<dir>.corrupt-<n>" and a fresh one is created, so that REINDEX can rebuild the
+ * indexes; *set_aside then names where it went (empty otherwise).
+ */
+AxDb	   *ax_db_open(const char *dir, char *set_aside, size_t set_aside_len, AxError *err);
 /* Cancels background work and closes. *clean_marker: write "clean shutdown" first. */
 void		ax_db_close(AxDb *db, bool write_clean_marker);
 /* true when the previous run ended with ax_db_close(db, true); consumes the marker */

@@ -34,6 +34,9 @@
 #include "alexidx.h"
 
 static AxDb *sidecar = NULL;
+/* live builds still to load after a start, so the first query finds its tree ready */
+static uint64 *preload = NULL;
+static int	npreload = 0;
 static uint32 incarnation = 0;
 static volatile sig_atomic_t shutdown_requested = false;
 
@@ -150,50 +153,52 @@ drop_build(uint64 build_id, AxError *err)
 	unblock_signals();
 }
 
+/* Loads a build's trees from the sidecar into shared memory, unless they are loaded. */
 static void
-load_build(AxRequestSlot *slot)
+load_into_registry(uint64 build_id, AxError *err)
 {
-	AxError		err = {0};
 	AxTree	   *tree;
 	AxTree	   *null_tree;
 	bool		loaded;
 
+	err->status = AX_OK;
 	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
-	loaded = hash_search(alexidx_registry, &slot->build_id, HASH_FIND, NULL) != NULL;
+	loaded = hash_search(alexidx_registry, &build_id, HASH_FIND, NULL) != NULL;
 	LWLockRelease(alexidx_shared->registry_lock);
 	if (loaded)
-	{
-		finish(slot, AX_OK, NULL);
 		return;
-	}
 
-	tree = ax_tree_create(alexidx_shared->arena, NULL, &err);
-	null_tree = tree ? ax_tree_create(alexidx_shared->arena, NULL, &err) : NULL;
+	tree = ax_tree_create(alexidx_shared->arena, NULL, err);
+	null_tree = tree ? ax_tree_create(alexidx_shared->arena, NULL, err) : NULL;
 	if (tree == NULL || null_tree == NULL)
 	{
 		ax_tree_destroy(alexidx_shared->arena, tree);
-		finish_err(slot, &err);
 		return;
 	}
 	block_signals();
-	ax_db_load_tree(sidecar, slot->build_id, tree, null_tree, &err);
+	ax_db_load_tree(sidecar, build_id, tree, null_tree, err);
 	unblock_signals();
-	if (err.status != AX_OK)
+	if (err->status != AX_OK)
 	{
 		ax_tree_destroy(alexidx_shared->arena, tree);
 		ax_tree_destroy(alexidx_shared->arena, null_tree);
-		finish_err(slot, &err);
 		return;
 	}
-	if (!alexidx_register_tree(slot->build_id, tree, null_tree))
+	if (!alexidx_register_tree(build_id, tree, null_tree))
 	{
-		err.status = AX_ERROR;
-		snprintf(err.message, sizeof(err.message),
+		err->status = AX_ERROR;
+		snprintf(err->message, sizeof(err->message),
 				 "too many alexidx indexes are loaded; raise alexidx.max_indexes");
-		finish_err(slot, &err);
-		return;
 	}
-	finish(slot, AX_OK, NULL);
+}
+
+static void
+load_build(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+
+	load_into_registry(slot->build_id, &err);
+	finish_err(slot, &err);
 }
 
 static void
@@ -447,6 +452,40 @@ build_is_live(const AxBuildRecord *rec)
 	return meta->magic == ALEXIDX_MAGIC && meta->build_id == rec->build_id;
 }
 
+/* Queues every live, ready build for loading in the background. */
+static void
+plan_preload(void)
+{
+	int			max = alexidx_max_indexes * 4 + 1024;
+	AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
+	AxError		err = {0};
+	size_t		n,
+				i;
+
+	block_signals();
+	n = ax_db_list_records(sidecar, recs, max, &err);
+	unblock_signals();
+	preload = MemoryContextAlloc(TopMemoryContext, sizeof(uint64) * Max(n, 1));
+	npreload = 0;
+	for (i = 0; i < n && npreload < alexidx_max_indexes; i++)
+		if (recs[i].state == AX_BUILD_READY && build_is_live(&recs[i]))
+			preload[npreload++] = recs[i].build_id;
+	pfree(recs);
+}
+
+/* Loads one queued build; a failure is only logged: the first query retries and reports it. */
+static void
+preload_one(void)
+{
+	AxError		err = {0};
+	uint64		build_id = preload[--npreload];
+
+	load_into_registry(build_id, &err);
+	if (err.status != AX_OK)
+		ereport(LOG, (errmsg("alexidx sidecar: could not preload build " UINT64_FORMAT ": %s",
+							 build_id, err.message)));
+}
+
 static void
 sweep(void)
 {
@@ -507,6 +546,7 @@ alexidx_worker_main(Datum arg)
 	char	   *dir;
 	TimestampTz last_sweep = 0;
 	bool		clean;
+	char		set_aside[MAXPGPATH + 256];
 
 	pqsignal(SIGTERM, handle_sigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -520,10 +560,15 @@ alexidx_worker_main(Datum arg)
 	prepare_directory(psprintf("%s/db", dir));
 
 	block_signals();
-	sidecar = ax_db_open(psprintf("%s/db", dir), &err);
+	sidecar = ax_db_open(psprintf("%s/db", dir), set_aside, sizeof(set_aside), &err);
 	unblock_signals();
 	if (sidecar == NULL)
 		fail_worker("could not open the sidecar database", &err);
+	if (set_aside[0])
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("alexidx sidecar was corrupt and has been moved aside to %s", set_aside),
+				 errhint("Every alexidx index must be rebuilt with REINDEX.")));
 	before_shmem_exit(close_sidecar, 0);
 
 	block_signals();
@@ -543,12 +588,20 @@ alexidx_worker_main(Datum arg)
 	ereport(LOG, (errmsg("alexidx sidecar started (incarnation %u, previous shutdown %s)",
 						 incarnation, clean ? "clean" : "not clean")));
 
+	plan_preload();
+
 	while (!shutdown_requested)
 	{
 		TimestampTz now;
 
 		serve_requests();
 		serve_drop_notices();
+		if (npreload > 0)
+		{
+			/* one build per round, so requests are served in between */
+			preload_one();
+			SetLatch(MyLatch);
+		}
 
 		now = GetCurrentTimestamp();
 		if (TimestampDifferenceExceeds(last_sweep, now, alexidx_sweep_interval * 1000))

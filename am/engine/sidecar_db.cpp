@@ -4,7 +4,10 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -102,12 +105,27 @@ static uint64_t bump_counter(rocksdb::DB* db, char kind) {
   return next;
 }
 
-extern "C" AxDb* ax_db_open(const char* dir, AxError* err) {
+extern "C" AxDb* ax_db_open(const char* dir, char* set_aside, std::size_t set_aside_len, AxError* err) {
   AxDb* out = nullptr;
+  if (set_aside_len) set_aside[0] = '\0';
   ax_guard(err, [&] {
     auto h = std::make_unique<AxDb>();
     rocksdb::DB* raw = nullptr;
-    check(rocksdb::DB::Open(sidecar_options(), dir, &raw), "could not open the sidecar");
+    rocksdb::Status s = rocksdb::DB::Open(sidecar_options(), dir, &raw);
+    if (s.IsCorruption()) {
+      // Keep the evidence, start empty: every index then reports missing data and names
+      // REINDEX, which rebuilds it from the heap.
+      std::string aside;
+      for (int n = 1; n < 1000; n++) {
+        aside = std::string(dir) + ".corrupt-" + std::to_string(n);
+        if (access(aside.c_str(), F_OK) != 0) break;
+      }
+      if (rename(dir, aside.c_str()) != 0)
+        throw Failure(AX_CORRUPT, "the sidecar is corrupt (" + s.ToString() + ") and could not be moved aside");
+      if (set_aside_len) std::snprintf(set_aside, set_aside_len, "%s (%s)", aside.c_str(), s.ToString().c_str());
+      s = rocksdb::DB::Open(sidecar_options(), dir, &raw);
+    }
+    check(s, "could not open the sidecar");
     h->db.reset(raw);
     out = h.release();
   });

@@ -1,0 +1,139 @@
+# Concurrency: 8 clients mix inserts, key-changing and HOT updates, deletes, point and range
+# queries and VACUUMs on two identical tables, one indexed with alexidx and one with btree.
+# Every writing transaction applies the same change to both tables, so within one snapshot
+# they must always agree; clients check that online (any mismatch is printed). Autovacuum runs
+# often. Bounded: 8 x 1500 transactions and 25 seconds. Then VACUUM, and a set of range
+# queries must return exactly the same rows from both tables.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use AlexidxRel;
+
+my $KEYS = 20000;
+my $node = ax_node('concurrency', conf => "autovacuum_naptime = 1s\nautovacuum_vacuum_threshold = 100\n"
+	  . "autovacuum_vacuum_scale_factor = 0.01\ndeadlock_timeout = 100ms\n");
+$node->safe_psql('postgres', qq{
+	CREATE TABLE t_ax (k bigint, v bigint);
+	CREATE TABLE t_bt (k bigint, v bigint);
+	INSERT INTO t_ax SELECT g, g FROM generate_series(1, $KEYS, 2) g;
+	INSERT INTO t_bt SELECT * FROM t_ax;
+	CREATE INDEX t_ax_k ON t_ax USING alexidx (k);
+	CREATE INDEX t_bt_k ON t_bt USING btree (k);
+});
+
+# One client's script. Each writing transaction touches one key in both tables, in the same
+# order, so there are no deadlocks. Queries force the alexidx index on t_ax.
+sub script
+{
+	my ($client, $ntx) = @_;
+	my $seed = $client * 104729 + 7;
+	my $rand = sub { $seed = ($seed * 1103515245 + 12345) % 2147483648; return $seed % $_[0]; };
+	my $sql = "SET enable_seqscan = off;\nSET alexidx.insert_buffer = " . (1, 8, 64, 1000)[ $client % 4 ] . ";\n";
+	for my $i (1 .. $ntx)
+	{
+		my $op = $rand->(100);
+		my $k = 1 + $rand->($KEYS);
+		my $v = $rand->(1_000_000);
+		if ($op < 25)
+		{
+			$sql .= "BEGIN; INSERT INTO t_ax VALUES ($k, $v); INSERT INTO t_bt VALUES ($k, $v); COMMIT;\n";
+		}
+		elsif ($op < 35)
+		{
+			my $n = 1 + $rand->(20);
+			$sql .= "BEGIN; INSERT INTO t_ax SELECT $k + g, $v FROM generate_series(1, $n) g; "
+			  . "INSERT INTO t_bt SELECT $k + g, $v FROM generate_series(1, $n) g; COMMIT;\n";
+		}
+		elsif ($op < 45)
+		{
+			# HOT-eligible: the key does not change
+			$sql .= "BEGIN; UPDATE t_ax SET v = v + 1 WHERE k = $k; UPDATE t_bt SET v = v + 1 WHERE k = $k; COMMIT;\n";
+		}
+		elsif ($op < 55)
+		{
+			my $k2 = 1 + $rand->($KEYS);
+			$sql .= "BEGIN; UPDATE t_ax SET k = $k2 WHERE k = $k; UPDATE t_bt SET k = $k2 WHERE k = $k; COMMIT;\n";
+		}
+		elsif ($op < 65)
+		{
+			my $w = $rand->(50);
+			$sql .= "BEGIN; DELETE FROM t_ax WHERE k BETWEEN $k AND $k + $w; DELETE FROM t_bt WHERE k BETWEEN $k AND $k + $w; COMMIT;\n";
+		}
+		elsif ($op < 67)
+		{
+			$sql .= "BEGIN; INSERT INTO t_ax VALUES ($k, -1); INSERT INTO t_bt VALUES ($k, -1); ROLLBACK;\n";
+		}
+		elsif ($op < 68)
+		{
+			$sql .= "VACUUM t_ax;\n";
+		}
+		elsif ($op < 84)
+		{
+			$sql .= "SELECT 'MISMATCH point $k ' || a || ' ' || b FROM (SELECT "
+			  . "(SELECT count(*) || '/' || coalesce(sum(v), 0) FROM t_ax WHERE k = $k) a, "
+			  . "(SELECT count(*) || '/' || coalesce(sum(v), 0) FROM t_bt WHERE k = $k) b) s WHERE a <> b;\n";
+		}
+		else
+		{
+			my $w = $rand->(2000);
+			my $bitmap = $rand->(2) ? 'on' : 'off';
+			$sql .= "SET enable_bitmapscan = $bitmap; SELECT 'MISMATCH range $k $w ' || a || ' ' || b FROM (SELECT "
+			  . "(SELECT count(*) || '/' || coalesce(sum(v), 0) || '/' || coalesce(sum(k), 0) FROM t_ax WHERE k BETWEEN $k AND $k + $w) a, "
+			  . "(SELECT count(*) || '/' || coalesce(sum(v), 0) || '/' || coalesce(sum(k), 0) FROM t_bt WHERE k BETWEEN $k AND $k + $w) b) s WHERE a <> b;\n";
+		}
+	}
+	return $sql . "\\echo FINISHED\n";
+}
+
+my @clients = map { ax_bg($node, 'postgres', "client$_", script($_, 1500)) } 0 .. 7;
+my ($finished, $errors, $mismatches, $killed) = (0, 0, 0, 0);
+for my $c (@clients)
+{
+	my ($rc, $out, $err) = ax_bg_finish($c, 25 - (time() - $clients[0]{start}));
+	$killed++ if $rc == -1;
+	$finished++ if $out =~ /FINISHED/;
+	my @m = grep { /MISMATCH/ } split /\n/, $out;
+	$mismatches += @m;
+	diag("$c->{name}: $m[0]") if @m;
+	# a client stopped by the time bound may be cut mid-statement: that is not an error
+	my @e = grep { /ERROR|FATAL|PANIC|deadlock|terminated/ } split /\n/, $err;
+	$errors += @e;
+	diag("$c->{name}: $e[0]") if @e;
+}
+diag("concurrency: $finished of 8 clients ran all 1500 transactions, $killed stopped by the 25 s bound");
+is($errors, 0, 'no client saw an error, deadlock or crash');
+is($mismatches, 0, 'alexidx and btree always agreed within a snapshot');
+ok($node->safe_psql('postgres', 'SELECT 1') eq '1', 'the server is up');
+ok(!$node->log_contains(qr/PANIC|terminated by signal|server process .* was terminated/),
+	'no server process crashed');
+
+$node->safe_psql('postgres', 'VACUUM t_ax; VACUUM t_bt;');
+my $same = 0;
+my $nq = 0;
+my @ranges = ([ -9223372036854775808, 9223372036854775807 ], map { [ $_ * 997 % $KEYS, $_ * 997 % $KEYS + $_ * 13 ] } 1 .. 40);
+for my $r (@ranges)
+{
+	for my $how ('index', 'bitmap')
+	{
+		my $where = "k BETWEEN $r->[0] AND $r->[1]";
+		my $set = $how eq 'index' ? 'SET enable_seqscan = off; SET enable_bitmapscan = off;'
+		  : 'SET enable_seqscan = off; SET enable_indexscan = off; SET enable_indexonlyscan = off;';
+		my $q = "SELECT string_agg(k || ':' || v, ',' ORDER BY k, v) FROM %s WHERE $where";
+		my $a = $node->safe_psql('postgres', "$set " . sprintf($q, 't_ax'));
+		my $b = $node->safe_psql('postgres', "$set " . sprintf($q, 't_bt'));
+		$nq++;
+		$same++ if $a eq $b;
+	}
+}
+is($same, $nq, "after VACUUM, $nq range queries return exactly the same rows from alexidx and btree");
+my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM t_bt');
+is($node->safe_psql('postgres', "SELECT entries FROM alexidx_stats('t_ax_k')"), $rows,
+	'after VACUUM the alexidx index holds exactly the live rows');
+ax_verify($node, label => 'concurrency', table => 't_ax', index => 't_ax_k', expect_count => $rows);
+
+$node->stop;
+done_testing();
