@@ -1,0 +1,143 @@
+// bulk_load.hpp: builds subtrees from sorted runs. Used by bulk_load() for the whole
+// tree and by node splits for the replacement of one data node.
+//
+// A subtree over a run covers the smallest aligned block holding its keys. If the run is
+// small (or one repeated key) it becomes a single data node; otherwise a model node whose
+// fanout the cost model picks from a histogram of the keys (a flattened version of ALEX's
+// fanout tree: every candidate fanout is scored from one pass over the keys). Slots are
+// then grouped buddy-style: an aligned run of slots whose keys fit in one data node shares
+// that node, an over-full single slot recurses into a deeper subtree.
+//
+// Leaves are chained (prev/next) in key order as they are built; the caller splices the
+// chain into the tree when it commits. If an allocation fails, everything built so far is
+// freed and the exception propagates; the live tree is never touched here.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cost_model.hpp"
+#include "key_traits.hpp"
+#include "node_store.hpp"
+
+namespace alex::detail {
+
+template <class Store>
+class Builder {
+ public:
+  using Data = typename Store::Data;
+  using E = typename Store::E;
+  using K = decltype(E::key);
+  using Traits = KeyTraits<K>;
+
+  // input_end: end of the whole run being built; append_tail: give the data node holding
+  // the run's last entry room on the right (the node it replaces was taking appends).
+  Builder(Store& store, const Sizing& sz, const E* input_end, bool append_tail) noexcept
+      : store_(store), sz_(sz), input_end_(input_end), append_tail_(append_tail) {}
+
+  Data* head() const noexcept { return head_; }
+  Data* tail() const noexcept { return tail_; }
+
+  Data* leaf(const E* e, std::size_t m) {
+    std::size_t spread = sz_.cap_for(m), cap = spread;
+    if (append_tail_ && m > 0 && e + m == input_end_ && e[0].key != e[m - 1].key) {
+      const std::size_t roomy = ((spread * 3 / 2) + 63) & ~std::size_t{63};
+      cap = std::max(spread, std::min(roomy, sz_.max_slots));
+    }
+    Data* d = store_.new_leaf(e, m, cap, spread);
+    d->prev = tail_;
+    if (tail_) tail_->next = d;
+    else head_ = d;
+    tail_ = d;
+    return d;
+  }
+
+  NodeBase* subtree(const E* e, std::size_t m) {
+    if (m == 0 || m <= sz_.leaf_target || e[0].key == e[m - 1].key) return leaf(e, m);
+    const std::uint64_t u0 = Traits::to_u64(e[0].key), u1 = Traits::to_u64(e[m - 1].key);
+    const unsigned tb = common_block_bits(u0, u1);
+    const unsigned flog = choose_fanout(e, m, block_start_of(u0, tb), tb);
+    ModelNode* mn = store_.new_model(flog);
+    mn->start = block_start_of(u0, tb);
+    mn->block_bits = static_cast<std::uint8_t>(tb);
+    mn->shift = static_cast<std::uint8_t>(tb - flog);
+    try {
+      groups(mn->start, mn->shift, 0, mn->fanout(), e, m, sz_.leaf_target, false,
+             [&](std::size_t gs, std::size_t r, NodeBase* c) {
+               for (std::size_t i = gs; i < gs + r; ++i) mn->children[i] = c;
+             });
+    } catch (...) {
+      store_.destroy(mn);
+      throw;
+    }
+    return mn;
+  }
+
+  // Cover slots [gs, gs + r) of a node (block start `start`, slot width 2^shift) with
+  // children built from e[0..m), all of which lie in those slots. sink(gs, r, node) takes
+  // ownership of each child as soon as it exists.
+  template <class Sink>
+  void groups(std::uint64_t start, unsigned shift, std::size_t gs, std::size_t r, const E* e, std::size_t m,
+              std::size_t threshold, bool force_split, Sink&& sink) {
+    const bool all_equal = m > 0 && e[0].key == e[m - 1].key;
+    if (all_equal || (!force_split && (m <= threshold || (r == 1 && m <= sz_.max_leaf_keys)))) {
+      sink(gs, r, leaf(e, m));
+      return;
+    }
+    if (r == 1) {
+      sink(gs, 1, subtree(e, m));
+      return;
+    }
+    const std::size_t half = r / 2;
+    const std::uint64_t boundary = start + (static_cast<std::uint64_t>(gs + half) << shift);
+    const E* mid = std::partition_point(e, e + m, [&](const E& x) { return Traits::to_u64(x.key) < boundary; });
+    const std::size_t ml = static_cast<std::size_t>(mid - e);
+    groups(start, shift, gs, half, e, ml, threshold, false, sink);
+    groups(start, shift, gs + half, half, mid, m - ml, threshold, false, sink);
+  }
+
+ private:
+  static unsigned ceil_log2(std::size_t x) noexcept {
+    unsigned l = 0;
+    while ((std::size_t{1} << l) < x) ++l;
+    return l;
+  }
+
+  unsigned choose_fanout(const E* e, std::size_t m, std::uint64_t start, unsigned tb) const {
+    unsigned max_log = std::min<unsigned>(cost::kMaxFanoutLog, tb);
+    const std::size_t pieces = (m + sz_.leaf_target - 1) / sz_.leaf_target;
+    unsigned min_log = std::max(1u, ceil_log2(pieces));
+    if (min_log > max_log) min_log = max_log;
+    if (max_log > min_log + 10) max_log = min_log + 10;  // bound the histogram
+    std::vector<std::size_t> counts(std::size_t{1} << max_log, 0);
+    const unsigned sh = tb - max_log;
+    for (std::size_t i = 0; i < m; ++i) ++counts[static_cast<std::size_t>((Traits::to_u64(e[i].key) - start) >> sh)];
+    unsigned best = max_log;
+    double best_cost = 0;
+    for (unsigned log = max_log;; --log) {
+      const std::size_t f = std::size_t{1} << log;
+      std::size_t overflow = 0;
+      for (std::size_t s = 0; s < f; ++s)
+        if (counts[s] > sz_.max_leaf_keys) overflow += counts[s];
+      const double c = cost::fanout_cost(log, m, overflow);
+      if (log == max_log || c <= best_cost) {
+        best = log;
+        best_cost = c;
+      }
+      if (log == min_log) break;
+      for (std::size_t s = 0; s < f / 2; ++s) counts[s] = counts[2 * s] + counts[2 * s + 1];
+    }
+    return best;
+  }
+
+  Store& store_;
+  const Sizing& sz_;
+  const E* input_end_;
+  bool append_tail_;
+  Data* head_ = nullptr;
+  Data* tail_ = nullptr;
+};
+
+}  // namespace alex::detail

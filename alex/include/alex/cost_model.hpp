@@ -1,0 +1,92 @@
+// cost_model.hpp: the decisions ALEX makes with its cost model, in one place.
+//
+// A data node's cost is a weighted sum of exponential-search iterations (a lookup's work)
+// and element shifts (an insert's work). When a node runs full we compare the cost it
+// has actually shown since it was built with the cost predicted when it was built: a node
+// whose model has gone stale (the "catastrophic" case in the paper) is split even if it
+// could still grow, otherwise it is expanded and retrained until it reaches the maximum
+// size. Model-node fanout is chosen by weighing keys left in over-full slots (each costs
+// another level of traversal) against pointer space.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+namespace alex::detail::cost {
+
+inline constexpr unsigned kMaxFanoutLog = 16;  // model nodes hold at most 2^16 child pointers
+inline constexpr std::size_t kMaxFanout = std::size_t{1} << kMaxFanoutLog;
+
+inline constexpr double kSearchIterWeight = 20.0;  // ~ns per exponential-search iteration
+inline constexpr double kShiftWeight = 0.5;        // ~ns per element moved
+inline constexpr double kCatastropheFactor = 1.5;  // empirical cost > 1.5x expected => stale
+inline constexpr std::uint64_t kMinInsertsForCostCheck = 1024;
+
+inline double data_node_cost(double avg_search_iters, double avg_shifts) noexcept {
+  return kSearchIterWeight * avg_search_iters + kShiftWeight * avg_shifts;
+}
+
+// Expected cost of a freshly laid-out node. Search: log2 of the distance between the
+// predicted and actual slot. Shifts: an insert landing in a run of L occupied slots moves
+// about L/4 elements to the nearest gap, and lands there with probability ~ L / n.
+struct LayoutCostAccumulator {
+  double log_err_sum = 0, run_sq_sum = 0;
+  std::size_t n = 0, run = 0;
+  void key_placed(std::size_t predicted, std::size_t actual, bool adjacent_to_previous) noexcept {
+    const double d = predicted > actual ? double(predicted - actual) : double(actual - predicted);
+    log_err_sum += std::log2(d + 1.0);
+    ++n;
+    if (adjacent_to_previous) {
+      ++run;
+    } else {
+      run_sq_sum += double(run) * double(run);
+      run = 1;
+    }
+  }
+  double finish() noexcept {
+    run_sq_sum += double(run) * double(run);
+    if (n == 0) return 0;
+    return data_node_cost(log_err_sum / double(n), run_sq_sum / (4.0 * double(n)));
+  }
+};
+
+// Should a full node be split although it could still be expanded?
+inline bool is_catastrophic(std::uint64_t inserts, std::uint64_t search_iters, std::uint64_t shifts,
+                            double expected_cost) noexcept {
+  if (inserts < kMinInsertsForCostCheck) return false;
+  const double empirical = data_node_cost(double(search_iters) / double(inserts),
+                                          double(shifts) / double(inserts));
+  // The +1 keeps a near-perfect model (expected ~0) from flagging ordinary noise.
+  return empirical > kCatastropheFactor * expected_cost + kSearchIterWeight;
+}
+
+// Most inserts went past the node's last key: lay the node out with room on the right.
+inline bool is_append_heavy(std::uint64_t inserts, std::uint64_t appends) noexcept {
+  return inserts >= 32 && appends * 4 >= inserts * 3;
+}
+
+// Cost of a model node with 2^log slots over m keys, of which `overflow` sit in slots
+// that need another level below them.
+inline double fanout_cost(unsigned log, std::size_t m, std::size_t overflow) noexcept {
+  const double level_cost = double(overflow) / double(m);                // extra traversal
+  const double space_cost = double(std::size_t{1} << log) * 8.0 / (double(m) * 16.0);  // pointers
+  return level_cost + 0.5 * space_cost;
+}
+
+// Splitting a full data node whose keys need more than one parent slot is free of new
+// levels (split sideways). If its keys sit in one slot, doubling the parent separates them
+// only when they straddle that slot's midpoint; beyond that we split downwards instead of
+// inflating a parent that mostly points elsewhere.
+enum class SplitKind { sideways, double_parent_then_sideways, downward };
+
+inline SplitKind choose_split(std::size_t group_slots, unsigned keys_block_bits, unsigned parent_shift,
+                              unsigned parent_fanout_log) noexcept {
+  if (group_slots >= 2 && keys_block_bits > parent_shift) return SplitKind::sideways;
+  if (group_slots == 1 && parent_shift >= 1 && keys_block_bits == parent_shift &&
+      parent_fanout_log + 1 <= kMaxFanoutLog)
+    return SplitKind::double_parent_then_sideways;
+  return SplitKind::downward;
+}
+
+}  // namespace alex::detail::cost

@@ -1,0 +1,298 @@
+// data_node.hpp: leaves. A data node is a gapped array (separate key and payload arrays
+// plus one occupancy bit per slot) with a linear model predicting each key's slot.
+//
+// Gap invariant: every empty slot holds a copy of the next occupied slot's entry, and the
+// empty slots after the last entry hold kEndSentinel. The key/payload arrays are therefore
+// non-decreasing over all slots, so the exponential search runs over the arrays directly
+// and only consults the bitmap once it has a position.
+//
+// Nothing here allocates: the slab (keys, payloads, bitmap in one allocation) is handed
+// in by the tree, which owns the allocator.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "bitmap.hpp"
+#include "cost_model.hpp"
+#include "entry.hpp"
+#include "key_traits.hpp"
+#include "linear_model.hpp"
+#include "model_node.hpp"
+
+namespace alex::detail {
+
+template <class K, class P>
+struct DataNode : NodeBase {
+  using E = Entry<K, P>;
+  using Traits = KeyTraits<K>;
+  static constexpr std::size_t npos = bitmap::npos;
+
+  std::size_t cap = 0;  // slots; a multiple of 64
+  std::size_t n = 0;    // occupied slots
+  K* keys = nullptr;
+  P* pays = nullptr;
+  std::uint64_t* bits = nullptr;
+  LinearModel model;
+  DataNode* prev = nullptr;  // neighbours in key order, for scans
+  DataNode* next = nullptr;
+  // Insert statistics since the last layout, for the cost model.
+  std::uint64_t inserts = 0, shifts = 0, search_iters = 0, appends = 0;
+  double expected_cost = 0;
+
+  DataNode() noexcept : NodeBase(NodeKind::data) {}
+
+  // ---- slab geometry ----
+  static std::size_t slab_words(std::size_t c) noexcept {
+    return (c * sizeof(K) + c * sizeof(P) + c / 8 + 7) / 8;
+  }
+  void attach(std::uint64_t* slab, std::size_t c) noexcept {
+    cap = c;
+    if (c == 0) {
+      keys = nullptr;
+      pays = nullptr;
+      bits = nullptr;
+      return;
+    }
+    auto* b = reinterpret_cast<unsigned char*>(slab);
+    keys = reinterpret_cast<K*>(b);
+    pays = reinterpret_cast<P*>(b + c * sizeof(K));
+    bits = reinterpret_cast<std::uint64_t*>(b + c * sizeof(K) + c * sizeof(P));
+  }
+  std::uint64_t* slab() const noexcept { return reinterpret_cast<std::uint64_t*>(keys); }
+
+  // ---- slot access ----
+  bool occupied(std::size_t i) const noexcept { return bitmap::test(bits, i); }
+  std::size_t next_occupied(std::size_t i) const noexcept { return bitmap::next_set(bits, cap, i); }
+  std::size_t prev_occupied(std::size_t i) const noexcept { return bitmap::prev_set(bits, i); }  // < i
+  std::size_t first() const noexcept { return n ? next_occupied(0) : npos; }
+  std::size_t last() const noexcept { return n ? prev_occupied(cap) : npos; }
+  E entry(std::size_t i) const noexcept { return E{keys[i], pays[i]}; }
+  void put(std::size_t i, const E& e) noexcept {
+    keys[i] = e.key;
+    pays[i] = e.payload;
+  }
+
+  std::size_t predict(K k) const noexcept { return model.predict(Traits::to_u64(k), cap); }
+
+  // First slot in [0, cap] for which less(slot) is false; less must be monotone over the
+  // slots (true then false). Starts at `hint` and gallops outwards.
+  template <class Less>
+  std::size_t exp_search(std::size_t hint, Less less, std::uint64_t* iters = nullptr) const noexcept {
+    std::size_t lo, hi;  // answer in (lo, hi]: less(lo) true (or lo = -1), less(hi) false (or hi = cap)
+    std::size_t it = 0;
+    if (less(hint)) {
+      std::size_t b = 1;
+      lo = hint;
+      for (;;) {
+        ++it;
+        const std::size_t p = hint + b;
+        if (p >= cap) {
+          hi = cap;
+          break;
+        }
+        if (!less(p)) {
+          hi = p;
+          break;
+        }
+        lo = p;
+        b <<= 1;
+      }
+      ++lo;  // now the answer is in [lo, hi]
+    } else {
+      std::size_t b = 1;
+      hi = hint;
+      for (;;) {
+        ++it;
+        if (b > hi) {
+          lo = 0;
+          break;
+        }
+        const std::size_t p = hi - b;
+        if (less(p)) {
+          lo = p + 1;
+          break;
+        }
+        hi = p;
+        b <<= 1;
+      }
+    }
+    // binary search for the first false in [lo, hi]; hi is known false (or cap)
+    while (lo < hi) {
+      ++it;
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (less(mid))
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (iters) *iters += it;
+    return lo;
+  }
+
+  // Slot-level searches (result may be a gap; the entry is the next occupied slot).
+  std::size_t slot_lower_key(K k) const noexcept {
+    return exp_search(predict(k), [&](std::size_t i) { return keys[i] < k; });
+  }
+  std::size_t slot_upper_key(K k) const noexcept {
+    return exp_search(predict(k), [&](std::size_t i) { return !(k < keys[i]); });
+  }
+  std::size_t slot_lower_pair(K k, P p, std::uint64_t* iters = nullptr) const noexcept {
+    return exp_search(
+        predict(k),
+        [&](std::size_t i) { return keys[i] < k || (!(k < keys[i]) && pays[i] < p); }, iters);
+  }
+  std::size_t slot_upper_pair(K k, P p) const noexcept {
+    return exp_search(predict(k),
+                      [&](std::size_t i) { return keys[i] < k || (!(k < keys[i]) && !(p < pays[i])); });
+  }
+
+  // Occupied-slot answers (npos when the node has none at or after the position).
+  std::size_t lower_key(K k) const noexcept { return cap ? next_occupied(slot_lower_key(k)) : npos; }
+  std::size_t upper_key(K k) const noexcept { return cap ? next_occupied(slot_upper_key(k)) : npos; }
+  std::size_t lower_pair(K k, P p) const noexcept { return cap ? next_occupied(slot_lower_pair(k, p)) : npos; }
+  std::size_t upper_pair(K k, P p) const noexcept { return cap ? next_occupied(slot_upper_pair(k, p)) : npos; }
+
+  // Insert into a node that has at least one free slot. Returns nothing; updates stats.
+  void insert(K k, P p) noexcept {
+    const E e{k, p};
+    const std::uint64_t u = Traits::to_u64(k);
+    const double raw = model.raw(u);
+    const std::size_t pred = LinearModel::clamp_slot(raw, cap);
+    std::uint64_t iters = 0;
+    const std::size_t pos = exp_search(
+        pred, [&](std::size_t i) { return keys[i] < k || (!(k < keys[i]) && pays[i] < p); }, &iters);
+    ++inserts;
+    search_iters += iters;
+    if (pos < cap && !occupied(pos)) {
+      // Gap run [pos, j): any slot in it keeps the order; prefer the model's prediction.
+      std::size_t j = next_occupied(pos + 1);
+      if (j == npos) {
+        j = cap;
+        ++appends;
+      }
+      std::size_t slot;
+      if (pred < pos)
+        slot = pos;
+      else if (pred < j)
+        slot = pred;
+      else
+        slot = (j == cap && raw >= double(cap)) ? pos : j - 1;  // past the model: pack appends
+      for (std::size_t s = pos; s < slot; ++s) put(s, e);
+      put(slot, e);
+      bitmap::set(bits, slot);
+      ++n;
+      return;
+    }
+    if (pos == cap) ++appends;
+    // pos is occupied (or the end): shift towards the nearest gap.
+    const std::size_t gr = pos < cap ? bitmap::next_clear(bits, cap, pos) : npos;
+    const std::size_t gl = bitmap::prev_clear(bits, pos);
+    const bool go_right = gr != npos && (gl == npos || gr - pos <= pos - 1 - gl);
+    if (go_right) {
+      std::memmove(keys + pos + 1, keys + pos, (gr - pos) * sizeof(K));
+      std::memmove(pays + pos + 1, pays + pos, (gr - pos) * sizeof(P));
+      shifts += gr - pos;
+      bitmap::set(bits, gr);
+      put(pos, e);
+    } else {
+      // gl != npos because the node has a free slot
+      std::memmove(keys + gl, keys + gl + 1, (pos - 1 - gl) * sizeof(K));
+      std::memmove(pays + gl, pays + gl + 1, (pos - 1 - gl) * sizeof(P));
+      shifts += pos - 1 - gl;
+      bitmap::set(bits, gl);
+      put(pos - 1, e);
+    }
+    ++n;
+  }
+
+  // Remove the entry at occupied slot i and restore the gap invariant to its left.
+  void erase_at(std::size_t i) noexcept {
+    bitmap::reset(bits, i);
+    --n;
+    const std::size_t nx = next_occupied(i + 1);
+    const E v = nx == npos ? kEndSentinel<K, P> : entry(nx);
+    for (std::size_t s = i;; --s) {
+      put(s, v);
+      if (s == 0 || occupied(s - 1)) break;
+    }
+  }
+
+  // Lay out m sorted entries into the attached (fresh) slab. The existing keys occupy
+  // the first `spread` slots (spread < cap leaves room on the right for appends).
+  // Placement is model-based as in ALEX: each key goes to its predicted slot or the first
+  // free one after it. Runs of equal keys are spread at the average spacing so that inserts
+  // among millions of duplicates still find a gap nearby.
+  void lay_out(const E* e, std::size_t m, std::size_t spread) noexcept {
+    n = m;
+    inserts = shifts = search_iters = appends = 0;
+    expected_cost = 0;
+    if (cap == 0) {
+      model = LinearModel{};
+      return;
+    }
+    std::memset(bits, 0, cap / 8);
+    if (m == 0) {
+      model = LinearModel{};
+      for (std::size_t s = 0; s < cap; ++s) put(s, kEndSentinel<K, P>);
+      return;
+    }
+    if (spread > cap) spread = cap;
+    if (spread < m) spread = m;
+    const double step = double(spread) / double(m);
+    // Train on the rank of the first entry of each key, so a run of duplicates is
+    // predicted at its start (where lower_bound must land).
+    {
+      std::size_t run_first = 0;
+      auto x_of = [&](std::size_t i) { return Traits::to_u64(e[i].key); };
+      auto y_of = [&](std::size_t i) {  // fit_linear visits i = 0, 1, 2, ... in each pass
+        if (i == 0)
+          run_first = 0;
+        else if (e[i].key != e[i - 1].key)
+          run_first = i;
+        return double(run_first) * step;
+      };
+      model = fit_linear(Traits::to_u64(e[0].key), m, x_of, y_of);
+    }
+    cost::LayoutCostAccumulator acc;
+    std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
+    double ideal = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      const double pr = model.raw(Traits::to_u64(e[i].key));
+      if (i > 0 && e[i].key == e[i - 1].key)
+        ideal += step;
+      else
+        ideal = pr;
+      std::size_t pos = LinearModel::clamp_slot(ideal, cap);
+      const std::size_t lo = i == 0 ? 0 : prev + 1;
+      const std::size_t hi = cap - (m - i);
+      if (pos < lo) pos = lo;
+      if (pos > hi) pos = hi;
+      for (std::size_t s = lo; s < pos; ++s) put(s, e[i]);
+      put(pos, e[i]);
+      bitmap::set(bits, pos);
+      acc.key_placed(LinearModel::clamp_slot(pr, cap), pos, i > 0 && pos == prev + 1);
+      prev = pos;
+    }
+    for (std::size_t s = prev + 1; s < cap; ++s) put(s, kEndSentinel<K, P>);
+    expected_cost = acc.finish();
+  }
+
+  // Append the node's entries, in order, to out (which has room for n).
+  template <class OutIt>
+  OutIt copy_entries(OutIt out) const {
+    if (n == 0) return out;
+    for (std::size_t w = 0; w < cap / 64; ++w) {
+      std::uint64_t word = bits[w];
+      while (word) {
+        const std::size_t s = (w << 6) + static_cast<std::size_t>(std::countr_zero(word));
+        *out++ = E{keys[s], pays[s]};
+        word &= word - 1;
+      }
+    }
+    return out;
+  }
+};
+
+}  // namespace alex::detail

@@ -1,0 +1,178 @@
+// Allocation tests: every node byte goes through the tree's allocator and comes back, and
+// an allocator that runs out (std::bad_alloc) leaves a valid tree that lost nothing.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <new>
+#include <set>
+
+#include "test_util.hpp"
+
+namespace {
+
+struct Arena {
+  std::size_t live_allocs = 0, live_bytes = 0, total_allocs = 0;
+  std::size_t fail_after = SIZE_MAX;  // allocations allowed before the next one throws
+  std::map<void*, std::size_t> blocks;
+};
+
+// Stateful, not default-constructible, like the shared-memory arena allocator.
+template <class T>
+struct ArenaAlloc {
+  using value_type = T;
+  Arena* arena;
+  explicit ArenaAlloc(Arena* a) noexcept : arena(a) {}
+  template <class U>
+  ArenaAlloc(const ArenaAlloc<U>& o) noexcept : arena(o.arena) {}
+  T* allocate(std::size_t n) {
+    if (arena->fail_after == 0) throw std::bad_alloc();
+    if (arena->fail_after != SIZE_MAX) --arena->fail_after;
+    T* p = static_cast<T*>(::operator new(n * sizeof(T)));
+    arena->live_allocs++;
+    arena->total_allocs++;
+    arena->live_bytes += n * sizeof(T);
+    arena->blocks[p] = n * sizeof(T);
+    return p;
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    auto it = arena->blocks.find(p);
+    if (it == arena->blocks.end() || it->second != n * sizeof(T)) std::abort();  // foreign or mis-sized free
+    arena->blocks.erase(it);
+    arena->live_allocs--;
+    arena->live_bytes -= n * sizeof(T);
+    ::operator delete(p);
+  }
+  template <class U>
+  bool operator==(const ArenaAlloc<U>& o) const noexcept { return arena == o.arena; }
+};
+
+using ATree = alex::Alex<int64_t, uint64_t, ArenaAlloc<std::byte>>;
+using AEntry = ATree::Entry;
+static_assert(!std::is_default_constructible_v<ArenaAlloc<std::byte>>);
+
+std::multiset<std::pair<int64_t, uint64_t>> contents(const ATree& t) {
+  std::multiset<std::pair<int64_t, uint64_t>> s;
+  for (auto it = t.begin(); it != t.end(); ++it) s.insert({it.key(), it.payload()});
+  return s;
+}
+
+}  // namespace
+
+TEST(AlexAlloc, AllMemoryThroughAllocatorAndFreed) {
+  Arena arena;
+  {
+    ATree t(alex::Params{}, ArenaAlloc<std::byte>(&arena));
+    EXPECT_EQ(arena.live_allocs, 0u);
+    std::mt19937_64 rng(1);
+    for (int i = 0; i < 300000; ++i) t.insert(static_cast<int64_t>(rng() % 1000000), i);
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    std::vector<AEntry> b;
+    for (int i = 0; i < 100000; ++i) b.push_back(AEntry{static_cast<int64_t>(rng()), 1});
+    t.insert_batch(b.data(), b.size());
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    EXPECT_EQ(t.erase_batch(b.data(), b.size()), b.size());
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    for (int i = 0; i < 100000; ++i) t.insert(INT64_MAX - i, 0);  // appends, root growth
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    EXPECT_TRUE(t.validate());
+    t.clear();
+    EXPECT_EQ(t.memory_bytes(), 0u);
+    EXPECT_EQ(arena.live_allocs, 0u);
+    std::vector<AEntry> sorted;
+    for (int i = 0; i < 100000; ++i) sorted.push_back(AEntry{i, 0});
+    t.bulk_load(sorted.data(), sorted.size());
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    t.bulk_load(sorted.data(), 1000);  // replaces contents, frees the old tree
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    EXPECT_GT(arena.live_allocs, 0u);
+  }
+  EXPECT_EQ(arena.live_allocs, 0u);
+  EXPECT_EQ(arena.live_bytes, 0u);
+  EXPECT_GT(arena.total_allocs, 0u);
+}
+
+// Random operations against an allocator that fails after a random number of further
+// allocations; after every failure the tree must validate, keep every entry it had, hold
+// only entries from before plus part of the failing batch, and account its memory exactly.
+TEST(AlexAlloc, BadAllocLeavesTreeValid) {
+  const uint64_t seed = 4242;
+  std::mt19937_64 rng(seed);
+  std::size_t failures = 0;
+  for (int round = 0; round < 40; ++round) {
+    Arena arena;
+    {
+      alex::Params p;
+      p.max_data_node_slots = 64u << (rng() % 6);  // small nodes: many splits
+      ATree t(p, ArenaAlloc<std::byte>(&arena));
+      std::multiset<std::pair<int64_t, uint64_t>> ref;
+      const int64_t domain = (round % 3 == 0) ? 50 : (round % 3 == 1) ? 100000 : INT64_MAX;
+      auto rnd_key = [&]() -> int64_t {
+        if (domain == INT64_MAX) return static_cast<int64_t>(rng());
+        return static_cast<int64_t>(rng() % static_cast<uint64_t>(domain));
+      };
+      for (int op = 0; op < 400; ++op) {
+        arena.fail_after = rng() % 40;
+        const int kind = static_cast<int>(rng() % 5);
+        std::vector<AEntry> batch;
+        try {
+          if (kind == 0) {
+            AEntry e{rnd_key(), rng() % 4};
+            batch.push_back(e);
+            t.insert(e.key, e.payload);
+          } else if (kind == 1 || kind == 2) {
+            const std::size_t n = 1 + rng() % 2000;
+            for (std::size_t i = 0; i < n; ++i) batch.push_back(AEntry{rnd_key(), rng() % 4});
+            std::vector<AEntry> copy = batch;
+            t.insert_batch(copy.data(), copy.size());
+          } else if (kind == 3) {
+            std::vector<AEntry> all;
+            for (auto& [k, v] : ref) all.push_back(AEntry{k, v});
+            for (int i = 0; i < 500; ++i) all.push_back(AEntry{rnd_key(), rng() % 4});
+            std::sort(all.begin(), all.end());
+            t.bulk_load(all.data(), all.size());
+            ref.clear();
+            for (auto& e : all) ref.insert({e.key, e.payload});
+          } else {
+            std::vector<AEntry> er;
+            for (auto& [k, v] : ref)
+              if (rng() % 4 == 0) er.push_back(AEntry{k, v});
+            const std::size_t n = t.erase_batch(er.data(), er.size());
+            EXPECT_EQ(n, er.size());
+            for (auto& e : er) ref.erase(ref.find({e.key, e.payload}));
+          }
+          for (auto& e : batch) ref.insert({e.key, e.payload});
+        } catch (const std::bad_alloc&) {
+          ++failures;
+          arena.fail_after = SIZE_MAX;
+          std::string why;
+          ASSERT_TRUE(t.validate(&why)) << "seed " << seed << " round " << round << ": " << why;
+          auto now = contents(t);
+          // everything from before is still there
+          std::multiset<std::pair<int64_t, uint64_t>> extra = now;
+          for (auto& x : ref) {
+            auto it = extra.find(x);
+            ASSERT_TRUE(it != extra.end()) << "lost an entry after bad_alloc, seed " << seed;
+            extra.erase(it);
+          }
+          // anything new came from the failing batch
+          std::multiset<std::pair<int64_t, uint64_t>> allowed;
+          for (auto& e : batch) allowed.insert({e.key, e.payload});
+          for (auto& x : extra) {
+            auto it = allowed.find(x);
+            ASSERT_TRUE(it != allowed.end()) << "unexpected entry after bad_alloc";
+            allowed.erase(it);
+          }
+          ref = now;
+          EXPECT_EQ(t.size(), ref.size());
+        }
+        arena.fail_after = SIZE_MAX;
+        ASSERT_EQ(t.memory_bytes(), arena.live_bytes);
+      }
+      std::string why;
+      ASSERT_TRUE(t.validate(&why)) << why;
+      ASSERT_EQ(contents(t), ref);
+    }
+    ASSERT_EQ(arena.live_allocs, 0u) << "leak after round " << round;
+  }
+  EXPECT_GT(failures, 100u);
+}

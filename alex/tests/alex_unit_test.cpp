@@ -1,0 +1,465 @@
+// Unit tests: each operation, edge keys, key distributions, duplicates, iterators and
+// the copy_range resume protocol.
+#include <gtest/gtest.h>
+
+#include <climits>
+#include <set>
+
+#include "test_util.hpp"
+
+using namespace alex_test;
+
+namespace {
+
+void expect_valid(const Tree& t) {
+  std::string why;
+  ASSERT_TRUE(t.validate(&why)) << why;
+}
+
+// Checks the tree against a sorted reference: size, full scan, a sample of lookups.
+void expect_matches(const Tree& t, std::vector<Entry> ref) {
+  std::sort(ref.begin(), ref.end());
+  expect_valid(t);
+  ASSERT_EQ(t.size(), ref.size());
+  auto got = dump(t);
+  ASSERT_EQ(got.size(), ref.size());
+  for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_TRUE(got[i] == ref[i]) << "at " << i;
+  std::mt19937_64 rng(7);
+  for (int q = 0; q < 2000 && !ref.empty(); ++q) {
+    const Entry& e = ref[rng() % ref.size()];
+    auto it = t.lower_bound(e.key);
+    auto want = std::lower_bound(ref.begin(), ref.end(), e.key, [](const Entry& a, int64_t k) { return a.key < k; });
+    ASSERT_TRUE(it != t.end());
+    ASSERT_TRUE(*it == *want);
+    auto it2 = t.lower_bound(e.key, e.payload);
+    ASSERT_TRUE(*it2 == e);
+  }
+}
+
+Tree::Entry E(int64_t k, uint64_t p) { return Tree::Entry{k, p}; }
+
+}  // namespace
+
+TEST(AlexBasic, EmptyTree) {
+  Tree t;
+  EXPECT_TRUE(t.empty());
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_TRUE(t.begin() == t.end());
+  EXPECT_TRUE(t.lower_bound(5) == t.end());
+  EXPECT_TRUE(t.upper_bound(5) == t.end());
+  EXPECT_TRUE(t.lower_bound(5, 1) == t.end());
+  EXPECT_FALSE(t.erase(1, 1));
+  Entry out[4];
+  EXPECT_EQ(t.copy_range(INT64_MIN, INT64_MAX, nullptr, out, 4), 0u);
+  EXPECT_EQ(t.copy_range_reverse(INT64_MIN, INT64_MAX, nullptr, out, 4), 0u);
+  EXPECT_EQ(t.memory_bytes(), 0u);
+  EXPECT_EQ(t.stats().entries, 0u);
+  expect_valid(t);
+  t.bulk_load(nullptr, 0);
+  expect_valid(t);
+  t.insert_batch(nullptr, 0);
+  EXPECT_EQ(t.erase_batch(nullptr, 0), 0u);
+}
+
+TEST(AlexBasic, SingleKey) {
+  Tree t;
+  t.insert(42, 7);
+  expect_valid(t);
+  ASSERT_EQ(t.size(), 1u);
+  auto it = t.begin();
+  EXPECT_EQ(it.key(), 42);
+  EXPECT_EQ(it.payload(), 7u);
+  ++it;
+  EXPECT_TRUE(it == t.end());
+  --it;
+  EXPECT_EQ(it.key(), 42);
+  EXPECT_TRUE(t.lower_bound(43) == t.end());
+  EXPECT_EQ(t.lower_bound(41).key(), 42);
+  EXPECT_TRUE(t.upper_bound(42) == t.end());
+  EXPECT_TRUE(t.lower_bound(42, 8) == t.end());
+  EXPECT_FALSE(t.erase(42, 8));
+  EXPECT_TRUE(t.erase(42, 7));
+  EXPECT_TRUE(t.empty());
+  expect_valid(t);
+  t.clear();
+  EXPECT_EQ(t.memory_bytes(), 0u);
+}
+
+TEST(AlexBasic, ExtremeKeys) {
+  Tree t;
+  std::vector<Entry> ref;
+  for (int64_t k : {INT64_MAX, INT64_MIN, int64_t{0}, int64_t{-1}, int64_t{1}, INT64_MAX - 1, INT64_MIN + 1}) {
+    for (uint64_t p : {uint64_t{0}, UINT64_MAX, uint64_t{5}}) {
+      t.insert(k, p);
+      ref.push_back(E(k, p));
+    }
+  }
+  expect_matches(t, ref);
+  EXPECT_EQ(t.begin().key(), INT64_MIN);
+  auto last = t.end();
+  --last;
+  EXPECT_EQ(last.key(), INT64_MAX);
+  EXPECT_EQ(last.payload(), UINT64_MAX);
+  Entry out[64];
+  EXPECT_EQ(t.copy_range(INT64_MIN, INT64_MAX, nullptr, out, 64), ref.size());
+  EXPECT_EQ(t.copy_range(INT64_MAX, INT64_MAX, nullptr, out, 64), 3u);
+  EXPECT_EQ(t.copy_range_reverse(INT64_MIN, INT64_MIN, nullptr, out, 64), 3u);
+  // The maximum payload of the maximum key is a real entry, not the gap sentinel.
+  EXPECT_TRUE(t.erase(INT64_MAX, UINT64_MAX));
+  EXPECT_FALSE(t.erase(INT64_MAX, UINT64_MAX));
+  EXPECT_TRUE(t.erase(INT64_MIN, 0));
+  ref.erase(std::find(ref.begin(), ref.end(), E(INT64_MAX, UINT64_MAX)));
+  ref.erase(std::find(ref.begin(), ref.end(), E(INT64_MIN, 0)));
+  expect_matches(t, ref);
+}
+
+TEST(AlexBasic, OutlierKeysDoNotDeepenTheTree) {
+  Tree t;
+  std::vector<Entry> ref;
+  for (int64_t i = 0; i < 200000; ++i) ref.push_back(E(i, 0));
+  t.bulk_load(ref.data(), ref.size());
+  const std::size_t d0 = t.stats().depth;
+  t.insert(INT64_MAX, 1);
+  t.insert(INT64_MIN, 1);
+  ref.push_back(E(INT64_MAX, 1));
+  ref.push_back(E(INT64_MIN, 1));
+  expect_matches(t, ref);
+  EXPECT_LE(t.stats().depth, d0 + 2);
+}
+
+TEST(AlexBasic, UnsortedBulkLoadThrows) {
+  Tree t;
+  Entry e[2] = {E(2, 0), E(1, 0)};
+  EXPECT_THROW(t.bulk_load(e, 2), std::invalid_argument);
+}
+
+TEST(AlexBasic, BadParamsThrow) {
+  alex::Params p;
+  p.max_density = 0.5;
+  p.init_density = 0.7;
+  EXPECT_THROW(Tree t(p), std::invalid_argument);
+}
+
+TEST(AlexDuplicates, MillionEqualKeys) {
+  Tree t;
+  std::mt19937_64 rng(3);
+  std::vector<Entry> ref;
+  for (int i = 0; i < 500000; ++i) {
+    const uint64_t p = rng() % 1000000;
+    t.insert(7, p);
+    ref.push_back(E(7, p));
+  }
+  std::vector<Entry> batch;
+  for (int i = 0; i < 500000; ++i) batch.push_back(E(7, rng() % 1000000));
+  ref.insert(ref.end(), batch.begin(), batch.end());
+  t.insert_batch(batch.data(), batch.size());
+  expect_matches(t, ref);
+  auto st = t.stats();
+  EXPECT_LE(st.depth, 3u);
+  // Neighbours of the big run still separate cleanly.
+  for (int i = 0; i < 20000; ++i) {
+    const int64_t k = (i % 2) ? 6 : 8;
+    t.insert(k, i);
+    ref.push_back(E(k, i));
+  }
+  // Erase a third of the run.
+  std::sort(ref.begin(), ref.end());
+  std::vector<Entry> gone;
+  for (std::size_t i = 0; i < ref.size(); i += 3) gone.push_back(ref[i]);
+  std::vector<Entry> keep;
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    if (i % 3) keep.push_back(ref[i]);
+  EXPECT_EQ(t.erase_batch(gone.data(), gone.size()), gone.size());
+  expect_matches(t, keep);
+  // Bulk load of a million equal keys.
+  std::vector<Entry> eq;
+  for (int i = 0; i < 1000000; ++i) eq.push_back(E(-5, i / 3));
+  t.bulk_load(eq.data(), eq.size());
+  expect_matches(t, eq);
+  Entry out[100];
+  EXPECT_EQ(t.copy_range(-5, -5, &eq[500000], out, 100), 100u);
+  EXPECT_TRUE(out[0] == eq[500001]);
+}
+
+TEST(AlexDuplicates, ExactDuplicatePairs) {
+  Tree t;
+  for (int i = 0; i < 1000; ++i) t.insert(1, 1);
+  EXPECT_EQ(t.size(), 1000u);
+  EXPECT_TRUE(t.erase(1, 1));
+  EXPECT_EQ(t.size(), 999u);
+  Entry b[3] = {E(1, 1), E(1, 1), E(1, 2)};
+  EXPECT_EQ(t.erase_batch(b, 3), 2u);
+  EXPECT_EQ(t.size(), 997u);
+  expect_valid(t);
+}
+
+TEST(AlexDuplicates, ManySmallRuns) {
+  Tree t;
+  std::vector<Entry> ref;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 300000; ++i) {
+    const Entry e = E(static_cast<int64_t>(rng() % 5000), rng() % 50);
+    t.insert(e.key, e.payload);
+    ref.push_back(e);
+  }
+  expect_matches(t, ref);
+}
+
+struct Dist {
+  const char* name;
+  std::vector<int64_t> (*gen)(std::size_t, uint64_t);
+};
+
+class AlexDistributions : public ::testing::TestWithParam<Dist> {};
+
+TEST_P(AlexDistributions, InsertBulkBatchErase) {
+  const auto keys = GetParam().gen(400000, 99);
+  auto entries = with_payloads(keys);
+  // 1) single inserts
+  {
+    Tree t;
+    for (auto& e : entries) t.insert(e.key, e.payload);
+    expect_matches(t, entries);
+  }
+  // 2) bulk load half, batch-insert the rest, erase a quarter one by one
+  {
+    Tree t;
+    std::vector<Entry> first(entries.begin(), entries.begin() + entries.size() / 2);
+    std::vector<Entry> rest(entries.begin() + entries.size() / 2, entries.end());
+    std::sort(first.begin(), first.end());
+    t.bulk_load(first.data(), first.size());
+    expect_matches(t, first);
+    for (std::size_t i = 0; i < rest.size(); i += 4096) {
+      std::vector<Entry> b(rest.begin() + i, rest.begin() + std::min(rest.size(), i + 4096));
+      t.insert_batch(b.data(), b.size());
+    }
+    expect_matches(t, entries);
+    std::vector<Entry> keep;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (i % 4 == 0)
+        ASSERT_TRUE(t.erase(entries[i].key, entries[i].payload));
+      else
+        keep.push_back(entries[i]);
+    }
+    expect_matches(t, keep);
+    auto st = t.stats();
+    EXPECT_LE(st.depth, 6u) << GetParam().name;
+  }
+}
+
+std::vector<int64_t> sequential(std::size_t n, uint64_t) {
+  std::vector<int64_t> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<int64_t>(i) * 3 - 1000;
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Keys, AlexDistributions,
+                         ::testing::Values(Dist{"sequential", sequential}, Dist{"sequential_gaps", sequential_gaps_keys},
+                                           Dist{"uniform", uniform_keys}, Dist{"lognormal", lognormal_keys},
+                                           Dist{"clustered", clustered_keys}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(AlexAppend, MonotonicAppendsStayShallow) {
+  Tree t;
+  std::vector<Entry> ref;
+  for (int64_t i = 0; i < 2000000; ++i) {
+    t.insert(i * 7, static_cast<uint64_t>(i));
+    ref.push_back(E(i * 7, static_cast<uint64_t>(i)));
+  }
+  expect_matches(t, ref);
+  auto st = t.stats();
+  EXPECT_LE(st.depth, 3u);
+  EXPECT_LE(double(t.memory_bytes()) / double(t.size()), 40.0);
+}
+
+TEST(AlexAppend, DescendingInserts) {
+  Tree t;
+  std::vector<Entry> ref;
+  for (int64_t i = 500000; i > 0; --i) {
+    t.insert(i, 0);
+    ref.push_back(E(i, 0));
+  }
+  expect_matches(t, ref);
+  EXPECT_LE(t.stats().depth, 4u);
+}
+
+TEST(AlexIterators, ForwardAndBackward) {
+  Tree t;
+  auto entries = with_payloads(uniform_keys(100000, 5));
+  for (auto& e : entries) t.insert(e.key, e.payload);
+  std::sort(entries.begin(), entries.end());
+  std::size_t i = 0;
+  for (auto it = t.begin(); it != t.end(); ++it, ++i) ASSERT_TRUE(*it == entries[i]);
+  ASSERT_EQ(i, entries.size());
+  auto it = t.end();
+  for (std::size_t j = entries.size(); j-- > 0;) {
+    --it;
+    ASSERT_TRUE(*it == entries[j]);
+  }
+  EXPECT_TRUE(it == t.begin());
+  // upper_bound / lower_bound agree with the sorted vector
+  for (std::size_t q = 0; q < entries.size(); q += 97) {
+    auto ub = t.upper_bound(entries[q].key);
+    auto want = std::upper_bound(entries.begin(), entries.end(), entries[q].key,
+                                 [](int64_t k, const Entry& a) { return k < a.key; });
+    if (want == entries.end())
+      EXPECT_TRUE(ub == t.end());
+    else
+      EXPECT_TRUE(*ub == *want);
+  }
+}
+
+TEST(AlexRange, ChunkedResumeForwardAndBackward) {
+  Tree t;
+  std::vector<Entry> ref;
+  std::mt19937_64 rng(21);
+  // Payloads unique: resuming "strictly after" an entry cannot tell exact duplicate pairs
+  // apart (the diff test covers that case chunk by chunk).
+  for (int i = 0; i < 50000; ++i) {
+    Entry e = E(static_cast<int64_t>(rng() % 20000), static_cast<uint64_t>(i));
+    ref.push_back(e);
+  }
+  t.insert_batch(ref.data(), ref.size());
+  std::sort(ref.begin(), ref.end());
+  for (int q = 0; q < 50; ++q) {
+    int64_t lo = static_cast<int64_t>(rng() % 20000), hi = static_cast<int64_t>(rng() % 20000);
+    if (hi < lo) std::swap(lo, hi);
+    std::vector<Entry> want;
+    for (auto& e : ref)
+      if (e.key >= lo && e.key <= hi) want.push_back(e);
+    const std::size_t chunk = 1 + rng() % 50;
+    std::vector<Entry> got, buf(chunk);
+    const Entry* resume = nullptr;
+    Entry last{};
+    for (;;) {
+      std::size_t c = t.copy_range(lo, hi, resume, buf.data(), chunk);
+      got.insert(got.end(), buf.begin(), buf.begin() + c);
+      if (c < chunk) break;
+      last = buf[c - 1];
+      resume = &last;
+    }
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_TRUE(got[i] == want[i]);
+    got.clear();
+    resume = nullptr;
+    for (;;) {
+      std::size_t c = t.copy_range_reverse(lo, hi, resume, buf.data(), chunk);
+      got.insert(got.end(), buf.begin(), buf.begin() + c);
+      if (c < chunk) break;
+      last = buf[c - 1];
+      resume = &last;
+    }
+    std::reverse(got.begin(), got.end());
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_TRUE(got[i] == want[i]);
+  }
+}
+
+// The scan protocol: copy a chunk, let the tree change, resume after the last entry seen.
+// Entries inserted after the resume point must show up, entries deleted must not, and no
+// entry is returned twice.
+TEST(AlexRange, ResumeWhileTreeChanges) {
+  Tree t;
+  std::multiset<std::pair<int64_t, uint64_t>> ref;
+  std::mt19937_64 rng(33);
+  for (int i = 0; i < 20000; ++i) {
+    Entry e = E(static_cast<int64_t>(rng() % 5000), rng() % 8);
+    t.insert(e.key, e.payload);
+    ref.insert({e.key, e.payload});
+  }
+  for (bool reverse : {false, true}) {
+    Entry buf[64];
+    Entry last{};
+    const Entry* resume = nullptr;
+    std::vector<Entry> seen;
+    for (int round = 0;; ++round) {
+      std::size_t c = reverse ? t.copy_range_reverse(1000, 4000, resume, buf, 64) : t.copy_range(1000, 4000, resume, buf, 64);
+      for (std::size_t i = 0; i < c; ++i) seen.push_back(buf[i]);
+      if (c < 64) break;
+      last = buf[c - 1];
+      resume = &last;
+      // mutate: remove the resume entry itself, add entries on both sides of it
+      ASSERT_TRUE(t.erase(last.key, last.payload));
+      ref.erase(ref.find({last.key, last.payload}));
+      for (int j = 0; j < 20; ++j) {
+        Entry e = E(static_cast<int64_t>(1000 + rng() % 3001), rng() % 8);
+        t.insert(e.key, e.payload);
+        ref.insert({e.key, e.payload});
+      }
+      std::vector<Entry> b;
+      for (int j = 0; j < 200; ++j) b.push_back(E(static_cast<int64_t>(rng() % 5000), rng() % 8));
+      t.insert_batch(b.data(), b.size());
+      for (auto& e : b) ref.insert({e.key, e.payload});
+    }
+    // strictly monotone in scan direction
+    for (std::size_t i = 1; i < seen.size(); ++i) {
+      if (reverse)
+        ASSERT_TRUE(seen[i] < seen[i - 1] || seen[i] == seen[i - 1]);
+      else
+        ASSERT_TRUE(seen[i - 1] < seen[i] || seen[i - 1] == seen[i]);
+    }
+    // The scan ended with nothing left in range beyond its final position.
+    const Entry endpos = seen.back();
+    std::size_t beyond = 0;
+    for (auto& [k, p] : ref) {
+      if (k < 1000 || k > 4000) continue;
+      Entry e = E(k, p);
+      if (reverse ? (e < endpos) : (endpos < e)) ++beyond;
+    }
+    EXPECT_EQ(beyond, 0u);
+    expect_valid(t);
+  }
+}
+
+TEST(AlexRange, ResumeOutsideRange) {
+  Tree t;
+  for (int i = 0; i < 100; ++i) t.insert(i, 0);
+  Entry buf[10];
+  Entry before = E(-5, 0), after = E(500, 0);
+  EXPECT_EQ(t.copy_range(10, 20, &before, buf, 10), 10u);
+  EXPECT_EQ(buf[0].key, 10);
+  EXPECT_EQ(t.copy_range(10, 20, &after, buf, 10), 0u);
+  EXPECT_EQ(t.copy_range_reverse(10, 20, &after, buf, 10), 10u);
+  EXPECT_EQ(buf[0].key, 20);
+  EXPECT_EQ(t.copy_range_reverse(10, 20, &before, buf, 10), 0u);
+  EXPECT_EQ(t.copy_range(20, 10, nullptr, buf, 10), 0u);
+}
+
+TEST(AlexParams, SmallNodesStillWork) {
+  alex::Params p;
+  p.max_data_node_slots = 64;
+  Tree t(p);
+  auto entries = with_payloads(lognormal_keys(50000, 8));
+  for (auto& e : entries) t.insert(e.key, e.payload);
+  expect_matches(t, entries);
+  EXPECT_EQ(t.params().max_data_node_slots, 64u);
+}
+
+TEST(AlexKeys, OtherIntegralKeyTypes) {
+  alex::Alex<uint32_t, uint32_t> a;
+  alex::Alex<int32_t, uint64_t> b;
+  for (uint32_t i = 0; i < 100000; ++i) {
+    a.insert(i * 2654435761u, i);
+    b.insert(static_cast<int32_t>(i * 2654435761u), i);
+  }
+  EXPECT_TRUE(a.validate());
+  EXPECT_TRUE(b.validate());
+  EXPECT_EQ(a.begin().key(), 0u);
+  a.insert(UINT32_MAX, 1);
+  auto it = a.end();
+  --it;
+  EXPECT_EQ(it.key(), UINT32_MAX);
+}
+
+TEST(AlexStats, Reasonable) {
+  Tree t;
+  auto entries = with_payloads(uniform_keys(500000, 1));
+  std::sort(entries.begin(), entries.end());
+  t.bulk_load(entries.data(), entries.size());
+  auto st = t.stats();
+  EXPECT_EQ(st.entries, entries.size());
+  EXPECT_GE(st.data_nodes, 1u);
+  EXPECT_EQ(st.model_bytes + st.data_bytes, t.memory_bytes());
+  EXPECT_LT(st.avg_search_distance, 8.0);
+  EXPECT_LE(double(t.memory_bytes()) / double(entries.size()), 24.0);
+}
