@@ -22,3 +22,10 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 srcdir ?= .
 include $(PGXS)
+
+# Newcomer demo and PostgreSQL-level benchmark: the targets only call the scripts.
+.PHONY: demo bench
+demo:
+	bash scripts/demo.sh
+bench:
+	bash scripts/pg-bench.sh

@@ -455,6 +455,10 @@ def main():
     memory_mb = int(math.ceil(biggest * 48 * 1.5 / 2**20)) + 256
     os.makedirs(args.out, exist_ok=True)
 
+    load_before = open("/proc/loadavg").read().split()[:3]
+    if float(load_before[0]) > 1.0:
+        log(f"warning: load average {' '.join(load_before)} before the run: other work on this "
+            f"machine will disturb the numbers")
     inst = Instance(args.workdir, memory_mb)
     log(f"initdb in {inst.data} (alexidx.memory = {memory_mb}MB, shared_buffers = 2GB, fsync on)")
     inst.initdb()
@@ -486,7 +490,9 @@ def main():
               f"instance: shared_buffers 2GB, fsync on, alexidx.memory {memory_mb}MB, "
               f"maintenance_work_mem 1GB (btree builds may use 2 parallel workers), jit off;\n"
               f"reads forced onto the index (enable_seqscan/bitmapscan off), pgbench -M prepared; "
-              f"ratio = alexidx / btree")
+              f"ratio = alexidx / btree\n"
+              f"load average before the run {' '.join(load_before)}, after "
+              f"{' '.join(open('/proc/loadavg').read().split()[:3])} (other processes disturb the numbers)")
     report(bench.results, args.out, header)
     write_chart(bench.results, args.out, f"alexidx / btree (core: {args.core or 'unknown'})")
 
