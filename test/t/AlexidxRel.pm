@@ -243,11 +243,17 @@ sub ax_wait_ready
 	});
 }
 
+# The sidecar worker's pid. It has no database connection, so pg_stat_activity does not list
+# it: look among the postmaster's children for its process title.
 sub ax_sidecar_pid
 {
 	my ($node) = @_;
-	return $node->safe_psql('postgres',
-		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'alexidx sidecar'");
+	my $pm = $node->{_pid} or return '';
+	for (split /\n/, `ps -o pid=,args= --ppid $pm`)
+	{
+		return $1 if /^\s*(\d+)\s.*alexidx sidecar/;
+	}
+	return '';
 }
 
 # ---------- verification ----------
