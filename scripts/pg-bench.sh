@@ -6,7 +6,8 @@
 #   --rows 1M      only 1M rows (a quick run, ~5 minutes); any comma list works: --rows 1M,10M
 #   --huge         adds 100M rows (needs ~16 GB of RAM and an hour or more)
 #   --dists D      seq,uni (default both)
-#   --no-build     use the installed extension as it is (default: make -j2 && make install)
+#   --no-build     use the system-wide installed extension (default: build this checkout into a
+#                  private relocated PostgreSQL tree, leaving the system install alone)
 #   --check        run alexidx_check after each dataset
 #   --duration S   seconds per pgbench run (default 4 for 1M, 10 for larger sets)
 # Writes build/bench/pg-bench.csv, pg-bench.txt (the table), pg-bench.png (chart) and
@@ -43,15 +44,15 @@ else
   core="ALEX core library (alex/include/alex/alex.hpp @ $(git log -1 --format=%h -- alex/include 2>/dev/null || echo '?'))"
 fi
 
-if [ $build -eq 1 ]; then
-  # shellcheck disable=SC2086
-  make -j2 ${MAKE_ARGS:-} >/dev/null
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  # shellcheck disable=SC2086
-  $SUDO make install ${MAKE_ARGS:-} >/dev/null
-fi
-
 work=$(pg_scratch pgbench)
+if [ $build -eq 1 ]; then
+  # A private build and relocated install: the run keeps its library across its restarts even
+  # if the system-wide alexidx.so changes meanwhile (a shared machine).
+  echo "building alexidx into a private PostgreSQL tree under $work/pg ..." >&2
+  # shellcheck disable=SC2086
+  PG_BIN=$(bash bench/pg/private-install.sh "$work/pg" ${MAKE_ARGS:-} | tail -1)
+  export PG_BIN
+fi
 cleanup() {
   if [ -f "$work/data/postmaster.pid" ]; then
     as_pg "$PG_BIN/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
