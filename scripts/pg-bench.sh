@@ -6,8 +6,8 @@
 #   --rows 1M      only 1M rows (a quick run, ~5 minutes); any comma list works: --rows 1M,10M
 #   --huge         adds 100M rows (needs ~16 GB of RAM and an hour or more)
 #   --dists D      seq,uni (default both)
-#   --no-build     use the system-wide installed extension (default: build this checkout into a
-#                  private relocated PostgreSQL tree, leaving the system install alone)
+#   --no-build     use the system-wide installed extension (default: build this checkout's HEAD
+#                  commit into a private relocated PostgreSQL tree, leaving the system install alone)
 #   --check        run alexidx_check after each dataset
 #   --duration S   seconds per pgbench run (default 4 for 1M, 10 for larger sets)
 # Writes build/bench/pg-bench.csv, pg-bench.txt (the table), pg-bench.png (chart) and
@@ -41,14 +41,15 @@ if [ -n "${MAKE_ARGS:-}" ] && [[ "$MAKE_ARGS" == *standin* ]]; then
 elif grep -q "placeholders" alex/include/alex/alex.hpp 2>/dev/null; then
   core="alex.hpp API skeleton (placeholder bodies: results are meaningless)"
 else
-  core="ALEX core library (alex/include/alex/alex.hpp @ $(git log -1 --format=%h -- alex/include 2>/dev/null || echo '?'))"
+  core="ALEX core library (alex/include @ $(git log -1 --format=%h -- alex/include 2>/dev/null || echo '?'))"
 fi
 
 work=$(pg_scratch pgbench)
 if [ $build -eq 1 ]; then
   # A private build and relocated install: the run keeps its library across its restarts even
   # if the system-wide alexidx.so changes meanwhile (a shared machine).
-  echo "building alexidx into a private PostgreSQL tree under $work/pg ..." >&2
+  echo "building alexidx $(git log -1 --format=%h) into a private PostgreSQL tree under $work/pg ..." >&2
+  core="$core; extension built from commit $(git log -1 --format=%h)"
   # shellcheck disable=SC2086
   PG_BIN=$(bash bench/pg/private-install.sh "$work/pg" ${MAKE_ARGS:-} | tail -1)
   export PG_BIN

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds alexidx from this checkout's tracked files (as they are in the work tree) and installs
+# Builds alexidx from this checkout's last commit (HEAD: a consistent, named state even while
+# others edit the work tree) and installs
 # it into a private, relocated copy of the PostgreSQL 15 installation under DIR, so that a
 # benchmark's restarts keep using the library it started with even if somebody runs
 # `make install` on a shared machine meanwhile. Prints the relocated bin directory.
@@ -32,7 +33,7 @@ for f in "$sharedir"/extension/*; do
   case "$(basename "$f")" in alexidx*) ;; *) ln -s "$f" "$root$sharedir/extension/" ;; esac
 done
 
-git ls-files -z | xargs -0 tar cf - 2>/dev/null | tar xf - -C "$dir/src"
+git archive HEAD | tar xf - -C "$dir/src"
 (cd "$dir/src" && make -j"$(nproc)" PG_CONFIG="$PG_CONFIG" "$@" >"$dir/build.log" 2>&1) ||
   { tail -30 "$dir/build.log" >&2; echo "build failed (see $dir/build.log)" >&2; exit 1; }
 install -m 755 "$dir/src/alexidx.so" "$root$libdir/alexidx.so"
