@@ -64,6 +64,7 @@ sub ax_bg
 		'-d', $node->connstr($db), '-f', $file);
 	local %ENV = %ENV;
 	$ENV{PGOPTIONS} = $o{pgoptions} if $o{pgoptions};
+	$ENV{PGAPPNAME} = $o{appname} if $o{appname};
 	my $h = IPC::Run::start(\@cmd, '<', \undef, '>', $out, '2>', $err);
 	return { h => $h, out => $out, err => $err, name => $name, start => time() };
 }

@@ -1,0 +1,146 @@
+# Limits and odd input: a full shared arena (alexidx.memory = 16MB) gives a clear ERROR while
+# other indexes keep working, and raising alexidx.memory + restart fixes it; the extension
+# without shared_preload_libraries; extreme keys (INT64_MIN/INT64_MAX, int4/int2 bounds);
+# 50 indexes in one database plus indexes in a second database, across a crash.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use AlexidxRel;
+
+# ---- 1. arena exhaustion ----
+my $node = ax_node('limits', memory => '16MB', conf => "autovacuum = off\n");
+$node->safe_psql('postgres', q{
+	CREATE TABLE small (k bigint, c int);
+	INSERT INTO small SELECT g, 0 FROM generate_series(1, 1000) g;
+	CREATE INDEX small_ax ON small USING alexidx (k);
+	CREATE TABLE big (k bigint, c int);
+	CREATE INDEX big_ax ON big USING alexidx (k);
+});
+my ($full_err, $chunks) = ('', 0);
+for my $i (0 .. 39)    # at most 40 x 100k rows
+{
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"INSERT INTO big SELECT g, $i FROM generate_series($i * 100000 + 1, ($i + 1) * 100000) g");
+	if ($ret != 0) { $full_err = $err; last }
+	$chunks++;
+}
+like($full_err, qr/alexidx shared memory is full/, "a full arena is a clear ERROR (after $chunks chunks of 100k rows)");
+like($full_err, qr/HINT:.*Raise alexidx\.memory/, 'the error says to raise alexidx.memory');
+diag("arena full: " . join(' | ', grep { /ERROR|DETAIL|HINT/ } split /\n/, $full_err));
+my $committed = $chunks * 100000;
+# the other index keeps working; small writes may or may not fit, reads must
+my ($ret) = $node->psql('postgres', 'INSERT INTO small VALUES (5000, 1)');
+my $small = 1000 + ($ret == 0 ? 1 : 0);
+ax_verify($node, label => 'arena full: the other index', table => 'small', index => 'small_ax', expect_count => $small);
+ax_verify($node, label => 'arena full: the full index', table => 'big', index => 'big_ax', expect_count => $committed);
+
+$node->stop;
+$node->append_conf('postgresql.conf', "alexidx.memory = 512MB\n");
+$node->start;
+$node->safe_psql('postgres', "INSERT INTO big SELECT g, -1 FROM generate_series($committed + 1, $committed + 500000) g");
+ax_verify($node, label => 'alexidx.memory raised, after restart', table => 'big', index => 'big_ax',
+	expect_count => $committed + 500000);
+ax_verify($node, label => 'alexidx.memory raised: the other index', table => 'small', index => 'small_ax',
+	expect_count => $small);
+$node->safe_psql('postgres', 'DROP TABLE big; DROP TABLE small');
+
+# ---- 2. extreme keys ----
+$node->safe_psql('postgres', q{
+	CREATE TABLE x8 (k bigint);
+	INSERT INTO x8 VALUES (-9223372036854775808), (-9223372036854775807), (-1), (0), (1),
+		(9223372036854775806), (9223372036854775807), (-9223372036854775808), (9223372036854775807);
+	CREATE INDEX x8_ax ON x8 USING alexidx (k);
+	INSERT INTO x8 VALUES (-9223372036854775808), (9223372036854775807);
+	CREATE TABLE x4 (k int);
+	INSERT INTO x4 VALUES (-2147483648), (2147483647), (0);
+	CREATE INDEX x4_ax ON x4 USING alexidx (k);
+	CREATE TABLE x2 (k smallint);
+	INSERT INTO x2 VALUES (-32768), (32767), (0);
+	CREATE INDEX x2_ax ON x2 USING alexidx (k);
+});
+my @q = (
+	'k = -9223372036854775808', 'k = 9223372036854775807', 'k <= -9223372036854775808',
+	'k >= 9223372036854775807', 'k < -9223372036854775807', 'k > 9223372036854775806',
+	'k BETWEEN -9223372036854775808 AND 9223372036854775807', 'k < -9223372036854775808',
+	'k > 9223372036854775807', 'k >= -1 AND k <= 1', 'k IN (-9223372036854775808, 0, 9223372036854775807)',
+	'k < 0', 'k > 0',
+);
+sub extreme_checks
+{
+	my ($label) = @_;
+	my ($bad, $total) = (0, 0);
+	for my $tbl ([ 'x8', 'x8_ax', \@q ],
+		[ 'x4', 'x4_ax', [ 'k = -2147483648', 'k = 2147483647', 'k >= 2147483647', 'k <= -2147483648', 'k > 2147483647::bigint', 'k < -2147483648::bigint', 'k >= -9223372036854775808', 'k <= 9223372036854775807' ] ],
+		[ 'x2', 'x2_ax', [ 'k = -32768', 'k = 32767', 'k >= 32767', 'k <= -32768', 'k > 40000', 'k < -40000', 'k >= -2147483648', 'k <= 9223372036854775807' ] ])
+	{
+		my ($t, $i, $conds) = @$tbl;
+		# one session per scan kind, one line per condition
+		my $body = join '', map { "SELECT coalesce(string_agg(k::text, ',' ORDER BY k), '-') FROM $t WHERE $_;\n" } @$conds;
+		my @a = split /\n/, $node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan = off;\n$body");
+		my @b = split /\n/, $node->safe_psql('postgres', "SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;\n$body");
+		my $plan = $node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan = off; EXPLAIN (costs off) SELECT k FROM $t WHERE $conds->[0]");
+		like($plan, qr/Index (Only )?Scan using $i/, "$label: $t queries use $i");
+		for my $n (0 .. $#$conds)
+		{
+			$total++;
+			next if ($a[$n] // '') eq ($b[$n] // '');
+			$bad++;
+			diag("$label: $t WHERE $conds->[$n]: index [" . ($a[$n] // '') . "] vs seq [" . ($b[$n] // '') . "]");
+		}
+		my ($r, $o, $e) = $node->psql('postgres', "SELECT alexidx_check('$i')");
+		is($r, 0, "$label: alexidx_check('$i')") or diag($e);
+	}
+	is($bad, 0, "$label: $total queries on extreme keys agree between index and seq scan");
+}
+extreme_checks('extreme keys');
+$node->stop('immediate');
+$node->start;
+extreme_checks('extreme keys after a crash');
+ax_verify($node, label => 'extreme keys', table => 'x8', index => 'x8_ax', expect_count => 11);
+
+# ---- 3. many indexes: 50 in one database, 5 in another, across a crash ----
+my $sql = '';
+$sql .= "CREATE TABLE m$_ (k bigint); INSERT INTO m$_ SELECT g * $_ FROM generate_series(1, 300) g; CREATE INDEX m${_}_ax ON m$_ USING alexidx (k);\n"
+  for 1 .. 50;
+$node->safe_psql('postgres', $sql);
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', 'CREATE EXTENSION alexidx');
+$node->safe_psql('other', join '', map { "CREATE TABLE m$_ (k bigint); INSERT INTO m$_ SELECT -g FROM generate_series(1, 700) g; CREATE INDEX m${_}_ax ON m$_ USING alexidx (k);\n" } 1 .. 5);
+# more rows after the builds, through the insert buffers, then a crash
+$node->safe_psql('postgres', join '', map { "INSERT INTO m$_ SELECT 100000 + g FROM generate_series(1, 10) g;\n" } 1 .. 50);
+$node->safe_psql('other', join '', map { "INSERT INTO m$_ SELECT 100000 + g FROM generate_series(1, 10) g;\n" } 1 .. 5);
+$node->stop('immediate');
+$node->start;
+my ($ok, $lost) = (0, 0);
+for my $db ([ 'postgres', 50, 310 ], [ 'other', 5, 710 ])
+{
+	my ($d, $n, $rows) = @$db;
+	my @got = split /\n/, $node->safe_psql($d, "SET enable_seqscan = off; SET enable_bitmapscan = off;\n"
+		  . join('', map { "SELECT count(*) FROM m$_ WHERE k >= -9223372036854775808;\n" } 1 .. $n));
+	my ($r, $o, $e) = $node->psql($d, "SELECT count(alexidx_check(c.oid)) FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'alexidx' AND c.relname LIKE 'm%'");
+	is($r, 0, "$d: alexidx_check passes on all its m* indexes") or diag($e);
+	for my $i (0 .. $n - 1)
+	{
+		$ok++ if ($got[$i] // 0) == $rows;
+		$lost += $rows - ($got[$i] // 0) if ($got[$i] // 0) < $rows;
+	}
+}
+is($ok, 55, '55 indexes in two databases: every one complete after a crash');
+diag("many indexes: rows committed = " . (50 * 310 + 5 * 710) . ", lost = $lost");
+my $builds = ax_live_builds($node);
+is(scalar(keys %$builds), 3 + 50 + 5, 'every index has its own build');    # x8, x4, x2 + 50 + 5
+ax_verify($node, db => 'other', table => 'm5', index => 'm5_ax', label => 'second database', expect_count => 710);
+$node->stop;
+
+# ---- 4. without shared_preload_libraries ----
+my $plain = ax_node('no_preload', preload => 0, ext => 0);
+my ($r, $o, $e) = $plain->psql('postgres', 'CREATE EXTENSION alexidx');
+isnt($r, 0, 'CREATE EXTENSION fails without shared_preload_libraries');
+like($e, qr/shared_preload_libraries/, 'and the message names shared_preload_libraries');
+diag("no preload: " . join(' | ', grep { /ERROR|HINT/ } split /\n/, $e));
+$plain->stop;
+done_testing();
