@@ -98,7 +98,12 @@ TEST(AlexAlloc, BadAllocLeavesTreeValid) {
   const uint64_t seed = 4242;
   std::mt19937_64 rng(seed);
   std::size_t failures = 0;
-  for (int round = 0; round < 40; ++round) {
+#if defined(__SANITIZE_ADDRESS__)
+  const int rounds = 10;  // ASan makes the reference bookkeeping slow; keep the suite in minutes
+#else
+  const int rounds = 40;
+#endif
+  for (int round = 0; round < rounds; ++round) {
     Arena arena;
     {
       alex::Params p;
@@ -174,5 +179,5 @@ TEST(AlexAlloc, BadAllocLeavesTreeValid) {
     }
     ASSERT_EQ(arena.live_allocs, 0u) << "leak after round " << round;
   }
-  EXPECT_GT(failures, 100u);
+  EXPECT_GT(failures, static_cast<std::size_t>(rounds) * 2);
 }

@@ -29,6 +29,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "batch_sort.hpp"
 #include "bitmap.hpp"
 #include "bulk_load.hpp"
 #include "cost_model.hpp"
@@ -163,7 +164,7 @@ class Alex {
   void insert_batch(Entry* entries, std::size_t n) {
     if (n == 0) return;
     if (n == 1) return insert(entries[0].key, entries[0].payload);
-    std::sort(entries, entries + n);
+    detail::sort_entries(entries, n);
     ensure_root();
     std::size_t i = 0;
     while (i < n) {
@@ -196,7 +197,7 @@ class Alex {
 
   std::size_t erase_batch(Entry* entries, std::size_t n) {
     if (n == 0 || root_ == nullptr) return 0;
-    std::sort(entries, entries + n);
+    detail::sort_entries(entries, n);
     std::size_t removed = 0, i = 0;
     while (i < n) {
       std::uint64_t lo, hi;
@@ -600,9 +601,10 @@ class Alex {
     if (leaf->n + g <= sz_.max_fill(leaf->cap) && g * 16 < leaf->cap) {
       // Few keys for a big node: insert in place, prefetching the next key's slots so the
       // cache misses of consecutive keys overlap.
+      constexpr std::size_t kAhead = 8;
       for (std::size_t i = 0; i < g; ++i) {
-        if (i + 1 < g) {
-          const std::size_t p = leaf->predict(e[i + 1].key);
+        if (i + kAhead < g) {
+          const std::size_t p = leaf->predict(e[i + kAhead].key);
           __builtin_prefetch(leaf->keys + p);
           __builtin_prefetch(leaf->pays + p);
           __builtin_prefetch(leaf->bits + (p >> 6));
@@ -618,25 +620,42 @@ class Alex {
   // leaf's entries and either re-lay out the leaf in a bigger array (expand + retrain) or
   // replace it by several nodes (split), as the cost model decides.
   void rebuild_leaf(Data* leaf, Step* path, std::size_t depth, const Entry* in, std::size_t g) {
-    std::vector<Entry> all(leaf->n + g);
-    auto mid = leaf->copy_entries(all.begin());
-    std::copy(in, in + g, mid);
-    if (leaf->n && g) std::inplace_merge(all.begin(), mid, all.end());
-    const std::size_t m = all.size();
-    const bool all_equal = all.front().key == all.back().key;
+    const std::size_t m = leaf->n + g;
+    Entry lo = in[0], hi = in[g - 1];
+    if (leaf->n) {
+      lo = std::min(lo, leaf->entry(leaf->first()));
+      hi = std::max(hi, leaf->entry(leaf->last()));
+    }
+    const bool all_equal = lo.key == hi.key;
     const bool append = detail::cost::is_append_heavy(leaf->inserts, leaf->appends) ||
                         (g > 1 && leaf->n > 0 && leaf->entry(leaf->last()) < in[0]);
     const std::size_t need = sz_.cap_for(m);
     const bool stale = detail::cost::is_catastrophic(leaf->inserts, leaf->search_iters, leaf->shifts,
                                                      leaf->expected_cost);
     if (all_equal || (need <= sz_.max_slots && !stale)) {
+      // Expand (or re-lay out) and retrain.
       std::size_t cap = need;
       if (append && !all_equal) {
         const std::size_t roomy = ((need * 3 / 2) + 63) & ~std::size_t{63};
         cap = std::max(need, std::min(roomy, sz_.max_slots));
       }
-      store_.relayout(leaf, all.data(), m, cap, need);
+      if (m <= leaf->cap) {
+        store_.relayout_merged(leaf, in, g, cap, need);
+      } else {
+        std::vector<Entry> all(m);
+        auto mid = leaf->copy_entries(all.begin());
+        std::copy(in, in + g, mid);
+        if (leaf->n) std::inplace_merge(all.begin(), mid, all.end());
+        store_.relayout(leaf, all.data(), m, cap, need);
+      }
       return;
+    }
+    // Split: the builders need the merged run as one array.
+    std::vector<Entry> all(m);
+    {
+      auto mid = leaf->copy_entries(all.begin());
+      std::copy(in, in + g, mid);
+      if (leaf->n) std::inplace_merge(all.begin(), mid, all.end());
     }
     Build b(store_, sz_, all.data() + m, append);
     if (depth == 0) {  // root data node: split downwards
@@ -709,10 +728,8 @@ class Alex {
     if (leaf->cap <= 64 && leaf->n > 0) return;
     if (double(leaf->n) >= sz_.min_density * double(leaf->cap)) return;
     try {
-      std::vector<Entry> tmp(leaf->n);
-      leaf->copy_entries(tmp.begin());
       const std::size_t c = sz_.cap_for(leaf->n);
-      store_.relayout(leaf, tmp.data(), tmp.size(), c, c);
+      store_.relayout_merged(leaf, nullptr, 0, c, c);
     } catch (...) {
     }
   }

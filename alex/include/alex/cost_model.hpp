@@ -9,6 +9,7 @@
 // another level of traversal) against pointer space.
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -34,8 +35,8 @@ struct LayoutCostAccumulator {
   double log_err_sum = 0, run_sq_sum = 0;
   std::size_t n = 0, run = 0;
   void key_placed(std::size_t predicted, std::size_t actual, bool adjacent_to_previous) noexcept {
-    const double d = predicted > actual ? double(predicted - actual) : double(actual - predicted);
-    log_err_sum += std::log2(d + 1.0);
+    const std::size_t d = predicted > actual ? predicted - actual : actual - predicted;
+    log_err_sum += double(std::bit_width(d));  // ~log2(d + 1), the galloping steps
     ++n;
     if (adjacent_to_previous) {
       ++run;

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 
 #include "bitmap.hpp"
@@ -219,12 +220,26 @@ struct DataNode : NodeBase {
     }
   }
 
+  // Sources for lay_out: an array of entries, or separate key / payload arrays.
+  struct EntrySource {
+    const E* e;
+    K key(std::size_t i) const noexcept { return e[i].key; }
+    P pay(std::size_t i) const noexcept { return e[i].payload; }
+  };
+  struct ArraySource {
+    const K* k;
+    const P* p;
+    K key(std::size_t i) const noexcept { return k[i]; }
+    P pay(std::size_t i) const noexcept { return p[i]; }
+  };
+
   // Lay out m sorted entries into the attached (fresh) slab. The existing keys occupy
   // the first `spread` slots (spread < cap leaves room on the right for appends).
   // Placement is model-based as in ALEX: each key goes to its predicted slot or the first
   // free one after it. Runs of equal keys are spread at the average spacing so that inserts
   // among millions of duplicates still find a gap nearby.
-  void lay_out(const E* e, std::size_t m, std::size_t spread) noexcept {
+  template <class Src>
+  void lay_out(const Src& src, std::size_t m, std::size_t spread) noexcept {
     n = m;
     inserts = shifts = search_iters = appends = 0;
     expected_cost = 0;
@@ -235,7 +250,8 @@ struct DataNode : NodeBase {
     std::memset(bits, 0, cap / 8);
     if (m == 0) {
       model = LinearModel{};
-      for (std::size_t s = 0; s < cap; ++s) put(s, kEndSentinel<K, P>);
+      std::fill(keys, keys + cap, kEndSentinel<K, P>.key);
+      std::fill(pays, pays + cap, kEndSentinel<K, P>.payload);
       return;
     }
     if (spread > cap) spread = cap;
@@ -245,38 +261,77 @@ struct DataNode : NodeBase {
     // predicted at its start (where lower_bound must land).
     {
       std::size_t run_first = 0;
-      auto x_of = [&](std::size_t i) { return Traits::to_u64(e[i].key); };
+      auto x_of = [&](std::size_t i) { return Traits::to_u64(src.key(i)); };
       auto y_of = [&](std::size_t i) {  // fit_linear visits i = 0, 1, 2, ... in each pass
         if (i == 0)
           run_first = 0;
-        else if (e[i].key != e[i - 1].key)
+        else if (src.key(i) != src.key(i - 1))
           run_first = i;
         return double(run_first) * step;
       };
-      model = fit_linear(Traits::to_u64(e[0].key), m, x_of, y_of);
+      model = fit_linear(Traits::to_u64(src.key(0)), m, x_of, y_of);
     }
     cost::LayoutCostAccumulator acc;
     std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
     double ideal = 0;
+    K prev_key{};
     for (std::size_t i = 0; i < m; ++i) {
-      const double pr = model.raw(Traits::to_u64(e[i].key));
-      if (i > 0 && e[i].key == e[i - 1].key)
+      const K k = src.key(i);
+      const P p = src.pay(i);
+      const double pr = model.raw(Traits::to_u64(k));
+      if (i > 0 && k == prev_key)
         ideal += step;
       else
         ideal = pr;
+      prev_key = k;
       std::size_t pos = LinearModel::clamp_slot(ideal, cap);
       const std::size_t lo = i == 0 ? 0 : prev + 1;
       const std::size_t hi = cap - (m - i);
       if (pos < lo) pos = lo;
       if (pos > hi) pos = hi;
-      for (std::size_t s = lo; s < pos; ++s) put(s, e[i]);
-      put(pos, e[i]);
+      for (std::size_t s = lo; s <= pos; ++s) {  // the gaps before pos copy the entry too
+        keys[s] = k;
+        pays[s] = p;
+      }
       bitmap::set(bits, pos);
       acc.key_placed(LinearModel::clamp_slot(pr, cap), pos, i > 0 && pos == prev + 1);
       prev = pos;
     }
-    for (std::size_t s = prev + 1; s < cap; ++s) put(s, kEndSentinel<K, P>);
+    std::fill(keys + prev + 1, keys + cap, kEndSentinel<K, P>.key);
+    std::fill(pays + prev + 1, pays + cap, kEndSentinel<K, P>.payload);
     expected_cost = acc.finish();
+  }
+  void lay_out(const E* e, std::size_t m, std::size_t spread) noexcept { lay_out(EntrySource{e}, m, spread); }
+
+  // Packs the entries into slots [0, n) and merges the sorted run in[0..g) into them,
+  // leaving n + g sorted entries at the front of the arrays (n + g <= cap). Destroys the
+  // gapped layout: only for a node about to be re-laid out from its own arrays.
+  void pack_and_merge(const E* in, std::size_t g) noexcept {
+    std::size_t j = 0;
+    for (std::size_t w = 0; w < cap / 64; ++w) {
+      std::uint64_t word = bits[w];
+      while (word) {
+        const std::size_t s = (w << 6) + static_cast<std::size_t>(std::countr_zero(word));
+        keys[j] = keys[s];
+        pays[j] = pays[s];
+        ++j;
+        word &= word - 1;
+      }
+    }
+    std::size_t i = n, k = g, w = n + g;
+    while (k > 0) {
+      if (i > 0 && (in[k - 1].key < keys[i - 1] || (!(keys[i - 1] < in[k - 1].key) && in[k - 1].payload < pays[i - 1]))) {
+        --i;
+        --w;
+        keys[w] = keys[i];
+        pays[w] = pays[i];
+      } else {
+        --k;
+        --w;
+        keys[w] = in[k].key;
+        pays[w] = in[k].payload;
+      }
+    }
   }
 
   // Append the node's entries, in order, to out (which has room for n).

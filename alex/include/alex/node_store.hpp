@@ -97,6 +97,21 @@ class NodeStore {
     free_slab(old, old_cap);
   }
 
+  // Re-lay out d with its own entries plus the sorted run in[0..g) (d->n + g <= d->cap),
+  // without a scratch copy: the old arrays are packed in place once the new slab exists.
+  void relayout_merged(Data* d, const E* in, std::size_t g, std::size_t cap, std::size_t spread) {
+    std::uint64_t* s = new_slab(cap);  // the only step that can fail
+    const std::size_t m = d->n + g;
+    d->pack_and_merge(in, g);
+    const K* ok = d->keys;
+    const P* op = d->pays;
+    std::uint64_t* old = d->slab();
+    const std::size_t old_cap = d->cap;
+    d->attach(s, cap);
+    d->lay_out(typename Data::ArraySource{ok, op}, m, spread);
+    free_slab(old, old_cap);
+  }
+
   void free_leaf(Data* d) noexcept {
     free_slab(d->slab(), d->cap);
     d->~Data();
