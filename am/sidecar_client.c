@@ -13,6 +13,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "alexidx.h"
@@ -34,23 +35,36 @@ my_slot(void)
 	return &alexidx_shared->slots[n];
 }
 
+/* How long a request waits for a sidecar worker that has not started at all. */
+#define WORKER_START_TIMEOUT_MS 60000
+
 static void
-wait_for_worker_or_fail(void)
+wait_for_worker_or_fail(TimestampTz since)
 {
-	if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
+	uint32		state = pg_atomic_read_u32(&alexidx_shared->worker_state);
+
+	if (state == AXW_FAILED)
 		ereport(ERROR,
 				(errcode(ERRCODE_IO_ERROR),
 				 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error),
 				 errhint("Check the server log; if the sidecar directory was lost, REINDEX the alexidx indexes.")));
+	if (state == AXW_STARTING &&
+		TimestampDifferenceExceeds(since, GetCurrentTimestamp(), WORKER_START_TIMEOUT_MS))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("the alexidx sidecar worker is not running"),
+				 errhint("Check the server log; raise max_worker_processes if the worker could not be registered.")));
 }
 
 /* A request abandoned by an earlier error may still be in the worker's hands. */
 static void
 wait_until_idle(AxRequestSlot *slot)
 {
+	TimestampTz since = GetCurrentTimestamp();
+
 	while (pg_atomic_read_u32(&slot->state) == AXS_PENDING)
 	{
-		wait_for_worker_or_fail();
+		wait_for_worker_or_fail(since);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -80,6 +94,8 @@ begin_request(AxRequestType type, uint64 build_id)
 static void
 submit_and_wait(AxRequestSlot *slot)
 {
+	TimestampTz since = GetCurrentTimestamp();
+
 	pg_write_barrier();
 	pg_atomic_write_u32(&slot->state, AXS_PENDING);
 	if (alexidx_shared->worker_latch)
@@ -87,7 +103,7 @@ submit_and_wait(AxRequestSlot *slot)
 
 	while (pg_atomic_read_u32(&slot->state) != AXS_DONE)
 	{
-		wait_for_worker_or_fail();
+		wait_for_worker_or_fail(since);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
