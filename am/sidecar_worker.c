@@ -40,6 +40,8 @@ static int	npreload = 0;
 static uint32 incarnation = 0;
 static volatile sig_atomic_t shutdown_requested = false;
 
+static AxBuildRecord *list_builds(size_t *n, AxError *err);
+
 void
 alexidx_register_worker(void)
 {
@@ -296,13 +298,9 @@ serve_one(AxRequestSlot *slot)
 			break;
 		case AXR_LIST:
 			{
-				int			max = alexidx_max_indexes * 4 + 1024;
-				AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
 				size_t		n;
+				AxBuildRecord *recs = list_builds(&n, &err);
 
-				block_signals();
-				n = ax_db_list_records(sidecar, recs, max, &err);
-				unblock_signals();
 				memcpy(slot->inline_entries, recs, Min((int) n, AX_LIST_MAX) * sizeof(AxBuildRecord));
 				slot->result = n;
 				pfree(recs);
@@ -415,6 +413,27 @@ serve_drop_notices(void)
 
 /* ---------- the orphan sweep ---------- */
 
+/* Every build record in the sidecar, palloc'd; *n gets the count. */
+static AxBuildRecord *
+list_builds(size_t *n, AxError *err)
+{
+	size_t		max = (size_t) alexidx_max_indexes * 4 + 1024;
+
+	for (;;)
+	{
+		AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
+
+		block_signals();
+		*n = ax_db_list_records(sidecar, recs, max, err);
+		unblock_signals();
+		if (*n < max)
+			return recs;
+		pfree(recs);
+		max *= 2;
+	}
+}
+
+
 /*
  * Is the build still the live content of its index? It is when the index's relation file
  * exists and its metapage names this build. Anything we cannot read for another reason
@@ -456,15 +475,10 @@ build_is_live(const AxBuildRecord *rec)
 static void
 plan_preload(void)
 {
-	int			max = alexidx_max_indexes * 4 + 1024;
-	AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
 	AxError		err = {0};
 	size_t		n,
 				i;
-
-	block_signals();
-	n = ax_db_list_records(sidecar, recs, max, &err);
-	unblock_signals();
+	AxBuildRecord *recs = list_builds(&n, &err);
 	preload = MemoryContextAlloc(TopMemoryContext, sizeof(uint64) * Max(n, 1));
 	npreload = 0;
 	for (i = 0; i < n && npreload < alexidx_max_indexes; i++)
@@ -489,15 +503,10 @@ preload_one(void)
 static void
 sweep(void)
 {
-	int			max = alexidx_max_indexes * 4 + 1024;
-	AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
 	AxError		err = {0};
 	size_t		n,
 				i;
-
-	block_signals();
-	n = ax_db_list_records(sidecar, recs, max, &err);
-	unblock_signals();
+	AxBuildRecord *recs = list_builds(&n, &err);
 	for (i = 0; i < n; i++)
 	{
 		if (build_is_live(&recs[i]))
@@ -513,14 +522,12 @@ sweep(void)
 static void
 reset_unlogged_builds(void)
 {
-	int			max = alexidx_max_indexes * 4 + 1024;
-	AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
 	AxError		err = {0};
 	size_t		n,
 				i;
+	AxBuildRecord *recs = list_builds(&n, &err);
 
 	block_signals();
-	n = ax_db_list_records(sidecar, recs, max, &err);
 	for (i = 0; i < n; i++)
 		if (recs[i].persistence == 'u')
 			ax_db_drop_build(sidecar, recs[i].build_id, true, &err);
