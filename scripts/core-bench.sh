@@ -6,6 +6,7 @@
 #   --quick         only 1M-entry datasets (a few minutes instead of ~15)
 #   --no-build      skip configure/build, use the existing binary
 #   --summary-only  only re-print the summary of an existing build/core-bench.json
+#   --stat=S        summary statistic: cpu_min (default), cpu_mean, min, mean
 #   extra args are passed to alex_core_bench, e.g. --datasets=uniform,
 #   --structs=alex,absl, --sizes=1M,10M, --benchmark_filter=lookup
 # Must be run from the repository root (it also cds there itself).
@@ -18,13 +19,14 @@ OUT_JSON=build/core-bench.json
 SUMMARY=build/core-bench-summary.txt
 
 quick=0 build=1 run=1
-bench_args=()
+bench_args=() summary_args=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --no-build) build=0 ;;
     --summary-only) build=0 run=0 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --stat=*) summary_args+=("$arg") ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) bench_args+=("$arg") ;;
   esac
 done
@@ -42,10 +44,11 @@ if (( run )); then
     exit 1
   fi
   echo "running: $bin ${bench_args[*]} --benchmark_out=$OUT_JSON --benchmark_out_format=json"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   start=$SECONDS
   "$bin" "${bench_args[@]}" --benchmark_out="$OUT_JSON" --benchmark_out_format=json
-  echo "benchmark wall time: $((SECONDS - start)) s"
+  echo "benchmark wall time: $((SECONDS - start)) s; load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 
 echo
-python3 bench/core/summarize.py "$OUT_JSON" | tee "$SUMMARY"
+python3 bench/core/summarize.py "${summary_args[@]}" "$OUT_JSON" | tee "$SUMMARY"
