@@ -493,11 +493,16 @@ preload_one(void)
 {
 	AxError		err = {0};
 	uint64		build_id = preload[--npreload];
+	TimestampTz start = GetCurrentTimestamp();
 
 	load_into_registry(build_id, &err);
 	if (err.status != AX_OK)
 		ereport(LOG, (errmsg("alexidx sidecar: could not preload build " UINT64_FORMAT ": %s",
 							 build_id, err.message)));
+	else
+		ereport(LOG, (errmsg("alexidx sidecar: preloaded build " UINT64_FORMAT " in %ld ms",
+							 build_id,
+							 (long) (TimestampDifferenceMilliseconds(start, GetCurrentTimestamp())))));
 }
 
 static void
