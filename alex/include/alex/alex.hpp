@@ -151,11 +151,12 @@ class Alex {
     Step path[kMaxDepth];
     std::size_t depth = 0;
     Data* leaf = descend_for_insert(Traits::to_u64(k), path, &depth);
-    if (leaf->n + 1 <= sz_.max_fill(leaf->cap)) {
+    const bool edge = at_append_edge(leaf, k, p);
+    if (leaf->n + 1 <= sz_.max_fill(leaf->cap) && !edge) {
       leaf->insert(k, p);
     } else {
       const Entry e{k, p};
-      rebuild_leaf(leaf, path, depth, &e, 1);
+      rebuild_leaf(leaf, path, depth, &e, 1, edge);
     }
     ++size_;
   }
@@ -597,6 +598,14 @@ class Alex {
     return top;
   }
 
+  // An append-heavy node whose last slot is taken would shift ever longer runs left for
+  // each further append; it grows (or splits) early instead.
+  static bool at_append_edge(const Data* leaf, Key k, Payload p) noexcept {
+    if (leaf->cap == 0 || !leaf->occupied(leaf->cap - 1)) return false;
+    if (Entry{k, p} < leaf->entry(leaf->cap - 1)) return false;
+    return detail::cost::is_append_heavy(leaf->inserts, leaf->appends);
+  }
+
   void insert_group(Data* leaf, Step* path, std::size_t depth, const Entry* e, std::size_t g) {
     if (leaf->n + g <= sz_.max_fill(leaf->cap) && g * 16 < leaf->cap) {
       // Few keys for a big node: insert in place, prefetching the next key's slots so the
@@ -619,7 +628,8 @@ class Alex {
   // The leaf cannot take the incoming run in place (or should not): merge the run with the
   // leaf's entries and either re-lay out the leaf in a bigger array (expand + retrain) or
   // replace it by several nodes (split), as the cost model decides.
-  void rebuild_leaf(Data* leaf, Step* path, std::size_t depth, const Entry* in, std::size_t g) {
+  void rebuild_leaf(Data* leaf, Step* path, std::size_t depth, const Entry* in, std::size_t g,
+                    bool append_edge = false) {
     const std::size_t m = leaf->n + g;
     Entry lo = in[0], hi = in[g - 1];
     if (leaf->n) {
@@ -632,13 +642,17 @@ class Alex {
     const std::size_t need = sz_.cap_for(m);
     const bool stale = detail::cost::is_catastrophic(leaf->inserts, leaf->search_iters, leaf->shifts,
                                                      leaf->expected_cost);
-    if (all_equal || (need <= sz_.max_slots && !stale)) {
+    // Called before the node is full, for an append at its right edge (see at_append_edge).
+    const bool early = append_edge && m <= sz_.max_fill(leaf->cap);
+    std::size_t cap = need;
+    if (append || early) {
+      const std::size_t roomy = ((need * 3 / 2) + 63) & ~std::size_t{63};
+      cap = all_equal ? std::max(need, roomy) : std::max(need, std::min(roomy, sz_.max_slots));
+    }
+    bool expand = all_equal || (need <= sz_.max_slots && !stale);
+    if (early && cap <= leaf->cap) expand = false;  // cannot grow any more: split instead
+    if (expand) {
       // Expand (or re-lay out) and retrain.
-      std::size_t cap = need;
-      if (append && !all_equal) {
-        const std::size_t roomy = ((need * 3 / 2) + 63) & ~std::size_t{63};
-        cap = std::max(need, std::min(roomy, sz_.max_slots));
-      }
       if (m <= leaf->cap) {
         store_.relayout_merged(leaf, in, g, cap, need);
       } else {
