@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <algorithm>
 #include <cstring>
+#include <cmath>
 
 #include "bitmap.hpp"
 #include "cost_model.hpp"
@@ -247,8 +248,8 @@ struct DataNode : NodeBase {
       model = LinearModel{};
       return;
     }
-    std::memset(bits, 0, cap / 8);
     if (m == 0) {
+      std::memset(bits, 0, cap / 8);
       model = LinearModel{};
       std::fill(keys, keys + cap, kEndSentinel<K, P>.key);
       std::fill(pays, pays + cap, kEndSentinel<K, P>.payload);
@@ -257,6 +258,8 @@ struct DataNode : NodeBase {
     if (spread > cap) spread = cap;
     if (spread < m) spread = m;
     const double step = double(spread) / double(m);
+    if (lay_out_distinct(src, m, step)) return;
+    std::memset(bits, 0, cap / 8);
     // Train on the rank of the first entry of each key, so a run of duplicates is
     // predicted at its start (where lower_bound must land).
     {
@@ -300,6 +303,81 @@ struct DataNode : NodeBase {
     std::fill(keys + prev + 1, keys + cap, kEndSentinel<K, P>.key);
     std::fill(pays + prev + 1, pays + cap, kEndSentinel<K, P>.payload);
     expected_cost = acc.finish();
+  }
+  // lay_out's fast path for m >= 1 sorted entries with pairwise distinct keys (the usual
+  // case): the targets are the ranks times `step`, so the least-squares fit needs one pass
+  // for the key mean and one for the moments (the rank sums are closed-form), and each
+  // key's predicted slot is also its ideal slot. The bitmap is written one word at a time,
+  // in order, instead of being zeroed first. Returns false, having written nothing, when
+  // two keys are equal (lay_out then takes the general path).
+  template <class Src>
+  bool lay_out_distinct(const Src& src, std::size_t m, double step) noexcept {
+    const std::uint64_t base = Traits::to_u64(src.key(0));
+    double sx = 0;
+    {
+      K prev_key = src.key(0);
+      for (std::size_t i = 1; i < m; ++i) {
+        const K k = src.key(i);
+        if (k == prev_key) return false;
+        prev_key = k;
+        sx += static_cast<double>(Traits::to_u64(k) - base);  // sorted: never below base
+      }
+    }
+    const double dn = static_cast<double>(m);
+    const double mx = sx / dn, my = step * (dn - 1) / 2;
+    double sxy = 0, sxx = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      const double dx = static_cast<double>(Traits::to_u64(src.key(i)) - base) - mx;
+      sxy += dx * (static_cast<double>(i) * step - my);
+      sxx += dx * dx;
+    }
+    LinearModel lm;
+    lm.base = base;
+    double slope = sxx > 0 ? sxy / sxx : 0.0;
+    if (!std::isfinite(slope) || slope < 0) slope = 0;
+    lm.slope = slope;
+    lm.intercept = slope == 0 ? 0.0 : my - slope * mx;
+    if (!std::isfinite(lm.intercept)) {
+      lm.slope = 0;
+      lm.intercept = 0;
+    }
+    model = lm;
+
+    cost::LayoutCostAccumulator acc;
+    std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
+    std::size_t word_idx = 0;
+    std::uint64_t word = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      const K k = src.key(i);
+      const P p = src.pay(i);
+      const std::size_t pred =
+          LinearModel::clamp_slot(lm.slope * static_cast<double>(Traits::to_u64(k) - base) + lm.intercept, cap);
+      std::size_t pos = pred;
+      const std::size_t lo = i == 0 ? 0 : prev + 1;
+      const std::size_t hi = cap - (m - i);
+      if (pos < lo) pos = lo;
+      if (pos > hi) pos = hi;
+      for (std::size_t s = lo; s <= pos; ++s) {  // the gaps before pos copy the entry too
+        keys[s] = k;
+        pays[s] = p;
+      }
+      const std::size_t w = pos >> 6;
+      if (w != word_idx) {
+        bits[word_idx] = word;
+        for (std::size_t x = word_idx + 1; x < w; ++x) bits[x] = 0;
+        word_idx = w;
+        word = 0;
+      }
+      word |= std::uint64_t{1} << (pos & 63);
+      acc.key_placed(pred, pos, i > 0 && pos == prev + 1);
+      prev = pos;
+    }
+    bits[word_idx] = word;
+    for (std::size_t x = word_idx + 1; x < cap / 64; ++x) bits[x] = 0;
+    std::fill(keys + prev + 1, keys + cap, kEndSentinel<K, P>.key);
+    std::fill(pays + prev + 1, pays + cap, kEndSentinel<K, P>.payload);
+    expected_cost = acc.finish();
+    return true;
   }
   void lay_out(const E* e, std::size_t m, std::size_t spread) noexcept { lay_out(EntrySource{e}, m, spread); }
 
