@@ -33,7 +33,8 @@ done
 (( quick )) && bench_args=(--quick "${bench_args[@]}")
 
 if (( build )); then
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+  # ALEX_BUILD_BENCH=ON explicitly: the cache in build/core may have been configured without it.
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DALEX_BUILD_BENCH=ON
   cmake --build "$BUILD_DIR" --target alex_core_bench -j"$(nproc)"
 fi
 

@@ -18,6 +18,15 @@
 //   --datasets=uniform,...  subset of datasets
 //   --structs=alex,absl,std subset of structures
 //   --iter_scale=X          multiply the per-benchmark iteration counts
+//   --fresh_pages           keep glibc's default malloc tuning (see below)
+//
+// By default glibc malloc is told to serve blocks up to 32 MiB from the heap
+// and never to trim it, so freed memory is reused across iterations instead of
+// being returned to the kernel and faulted in again. Page faults on this VM are
+// expensive and very noisy (same benchmark varied 5x between runs), and they
+// hit alex's large data-node slabs (mmap'd by default) differently from the
+// small B-tree nodes. With --fresh_pages every allocation pays first-touch
+// faults the way glibc's defaults dictate.
 
 #include <benchmark/benchmark.h>
 
@@ -33,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include <malloc.h>
 #include <time.h>
 
 #include "adapters.hpp"
@@ -331,6 +341,7 @@ struct Options {
   std::vector<std::string> datasets;  // empty = all
   std::vector<std::string> structs{"alex", "absl", "std"};
   double iter_scale = 1.0;
+  bool fresh_pages = false;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -427,7 +438,9 @@ int main(int argc, char** argv) {
       if (a.compare(0, l, pfx) == 0) return a.substr(l);
       return std::nullopt;
     };
-    if (a == "--quick") {
+    if (a == "--fresh_pages") {
+      g_opt.fresh_pages = true;
+    } else if (a == "--quick") {
       g_opt.sizes = {1'000'000};
     } else if (auto v = val("--sizes=")) {
       g_opt.sizes.clear();
@@ -443,7 +456,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (!g_opt.fresh_pages) {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  }
   register_all();
+  benchmark::AddCustomContext("core_bench_malloc", g_opt.fresh_pages ? "glibc default" : "no trim, mmap >= 32MiB");
   benchmark::AddCustomContext("core_bench_sizes", [] {
     std::string s;
     for (auto n : g_opt.sizes) s += (s.empty() ? "" : ",") + size_name(n);
