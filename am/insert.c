@@ -136,7 +136,22 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	if (st != AX_OK)
 		alexidx_report(&err, "could not insert into the tree", index);
 
-	alexidx_sidecar_write(index, buf->build_id, buf->entries, buf->n, false);
+	PG_TRY();
+	{
+		alexidx_sidecar_write(index, buf->build_id, buf->entries, buf->n, false);
+	}
+	PG_CATCH();
+	{
+		/* the sidecar does not have them: take them out of the tree again */
+		HOLD_INTERRUPTS();
+		entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
+		ax_tree_erase_batch(entry->tree, buf->entries, nvalues);
+		ax_tree_erase_batch(entry->null_tree, buf->entries + nvalues, buf->n - nvalues);
+		LWLockRelease(&entry->lock);
+		RESUME_INTERRUPTS();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	buf->n = 0;
 	buf->nsegs = 0;
 }

@@ -90,12 +90,22 @@ begin_request(AxRequestType type, uint64 build_id)
 	return slot;
 }
 
-/* Hands the slot to the worker and sleeps until it answers. */
+/*
+ * Hands the slot to the worker and sleeps until it answers.
+ *
+ * Writes and deletes wait with interrupts held: a cancel must not leave the caller unsure
+ * whether the sidecar took the entries, or the tree and the sidecar would disagree. Such a
+ * wait is short (one group commit); it still ends with an error if the worker fails or stops.
+ * The cancel is served at the caller's next CHECK_FOR_INTERRUPTS, after it has settled the tree.
+ */
 static void
 submit_and_wait(AxRequestSlot *slot)
 {
 	TimestampTz since = GetCurrentTimestamp();
+	bool		hold = slot->type == AXR_WRITE || slot->type == AXR_DELETE;
 
+	if (hold)
+		HOLD_INTERRUPTS();
 	pg_write_barrier();
 	pg_atomic_write_u32(&slot->state, AXS_PENDING);
 	if (alexidx_shared->worker_latch)
@@ -112,6 +122,8 @@ submit_and_wait(AxRequestSlot *slot)
 	}
 	pg_read_barrier();
 	pg_atomic_write_u32(&slot->state, AXS_FREE);
+	if (hold)
+		RESUME_INTERRUPTS();
 }
 
 static void

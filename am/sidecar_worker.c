@@ -105,6 +105,11 @@ fail_worker(const char *what, const AxError *err)
 static void
 close_sidecar(int code, Datum arg)
 {
+	/* anyone still waiting gets an error instead of waiting for a worker that is gone */
+	snprintf(alexidx_shared->worker_error, sizeof(alexidx_shared->worker_error),
+			 "the sidecar worker has stopped");
+	pg_write_barrier();
+	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_FAILED);
 	alexidx_shared->worker_latch = NULL;
 	if (sidecar)
 	{

@@ -18,6 +18,7 @@
 
 #include "guard.hpp"
 #include "rocksdb_options.hpp"
+#include "run_codec.hpp"
 #include "sidecar_keys.hpp"
 
 using namespace axeng;
@@ -39,12 +40,17 @@ struct AxDb {
   void stop();
 };
 
+static std::vector<AxEntry> live_run_entries(rocksdb::DB* db, uint64_t build, const rocksdb::Snapshot* snap,
+                                             std::size_t reserve);
+
 static void compact_range(rocksdb::DB* db, uint64_t build) {
-  std::string lo = build_prefix(build), hi = build_prefix(build + 1);
-  rocksdb::Slice b(lo), e(hi);
-  rocksdb::CompactRangeOptions o;
-  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  db->CompactRange(o, &b, &e);  // best effort: space comes back later if this fails
+  for (uint64_t space : {singles_space(build), run_space(build), tomb_space(build)}) {
+    std::string lo = build_prefix(space), hi = build_prefix(space + 1);
+    rocksdb::Slice b(lo), e(hi);
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    db->CompactRange(o, &b, &e);  // best effort: space comes back later if this fails
+  }
 }
 
 void AxDb::compact_loop() {
@@ -207,12 +213,17 @@ extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t n
     char key[kDataKeyLen];
     for (std::size_t p = 0; p < nparts; p++) {
       for (std::size_t i = 0; i < parts[p].n; i++) {
-        encode_data_key(key, parts[p].build_id, parts[p].entries[i]);
+        encode_data_key(key, singles_space(parts[p].build_id), parts[p].entries[i]);
         rocksdb::Slice k(key, kDataKeyLen);
-        if (parts[p].is_delete)
+        if (parts[p].is_delete) {
+          // the entry is a single or sits in a run: remove the one, hide the other
           check(batch.Delete(k), "could not batch a delete");
-        else
+          char tomb[kDataKeyLen];
+          encode_data_key(tomb, tomb_space(parts[p].build_id), parts[p].entries[i]);
+          check(batch.Put(rocksdb::Slice(tomb, kDataKeyLen), rocksdb::Slice()), "could not batch a tombstone");
+        } else {
           check(batch.Put(k, rocksdb::Slice()), "could not batch a put");
+        }
       }
     }
     check(h->db->Write(synced(), &batch), "sidecar write failed");
@@ -228,36 +239,104 @@ extern "C" AxStatus ax_db_ingest(AxDb* h, const char* const* files, std::size_t 
   });
 }
 
+// Rewrites the build's runs without the entries its tombstones hide, and drops the tombstones,
+// in one synced write. Runs in the worker's main thread, so no delete can slip in between the
+// read and the write; singles are left alone.
 extern "C" AxStatus ax_db_compact_build(AxDb* h, uint64_t build, AxError* err) {
-  return ax_guard(err, [&] { h->enqueue(build); });
+  return ax_guard(err, [&] {
+    std::vector<AxEntry> live = live_run_entries(h->db.get(), build, nullptr, 0);
+    rocksdb::WriteBatch batch;
+    for (uint64_t space : {run_space(build), tomb_space(build)})
+      check(batch.DeleteRange(build_prefix(space), build_prefix(space + 1)), "could not batch a range delete");
+    char key[kDataKeyLen];
+    for (std::size_t i = 0; i < live.size(); i += kRunEntries) {
+      std::size_t n = std::min(kRunEntries, live.size() - i);
+      encode_data_key(key, run_space(build), live[i]);
+      check(batch.Put(rocksdb::Slice(key, kDataKeyLen), encode_run(&live[i], n)), "could not batch a run");
+    }
+    check(h->db->Write(synced(), &batch), "could not rewrite the build's runs");
+    h->enqueue(build);
+  });
 }
 
 extern "C" AxStatus ax_db_drop_build(AxDb* h, uint64_t build, bool keep_record, AxError* err) {
   return ax_guard(err, [&] {
-    std::string lo = build_prefix(build), hi = build_prefix(build + 1);
     rocksdb::WriteBatch batch;
-    check(batch.DeleteRange(lo, hi), "could not batch a range delete");
+    for (uint64_t space : {singles_space(build), run_space(build), tomb_space(build)})
+      check(batch.DeleteRange(build_prefix(space), build_prefix(space + 1)), "could not batch a range delete");
     if (!keep_record) check(batch.Delete(record_key(build)), "could not batch a record delete");
     check(h->db->Write(synced(), &batch), "could not drop the build");
     h->enqueue(build);
   });
 }
 
-// Calls fn(entry) for each of the build's entries, in order.
+// Calls fn(entry, value) for each key of one space, in order.
 template <class Fn>
-static void for_each_entry(rocksdb::DB* db, uint64_t build, Fn fn) {
-  std::string lo = build_prefix(build), hi = build_prefix(build + 1);
+static void for_each_key(rocksdb::DB* db, uint64_t space, const rocksdb::Snapshot* snap, Fn fn) {
+  std::string lo = build_prefix(space), hi = build_prefix(space + 1);
   rocksdb::Slice upper(hi);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
   ro.fill_cache = false;
   ro.readahead_size = 2 << 20;
+  ro.snapshot = snap;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
   for (it->Seek(lo); it->Valid(); it->Next()) {
     if (it->key().size() != kDataKeyLen) throw Failure(AX_CORRUPT, "sidecar key has a bad length");
-    fn(decode_data_key(it->key().data()));
+    fn(decode_data_key(it->key().data()), it->value());
   }
   check(it->status(), "could not read the build's entries");
+}
+
+static bool entry_less(const AxEntry& a, const AxEntry& b) {
+  return a.key != b.key ? a.key < b.key : a.tid < b.tid;
+}
+static bool entry_eq(const AxEntry& a, const AxEntry& b) { return a.key == b.key && a.tid == b.tid; }
+
+// The build's runs, with the tombstoned entries taken out. All from one snapshot.
+static std::vector<AxEntry> live_run_entries(rocksdb::DB* db, uint64_t build, const rocksdb::Snapshot* snap,
+                                             std::size_t reserve) {
+  std::vector<AxEntry> runs, tombs;
+  runs.reserve(reserve);
+  for_each_key(db, run_space(build), snap, [&](const AxEntry& first, const rocksdb::Slice& v) {
+    try {
+      decode_run(first, v.data(), v.size(), runs);
+    } catch (const std::runtime_error& e) {
+      throw Failure(AX_CORRUPT, std::string("sidecar run is damaged: ") + e.what());
+    }
+  });
+  for_each_key(db, tomb_space(build), snap, [&](const AxEntry& e, const rocksdb::Slice&) { tombs.push_back(e); });
+  if (tombs.empty()) return runs;
+  // runs and tombstones are both sorted: one merge pass removes one run entry per tombstone
+  std::size_t w = 0, t = 0;
+  for (std::size_t i = 0; i < runs.size(); i++) {
+    while (t < tombs.size() && entry_less(tombs[t], runs[i])) t++;
+    if (t < tombs.size() && entry_eq(tombs[t], runs[i])) {
+      t++;
+      continue;
+    }
+    runs[w++] = runs[i];
+  }
+  runs.resize(w);
+  return runs;
+}
+
+// Every entry of the build, sorted: live run entries merged with the singles.
+static std::vector<AxEntry> build_entries(AxDb* h, uint64_t build) {
+  const rocksdb::Snapshot* snap = h->db->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{h->db.get(), snap};
+  std::vector<AxEntry> runs = live_run_entries(h->db.get(), build, snap, ax_db_build_bytes(h, build) / 8 + 1024);
+  std::vector<AxEntry> singles;
+  for_each_key(h->db.get(), singles_space(build), snap,
+               [&](const AxEntry& e, const rocksdb::Slice&) { singles.push_back(e); });
+  if (singles.empty()) return runs;
+  std::vector<AxEntry> all(runs.size() + singles.size());
+  std::merge(runs.begin(), runs.end(), singles.begin(), singles.end(), all.begin(), entry_less);
+  return all;
 }
 
 extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxTree* null_tree,
@@ -266,12 +345,17 @@ extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxTre
     AxBuildRecord rec;
     AxError inner{};
     if (ax_db_get_record(h, build, &rec, &inner) != AX_OK) throw Failure(inner.status, inner.message);
-    std::vector<AxEntry> values, nulls;
-    // about 11 bytes per entry on disk: reserve so 10M entries are not copied while growing
-    values.reserve(ax_db_build_bytes(h, build) / 8 + 1024);
-    for_each_entry(h->db.get(), build, [&](const AxEntry& e) {
-      (e.tid & AX_NULL_FLAG ? nulls : values).push_back(e);
-    });
+    std::vector<AxEntry> values = build_entries(h, build);
+    // NULL entries are rare: move them out, keeping both runs sorted
+    std::vector<AxEntry> nulls;
+    std::size_t w = 0;
+    for (const AxEntry& e : values) {
+      if (e.tid & AX_NULL_FLAG)
+        nulls.push_back(e);
+      else
+        values[w++] = e;
+    }
+    values.resize(w);
     if (ax_tree_bulk_load(tree, values.data(), values.size(), &inner) != AX_OK ||
         ax_tree_bulk_load(null_tree, nulls.data(), nulls.size(), &inner) != AX_OK)
       throw Failure(inner.status, inner.message);
@@ -315,7 +399,7 @@ extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTree* tr
     // kind in the same order, so two cursors suffice.
     TreeCursor values{tree}, nulls{null_tree};
     uint64_t count = 0;
-    for_each_entry(h->db.get(), build, [&](const AxEntry& e) {
+    for (const AxEntry& e : build_entries(h, build)) {
       TreeCursor& c = (e.tid & AX_NULL_FLAG) ? nulls : values;
       AxEntry t;
       count++;
@@ -323,7 +407,7 @@ extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTree* tr
       if (t.key != e.key || t.tid != e.tid)
         throw Failure(AX_CORRUPT, "tree and sidecar differ at sidecar entry " + describe(e) + " vs tree entry " +
                                       describe(t));
-    });
+    }
     AxEntry extra;
     if (values.next(&extra) || nulls.next(&extra))
       throw Failure(AX_CORRUPT, "the tree holds entry " + describe(extra) + " that the sidecar lacks");
@@ -332,16 +416,20 @@ extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTree* tr
 }
 
 extern "C" uint64_t ax_db_build_bytes(AxDb* h, uint64_t build) {
-  uint64_t size = 0;
+  uint64_t total = 0;
   ax_guard(nullptr, [&] {
-    std::string lo = build_prefix(build), hi = build_prefix(build + 1);
-    rocksdb::Range r(lo, hi);
-    rocksdb::SizeApproximationOptions o;
-    o.include_memtables = true;
-    o.include_files = true;
-    check(h->db->GetApproximateSizes(o, h->db->DefaultColumnFamily(), &r, 1, &size), "size estimate failed");
+    for (uint64_t space : {singles_space(build), run_space(build), tomb_space(build)}) {
+      std::string lo = build_prefix(space), hi = build_prefix(space + 1);
+      rocksdb::Range r(lo, hi);
+      rocksdb::SizeApproximationOptions o;
+      o.include_memtables = true;
+      o.include_files = true;
+      uint64_t size = 0;
+      check(h->db->GetApproximateSizes(o, h->db->DefaultColumnFamily(), &r, 1, &size), "size estimate failed");
+      total += size;
+    }
   });
-  return size;
+  return total;
 }
 
 extern "C" uint64_t ax_db_total_bytes(AxDb* h) {

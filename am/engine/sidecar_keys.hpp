@@ -1,9 +1,14 @@
 // sidecar_keys.hpp: how entries and bookkeeping are laid out in the sidecar's key space.
 //
-// Data key (22 bytes, value empty):
-//   build id (8, big-endian) | key with the sign bit flipped (8, big-endian) | block (4, BE) | offset (2, BE)
-// so RocksDB's bytewise order is exactly (build, key, tid) order, and each index build owns
-// one contiguous range [prefix(build), prefix(build + 1)).
+// Data key (22 bytes):
+//   space id (8, big-endian) | key with the sign bit flipped (8, big-endian) | block (4, BE) | offset (2, BE)
+// so RocksDB's bytewise order is exactly (key, tid) order within a space. Each build owns three
+// spaces, each one contiguous range [prefix(id), prefix(id + 1)):
+//   - runs (build id | 2^63): what CREATE INDEX wrote, packed runs of entries (run_codec.hpp);
+//   - singles (build id): entries added by inserts since, one key each, empty value;
+//   - tombstones (build id | 2^62): entries VACUUM removed from the runs.
+// The build's entries are runs minus tombstones, plus singles. A tombstone never hides a
+// single, so a TID that VACUUM freed and a new row reused is always seen.
 //
 // Build id 0 is reserved for bookkeeping: 'R' + build id -> AxBuildRecord, 'C' -> the last
 // build id handed out, 'I' -> the worker incarnation, 'S' -> the clean-shutdown marker.
@@ -52,6 +57,12 @@ inline AxEntry decode_data_key(const char* in) {
   e.tid = (block << 16) | offset;
   return e;
 }
+
+constexpr uint64_t kRunSpace = uint64_t(1) << 63;
+constexpr uint64_t kTombSpace = uint64_t(1) << 62;
+inline uint64_t singles_space(uint64_t build) { return build; }
+inline uint64_t run_space(uint64_t build) { return build | kRunSpace; }
+inline uint64_t tomb_space(uint64_t build) { return build | kTombSpace; }
 
 inline std::string build_prefix(uint64_t build) {
   std::string s(8, '\0');

@@ -19,6 +19,7 @@
 
 #include "guard.hpp"
 #include "rocksdb_options.hpp"
+#include "run_codec.hpp"
 #include "sidecar_keys.hpp"
 
 using namespace axeng;
@@ -63,19 +64,29 @@ void AxSstJob::write_part(Part& part) {
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options);
     rocksdb::Status s = writer.Open(part.path);
     char key[kDataKeyLen];
-    std::size_t i = 0, j = 0, count = 0;
-    // merge the values with the NULL entries that fall in this part, in (key, tid) order
+    std::size_t i = 0, j = 0, runs = 0;
+    AxEntry run[kRunEntries];
+    std::size_t nrun = 0;
+    auto put_run = [&] {
+      encode_data_key(key, run_space(build_id), run[0]);
+      s = writer.Put(rocksdb::Slice(key, kDataKeyLen), encode_run(run, nrun));
+      nrun = 0;
+    };
+    // merge the values with the NULL entries that fall in this part, in (key, tid) order,
+    // and pack them into runs
     while (s.ok() && (i < part.nvalues || j < part.nnulls)) {
-      const AxEntry& e = (j == part.nnulls || (i < part.nvalues && entry_less(part.values[i], part.nulls[j])))
-                             ? part.values[i++]
-                             : part.nulls[j++];
-      encode_data_key(key, build_id, e);
-      s = writer.Put(rocksdb::Slice(key, kDataKeyLen), rocksdb::Slice());
-      if ((++count & 0xffff) == 0 && cancel.load()) {
-        part.error = "cancelled";
-        break;
+      run[nrun++] = (j == part.nnulls || (i < part.nvalues && entry_less(part.values[i], part.nulls[j])))
+                        ? part.values[i++]
+                        : part.nulls[j++];
+      if (nrun == kRunEntries) {
+        put_run();
+        if ((++runs & 0xff) == 0 && cancel.load()) {
+          part.error = "cancelled";
+          break;
+        }
       }
     }
+    if (s.ok() && nrun > 0 && part.error.empty()) put_run();
     if (s.ok() && part.error.empty()) s = writer.Finish();
     if (!s.ok()) part.error = s.ToString();
     part.written = part.error.empty();

@@ -118,7 +118,7 @@ ok(!$node->log_contains(qr/PANIC|terminated by signal|server process .* was term
 $node->safe_psql('postgres', 'ALTER TABLE t_ax SET (autovacuum_enabled = off); ALTER TABLE t_bt SET (autovacuum_enabled = off);');
 ax_poll(30, 0.2, sub { $node->safe_psql('postgres',
 	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") eq 't' });
-my ($vret, $vout, $verr) = $node->psql('postgres', 'VACUUM (VERBOSE) t_ax');
+my ($vret, $vout, $verr) = $node->psql('postgres', 'VACUUM (VERBOSE, INDEX_CLEANUP ON) t_ax');
 my ($notyet) = $verr =~ /(\d+) are dead but not yet removable/;
 my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM t_bt');
 $node->safe_psql('postgres', 'VACUUM t_bt');

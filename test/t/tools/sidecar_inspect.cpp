@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     rocksdb::Slice k = it->key();
     if (k.size() < 8) continue;
-    uint64_t build = be64(k.data());
+    // a build owns three spaces: singles (id), runs (id | 2^63), tombstones (id | 2^62)
+    uint64_t build = be64(k.data()) & ~(uint64_t(3) << 62);
     if (build == 0) {
       if (k.size() == 17 && k[8] == 'R' && it->value().size() == sizeof(Record)) {
         Record r;
