@@ -127,6 +127,63 @@ TEST(AlexBasic, OutlierKeysDoNotDeepenTheTree) {
   EXPECT_LE(t.stats().depth, d0 + 2);
 }
 
+// Data-node layout has a fast path for pairwise distinct keys and falls back to the
+// general path when it meets an equal pair, wherever that pair is.
+TEST(AlexLayout, DistinctAndDuplicatePaths) {
+  {  // distinct keys spanning the whole key range (offsets up to 2^64 - 1)
+    Tree t;
+    std::vector<Entry> ref;
+    for (int64_t k : {INT64_MIN, INT64_MIN + 1, int64_t{-5}, int64_t{0}, int64_t{7}, INT64_MAX - 1, INT64_MAX})
+      ref.push_back(E(k, 3));
+    t.bulk_load(ref.data(), ref.size());
+    expect_matches(t, ref);
+  }
+  {  // one entry
+    Tree t;
+    std::vector<Entry> ref{E(-9, 1)};
+    t.bulk_load(ref.data(), ref.size());
+    expect_matches(t, ref);
+  }
+  for (int where = 0; where < 3; ++where) {  // a single equal pair first, in the middle, last
+    Tree t;
+    std::vector<Entry> ref;
+    for (int64_t i = 0; i < 3000; ++i) ref.push_back(E(i * 1000, 0));
+    const std::size_t at = where == 0 ? 1 : where == 1 ? 1500 : 2999;
+    ref[at].key = ref[at - 1].key;
+    ref[at].payload = 1;
+    t.bulk_load(ref.data(), ref.size());
+    expect_matches(t, ref);
+    // Inserts and batches on top (re-layouts go through both paths as well).
+    std::vector<Entry> more;
+    for (int64_t i = 0; i < 4000; ++i) more.push_back(E(i * 750 + 1, 2));
+    for (std::size_t i = 0; i < 100; ++i) t.insert(more[i].key, more[i].payload);
+    std::vector<Entry> batch(more.begin() + 100, more.end());
+    t.insert_batch(batch.data(), batch.size());
+    ref.insert(ref.end(), more.begin(), more.end());
+    expect_matches(t, ref);
+  }
+}
+
+// A whole batch into one (big) data node, hitting its first and last slots, where the
+// batch path prefetches around the predicted slot.
+TEST(AlexBatch, WholeBatchIntoOneLeafAtItsEdges) {
+  Tree t;
+  std::vector<Entry> ref;
+  for (int64_t i = 0; i < 20000; ++i) ref.push_back(E(i * 100, 0));
+  t.bulk_load(ref.data(), ref.size());
+  ASSERT_EQ(t.stats().data_nodes, 1u);
+  std::vector<Entry> batch;
+  for (int64_t i = 0; i < 300; ++i) {
+    batch.push_back(E(-1 - i, 1));             // before the first key
+    batch.push_back(E(1999900 + 1 + i, 1));    // after the last key
+    batch.push_back(E(i * 6000 + 50, 1));      // spread through the node
+  }
+  std::vector<Entry> copy = batch;
+  t.insert_batch(copy.data(), copy.size());
+  ref.insert(ref.end(), batch.begin(), batch.end());
+  expect_matches(t, ref);
+}
+
 TEST(AlexBasic, UnsortedBulkLoadThrows) {
   Tree t;
   Entry e[2] = {E(2, 0), E(1, 0)};

@@ -617,6 +617,15 @@ class Alex {
           __builtin_prefetch(leaf->keys + p);
           __builtin_prefetch(leaf->pays + p);
           __builtin_prefetch(leaf->bits + (p >> 6));
+          // The search and the shift often spill into the neighbouring lines.
+          if (p + 8 < leaf->cap) {
+            __builtin_prefetch(leaf->keys + p + 8);
+            __builtin_prefetch(leaf->pays + p + 8);
+          }
+          if (p >= 8) {
+            __builtin_prefetch(leaf->keys + p - 8);
+            __builtin_prefetch(leaf->pays + p - 8);
+          }
         }
         leaf->insert(e[i].key, e[i].payload);
       }
