@@ -3,10 +3,11 @@
 // Data key (22 bytes):
 //   space id (8, big-endian) | key with the sign bit flipped (8, big-endian) | block (4, BE) | offset (2, BE)
 // so RocksDB's bytewise order is exactly (key, tid) order within a space. Each build owns three
-// spaces, each one contiguous range [prefix(id), prefix(id + 1)):
-//   - runs (build id | 2^63): what CREATE INDEX wrote, packed runs of entries (run_codec.hpp);
-//   - singles (build id): entries added by inserts since, one key each, empty value;
-//   - tombstones (build id | 2^62): entries VACUUM removed from the runs.
+// adjacent spaces (space id = build id * 4 + kind), each one contiguous range
+// [prefix(id), prefix(id + 1)), so a build's data never spans another build's files:
+//   - singles (kind 0): entries added by inserts, one key each, empty value;
+//   - runs (kind 1): what CREATE INDEX wrote, packed runs of entries (run_codec.hpp);
+//   - tombstones (kind 2): entries VACUUM removed from the runs.
 // The build's entries are runs minus tombstones, plus singles. A tombstone never hides a
 // single, so a TID that VACUUM freed and a new row reused is always seen.
 //
@@ -58,11 +59,9 @@ inline AxEntry decode_data_key(const char* in) {
   return e;
 }
 
-constexpr uint64_t kRunSpace = uint64_t(1) << 63;
-constexpr uint64_t kTombSpace = uint64_t(1) << 62;
-inline uint64_t singles_space(uint64_t build) { return build; }
-inline uint64_t run_space(uint64_t build) { return build | kRunSpace; }
-inline uint64_t tomb_space(uint64_t build) { return build | kTombSpace; }
+inline uint64_t singles_space(uint64_t build) { return build << 2; }
+inline uint64_t run_space(uint64_t build) { return (build << 2) | 1; }
+inline uint64_t tomb_space(uint64_t build) { return (build << 2) | 2; }
 
 inline std::string build_prefix(uint64_t build) {
   std::string s(8, '\0');

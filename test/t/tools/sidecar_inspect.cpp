@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     rocksdb::Slice k = it->key();
     if (k.size() < 8) continue;
-    // a build owns three spaces: singles (id), runs (id | 2^63), tombstones (id | 2^62)
-    uint64_t build = be64(k.data()) & ~(uint64_t(3) << 62);
+    // a build owns three adjacent spaces: build id * 4 + kind (singles, runs, tombstones)
+    uint64_t build = be64(k.data()) >> 2;
     if (build == 0) {
       if (k.size() == 17 && k[8] == 'R' && it->value().size() == sizeof(Record)) {
         Record r;
