@@ -222,15 +222,21 @@ flush_all(void)
 
 		if (buf->n == 0)
 			continue;
-		/* dropped later in this transaction: nothing to keep */
-		index = try_relation_open(buf->indexoid, NoLock);
+		/*
+		 * The executor releases its index locks at the end of each statement (the heap's
+		 * lock is what keeps the index alive), so take one again: RowExclusiveLock, as the
+		 * executor did. Commands that would conflict with it (REINDEX, DROP INDEX) first
+		 * lock the heap, which this transaction still holds, so this does not wait on them.
+		 * Dropped later in this transaction: nothing to keep.
+		 */
+		index = try_relation_open(buf->indexoid, RowExclusiveLock);
 		if (index == NULL)
 		{
 			buf->n = 0;
 			continue;
 		}
 		flush_buffer(index, buf);
-		relation_close(index, NoLock);
+		relation_close(index, RowExclusiveLock);
 	}
 }
 
