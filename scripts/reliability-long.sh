@@ -10,7 +10,6 @@
 #                                       (default 300) seconds, each ended by a SIGKILL of the
 #                                       whole server; no acknowledged row lost
 #   test/t/013_concurrency.pl           repeated ALEXIDX_LONG_REPEAT times (default 5)
-#   scripts/regress-asan.sh             the pg_regress suite on an ASan build
 #
 # Usage: scripts/reliability-long.sh [TAP files...]   (the extension must be installed, or set
 # ALEXIDX_INSTALL_PATH to a scripts/private-pg.sh installation). Ends with "N passed, N failed".
@@ -29,7 +28,6 @@ if [ $# -gt 0 ]; then
 else
   for t in test/t/long/*.pl; do run "$(basename "$t" .pl)" bash scripts/tap.sh "$t"; done
   for i in $(seq 1 "${ALEXIDX_LONG_REPEAT:-5}"); do run "013_concurrency_$i" bash scripts/tap.sh test/t/013_concurrency.pl; done
-  run regress-asan bash scripts/regress-asan.sh
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

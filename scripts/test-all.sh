@@ -6,6 +6,7 @@
 #   core (GoogleTest, ASan + UBSan)    ctest on build/asan
 #   extension (pg_regress)             scripts/regress.sh on a temporary preloaded server
 #   extension (TAP: restarts, crashes) scripts/tap.sh, one count per test file
+#   extension (pg_regress, ASan)       scripts/regress-asan.sh, on an ASan + cassert PostgreSQL
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -78,6 +79,20 @@ else
     fi
   done
   count "TAP" "$tap_ok" "$tap_bad"
+
+  # The pg_regress suite again, with the extension and PostgreSQL built with AddressSanitizer
+  # (and PostgreSQL's assertions); the first run builds that PostgreSQL (about 6 minutes).
+  bash scripts/regress-asan.sh > "$log_dir/regress-asan.log" 2>&1
+  asan_status=$?
+  ok=$(grep -cE '\.\.\. ok' "$log_dir/regress-asan.log" || true)
+  bad=$(grep -cE '\.\.\. FAILED' "$log_dir/regress-asan.log" || true)
+  if [ $((ok + bad)) -eq 0 ]; then step_failed "pg_regress-asan (no tests ran)" "$log_dir/regress-asan.log"
+  else
+    [ "$asan_status" -ne 0 ] && tail -80 "$log_dir/regress-asan.log"
+    # a sanitizer report or a crash fails the run even when every output matched
+    [ "$asan_status" -ne 0 ] && [ "$bad" -eq 0 ] && { ok=$((ok - 1)); bad=1; }
+    count "pg_regress-asan" "$ok" "$bad"
+  fi
 fi
 
 [ ${#failures[@]} -gt 0 ] && echo "failures: ${failures[*]}"
