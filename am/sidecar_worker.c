@@ -517,13 +517,21 @@ sweep(void)
 	size_t		n,
 				i;
 	AxBuildRecord *recs = list_builds(&n, &err);
+
+	if (err.status != AX_OK)
+		ereport(LOG, (errmsg("alexidx sidecar: the orphan sweep could not list the builds: %s",
+							 err.message)));
 	for (i = 0; i < n; i++)
 	{
 		if (build_is_live(&recs[i]))
 			continue;
 		ereport(DEBUG1, (errmsg("alexidx sidecar: dropping orphaned build " UINT64_FORMAT,
 								recs[i].build_id)));
+		memset(&err, 0, sizeof(err));
 		drop_build(recs[i].build_id, &err);
+		if (err.status != AX_OK)
+			ereport(LOG, (errmsg("alexidx sidecar: could not drop orphaned build " UINT64_FORMAT ": %s",
+								 recs[i].build_id, err.message)));
 	}
 	pfree(recs);
 }
@@ -584,7 +592,7 @@ alexidx_worker_main(Datum arg)
 	if (set_aside[0])
 		ereport(WARNING,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("alexidx sidecar was corrupt and has been moved aside to %s", set_aside),
+				 errmsg("alexidx sidecar was damaged and has been moved aside to %s", set_aside),
 				 errhint("Every alexidx index must be rebuilt with REINDEX.")));
 	before_shmem_exit(close_sidecar, 0);
 
@@ -611,8 +619,9 @@ alexidx_worker_main(Datum arg)
 	{
 		TimestampTz now;
 
-		serve_requests();
+		/* drops first: a notice posted before a request is then handled before it */
 		serve_drop_notices();
+		serve_requests();
 		if (npreload > 0)
 		{
 			/* one build per round, so requests are served in between */

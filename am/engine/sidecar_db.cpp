@@ -27,8 +27,16 @@ using namespace axeng;
 // serving commits meanwhile, so they run on a maintenance thread of their own. The thread is
 // created inside an ax_db_* call, when the worker has every signal blocked, so PostgreSQL's
 // signals never land on it.
+//
+// Bookkeeping (build records, counters, the shutdown marker) lives in a column family of its
+// own, "meta": listing the builds then never has to open a build's data files, so one damaged
+// data file cannot stop the orphan sweep, new builds or the start-up preload. (Sidecars
+// written before the split keep their bookkeeping in the default column family; ax_db_open
+// moves it.)
 struct AxDb {
   std::unique_ptr<rocksdb::DB> db;
+  rocksdb::ColumnFamilyHandle* data = nullptr;  // default column family: the builds' entries
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
   std::mutex mutex;
   std::condition_variable wake;
   std::deque<uint64_t> to_compact;
@@ -94,21 +102,68 @@ static rocksdb::WriteOptions synced() {
   return w;
 }
 
-static uint64_t get_counter(rocksdb::DB* db, char kind) {
+static uint64_t get_counter(AxDb* h, char kind) {
   std::string v;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta_key(kind), &v);
+  rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), h->meta, meta_key(kind), &v);
   if (s.IsNotFound()) return 0;
   check(s, "could not read sidecar counter");
   if (v.size() != 8) throw Failure(AX_CORRUPT, "sidecar counter has a bad size");
   return get_be64(v.data());
 }
 
-static uint64_t bump_counter(rocksdb::DB* db, char kind) {
-  uint64_t next = get_counter(db, kind) + 1;
+static uint64_t bump_counter(AxDb* h, char kind) {
+  uint64_t next = get_counter(h, kind) + 1;
   char buf[8];
   put_be64(buf, next);
-  check(db->Put(synced(), meta_key(kind), rocksdb::Slice(buf, 8)), "could not write sidecar counter");
+  check(h->db->Put(synced(), h->meta, meta_key(kind), rocksdb::Slice(buf, 8)), "could not write sidecar counter");
   return next;
+}
+
+static const char kMetaFamily[] = "meta";
+
+// Sets *had_meta to whether the database already had the "meta" column family.
+static rocksdb::Status open_families(const char* dir, AxDb* h, bool* had_meta) {
+  rocksdb::Options o = sidecar_options();
+  std::vector<std::string> names;
+  *had_meta = rocksdb::DB::ListColumnFamilies(o, dir, &names).ok() &&
+              std::find(names.begin(), names.end(), kMetaFamily) != names.end();
+  rocksdb::DBOptions dbo(o);
+  dbo.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(o)},
+      {kMetaFamily, rocksdb::ColumnFamilyOptions(o)}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(dbo, dir, families, &handles, &raw);
+  if (!s.ok()) return s;
+  h->db.reset(raw);
+  h->data = handles[0];
+  h->meta = handles[1];
+  return s;
+}
+
+// Bookkeeping keys (build id 0) left in the default column family by an older sidecar move to
+// "meta", in one synced batch. Only for a database opened without "meta": the scan may have to
+// open data files, which is what the split avoids.
+static void move_bookkeeping(AxDb* h) {
+  std::string lo = build_prefix(0), hi = build_prefix(1);
+  rocksdb::Slice upper(hi);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(h->db->NewIterator(ro, h->data));
+  rocksdb::WriteBatch batch;
+  for (it->Seek(lo); it->Valid(); it->Next()) check(batch.Put(h->meta, it->key(), it->value()), "could not batch");
+  check(it->status(), "could not read the old bookkeeping");
+  if (batch.Count() == 0) return;
+  check(batch.DeleteRange(h->data, lo, hi), "could not batch");
+  check(h->db->Write(synced(), &batch), "could not move the bookkeeping");
+}
+
+static void release_families(AxDb* h) {
+  if (!h->db) return;
+  if (h->data) h->db->DestroyColumnFamilyHandle(h->data);
+  if (h->meta) h->db->DestroyColumnFamilyHandle(h->meta);
+  h->data = h->meta = nullptr;
 }
 
 extern "C" AxDb* ax_db_open(const char* dir, char* set_aside, std::size_t set_aside_len, AxError* err) {
@@ -116,23 +171,30 @@ extern "C" AxDb* ax_db_open(const char* dir, char* set_aside, std::size_t set_as
   if (set_aside_len) set_aside[0] = '\0';
   ax_guard(err, [&] {
     auto h = std::make_unique<AxDb>();
-    rocksdb::DB* raw = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(sidecar_options(), dir, &raw);
-    if (s.IsCorruption()) {
-      // Keep the evidence, start empty: every index then reports missing data and names
-      // REINDEX, which rebuilds it from the heap.
+    bool had_meta = false;
+    rocksdb::Status s = open_families(dir, h.get(), &had_meta);
+    // Corrupt, or a file the database needs is gone (a removed MANIFEST or SST reports
+    // PathNotFound): keep the evidence, start empty. Every index then reports missing data
+    // and names REINDEX, which rebuilds it from the heap. Other errors (permissions, a full
+    // disk) are left alone: they are not damage, and fixing them brings everything back.
+    if (s.IsCorruption() || s.IsPathNotFound()) {
       std::string aside;
       for (int n = 1; n < 1000; n++) {
         aside = std::string(dir) + ".corrupt-" + std::to_string(n);
         if (access(aside.c_str(), F_OK) != 0) break;
       }
       if (rename(dir, aside.c_str()) != 0)
-        throw Failure(AX_CORRUPT, "the sidecar is corrupt (" + s.ToString() + ") and could not be moved aside");
+        throw Failure(AX_CORRUPT, "the sidecar is damaged (" + s.ToString() + ") and could not be moved aside");
       if (set_aside_len) std::snprintf(set_aside, set_aside_len, "%s (%s)", aside.c_str(), s.ToString().c_str());
-      s = rocksdb::DB::Open(sidecar_options(), dir, &raw);
+      s = open_families(dir, h.get(), &had_meta);
     }
     check(s, "could not open the sidecar");
-    h->db.reset(raw);
+    try {
+      if (!had_meta) move_bookkeeping(h.get());
+    } catch (...) {
+      release_families(h.get());
+      throw;
+    }
     out = h.release();
   });
   return out;
@@ -142,8 +204,9 @@ extern "C" void ax_db_close(AxDb* h, bool write_clean_marker) {
   if (h == nullptr) return;
   ax_guard(nullptr, [&] {
     h->stop();
-    if (write_clean_marker) h->db->Put(synced(), meta_key('S'), rocksdb::Slice());
+    if (write_clean_marker) h->db->Put(synced(), h->meta, meta_key('S'), rocksdb::Slice());
     rocksdb::CancelAllBackgroundWork(h->db.get(), true);
+    release_families(h);
     h->db->Close();
   });
   delete h;
@@ -153,27 +216,27 @@ extern "C" bool ax_db_take_clean_marker(AxDb* h) {
   bool found = false;
   ax_guard(nullptr, [&] {
     std::string v;
-    found = h->db->Get(rocksdb::ReadOptions(), meta_key('S'), &v).ok();
-    if (found) check(h->db->Delete(synced(), meta_key('S')), "could not clear the shutdown marker");
+    found = h->db->Get(rocksdb::ReadOptions(), h->meta, meta_key('S'), &v).ok();
+    if (found) check(h->db->Delete(synced(), h->meta, meta_key('S')), "could not clear the shutdown marker");
   });
   return found;
 }
 
 extern "C" uint32_t ax_db_next_incarnation(AxDb* h, AxError* err) {
   uint64_t v = 0;
-  ax_guard(err, [&] { v = bump_counter(h->db.get(), 'I'); });
+  ax_guard(err, [&] { v = bump_counter(h, 'I'); });
   return static_cast<uint32_t>(v);
 }
 
 extern "C" uint64_t ax_db_new_build_id(AxDb* h, AxError* err) {
   uint64_t v = 0;
-  ax_guard(err, [&] { v = bump_counter(h->db.get(), 'C'); });
+  ax_guard(err, [&] { v = bump_counter(h, 'C'); });
   return v;
 }
 
 extern "C" AxStatus ax_db_put_record(AxDb* h, const AxBuildRecord* rec, AxError* err) {
   return ax_guard(err, [&] {
-    check(h->db->Put(synced(), record_key(rec->build_id),
+    check(h->db->Put(synced(), h->meta, record_key(rec->build_id),
                      rocksdb::Slice(reinterpret_cast<const char*>(rec), sizeof(*rec))),
           "could not write the build record");
   });
@@ -182,7 +245,7 @@ extern "C" AxStatus ax_db_put_record(AxDb* h, const AxBuildRecord* rec, AxError*
 extern "C" AxStatus ax_db_get_record(AxDb* h, uint64_t build, AxBuildRecord* rec, AxError* err) {
   return ax_guard(err, [&] {
     std::string v;
-    rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), record_key(build), &v);
+    rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), h->meta, record_key(build), &v);
     if (s.IsNotFound()) throw Failure(AX_NOTFOUND, "the sidecar has no record of build " + std::to_string(build));
     check(s, "could not read the build record");
     if (v.size() != sizeof(*rec)) throw Failure(AX_CORRUPT, "build record has a bad size");
@@ -197,7 +260,7 @@ extern "C" std::size_t ax_db_list_records(AxDb* h, AxBuildRecord* out, std::size
     rocksdb::Slice upper(hi);
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(h->db->NewIterator(ro));
+    std::unique_ptr<rocksdb::Iterator> it(h->db->NewIterator(ro, h->meta));
     for (it->Seek(lo); it->Valid() && n < max; it->Next()) {
       if (it->value().size() != sizeof(AxBuildRecord)) continue;
       std::memcpy(&out[n++], it->value().data(), sizeof(AxBuildRecord));
@@ -264,8 +327,19 @@ extern "C" AxStatus ax_db_drop_build(AxDb* h, uint64_t build, bool keep_record, 
     rocksdb::WriteBatch batch;
     for (uint64_t space : {singles_space(build), run_space(build), tomb_space(build)})
       check(batch.DeleteRange(build_prefix(space), build_prefix(space + 1)), "could not batch a range delete");
-    if (!keep_record) check(batch.Delete(record_key(build)), "could not batch a record delete");
+    if (!keep_record) check(batch.Delete(h->meta, record_key(build)), "could not batch a record delete");
     check(h->db->Write(synced(), &batch), "could not drop the build");
+    if (!keep_record) {
+      // Files that hold nothing but this build's keys (its ingested SSTs, mostly) go now,
+      // without being read: a damaged file of a dropped build then cannot fail the compaction
+      // that would otherwise read it, which would put the whole sidecar into RocksDB's
+      // read-only background-error state. Only for a build that is gone for good: deleting
+      // files may bring back older versions of its keys, which nothing reads once the record
+      // is deleted (build ids are never reused), but an emptied unlogged build stays in use.
+      std::string lo = build_prefix(singles_space(build)), hi = build_prefix(tomb_space(build) + 1);
+      rocksdb::Slice b(lo), e(hi);
+      rocksdb::DeleteFilesInRange(h->db.get(), h->db->DefaultColumnFamily(), &b, &e, false);  // best effort
+    }
     h->enqueue(build);
   });
 }

@@ -8,7 +8,7 @@
 // and a last line "builds=<records> orphans=<ranges without record> entries=<all entries>".
 // The key layout is the one documented in am/engine/sidecar_keys.hpp:
 //   data key (22 bytes): build id (8, BE) | key ^ sign bit (8, BE) | block (4) | offset (2)
-//   bookkeeping: build id 0, then 'R' + build id (8, BE) -> AxBuildRecord.
+//   bookkeeping (column family "meta"): build id 0, then 'R' + build id (8, BE) -> AxBuildRecord.
 //
 // Build: g++ -std=c++17 -O1 -o sidecar_inspect sidecar_inspect.cpp -lrocksdb
 #include <rocksdb/db.h>
@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 struct Record {  // must match AxBuildRecord in am/engine.h
   uint64_t build_id;
@@ -40,9 +41,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s PGDATA/pg_alexidx/db\n", argv[0]);
     return 2;
   }
+  // every column family: the entries live in "default", the bookkeeping in "meta" (in
+  // "default" too for a sidecar written before the split)
   rocksdb::Options o;
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(o, argv[1], &names);
+  if (!s.ok()) {
+    std::fprintf(stderr, "open failed: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions(o));
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(o, argv[1], &raw);
+  s = rocksdb::DB::OpenForReadOnly(o, argv[1], families, &handles, &raw);
   if (!s.ok()) {
     std::fprintf(stderr, "open failed: %s\n", s.ToString().c_str());
     return 1;
@@ -51,29 +63,32 @@ int main(int argc, char** argv) {
   std::map<uint64_t, Record> records;
   std::map<uint64_t, uint64_t> counts;
   uint64_t total = 0;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    rocksdb::Slice k = it->key();
-    if (k.size() < 8) continue;
-    // a build owns three adjacent spaces: build id * 4 + kind (singles, runs, tombstones)
-    uint64_t build = be64(k.data()) >> 2;
-    if (build == 0) {
-      if (k.size() == 17 && k[8] == 'R' && it->value().size() == sizeof(Record)) {
-        Record r;
-        std::memcpy(&r, it->value().data(), sizeof r);
-        records[be64(k.data() + 9)] = r;
+  for (auto* cf : handles) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      rocksdb::Slice k = it->key();
+      if (k.size() < 8) continue;
+      // a build owns three adjacent spaces: build id * 4 + kind (singles, runs, tombstones)
+      uint64_t build = be64(k.data()) >> 2;
+      if (build == 0) {
+        if (k.size() == 17 && k[8] == 'R' && it->value().size() == sizeof(Record)) {
+          Record r;
+          std::memcpy(&r, it->value().data(), sizeof r);
+          records[be64(k.data() + 9)] = r;
+        }
+        continue;
       }
-      continue;
+      if (k.size() == 22) {
+        counts[build]++;
+        total++;
+      }
     }
-    if (k.size() == 22) {
-      counts[build]++;
-      total++;
+    if (!it->status().ok()) {
+      std::fprintf(stderr, "read failed: %s\n", it->status().ToString().c_str());
+      return 1;
     }
   }
-  if (!it->status().ok()) {
-    std::fprintf(stderr, "read failed: %s\n", it->status().ToString().c_str());
-    return 1;
-  }
+  for (auto* cf : handles) db->DestroyColumnFamilyHandle(cf);
   uint64_t orphans = 0;
   for (auto& [id, r] : records)
     std::printf("record %llu state=%u db=%u relfilenode=%u entries=%llu\n", (unsigned long long)id,
