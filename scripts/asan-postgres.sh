@@ -21,8 +21,13 @@ dir=$(cd "$dir" && pwd)
 prefix="$dir/install"
 flags="-O1 -g -fsanitize=address -fno-omit-frame-pointer"
 configure_args=(--enable-debug --enable-cassert --without-readline --without-zlib --without-icu --without-llvm)
+# libstdc++ linked into every binary: ASan intercepts __cxa_throw at start-up, and if libstdc++
+# only arrives later (dlopen of alexidx.so), the first C++ throw aborts in the interceptor
+# ("real___cxa_throw != 0", gcc 12). The extension throws by design (a full arena, RocksDB errors)
+# and converts at its boundary.
+libs="-Wl,--no-as-needed -lstdc++ -Wl,--as-needed"   # PostgreSQL links with --as-needed
 stamp="$prefix/.alexidx-asan-stamp"
-want_stamp="$flags ${configure_args[*]}"
+want_stamp="$flags ${configure_args[*]} LIBS=$libs"
 # PostgreSQL's client programs free nothing at exit by design: leak reports would only be noise
 # (and LeakSanitizer's exit code would hide pg_config's output from make).
 export ASAN_OPTIONS=detect_leaks=0
@@ -67,7 +72,7 @@ tar xjf "$tarball" -C "$src" --strip-components=1
 echo "== building $(basename "$tarball" .orig.tar.bz2) with AddressSanitizer and assertions" >&2
 (
   cd "$src"
-  ./configure --prefix="$prefix" "${configure_args[@]}" CFLAGS="$flags" LDFLAGS="-fsanitize=address"
+  ./configure --prefix="$prefix" "${configure_args[@]}" CFLAGS="$flags" LDFLAGS="-fsanitize=address" LIBS="$libs"
   make -j"$(nproc)" -s
   make -s install
   make -s -C src/test/regress install   # pg_regress, for PGXS-style suites

@@ -13,34 +13,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg-env.sh
-root=$(pwd)
-src=${1:-$root}
 
-prefix=$(bash scripts/asan-postgres.sh | tail -1)
+prefix=$(bash scripts/asan-extension.sh ${1:+"$1"} | tail -1)
 asan_pg_config="$prefix/bin/pg_config"
 asan_regress="$prefix/lib/postgresql/pgxs/src/test/regress/pg_regress"
 export ASAN_OPTIONS=detect_leaks=0
 
 work=$(pg_scratch asan)
 trap 'rm -rf "$work"' EXIT
-
-echo "== building the ASan extension against $prefix"
-mkdir -p "$work/build"
-if [ "$src" = "$root" ]; then
-  git ls-files -z | xargs -0 tar cf - | tar xf - -C "$work/build"
-else
-  (cd "$src" && tar cf - --exclude='./build' --exclude='*.o' --exclude='*.so' .) | tar xf - -C "$work/build"
-fi
-san="-fsanitize=address -fno-omit-frame-pointer"
-(cd "$work/build" &&
-   make -j"$(nproc)" PG_CONFIG="$asan_pg_config" \
-     PG_CXXFLAGS="-std=c++20 -fPIC -I./alex/include -I./am $san" \
-     SHLIB_LINK="-lrocksdb -lstdc++ -fsanitize=address" &&
-   make install PG_CONFIG="$asan_pg_config") > "$work/build.log" 2>&1 ||
-  { tail -30 "$work/build.log"; echo "extension build failed" >&2; exit 1; }
-# the extension's own C files get PostgreSQL's CFLAGS, which carry -fsanitize=address
-asan_symbols=$(nm -D "$prefix/lib/postgresql/alexidx.so" | grep -c __asan_report || true)
-[ "$asan_symbols" -gt 0 ] || { echo "alexidx.so is not instrumented" >&2; exit 1; }
 
 cp -r sql expected "$work"/
 mkdir -p "$work/asan"

@@ -45,6 +45,7 @@ sub ax_node
 		$conf . "max_connections = 40\nrestart_after_crash = on\n" . ($o{conf} // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION alexidx') if $o{ext} // 1;
+	note('server: ' . $node->safe_psql('postgres', 'SELECT version()')) if $ENV{ALEXIDX_INSTALL_PATH};
 	return $node;
 }
 
