@@ -7,7 +7,9 @@
 # instrumented server also checks the server's side of every call the extension makes, and
 # cassert's checks (locks held, memory contexts, buffer pins) catch what ASan cannot.
 #
-# Usage: scripts/asan-postgres.sh [DIR]      (default: build/asan-pg)
+# Usage: scripts/asan-postgres.sh [DIR]      (default: $ALEXIDX_ASAN_PG_DIR or /var/tmp/alexidx-asan-pg)
+# The default lies outside the checkout: the servers run as the unprivileged user, which may
+# not be able to reach a checkout under /root.
 # Prints the installation prefix on its last line. A finished build (DIR/install with a stamp
 # matching the flags) is reused. The source tarball is fetched with a private apt configuration
 # (DIR/apt), so the machine's own sources lists are not touched; a postgresql-15_*.orig.tar.bz2
@@ -15,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dir=${1:-build/asan-pg}
+dir=${1:-${ALEXIDX_ASAN_PG_DIR:-/var/tmp/alexidx-asan-pg}}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 prefix="$dir/install"

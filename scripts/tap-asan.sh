@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg-env.sh
 
-prefix=$(bash scripts/asan-extension.sh | tail -1)
+# ALEXIDX_ASAN_PREFIX: an installation scripts/asan-extension.sh already made (skips the build)
+prefix=${ALEXIDX_ASAN_PREFIX:-$(bash scripts/asan-extension.sh | tail -1)}
 reports=$(pg_scratch asan-reports)
 trap 'rm -rf "$reports"' EXIT
 files=("$@")

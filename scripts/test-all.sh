@@ -7,6 +7,7 @@
 #   extension (pg_regress)             scripts/regress.sh on a temporary preloaded server
 #   extension (TAP: restarts, crashes) scripts/tap.sh, one count per test file
 #   extension (pg_regress, ASan)       scripts/regress-asan.sh, on an ASan + cassert PostgreSQL
+#   extension (TAP, ASan)              scripts/tap-asan.sh, the reliability files on that build
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -92,6 +93,19 @@ else
     # a sanitizer report or a crash fails the run even when every output matched
     [ "$asan_status" -ne 0 ] && [ "$bad" -eq 0 ] && { ok=$((ok - 1)); bad=1; }
     count "pg_regress-asan" "$ok" "$bad"
+
+    # The reliability TAP files again, on the same ASan installation (one count per file).
+    asan_prefix=$(bash scripts/asan-postgres.sh | tail -1)   # built by the step above: reused
+    tap_ok=0; tap_bad=0
+    for t in $(grep -l 'use AlexidxRel' test/t/*.pl); do
+      name=$(basename "$t" .pl)
+      if ALEXIDX_ASAN_PREFIX="$asan_prefix" bash scripts/tap-asan.sh "$t" > "$log_dir/tap-asan-$name.log" 2>&1; then
+        tap_ok=$((tap_ok + 1)); echo "   TAP (ASan) $name: ok"
+      else
+        tap_bad=$((tap_bad + 1)); echo "   TAP (ASan) $name: FAILED"; tail -80 "$log_dir/tap-asan-$name.log"
+      fi
+    done
+    count "TAP-asan" "$tap_ok" "$tap_bad"
   fi
 fi
 
