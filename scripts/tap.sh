@@ -22,7 +22,8 @@ if grep -HnE 'TRAP:|terminated by signal (4|6|7|8|11)[^0-9]|AddressSanitizer' "$
   [ $status -eq 0 ] && status=3
 fi
 if [ $status -ne 0 ]; then
-  for f in "$work"/test/tmp_check/log/*.log; do
+  # regress_log_*: the test's own output, where a die message lands
+  for f in "$work"/test/tmp_check/log/regress_log_* "$work"/test/tmp_check/log/*.log; do
     [ -f "$f" ] || continue
     echo "---- tail of $f ----"; tail -40 "$f"
   done

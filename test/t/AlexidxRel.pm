@@ -76,21 +76,27 @@ sub ax_bg_finish
 {
 	my ($c, $secs) = @_;
 	my $deadline = time() + ($secs // 60);
-	while ($c->{h}->pumpable && time() < $deadline)
-	{
-		$c->{h}->pump_nb;
-		usleep(50_000);
-	}
-	my $rc;
-	if ($c->{h}->pumpable)
-	{
-		$c->{h}->kill_kill(grace => 2);
-		$rc = -1;
-	}
-	else
-	{
+	# IPC::Run may die while pumping or reaping a client whose server connection was cut by a
+	# crash; that is the client's end, not the test's: note it and treat the client as killed.
+	my $rc = eval {
+		while ($c->{h}->pumpable && time() < $deadline)
+		{
+			$c->{h}->pump_nb;
+			usleep(50_000);
+		}
+		if ($c->{h}->pumpable)
+		{
+			$c->{h}->kill_kill(grace => 2);
+			return -1;
+		}
 		$c->{h}->finish;
-		$rc = $c->{h}->result(0);
+		return $c->{h}->result(0);
+	};
+	if (!defined $rc)
+	{
+		note("client $c->{name}: IPC::Run: $@");
+		eval { $c->{h}->kill_kill(grace => 2) };
+		$rc = -1;
 	}
 	return ($rc, slurp_file($c->{out}), slurp_file($c->{err}));
 }
