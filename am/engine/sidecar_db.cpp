@@ -338,7 +338,7 @@ extern "C" AxStatus ax_db_drop_build(AxDb* h, uint64_t build, bool keep_record, 
       // is deleted (build ids are never reused), but an emptied unlogged build stays in use.
       std::string lo = build_prefix(singles_space(build)), hi = build_prefix(tomb_space(build) + 1);
       rocksdb::Slice b(lo), e(hi);
-      rocksdb::DeleteFilesInRange(h->db.get(), h->db->DefaultColumnFamily(), &b, &e, false);  // best effort
+      rocksdb::DeleteFilesInRange(h->db.get(), h->data, &b, &e, false);  // best effort
     }
     h->enqueue(build);
   });
