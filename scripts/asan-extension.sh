@@ -7,8 +7,7 @@
 # Usage: scripts/asan-extension.sh [SRC]   (SRC: source tree, default this checkout's work tree)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
-src=${1:-$root}
+. scripts/pg-env.sh
 
 prefix=$(bash scripts/asan-postgres.sh | tail -1)
 pg_config="$prefix/bin/pg_config"
@@ -16,11 +15,7 @@ export ASAN_OPTIONS=detect_leaks=0
 
 build=$(mktemp -d "${TMPDIR:-/tmp}/alexidx-asan-build.XXXXXX")
 trap 'rm -rf "$build"' EXIT
-if [ "$src" = "$root" ]; then
-  git ls-files -z | xargs -0 tar cf - | tar xf - -C "$build"
-else
-  (cd "$src" && tar cf - --exclude='./build' --exclude='*.o' --exclude='*.so' .) | tar xf - -C "$build"
-fi
+copy_source "$build" "${1:-}"
 echo "== building the ASan extension against $prefix" >&2
 # The C files get PostgreSQL's CFLAGS, which carry -fsanitize=address; the C++ ones get it here.
 (cd "$build" &&

@@ -25,3 +25,37 @@ pg_scratch() {
   [ "$(id -u)" -eq 0 ] && chown "$PG_USER" "$d"
   echo "$d"
 }
+
+# Copies a source tree to DEST for an out-of-tree build: SRC's files minus build outputs, or,
+# without SRC, this checkout's tracked files as they are in the work tree.
+copy_source() { # DEST [SRC]
+  if [ -n "${2:-}" ]; then
+    (cd "$2" && tar cf - --exclude='./build' --exclude='*.o' --exclude='*.so' .) | tar xf - -C "$1"
+  else
+    git ls-files -z | xargs -0 tar cf - | tar xf - -C "$1"
+  fi
+}
+
+# Prints the lines of server logs that show a process dying of one of SIGNALS (a regex of
+# signal numbers) or a failed assertion, then the first assertion's backtrace; returns 0 if
+# there were any.
+server_crashes() { # SIGNALS LOG...
+  local signals=$1; shift
+  grep -HnE "TRAP:|terminated by signal ($signals)[^0-9]|terminated by exception|AddressSanitizer" "$@" 2>/dev/null || return 1
+  echo "== a server process crashed or failed an assertion (above)"
+  grep -h -m1 -A25 'TRAP:' "$@" 2>/dev/null || true
+  return 0
+}
+
+# Prints the AddressSanitizer reports written under DIR (ASAN_OPTIONS=log_path=DIR/report);
+# returns 1 if there were any.
+asan_reports() { # DIR
+  local n
+  n=$(ls "$1" 2>/dev/null | wc -l)
+  if [ "$n" -gt 0 ]; then
+    echo "---- AddressSanitizer reports ($n) ----"
+    for f in "$1"/*; do echo "== $f"; head -80 "$f"; done
+    return 1
+  fi
+  echo "== AddressSanitizer: no reports"
+}

@@ -3,12 +3,13 @@
 # PostgreSQL 15 installation, so that a test run does not depend on (or overwrite) the
 # alexidx.so installed system-wide, which a shared machine may change at any moment.
 #
-# Usage: [ALEXIDX_SANITIZE=address] scripts/private-pg.sh DIR [SRC] [make VAR=value ...]
+# Usage: scripts/private-pg.sh DIR [SRC] [make VAR=value ...]
 #   DIR   where to put it (DIR/build: the build, DIR/root: the relocated installation)
 #   SRC   source tree (default: this checkout's tracked files, as they are in the work tree)
 # Prints the install path to give PostgreSQL::Test::Cluster (install_path) or pg_regress
 # (--bindir=PATH/bin); the TAP helpers pick it up from ALEXIDX_INSTALL_PATH:
 #   ALEXIDX_INSTALL_PATH=$(scripts/private-pg.sh /tmp/axpg | tail -1) scripts/tap.sh ...
+# (The sanitizer build has a PostgreSQL of its own: scripts/asan-extension.sh.)
 #
 # How the relocation works: PostgreSQL finds its lib and share directories relative to the
 # running binary, so DIR/root mirrors /usr/lib/postgresql/15/{bin,lib} and /usr/share/postgresql/15
@@ -49,22 +50,12 @@ done
 # 2. the build
 rm -rf "$dir/build"
 mkdir -p "$dir/build"
-if [ -n "$src" ]; then
-  (cd "$src" && tar cf - --exclude='./build' --exclude='*.o' --exclude='*.so' .) | tar xf - -C "$dir/build"
-else
-  git ls-files -z | xargs -0 tar cf - | tar xf - -C "$dir/build"
-fi
+copy_source "$dir/build" "$src"
 make_args=("$@")
 cxxflags="-std=c++20 -fPIC -I./alex/include -I./am"
 if [ ! -f "$dir/build/alex/include/alex/alex.hpp" ] || grep -q 'bodies are placeholders' "$dir/build/alex/include/alex/alex.hpp"; then
   # the real core library has not landed yet: build against the stand-in, if there is one
   [ -f /tmp/standin/alex/alex.hpp ] && cxxflags="-std=c++20 -fPIC -I/tmp/standin -I./am"
-fi
-# ALEXIDX_SANITIZE=address: an AddressSanitizer build (load it with LD_PRELOAD of libasan)
-if [ -n "${ALEXIDX_SANITIZE:-}" ]; then
-  san="-fsanitize=$ALEXIDX_SANITIZE -fno-omit-frame-pointer"
-  cxxflags="$cxxflags $san"
-  make_args+=("PG_CFLAGS=$san" "SHLIB_LINK=-lrocksdb -lstdc++ -fsanitize=$ALEXIDX_SANITIZE")
 fi
 printf '%s\n' "${make_args[@]+"${make_args[@]}"}" | grep -q '^PG_CXXFLAGS=' || make_args+=("PG_CXXFLAGS=$cxxflags")
 (cd "$dir/build" && make -j"$(nproc)" PG_CONFIG="$PG_CONFIG" "${make_args[@]+"${make_args[@]}"}" >"$dir/build.log" 2>&1) ||

@@ -20,12 +20,5 @@ status=0
 ALEXIDX_INSTALL_PATH="$prefix" \
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$reports/report" \
   bash scripts/tap.sh "${files[@]}" || status=$?
-n=$(ls "$reports" | wc -l)
-if [ "$n" -gt 0 ]; then
-  echo "---- AddressSanitizer reports ($n) ----"
-  for f in "$reports"/*; do echo "== $f"; head -80 "$f"; done
-  status=1
-else
-  echo "== AddressSanitizer: no reports"
-fi
+asan_reports "$reports" || status=1
 exit $status

@@ -16,9 +16,7 @@ status=0
 # A server process that died of a crash signal or a failed assertion fails the run even when
 # every check passed: the tests kill processes only with SIGKILL, and a crashed sidecar worker
 # is restarted quietly. (Exit code 3 tells this apart.)
-if grep -HnE 'TRAP:|terminated by signal (4|6|7|8|11)[^0-9]|AddressSanitizer' "$work"/test/tmp_check/log/*.log 2>/dev/null; then
-  echo "== a server process crashed or failed an assertion (above)"
-  grep -h -m1 -A25 'TRAP:' "$work"/test/tmp_check/log/*.log 2>/dev/null || true
+if server_crashes '4|6|7|8|11' "$work"/test/tmp_check/log/*.log; then
   [ $status -eq 0 ] && status=3
 fi
 if [ $status -ne 0 ]; then

@@ -56,56 +56,46 @@ run_ctest() { # name builddir extra-cmake-args...
 run_ctest "core" build/core
 run_ctest "core-asan" build/asan -DALEX_SANITIZE=ON
 
+# A pg_regress run: one count per test file. A run that failed with every file "ok" (a crash or
+# a sanitizer report) counts one of them as failed.
+run_regress() { # name script
+  local name=$1 log="$log_dir/$1.log" st=0 ok bad
+  bash "$2" > "$log" 2>&1 || st=$?
+  ok=$(grep -cE '\.\.\. ok' "$log" || true)
+  bad=$(grep -cE '\.\.\. FAILED' "$log" || true)
+  if [ $((ok + bad)) -eq 0 ]; then step_failed "$name (no tests ran)" "$log"; return 1; fi
+  [ "$st" -ne 0 ] && cat "$log"
+  [ "$st" -ne 0 ] && [ "$bad" -eq 0 ] && { ok=$((ok - 1)); bad=1; }
+  count "$name" "$ok" "$bad"
+}
+
+# TAP files run one by one through a runner script: one count per file.
+run_tap() { # name runner files...
+  local name=$1 runner=$2 ok=0 bad=0 t file; shift 2
+  for t in "$@"; do
+    file=$(basename "$t" .pl)
+    if bash "$runner" "$t" > "$log_dir/$name-$file.log" 2>&1; then
+      ok=$((ok + 1)); echo "   $name $file: ok"
+    else
+      bad=$((bad + 1)); echo "   $name $file: FAILED"; tail -80 "$log_dir/$name-$file.log"
+    fi
+  done
+  count "$name" "$ok" "$bad"
+}
+
 echo "== building and installing the extension"
 if ! { make -j"$jobs" && make install; } > "$log_dir/extension.log" 2>&1; then
   step_failed "extension build" "$log_dir/extension.log"
 else
-  bash scripts/regress.sh > "$log_dir/regress.log" 2>&1
-  ok=$(grep -cE '\.\.\. ok' "$log_dir/regress.log" || true)
-  bad=$(grep -cE '\.\.\. FAILED' "$log_dir/regress.log" || true)
-  if [ $((ok + bad)) -eq 0 ]; then step_failed "pg_regress (no tests ran)" "$log_dir/regress.log"
-  else
-    [ "$bad" -gt 0 ] && cat "$log_dir/regress.log"
-    count "pg_regress" "$ok" "$bad"
-  fi
+  run_regress pg_regress scripts/regress.sh
+  run_tap TAP scripts/tap.sh test/t/*.pl
 
-  tap_ok=0; tap_bad=0
-  for t in test/t/*.pl; do
-    [ -f "$t" ] || continue
-    name=$(basename "$t" .pl)
-    if bash scripts/tap.sh "$t" > "$log_dir/tap-$name.log" 2>&1; then
-      tap_ok=$((tap_ok + 1)); echo "   TAP $name: ok"
-    else
-      tap_bad=$((tap_bad + 1)); echo "   TAP $name: FAILED"; tail -60 "$log_dir/tap-$name.log"
-    fi
-  done
-  count "TAP" "$tap_ok" "$tap_bad"
-
-  # The pg_regress suite again, with the extension and PostgreSQL built with AddressSanitizer
-  # (and PostgreSQL's assertions); the first run builds that PostgreSQL (about 6 minutes).
-  bash scripts/regress-asan.sh > "$log_dir/regress-asan.log" 2>&1
-  asan_status=$?
-  ok=$(grep -cE '\.\.\. ok' "$log_dir/regress-asan.log" || true)
-  bad=$(grep -cE '\.\.\. FAILED' "$log_dir/regress-asan.log" || true)
-  if [ $((ok + bad)) -eq 0 ]; then step_failed "pg_regress-asan (no tests ran)" "$log_dir/regress-asan.log"
-  else
-    [ "$asan_status" -ne 0 ] && tail -80 "$log_dir/regress-asan.log"
-    # a sanitizer report or a crash fails the run even when every output matched
-    [ "$asan_status" -ne 0 ] && [ "$bad" -eq 0 ] && { ok=$((ok - 1)); bad=1; }
-    count "pg_regress-asan" "$ok" "$bad"
-
-    # The reliability TAP files again, on the same ASan installation (one count per file).
-    asan_prefix=$(bash scripts/asan-postgres.sh | tail -1)   # built by the step above: reused
-    tap_ok=0; tap_bad=0
-    for t in $(grep -l 'use AlexidxRel' test/t/*.pl); do
-      name=$(basename "$t" .pl)
-      if ALEXIDX_ASAN_PREFIX="$asan_prefix" bash scripts/tap-asan.sh "$t" > "$log_dir/tap-asan-$name.log" 2>&1; then
-        tap_ok=$((tap_ok + 1)); echo "   TAP (ASan) $name: ok"
-      else
-        tap_bad=$((tap_bad + 1)); echo "   TAP (ASan) $name: FAILED"; tail -80 "$log_dir/tap-asan-$name.log"
-      fi
-    done
-    count "TAP-asan" "$tap_ok" "$tap_bad"
+  # Both again with the extension and PostgreSQL built with AddressSanitizer (and PostgreSQL's
+  # assertions); the first run builds that PostgreSQL (about 6 minutes). The TAP files are the
+  # reliability ones, on the installation regress-asan.sh made.
+  if run_regress pg_regress-asan scripts/regress-asan.sh; then
+    ALEXIDX_ASAN_PREFIX=$(bash scripts/asan-postgres.sh | tail -1) \
+      run_tap TAP-asan scripts/tap-asan.sh $(grep -l 'use AlexidxRel' test/t/*.pl)
   fi
 fi
 
