@@ -63,6 +63,23 @@ static int	nnotes = 0;
 static int	notecap = 0;
 static object_access_hook_type prev_object_access_hook = NULL;
 
+static void settle_old_entries(Relation index, InsertBuffer *buf);
+
+/* Forgets the entries of subtransaction subid and of later ones (its children). */
+static void
+drop_entries_from(InsertBuffer *buf, SubTransactionId subid)
+{
+	int			i;
+
+	for (i = 0; i < buf->nsegs; i++)
+		if (buf->segs[i].subid >= subid)
+		{
+			buf->n = buf->segs[i].start;
+			buf->nsegs = i;
+			return;
+		}
+}
+
 static InsertBuffer *
 get_buffer(Relation index)
 {
@@ -75,9 +92,11 @@ get_buffer(Relation index)
 	buf = hash_search(buffers, &oid, HASH_ENTER, &found);
 	if (found && buf->build_id != build_id)
 	{
-		/* REINDEX or TRUNCATE gave the index a new build: the old one is dead. */
-		buf->n = 0;
-		buf->nsegs = 0;
+		/*
+		 * REINDEX or TRUNCATE gave the index a new build (or a rolled-back one gave the old
+		 * build back). The buffered entries belong to the build they were made for.
+		 */
+		settle_old_entries(index, buf);
 		buf->build_id = build_id;
 	}
 	if (!found)
@@ -152,6 +171,22 @@ flush_buffer(Relation index, InsertBuffer *buf)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	buf->n = 0;
+	buf->nsegs = 0;
+}
+
+/*
+ * The index is about to leave the build the buffer is for (a new build, or a DROP). Entries
+ * that an enclosing or earlier subtransaction made must still reach that build: if the
+ * subtransaction that moves the index away rolls back, the build is the index again and
+ * those rows may commit. Entries of the current subtransaction (and of its children) are
+ * dropped: they roll back with the move, or the move makes them moot.
+ */
+static void
+settle_old_entries(Relation index, InsertBuffer *buf)
+{
+	drop_entries_from(buf, GetCurrentSubTransactionId());
+	flush_buffer(index, buf);
 	buf->n = 0;
 	buf->nsegs = 0;
 }
@@ -335,13 +370,7 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	hash_seq_init(&seq, buffers);
 	while ((buf = hash_seq_search(&seq)) != NULL)
 	{
-		for (i = 0; i < buf->nsegs; i++)
-			if (buf->segs[i].subid >= mySubid)
-			{
-				buf->n = buf->segs[i].start;
-				buf->nsegs = i;
-				break;
-			}
+		drop_entries_from(buf, mySubid);
 	}
 
 	kept = 0;
@@ -389,12 +418,12 @@ object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, voi
 			Relation	index = relation_open(objectId, NoLock);
 			InsertBuffer *buf;
 
+			buf = hash_search(buffers, &objectId, HASH_FIND, NULL);
+			if (buf)
+				settle_old_entries(index, buf);
 			if (RelationGetNumberOfBlocks(index) > 0)
 				add_note(alexidx_read_build_id(index), true);
 			relation_close(index, NoLock);
-			buf = hash_search(buffers, &objectId, HASH_FIND, NULL);
-			if (buf)
-				buf->n = buf->nsegs = 0;
 		}
 	}
 }

@@ -185,7 +185,8 @@ alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries, S
 	 * global insert position does not do: on a page boundary it points past the page header,
 	 * beyond the end of generated WAL, and XLogFlush fails with "is not satisfied".
 	 */
-	if (!is_delete && RelationNeedsWAL(index) && !RecoveryInProgress())
+	if (!is_delete && index->rd_rel->relpersistence == RELPERSISTENCE_PERMANENT &&
+		!RecoveryInProgress())
 		XLogFlush(XactLastRecEnd);
 
 	slot = begin_request(is_delete ? AXR_DELETE : AXR_WRITE, build_id);
