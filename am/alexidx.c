@@ -19,6 +19,9 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 static void define_reloptions(void);
+static void define_startup_int(const char *name, const char *short_desc,
+							   const char *long_desc, int *variable, int boot, int min,
+							   int max, int unit);
 
 int			alexidx_memory_mb = 1024;
 int			alexidx_max_indexes = 1024;
@@ -45,6 +48,37 @@ startup_hook(void)
 	alexidx_shmem_startup();
 }
 
+/*
+ * A PGC_POSTMASTER integer whose configured value must be used or refused. PostgreSQL applies
+ * a value set before the definition (postgresql.conf, -c) with only a WARNING when it is out
+ * of range or malformed, and keeps the default: the server would run with 1 GB of arena when
+ * the DBA asked for 8 MB. The value is parsed again here and a mismatch stops the start
+ * (an ERROR in the postmaster is FATAL), as PostgreSQL does for its own settings.
+ */
+static void
+define_startup_int(const char *name, const char *short_desc, const char *long_desc,
+				   int *variable, int boot, int min, int max, int unit)
+{
+	const char *configured = GetConfigOption(name, true, false);
+	char	   *raw = configured ? pstrdup(configured) : NULL;
+	const char *unit_name = unit == GUC_UNIT_MB ? "MB" : "";
+	const char *hintmsg = NULL;
+	int			parsed;
+
+	DefineCustomIntVariable(name, short_desc, long_desc, variable, boot, min, max,
+							PGC_POSTMASTER, unit, NULL, NULL, NULL);
+	if (raw == NULL)
+		return;
+	if (!parse_int(raw, &parsed, unit, &hintmsg) || parsed != *variable)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for parameter \"%s\": \"%s\"", name, raw),
+				 errdetail("%s must be between %d%s and %d%s.", name, min, unit_name, max, unit_name),
+				 errhint("Set %s to an allowed value in postgresql.conf and start the server again.",
+						 name)));
+	pfree(raw);
+}
+
 void
 _PG_init(void)
 {
@@ -57,16 +91,14 @@ _PG_init(void)
 		return;
 	alexidx_preloaded = true;
 
-	DefineCustomIntVariable("alexidx.memory",
-							"Shared memory for all alexidx trees.",
-							"Every alexidx index keeps its whole tree here. Raise it when an "
-							"insert or build reports that the arena is full.",
-							&alexidx_memory_mb, 1024, 16, INT_MAX / 2,
-							PGC_POSTMASTER, GUC_UNIT_MB, NULL, NULL, NULL);
-	DefineCustomIntVariable("alexidx.max_indexes",
-							"Most alexidx index builds that can be loaded at once.",
-							NULL, &alexidx_max_indexes, 1024, 16, 1000000,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	define_startup_int("alexidx.memory",
+					   "Shared memory for all alexidx trees.",
+					   "Every alexidx index keeps its whole tree here. Raise it when an "
+					   "insert or build reports that the arena is full.",
+					   &alexidx_memory_mb, 1024, 16, INT_MAX / 2, GUC_UNIT_MB);
+	define_startup_int("alexidx.max_indexes",
+					   "Most alexidx index builds that can be loaded at once.",
+					   NULL, &alexidx_max_indexes, 1024, 16, 1000000, 0);
 	DefineCustomIntVariable("alexidx.insert_buffer",
 							"Entries a backend buffers per index before flushing them as one batch.",
 							"Buffers are also flushed before the backend scans the index and at commit.",
