@@ -125,7 +125,7 @@ typedef enum AxRequestType
 	AXR_COMPACT,				/* compact a build's range */
 	AXR_SIZE,					/* report a build's sidecar bytes */
 	AXR_CHECK,					/* compare a build's tree with the sidecar */
-	AXR_LIST					/* list build records */
+	AXR_LIST					/* list build records after build_id, one page */
 } AxRequestType;
 
 typedef enum AxSlotState
@@ -222,8 +222,11 @@ extern void alexidx_sidecar_compact(uint64 build_id);
 extern uint64 alexidx_sidecar_bytes(uint64 build_id);
 extern uint64 alexidx_sidecar_check(Relation index, uint64 build_id);
 extern char *alexidx_sidecar_dir(void);
-/* Copies up to max build records; returns how many there are in all. */
-extern int	alexidx_sidecar_list(AxBuildRecord *out, int max);
+/*
+ * Copies one page (at most AX_LIST_MAX) of the build records whose ids are above after, in
+ * build id order; returns how many it copied. A full page means there may be more.
+ */
+extern int	alexidx_sidecar_list(AxBuildRecord *out, uint64 after);
 #define AX_LIST_MAX ((int) (sizeof(AxEntry) * AX_INLINE_ENTRIES / sizeof(AxBuildRecord)))
 
 /* ---------- the sidecar worker (sidecar_worker.c) ---------- */

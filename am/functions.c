@@ -183,30 +183,42 @@ alexidx_check(PG_FUNCTION_ARGS)
 }
 
 /* One row per build the sidecar knows: what a DBA looks at to see the orphan sweep work. */
+static void
+put_build_row(ReturnSetInfo *rsinfo, const AxBuildRecord *rec)
+{
+	Datum		values[6];
+	bool		nulls[6] = {0};
+	char		persistence[2] = {rec->persistence, '\0'};
+
+	values[0] = Int64GetDatum((int64) rec->build_id);
+	values[1] = ObjectIdGetDatum(rec->dboid);
+	values[2] = ObjectIdGetDatum(rec->relfilenode);
+	values[3] = CStringGetTextDatum(rec->state == AX_BUILD_READY ? "ready" : "building");
+	values[4] = CStringGetTextDatum(persistence);
+	values[5] = Int64GetDatum((int64) alexidx_sidecar_bytes(rec->build_id));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 Datum
 alexidx_sidecar_builds(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * AX_LIST_MAX);
+	uint64		after = 0;
 	int			n,
 				i;
 
 	alexidx_require_preload();
 	InitMaterializedSRF(fcinfo, 0);
-	n = Min(alexidx_sidecar_list(recs, AX_LIST_MAX), AX_LIST_MAX);
-	for (i = 0; i < n; i++)
+	do
 	{
-		Datum		values[6];
-		bool		nulls[6] = {0};
-		char		persistence[2] = {recs[i].persistence, '\0'};
-
-		values[0] = Int64GetDatum((int64) recs[i].build_id);
-		values[1] = ObjectIdGetDatum(recs[i].dboid);
-		values[2] = ObjectIdGetDatum(recs[i].relfilenode);
-		values[3] = CStringGetTextDatum(recs[i].state == AX_BUILD_READY ? "ready" : "building");
-		values[4] = CStringGetTextDatum(persistence);
-		values[5] = Int64GetDatum((int64) alexidx_sidecar_bytes(recs[i].build_id));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+		n = alexidx_sidecar_list(recs, after);
+		for (i = 0; i < n; i++)
+			put_build_row(rsinfo, &recs[i]);
+		if (n > 0)
+			after = recs[n - 1].build_id;
+	} while (n == AX_LIST_MAX);
+	pfree(recs);
 	return (Datum) 0;
 }
+

@@ -253,16 +253,16 @@ alexidx_sidecar_check(Relation index, uint64 build_id)
 }
 
 int
-alexidx_sidecar_list(AxBuildRecord *out, int max)
+alexidx_sidecar_list(AxBuildRecord *out, uint64 after)
 {
-	AxRequestSlot *slot = begin_request(AXR_LIST, 0);
+	AxRequestSlot *slot = begin_request(AXR_LIST, after);
 	int			n;
 
 	submit_and_wait(slot);
 	check_answer(slot, "could not list the sidecar's builds", NULL);
-	n = Min((int) slot->result, Min(max, AX_LIST_MAX));
+	n = Min((int) slot->result, AX_LIST_MAX);
 	memcpy(out, slot->inline_entries, n * sizeof(AxBuildRecord));
-	return (int) slot->result;
+	return n;
 }
 
 char *

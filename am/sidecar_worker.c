@@ -303,11 +303,17 @@ serve_one(AxRequestSlot *slot)
 			break;
 		case AXR_LIST:
 			{
-				size_t		n;
+				/* one page: the records come in build id order */
+				size_t		n,
+							i,
+							copied = 0;
 				AxBuildRecord *recs = list_builds(&n, &err);
+				AxBuildRecord *page = (AxBuildRecord *) slot->inline_entries;
 
-				memcpy(slot->inline_entries, recs, Min((int) n, AX_LIST_MAX) * sizeof(AxBuildRecord));
-				slot->result = n;
+				for (i = 0; i < n && copied < AX_LIST_MAX; i++)
+					if (recs[i].build_id > slot->build_id)
+						page[copied++] = recs[i];
+				slot->result = copied;
 				pfree(recs);
 				finish_err(slot, &err);
 				break;

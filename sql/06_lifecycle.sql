@@ -112,3 +112,23 @@ CREATE INDEX x_ax ON x USING alexidx (k);
 SELECT count(*) AS builds_with_other FROM alexidx_sidecar_builds() \gset
 DROP DATABASE alexidx_other;
 SELECT wait_for_builds(:builds_with_other - 1) - :builds_with_other AS builds_after_drop_database;
+
+-- alexidx_sidecar_builds() lists every build, however many (it once stopped at 204).
+SELECT count(*) AS builds_now FROM alexidx_sidecar_builds() \gset
+DO $$
+BEGIN
+  FOR i IN 1 .. 250 LOOP
+    EXECUTE format('CREATE TABLE many_%s (k int); CREATE INDEX many_%s_ax ON many_%s USING alexidx (k)', i, i, i);
+  END LOOP;
+END $$;
+SELECT count(*) - :builds_now AS new_builds, count(DISTINCT build_id) - :builds_now AS distinct_new_builds
+  FROM alexidx_sidecar_builds();
+SELECT count(*) AS listed_indexes FROM pg_class c
+  WHERE relname LIKE 'many\_%\_ax' AND relfilenode IN (SELECT relfilenode FROM alexidx_sidecar_builds());
+DO $$
+BEGIN
+  FOR i IN 1 .. 250 LOOP
+    EXECUTE format('DROP TABLE many_%s', i);
+  END LOOP;
+END $$;
+SELECT wait_for_builds(:builds_now) - :builds_now AS builds_after_drops;
