@@ -39,6 +39,8 @@ static uint64 *preload = NULL;
 static int	npreload = 0;
 static uint32 incarnation = 0;
 static volatile sig_atomic_t shutdown_requested = false;
+/* set when the main loop ends on SIGTERM: the sidecar is closed cleanly and marked so */
+static bool clean_exit = false;
 
 static AxBuildRecord *list_builds(size_t *n, AxError *err);
 
@@ -105,17 +107,19 @@ fail_worker(const char *what, const AxError *err)
 static void
 close_sidecar(int code, Datum arg)
 {
-	/* anyone still waiting gets an error instead of waiting for a worker that is gone */
-	snprintf(alexidx_shared->worker_error, sizeof(alexidx_shared->worker_error),
-			 "the sidecar worker has stopped");
-	pg_write_barrier();
-	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_FAILED);
+	/*
+	 * The postmaster starts a new worker (every exit is nonzero): requests wait for it, as
+	 * for a worker that is starting. A worker that failed keeps its message for them.
+	 */
 	alexidx_shared->worker_latch = NULL;
+	pg_write_barrier();
+	if (pg_atomic_read_u32(&alexidx_shared->worker_state) != AXW_FAILED)
+		pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_STARTING);
 	if (sidecar)
 	{
 		block_signals();
-		/* A normal exit leaves a marker: the next start then knows no crash happened. */
-		ax_db_close(sidecar, code == 0);
+		/* A clean exit leaves a marker: the next start then knows no crash happened. */
+		ax_db_close(sidecar, clean_exit);
 		unblock_signals();
 		sidecar = NULL;
 	}
@@ -602,13 +606,22 @@ alexidx_worker_main(Datum arg)
 				 errhint("Every alexidx index must be rebuilt with REINDEX.")));
 	before_shmem_exit(close_sidecar, 0);
 
+	/*
+	 * Shared memory outlives a worker that exits alone (SIGTERM, an error): the server did
+	 * not crash, its unlogged relations were not reset, and backends may still be building
+	 * under the current incarnation. Only a fresh shared memory (server start, crash restart)
+	 * begins a new incarnation and, after a crash, resets the unlogged builds.
+	 */
 	block_signals();
 	clean = ax_db_take_clean_marker(sidecar);
-	incarnation = ax_db_next_incarnation(sidecar, &err);
+	if (alexidx_shared->incarnation != 0)
+		incarnation = alexidx_shared->incarnation;
+	else
+		incarnation = ax_db_next_incarnation(sidecar, &err);
 	unblock_signals();
 	if (err.status != AX_OK)
 		fail_worker("could not start", &err);
-	if (!clean)
+	if (!clean && alexidx_shared->incarnation == 0)
 		reset_unlogged_builds();
 
 	alexidx_shared->incarnation = incarnation;
@@ -651,5 +664,11 @@ alexidx_worker_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 	}
-	proc_exit(0);
+
+	/*
+	 * SIGTERM: at server shutdown, or a DBA's kill. Exit 0 would unregister the worker for
+	 * good; exit 1 makes the postmaster start a new one unless the server is shutting down.
+	 */
+	clean_exit = true;
+	proc_exit(1);
 }

@@ -52,5 +52,38 @@ ax_verify($node, label => 'sidecar SIGKILL while idle', acked => \%acked, maybe 
 	never => \%never);
 ok($node->log_contains(qr/alexidx sidecar.*was terminated by signal 9/), 'the server log names the killed worker');
 
+# SIGTERM (pg_terminate_backend, a DBA's kill): the postmaster must start a new worker by
+# itself, without a crash restart; writers in flight wait for it and commit, and an unlogged
+# table's index keeps its rows (no crash happened, so nothing unlogged may be reset).
+$node->safe_psql('postgres', q{
+	CREATE UNLOGGED TABLE u (k bigint);
+	INSERT INTO u SELECT g FROM generate_series(1, 5000) g;
+	CREATE INDEX u_ax ON u USING alexidx (k);
+});
+for my $round (1 .. 2)
+{
+	my $pid = ax_sidecar_pid($node);
+	my $log_start = -s $node->logfile;
+	my $clients = ax_insert_clients($node, 2, 1000, base => 200_000_000 + $round * 1_000_000,
+		seed => 10 + $round, insert_buffers => [ 1, 100 ], name => "term$round");
+	sleep(1);
+	ok(kill('TERM', $pid), "SIGTERM round $round: SIGTERM the sidecar worker under load");
+	my $newpid = ax_poll(30, 0.2, sub { my $p = ax_sidecar_pid($node); $p && $p ne $pid ? $p : '' });
+	ok($newpid, "SIGTERM round $round: a new sidecar worker starts by itself (pid " . ($newpid || 'none') . ')');
+	my $r = ax_wait_clients($clients, 60);
+	is($r->{acked_tx}, $r->{tx}, "SIGTERM round $round: every transaction commits across the restart")
+	  or diag(join("\n", @{ $r->{errors} }[0 .. 4]));
+	%acked = (%acked, %{ $r->{acked} });
+	push @maybe, @{ $r->{maybe} };
+	%never = (%never, %{ $r->{never} });
+	my $log = slurp_file($node->logfile, $log_start);
+	unlike($log, qr/terminating any other active server processes|reinitializing/,
+		"SIGTERM round $round: no crash restart");
+	ax_verify($node, label => "sidecar SIGTERM, round $round", acked => \%acked, maybe => \@maybe,
+		never => \%never);
+	ax_verify($node, label => "sidecar SIGTERM, round $round: unlogged table", table => 'u',
+		index => 'u_ax', expect_count => 5000);
+}
+
 $node->stop;
 done_testing();
