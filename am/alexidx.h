@@ -149,7 +149,6 @@ typedef struct AxRequestSlot
 	int			status;			/* AxStatus */
 	char		message[512];
 	uint64		result;
-	uint64		result2;
 	AxEntry		inline_entries[AX_INLINE_ENTRIES];
 } AxRequestSlot;
 
@@ -204,8 +203,19 @@ extern bool alexidx_register_tree(uint64 build_id, AxTree *tree, AxTree *null_tr
 /* Creates an empty tree, or reports a full arena. */
 extern AxTree *alexidx_new_tree(Relation index, Size expected_entries);
 extern void alexidx_report_too_many(void) pg_attribute_noreturn();
-/* Frees a build's tree if it is loaded (sidecar worker). */
+/*
+ * Frees a build's tree if it is loaded: the sidecar worker when a build dies, and any process
+ * that can no longer trust a tree (the next use loads it again from the sidecar).
+ */
 extern void alexidx_forget_tree(uint64 build_id);
+/* Frees one tree; a failure is only a WARNING (the arena space stays in use). */
+extern void alexidx_destroy_tree(AxTree *tree);
+/*
+ * Takes entries (values first, then NULLs from nvalues on) out of both trees of an entry
+ * locked exclusively. false: the trees are in an unknown state and must be forgotten.
+ */
+extern bool alexidx_erase_pair(AxIndexEntry *entry, AxEntry *entries, Size nvalues, Size n,
+							   Size *removed, AxError *err);
 /* Posts a build for the worker to drop, without waiting (safe in abort paths). */
 extern void alexidx_post_drop(uint64 build_id);
 /* Raises an ERROR that says how much to raise alexidx.memory by. */

@@ -144,8 +144,9 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	INSTR_TIME_SET_CURRENT(t_scan);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SORT);
-	ax_sort_entries(bs.values.items, bs.values.n);
-	ax_sort_entries(bs.nulls.items, bs.nulls.n);
+	if (ax_sort_entries(bs.values.items, bs.values.n, &err) != AX_OK ||
+		ax_sort_entries(bs.nulls.items, bs.nulls.n, &err) != AX_OK)
+		alexidx_report(&err, "could not sort the build's entries", index);
 	INSTR_TIME_SET_CURRENT(t_sort);
 
 	/*
@@ -179,8 +180,8 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	PG_CATCH();
 	{
 		ax_sst_job_free(job, true);
-		ax_tree_destroy(alexidx_shared->arena, tree);
-		ax_tree_destroy(alexidx_shared->arena, null_tree);
+		alexidx_destroy_tree(tree);
+		alexidx_destroy_tree(null_tree);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -4,9 +4,10 @@
  * The access method is split in two zones (the pg_duckdb rule):
  *   - C files under am/ talk to PostgreSQL and may ereport();
  *   - C++ files under am/engine/ never call PostgreSQL and never let an exception escape.
- * Every function declared here is a boundary guard: it catches every C++ exception and
- * turns it into an AxStatus plus a message in an AxError, which the C caller reports with
- * ereport() once it is back in the C zone. Nothing in here longjmps.
+ * Every function declared here either is a boundary guard, which catches every C++ exception
+ * and turns it into an AxStatus plus a message in an AxError that the C caller reports with
+ * ereport() once it is back in the C zone, or cannot fail and is declared AX_NOEXCEPT.
+ * Nothing in here longjmps, and no failure is dropped on the way.
  *
  * This header is plain C so that PostgreSQL's headers and the C++ headers never meet in one
  * translation unit.
@@ -19,8 +20,11 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
+#define AX_NOEXCEPT noexcept
 extern "C"
 {
+#else
+#define AX_NOEXCEPT
 #endif
 
 /* One index entry: the order-preserving int64 image of the key and the heap TID packed
@@ -79,12 +83,17 @@ typedef struct AxTreeStats
 } AxTreeStats;
 
 AxTree	   *ax_tree_create(void *arena, const AxTreeParams *params, AxError *err);
-void		ax_tree_destroy(void *arena, AxTree *tree);
+AxStatus	ax_tree_destroy(void *arena, AxTree *tree, AxError *err);
 AxStatus	ax_tree_bulk_load(AxTree *tree, const AxEntry *sorted, size_t n, AxError *err);
 /* entries may be reordered in place */
 AxStatus	ax_tree_insert_batch(AxTree *tree, AxEntry *entries, size_t n, AxError *err);
-size_t		ax_tree_erase_batch(AxTree *tree, AxEntry *entries, size_t n);
-size_t		ax_tree_size(const AxTree *tree);
+/*
+ * entries may be reordered in place; *removed counts what was found. On failure some entries
+ * may be gone and others not: the caller must stop trusting the tree (drop and reload it).
+ */
+AxStatus	ax_tree_erase_batch(AxTree *tree, AxEntry *entries, size_t n, size_t *removed,
+								AxError *err);
+size_t		ax_tree_size(const AxTree *tree) AX_NOEXCEPT;
 
 /*
  * Copies up to max entries with lo <= key <= hi, ascending (or descending when backward),
@@ -93,13 +102,14 @@ size_t		ax_tree_size(const AxTree *tree);
  */
 size_t		ax_tree_copy_range(const AxTree *tree, int64_t lo, int64_t hi,
 							   const AxEntry *resume, bool backward,
-							   AxEntry *out, size_t max);
-void		ax_tree_stats(const AxTree *tree, AxTreeStats *stats);
+							   AxEntry *out, size_t max) AX_NOEXCEPT;
+AxStatus	ax_tree_stats(const AxTree *tree, AxTreeStats *stats, AxError *err);
 bool		ax_tree_validate(const AxTree *tree, char *why, size_t whylen);
 
 /* ---------- sorting (ambuild) ---------- */
 
-void		ax_sort_entries(AxEntry *entries, size_t n);
+/* Sorts by (key, tid); on failure (no memory for the radix buffer) the order is undefined. */
+AxStatus	ax_sort_entries(AxEntry *entries, size_t n, AxError *err);
 
 /* ---------- SST files written by a backend during ambuild ---------- */
 
@@ -156,10 +166,17 @@ typedef struct AxWritePart
  * indexes; *set_aside then names where it went (empty otherwise).
  */
 AxDb	   *ax_db_open(const char *dir, char *set_aside, size_t set_aside_len, AxError *err);
-/* Cancels background work and closes. *clean_marker: write "clean shutdown" first. */
-void		ax_db_close(AxDb *db, bool write_clean_marker);
-/* true when the previous run ended with ax_db_close(db, true); consumes the marker */
-bool		ax_db_take_clean_marker(AxDb *db);
+/*
+ * Cancels background work and closes; db is freed in every case. write_clean_marker: record
+ * "clean shutdown" first. A failure means the marker may be missing (the next start then
+ * treats the stop as a crash, which is safe).
+ */
+AxStatus	ax_db_close(AxDb *db, bool write_clean_marker, AxError *err);
+/*
+ * *clean: the previous run ended with ax_db_close(db, true, ...); consumes the marker. On
+ * failure *clean is false: an unknown ending counts as a crash.
+ */
+AxStatus	ax_db_take_clean_marker(AxDb *db, bool *clean, AxError *err);
 uint32_t	ax_db_next_incarnation(AxDb *db, AxError *err);
 uint64_t	ax_db_new_build_id(AxDb *db, AxError *err);
 
@@ -182,8 +199,8 @@ AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTree *tree, AxTree *null
 /* Compares the build's entries with the trees; AX_CORRUPT with a message on mismatch. */
 AxStatus	ax_db_compare_tree(AxDb *db, uint64_t build_id, const AxTree *tree,
 							   const AxTree *null_tree, uint64_t *nsidecar, AxError *err);
-uint64_t	ax_db_build_bytes(AxDb *db, uint64_t build_id);
-uint64_t	ax_db_total_bytes(AxDb *db);
+/* Approximate bytes on disk and in memtables of one build. */
+AxStatus	ax_db_build_bytes(AxDb *db, uint64_t build_id, uint64_t *bytes, AxError *err);
 
 #ifdef __cplusplus
 }

@@ -54,6 +54,8 @@ alexidx_stats(PG_FUNCTION_ARGS)
 	AxIndexEntry *entry;
 	AxTreeStats st;
 	AxTreeStats nullst;
+	AxError		err;
+	AxStatus	status;
 	size_t		nnulls;
 	TupleDesc	tupdesc;
 	Datum		values[9];
@@ -63,10 +65,13 @@ alexidx_stats(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	entry = alexidx_acquire(index, build_id, LW_SHARED);
-	ax_tree_stats(entry->tree, &st);
+	status = ax_tree_stats(entry->tree, &st, &err);
+	if (status == AX_OK)
+		status = ax_tree_stats(entry->null_tree, &nullst, &err);
 	nnulls = ax_tree_size(entry->null_tree);
-	ax_tree_stats(entry->null_tree, &nullst);
 	LWLockRelease(&entry->lock);
+	if (status != AX_OK)
+		alexidx_report(&err, "could not compute the tree's statistics", index);
 	st.entries += nnulls;
 	st.memory_bytes += nullst.memory_bytes;
 

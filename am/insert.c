@@ -146,8 +146,15 @@ flush_buffer(Relation index, InsertBuffer *buf)
 		st = ax_tree_insert_batch(entry->null_tree, buf->entries + nvalues, buf->n - nvalues, &err);
 	if (st != AX_OK)
 	{
-		ax_tree_erase_batch(entry->tree, buf->entries, nvalues);
-		ax_tree_erase_batch(entry->null_tree, buf->entries + nvalues, buf->n - nvalues);
+		AxError		erase_err;
+
+		if (!alexidx_erase_pair(entry, buf->entries, nvalues, buf->n, NULL, &erase_err))
+		{
+			/* the tree may hold entries the sidecar never gets: reload it from there */
+			LWLockRelease(&entry->lock);
+			alexidx_forget_tree(buf->build_id);
+			alexidx_report(&erase_err, "could not take a failed batch out of the tree", index);
+		}
 	}
 	LWLockRelease(&entry->lock);
 	if (st == AX_NOMEM)
@@ -161,12 +168,19 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	}
 	PG_CATCH();
 	{
-		/* the sidecar does not have them: take them out of the tree again */
+		/*
+		 * The sidecar does not have them: take them out of the tree again. If even that
+		 * fails, drop the tree, which the next use reloads from the sidecar.
+		 */
+		AxError		erase_err;
+		bool		erased;
+
 		HOLD_INTERRUPTS();
 		entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
-		ax_tree_erase_batch(entry->tree, buf->entries, nvalues);
-		ax_tree_erase_batch(entry->null_tree, buf->entries + nvalues, buf->n - nvalues);
+		erased = alexidx_erase_pair(entry, buf->entries, nvalues, buf->n, NULL, &erase_err);
 		LWLockRelease(&entry->lock);
+		if (!erased)
+			alexidx_forget_tree(buf->build_id);
 		RESUME_INTERRUPTS();
 		PG_RE_THROW();
 	}

@@ -184,11 +184,38 @@ alexidx_split_nulls(AxEntry *entries, Size n)
 	return nvalues;
 }
 
+void
+alexidx_destroy_tree(AxTree *tree)
+{
+	AxError		err;
+
+	/* Nothing to undo: a tree that could not be freed only keeps its arena space. */
+	if (ax_tree_destroy(alexidx_shared->arena, tree, &err) != AX_OK)
+		ereport(WARNING,
+				(errmsg("alexidx: could not free a tree: %s", err.message),
+				 errdetail("Its shared memory stays in use until the server restarts.")));
+}
+
 static void
 destroy_pair(AxTree *tree, AxTree *null_tree)
 {
-	ax_tree_destroy(alexidx_shared->arena, tree);
-	ax_tree_destroy(alexidx_shared->arena, null_tree);
+	alexidx_destroy_tree(tree);
+	alexidx_destroy_tree(null_tree);
+}
+
+bool
+alexidx_erase_pair(AxIndexEntry *entry, AxEntry *entries, Size nvalues, Size n,
+				   Size *removed, AxError *err)
+{
+	size_t		r1 = 0,
+				r2 = 0;
+	bool		ok;
+
+	ok = ax_tree_erase_batch(entry->tree, entries, nvalues, &r1, err) == AX_OK &&
+		ax_tree_erase_batch(entry->null_tree, entries + nvalues, n - nvalues, &r2, err) == AX_OK;
+	if (removed)
+		*removed = r1 + r2;
+	return ok;
 }
 
 bool

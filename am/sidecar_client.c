@@ -86,7 +86,7 @@ begin_request(AxRequestType type, uint64 build_id)
 	slot->dsm = DSM_HANDLE_INVALID;
 	slot->status = AX_OK;
 	slot->message[0] = '\0';
-	slot->result = slot->result2 = 0;
+	slot->result = 0;
 	return slot;
 }
 

@@ -107,6 +107,8 @@ fail_worker(const char *what, const AxError *err)
 static void
 close_sidecar(int code, Datum arg)
 {
+	AxError		err = {0};
+
 	/*
 	 * The postmaster starts a new worker (every exit is nonzero): requests wait for it, as
 	 * for a worker that is starting. A worker that failed keeps its message for them.
@@ -119,8 +121,11 @@ close_sidecar(int code, Datum arg)
 	{
 		block_signals();
 		/* A clean exit leaves a marker: the next start then knows no crash happened. */
-		ax_db_close(sidecar, clean_exit);
+		ax_db_close(sidecar, clean_exit, &err);
 		unblock_signals();
+		/* safe either way: without the marker the next start assumes a crash */
+		if (err.status != AX_OK)
+			ereport(LOG, (errmsg("alexidx sidecar: %s", err.message)));
 		sidecar = NULL;
 	}
 }
@@ -183,7 +188,7 @@ load_into_registry(uint64 build_id, AxError *err)
 	null_tree = tree ? ax_tree_create(alexidx_shared->arena, NULL, err) : NULL;
 	if (tree == NULL || null_tree == NULL)
 	{
-		ax_tree_destroy(alexidx_shared->arena, tree);
+		alexidx_destroy_tree(tree);
 		return;
 	}
 	block_signals();
@@ -191,8 +196,8 @@ load_into_registry(uint64 build_id, AxError *err)
 	unblock_signals();
 	if (err->status != AX_OK)
 	{
-		ax_tree_destroy(alexidx_shared->arena, tree);
-		ax_tree_destroy(alexidx_shared->arena, null_tree);
+		alexidx_destroy_tree(tree);
+		alexidx_destroy_tree(null_tree);
 		return;
 	}
 	if (!alexidx_register_tree(build_id, tree, null_tree))
@@ -297,10 +302,9 @@ serve_one(AxRequestSlot *slot)
 			break;
 		case AXR_SIZE:
 			block_signals();
-			slot->result = ax_db_build_bytes(sidecar, slot->build_id);
-			slot->result2 = ax_db_total_bytes(sidecar);
+			ax_db_build_bytes(sidecar, slot->build_id, &slot->result, &err);
 			unblock_signals();
-			finish(slot, AX_OK, NULL);
+			finish_err(slot, &err);
 			break;
 		case AXR_CHECK:
 			check_build(slot);
@@ -613,11 +617,13 @@ alexidx_worker_main(Datum arg)
 	 * begins a new incarnation and, after a crash, resets the unlogged builds.
 	 */
 	block_signals();
-	clean = ax_db_take_clean_marker(sidecar);
-	if (alexidx_shared->incarnation != 0)
-		incarnation = alexidx_shared->incarnation;
-	else
-		incarnation = ax_db_next_incarnation(sidecar, &err);
+	if (ax_db_take_clean_marker(sidecar, &clean, &err) == AX_OK)
+	{
+		if (alexidx_shared->incarnation != 0)
+			incarnation = alexidx_shared->incarnation;
+		else
+			incarnation = ax_db_next_incarnation(sidecar, &err);
+	}
 	unblock_signals();
 	if (err.status != AX_OK)
 		fail_worker("could not start", &err);

@@ -89,13 +89,23 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (ndead > 0)
 	{
 		AxIndexEntry *entry;
+		AxError		err;
 		Size		nvalues;
 
 		alexidx_sidecar_write(index, build_id, dead, ndead, true);
 		nvalues = alexidx_split_nulls(dead, ndead);
 		entry = alexidx_acquire(index, build_id, LW_EXCLUSIVE);
-		ax_tree_erase_batch(entry->tree, dead, nvalues);
-		ax_tree_erase_batch(entry->null_tree, dead + nvalues, ndead - nvalues);
+		if (!alexidx_erase_pair(entry, dead, nvalues, ndead, NULL, &err))
+		{
+			/*
+			 * The tree may still hold dead TIDs that the sidecar no longer has. Drop it (the
+			 * next use reloads it from the sidecar) and fail, so that the heap keeps the
+			 * TIDs until a VACUUM succeeds.
+			 */
+			LWLockRelease(&entry->lock);
+			alexidx_forget_tree(build_id);
+			alexidx_report(&err, "could not remove dead entries from the tree", index);
+		}
 		LWLockRelease(&entry->lock);
 		/* give the space back on disk when a good share of the index went away */
 		if (ndead >= 100000 || ndead * 4 >= ndead + live)

@@ -90,6 +90,8 @@ void AxDb::stop() {
   if (maintenance.joinable()) maintenance.join();
 }
 
+static uint64_t build_bytes(AxDb* h, uint64_t build);
+
 static void check(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return;
   AxStatus st = s.IsCorruption() ? AX_CORRUPT : AX_IOERROR;
@@ -200,26 +202,32 @@ extern "C" AxDb* ax_db_open(const char* dir, char* set_aside, std::size_t set_as
   return out;
 }
 
-extern "C" void ax_db_close(AxDb* h, bool write_clean_marker) {
-  if (h == nullptr) return;
-  ax_guard(nullptr, [&] {
+extern "C" AxStatus ax_db_close(AxDb* h, bool write_clean_marker, AxError* err) {
+  if (h == nullptr) return AX_OK;
+  AxStatus st = ax_guard(err, [&] {
     h->stop();
-    if (write_clean_marker) h->db->Put(synced(), h->meta, meta_key('S'), rocksdb::Slice());
+    rocksdb::Status marker;
+    if (write_clean_marker) marker = h->db->Put(synced(), h->meta, meta_key('S'), rocksdb::Slice());
     rocksdb::CancelAllBackgroundWork(h->db.get(), true);
     release_families(h);
-    h->db->Close();
+    rocksdb::Status closed = h->db->Close();
+    check(marker, "could not write the clean shutdown marker");
+    check(closed, "could not close the sidecar database");
   });
   delete h;
+  return st;
 }
 
-extern "C" bool ax_db_take_clean_marker(AxDb* h) {
-  bool found = false;
-  ax_guard(nullptr, [&] {
+extern "C" AxStatus ax_db_take_clean_marker(AxDb* h, bool* clean, AxError* err) {
+  *clean = false;
+  return ax_guard(err, [&] {
     std::string v;
-    found = h->db->Get(rocksdb::ReadOptions(), h->meta, meta_key('S'), &v).ok();
-    if (found) check(h->db->Delete(synced(), h->meta, meta_key('S')), "could not clear the shutdown marker");
+    rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), h->meta, meta_key('S'), &v);
+    if (s.IsNotFound()) return;
+    check(s, "could not read the clean shutdown marker");
+    check(h->db->Delete(synced(), h->meta, meta_key('S')), "could not clear the clean shutdown marker");
+    *clean = true;
   });
-  return found;
 }
 
 extern "C" uint32_t ax_db_next_incarnation(AxDb* h, AxError* err) {
@@ -403,7 +411,7 @@ static std::vector<AxEntry> build_entries(AxDb* h, uint64_t build) {
     const rocksdb::Snapshot* s;
     ~Release() { db->ReleaseSnapshot(s); }
   } release{h->db.get(), snap};
-  std::vector<AxEntry> runs = live_run_entries(h->db.get(), build, snap, ax_db_build_bytes(h, build) / 8 + 1024);
+  std::vector<AxEntry> runs = live_run_entries(h->db.get(), build, snap, build_bytes(h, build) / 8 + 1024);
   std::vector<AxEntry> singles;
   for_each_key(h->db.get(), singles_space(build), snap,
                [&](const AxEntry& e, const rocksdb::Slice&) { singles.push_back(e); });
@@ -489,25 +497,23 @@ extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTree* tr
   });
 }
 
-extern "C" uint64_t ax_db_build_bytes(AxDb* h, uint64_t build) {
+// Approximate bytes of one build's three key spaces, memtables included; throws on failure.
+static uint64_t build_bytes(AxDb* h, uint64_t build) {
   uint64_t total = 0;
-  ax_guard(nullptr, [&] {
-    for (uint64_t space : {singles_space(build), run_space(build), tomb_space(build)}) {
-      std::string lo = build_prefix(space), hi = build_prefix(space + 1);
-      rocksdb::Range r(lo, hi);
-      rocksdb::SizeApproximationOptions o;
-      o.include_memtables = true;
-      o.include_files = true;
-      uint64_t size = 0;
-      check(h->db->GetApproximateSizes(o, h->db->DefaultColumnFamily(), &r, 1, &size), "size estimate failed");
-      total += size;
-    }
-  });
+  for (uint64_t space : {singles_space(build), run_space(build), tomb_space(build)}) {
+    std::string lo = build_prefix(space), hi = build_prefix(space + 1);
+    rocksdb::Range r(lo, hi);
+    rocksdb::SizeApproximationOptions o;
+    o.include_memtables = true;
+    o.include_files = true;
+    uint64_t size = 0;
+    check(h->db->GetApproximateSizes(o, h->db->DefaultColumnFamily(), &r, 1, &size), "size estimate failed");
+    total += size;
+  }
   return total;
 }
 
-extern "C" uint64_t ax_db_total_bytes(AxDb* h) {
-  uint64_t v = 0;
-  ax_guard(nullptr, [&] { h->db->GetIntProperty("rocksdb.total-sst-files-size", &v); });
-  return v;
+extern "C" AxStatus ax_db_build_bytes(AxDb* h, uint64_t build, uint64_t* bytes, AxError* err) {
+  *bytes = 0;
+  return ax_guard(err, [&] { *bytes = build_bytes(h, build); });
 }

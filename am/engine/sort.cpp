@@ -34,8 +34,8 @@ bool byte_is_constant(const AxEntry* a, std::size_t n, unsigned shift, Get get) 
 
 }  // namespace
 
-extern "C" void ax_sort_entries(AxEntry* entries, std::size_t n) {
-  axeng::ax_guard(nullptr, [&] {
+extern "C" AxStatus ax_sort_entries(AxEntry* entries, std::size_t n, AxError* err) {
+  return axeng::ax_guard(err, [&] {
     if (n < 4096) {
       std::sort(entries, entries + n, [](const AxEntry& a, const AxEntry& b) {
         return a.key != b.key ? a.key < b.key : a.tid < b.tid;

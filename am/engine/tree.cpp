@@ -49,9 +49,9 @@ extern "C" AxTree* ax_tree_create(void* arena, const AxTreeParams* params, AxErr
   return reinterpret_cast<AxTree*>(result);
 }
 
-extern "C" void ax_tree_destroy(void* arena, AxTree* tree) {
-  if (tree == nullptr) return;
-  ax_guard(nullptr, [&] {
+extern "C" AxStatus ax_tree_destroy(void* arena, AxTree* tree, AxError* err) {
+  if (tree == nullptr) return AX_OK;
+  return ax_guard(err, [&] {
     Tree* t = as_tree(tree);
     t->~Tree();
     ArenaAllocator<Tree>(arena_manager(arena)).deallocate(t, 1);
@@ -71,29 +71,26 @@ extern "C" AxStatus ax_tree_insert_batch(AxTree* tree, AxEntry* entries, std::si
   });
 }
 
-extern "C" std::size_t ax_tree_erase_batch(AxTree* tree, AxEntry* entries, std::size_t n) {
-  std::size_t removed = 0;
-  ax_guard(nullptr, [&] { removed = as_tree(tree)->erase_batch(as_entries(entries), n); });
-  return removed;
+extern "C" AxStatus ax_tree_erase_batch(AxTree* tree, AxEntry* entries, std::size_t n,
+                                        std::size_t* removed, AxError* err) {
+  *removed = 0;
+  return ax_guard(err, [&] { *removed = as_tree(tree)->erase_batch(as_entries(entries), n); });
 }
 
-extern "C" std::size_t ax_tree_size(const AxTree* tree) { return as_tree(tree)->size(); }
+extern "C" std::size_t ax_tree_size(const AxTree* tree) noexcept { return as_tree(tree)->size(); }
 
 extern "C" std::size_t ax_tree_copy_range(const AxTree* tree, int64_t lo, int64_t hi,
                                           const AxEntry* resume, bool backward, AxEntry* out,
-                                          std::size_t max) {
-  std::size_t n = 0;
-  ax_guard(nullptr, [&] {
-    const Tree* t = as_tree(tree);
-    n = backward ? t->copy_range_reverse(lo, hi, as_entries(resume), as_entries(out), max)
-                 : t->copy_range(lo, hi, as_entries(resume), as_entries(out), max);
-  });
-  return n;
+                                          std::size_t max) noexcept {
+  // No guard: copying allocates nothing and the core's copy_range is noexcept.
+  const Tree* t = as_tree(tree);
+  return backward ? t->copy_range_reverse(lo, hi, as_entries(resume), as_entries(out), max)
+                  : t->copy_range(lo, hi, as_entries(resume), as_entries(out), max);
 }
 
-extern "C" void ax_tree_stats(const AxTree* tree, AxTreeStats* out) {
+extern "C" AxStatus ax_tree_stats(const AxTree* tree, AxTreeStats* out, AxError* err) {
   std::memset(out, 0, sizeof(*out));
-  ax_guard(nullptr, [&] {
+  return ax_guard(err, [&] {
     const Tree* t = as_tree(tree);
     alex::Stats s = t->stats();
     out->entries = s.entries;

@@ -246,7 +246,7 @@ class Alex {
   // exhausted. The tree may change between calls; resuming re-finds the position by value.
   // (Exact duplicate (key, payload) pairs split across a chunk boundary are indistinguishable
   // from the resume entry and are skipped with it.)
-  std::size_t copy_range(Key lo, Key hi, const Entry* resume_after, Entry* out, std::size_t max) const {
+  std::size_t copy_range(Key lo, Key hi, const Entry* resume_after, Entry* out, std::size_t max) const noexcept {
     if (max == 0 || root_ == nullptr || hi < lo) return 0;
     iterator it;
     if (resume_after && !(resume_after->key < lo)) {
@@ -283,7 +283,7 @@ class Alex {
   }
 
   // Same, descending, strictly before *resume_before when it is non-null.
-  std::size_t copy_range_reverse(Key lo, Key hi, const Entry* resume_before, Entry* out, std::size_t max) const {
+  std::size_t copy_range_reverse(Key lo, Key hi, const Entry* resume_before, Entry* out, std::size_t max) const noexcept {
     if (max == 0 || root_ == nullptr || hi < lo) return 0;
     // Position: one past the first entry to return, as (leaf, slot) with slot = end of scan.
     const Data* l;

@@ -1,0 +1,114 @@
+// The C/C++ seam (am/engine.h): a C++ failure must reach the C caller as an AxStatus with a
+// message, and the calls that cannot fail must give exact answers (issue 10, item 7).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "engine.h"
+
+namespace {
+
+struct Arena {
+  std::vector<std::uint64_t> mem;
+  explicit Arena(std::size_t bytes) : mem(bytes / 8) {
+    AxError err{};
+    EXPECT_EQ(ax_arena_create(mem.data(), bytes, &err), AX_OK) << err.message;
+  }
+  void* base() { return mem.data(); }
+};
+
+std::vector<AxEntry> random_entries(std::size_t n, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<AxEntry> v(n);
+  for (auto& e : v) {
+    e.key = static_cast<int64_t>(rng() % 100000) - 50000;
+    e.tid = (rng() % 100000) << 16 | (1 + rng() % 200);
+  }
+  return v;
+}
+
+bool entry_less(const AxEntry& a, const AxEntry& b) {
+  return a.key != b.key ? a.key < b.key : a.tid < b.tid;
+}
+
+TEST(EngineSeam, SortReportsWhatItCannotDo) {
+  // A radix buffer that cannot exist: the array is left alone and the caller is told.
+  AxEntry one[1] = {{5, 7}};
+  AxError err{};
+  std::size_t absurd = SIZE_MAX / sizeof(AxEntry);
+  EXPECT_NE(ax_sort_entries(one, absurd, &err), AX_OK);
+  EXPECT_NE(err.status, AX_OK);
+  EXPECT_STRNE(err.message, "");
+}
+
+TEST(EngineSeam, SortOrdersByKeyThenTid) {
+  for (std::size_t n : {std::size_t{100}, std::size_t{50000}}) {
+    auto v = random_entries(n, 7);
+    auto want = v;
+    std::sort(want.begin(), want.end(), entry_less);
+    AxError err{};
+    ASSERT_EQ(ax_sort_entries(v.data(), v.size(), &err), AX_OK) << err.message;
+    for (std::size_t i = 0; i < n; i++) {
+      ASSERT_EQ(v[i].key, want[i].key) << i;
+      ASSERT_EQ(v[i].tid, want[i].tid) << i;
+    }
+  }
+}
+
+TEST(EngineSeam, EraseCountsWhatItRemoved) {
+  Arena arena(64 << 20);
+  AxError err{};
+  AxTree* tree = ax_tree_create(arena.base(), nullptr, &err);
+  ASSERT_NE(tree, nullptr) << err.message;
+  auto v = random_entries(20000, 11);
+  std::sort(v.begin(), v.end(), entry_less);
+  v.erase(std::unique(v.begin(), v.end(), [](const AxEntry& a, const AxEntry& b) {
+            return a.key == b.key && a.tid == b.tid;
+          }), v.end());
+  ASSERT_EQ(ax_tree_bulk_load(tree, v.data(), v.size(), &err), AX_OK) << err.message;
+
+  // every other entry, plus entries that are not there
+  std::vector<AxEntry> gone;
+  for (std::size_t i = 0; i < v.size(); i += 2) gone.push_back(v[i]);
+  std::size_t present = gone.size();
+  gone.push_back({999999, 1});
+  gone.push_back({-999999, 2});
+  std::size_t removed = 12345;
+  ASSERT_EQ(ax_tree_erase_batch(tree, gone.data(), gone.size(), &removed, &err), AX_OK) << err.message;
+  EXPECT_EQ(removed, present);
+  EXPECT_EQ(ax_tree_size(tree), v.size() - present);
+
+  AxTreeStats st;
+  ASSERT_EQ(ax_tree_stats(tree, &st, &err), AX_OK) << err.message;
+  EXPECT_EQ(st.entries, v.size() - present);
+
+  std::vector<AxEntry> out(v.size());
+  std::size_t n = ax_tree_copy_range(tree, INT64_MIN, INT64_MAX, nullptr, false, out.data(), out.size());
+  ASSERT_EQ(n, v.size() - present);
+  for (std::size_t i = 0; i < n; i++) {
+    ASSERT_EQ(out[i].key, v[2 * i + 1].key);
+    ASSERT_EQ(out[i].tid, v[2 * i + 1].tid);
+  }
+  EXPECT_EQ(ax_tree_destroy(arena.base(), tree, &err), AX_OK) << err.message;
+}
+
+TEST(EngineSeam, FullArenaIsReported) {
+  // Inserting into a small arena ends in AX_NOMEM with a message, never in silence.
+  Arena arena(1 << 20);
+  AxError err{};
+  AxTree* tree = ax_tree_create(arena.base(), nullptr, &err);
+  ASSERT_NE(tree, nullptr) << err.message;
+  AxStatus st = AX_OK;
+  for (int round = 0; round < 1000 && st == AX_OK; round++) {
+    auto v = random_entries(1000, 100 + round);
+    st = ax_tree_insert_batch(tree, v.data(), v.size(), &err);
+  }
+  EXPECT_EQ(st, AX_NOMEM);
+  EXPECT_STRNE(err.message, "");
+  EXPECT_EQ(ax_tree_destroy(arena.base(), tree, &err), AX_OK) << err.message;
+}
+
+}  // namespace
