@@ -145,7 +145,10 @@ typedef struct AxBuildRecord
 	uint32_t	state;			/* AX_BUILD_* */
 	uint32_t	incarnation;	/* worker start that created the record */
 	char		persistence;	/* 'p', 'u' or 't' */
-	char		pad[7];
+	char		pad[3];
+	/* the tree's parameters, for rebuilding it after a restart (0: library default; records
+	 * written before this field existed hold 0 here) */
+	uint32_t	max_node_slots;
 } AxBuildRecord;
 
 #define AX_BUILD_BUILDING 1

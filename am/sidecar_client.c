@@ -150,6 +150,8 @@ alexidx_sidecar_new_build(Relation index)
 	rec->relfilenode = index->rd_node.relNode;
 	rec->backend = index->rd_backend;
 	rec->persistence = index->rd_rel->relpersistence;
+	if (index->rd_options)
+		rec->max_node_slots = (uint32) ((AlexOptions *) index->rd_options)->max_node_slots;
 	submit_and_wait(slot);
 	check_answer(slot, "could not start a build", index);
 	return slot->result;

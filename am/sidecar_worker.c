@@ -175,6 +175,8 @@ load_into_registry(uint64 build_id, AxError *err)
 {
 	AxTree	   *tree;
 	AxTree	   *null_tree;
+	AxBuildRecord rec;
+	AxTreeParams params = {0};
 	bool		loaded;
 
 	err->status = AX_OK;
@@ -184,8 +186,15 @@ load_into_registry(uint64 build_id, AxError *err)
 	if (loaded)
 		return;
 
-	tree = ax_tree_create(alexidx_shared->arena, NULL, err);
-	null_tree = tree ? ax_tree_create(alexidx_shared->arena, NULL, err) : NULL;
+	/* the same parameters as the build that made the tree (ambuild's alexidx_new_tree) */
+	block_signals();
+	ax_db_get_record(sidecar, build_id, &rec, err);
+	unblock_signals();
+	if (err->status != AX_OK)
+		return;
+	params.max_data_node_slots = rec.max_node_slots;
+	tree = ax_tree_create(alexidx_shared->arena, &params, err);
+	null_tree = tree ? ax_tree_create(alexidx_shared->arena, &params, err) : NULL;
 	if (tree == NULL || null_tree == NULL)
 	{
 		alexidx_destroy_tree(tree);

@@ -92,6 +92,10 @@ void AxDb::stop() {
 
 static uint64_t build_bytes(AxDb* h, uint64_t build);
 
+// Build records are stored as the raw struct: its size and layout are an on-disk format.
+static_assert(sizeof(AxBuildRecord) == 40, "AxBuildRecord is stored on disk");
+static_assert(offsetof(AxBuildRecord, max_node_slots) == 36, "AxBuildRecord is stored on disk");
+
 static void check(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return;
   AxStatus st = s.IsCorruption() ? AX_CORRUPT : AX_IOERROR;

@@ -18,7 +18,15 @@ $node->safe_psql('postgres', q{
 	INSERT INTO t SELECT (g * 7919) % 100003, g FROM generate_series(1, 50000) g;
 	CREATE INDEX t_ax ON t USING alexidx (k);
 	INSERT INTO t SELECT (g * 7919) % 100003, g FROM generate_series(50001, 60000) g;
+	CREATE TABLE small_nodes (k bigint);
+	INSERT INTO small_nodes SELECT g * 3 FROM generate_series(1, 100000) g;
+	CREATE INDEX small_nodes_ax ON small_nodes USING alexidx (k) WITH (max_node_slots = 256);
 });
+
+# The tree's shape depends on its parameters: a restart must rebuild it with the index's own
+# max_node_slots, not the library default (issue 10, item 8).
+my $shape_sql = q{SELECT data_nodes, depth, model_nodes FROM alexidx_stats('small_nodes_ax')};
+my $shape_before = $node->safe_psql('postgres', $shape_sql);
 
 # Rows found through a forced index scan, and by a sequential scan.
 sub counts
@@ -40,6 +48,8 @@ sub counts
 }
 
 $node->restart;
+is($node->safe_psql('postgres', $shape_sql), $shape_before,
+	"clean restart: the tree keeps its max_node_slots shape (data_nodes, depth, model_nodes = $shape_before)");
 my ($idx, $seq) = counts();
 is($idx, 60000, 'clean restart: all committed rows found through the index');
 is($seq, 60000, 'clean restart: seq scan agrees');
@@ -49,6 +59,8 @@ $node->safe_psql('postgres', 'INSERT INTO t SELECT g, g FROM generate_series(600
 $node->safe_psql('postgres', "INSERT INTO t VALUES ($_, $_)") for (70001 .. 70020);
 $node->stop('immediate');
 $node->start;
+is($node->safe_psql('postgres', $shape_sql), $shape_before,
+	'immediate stop: the tree keeps its max_node_slots shape');
 ($idx, $seq) = counts();
 is($idx, 70020, 'immediate stop: all committed rows found through the index');
 is($seq, 70020, 'immediate stop: seq scan agrees');
