@@ -69,6 +69,8 @@ extern bool alexidx_type_supported(Oid typid);
 extern int64 alexidx_datum_to_key(Datum value, Oid typid);
 
 extern bool alexidx_key_returnable(Oid typid);
+/* The type index keys map from (the opclass input type, never a domain). */
+extern Oid alexidx_index_key_type(Relation index);
 extern Datum alexidx_key_to_datum(int64 key, Oid typid);
 
 /* What a scan reads: disjoint ascending [lo, hi] ranges of the values' tree, then NULLs. */

@@ -118,7 +118,7 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 
-	bs.keytype = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	bs.keytype = alexidx_index_key_type(index);
 	if (!alexidx_type_supported(bs.keytype))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

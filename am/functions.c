@@ -172,7 +172,7 @@ alexidx_check(PG_FUNCTION_ARGS)
 		indexInfo = BuildIndexInfo(index);
 		hs.index = index;
 		hs.build_id = build_id;
-		hs.keytype = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+		hs.keytype = alexidx_index_key_type(index);
 		table_index_build_scan(heap, index, indexInfo, false, false, heap_check_callback, &hs, NULL);
 		table_close(heap, ShareLock);
 		if (hs.missing > 0)

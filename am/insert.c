@@ -63,7 +63,7 @@ static int	nnotes = 0;
 static int	notecap = 0;
 static object_access_hook_type prev_object_access_hook = NULL;
 
-static void settle_old_entries(Relation index, InsertBuffer *buf);
+static void settle_old_entries(Relation index, InsertBuffer *buf, bool keep_current);
 
 /* Forgets the entries of subtransaction subid and of later ones (its children). */
 static void
@@ -96,13 +96,13 @@ get_buffer(Relation index)
 		 * REINDEX or TRUNCATE gave the index a new build (or a rolled-back one gave the old
 		 * build back). The buffered entries belong to the build they were made for.
 		 */
-		settle_old_entries(index, buf);
+		settle_old_entries(index, buf, false);
 		buf->build_id = build_id;
 	}
 	if (!found)
 	{
 		buf->build_id = build_id;
-		buf->keytype = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+		buf->keytype = alexidx_index_key_type(index);
 		buf->cap = 64;
 		buf->n = 0;
 		buf->entries = MemoryContextAlloc(TopMemoryContext, buf->cap * sizeof(AxEntry));
@@ -190,16 +190,20 @@ flush_buffer(Relation index, InsertBuffer *buf)
 }
 
 /*
- * The index is about to leave the build the buffer is for (a new build, or a DROP). Entries
- * that an enclosing or earlier subtransaction made must still reach that build: if the
- * subtransaction that moves the index away rolls back, the build is the index again and
- * those rows may commit. Entries of the current subtransaction (and of its children) are
- * dropped: they roll back with the move, or the move makes them moot.
+ * The index is about to leave the build the buffer is for: a TRUNCATE or REINDEX gave it a
+ * new build, or it is being dropped. Entries that an enclosing or earlier subtransaction made
+ * must still reach that build: if the subtransaction that moves the index away rolls back,
+ * the build is the index again and those rows may commit.
+ *
+ * After a new build, the current subtransaction's entries (and its children's) are dropped:
+ * they roll back with the new build, or it makes them moot. A dropped index keeps them all:
+ * ALTER COLUMN TYPE drops an index and hands its storage, build included, to a new one.
  */
 static void
-settle_old_entries(Relation index, InsertBuffer *buf)
+settle_old_entries(Relation index, InsertBuffer *buf, bool keep_current)
 {
-	drop_entries_from(buf, GetCurrentSubTransactionId());
+	if (!keep_current)
+		drop_entries_from(buf, GetCurrentSubTransactionId());
 	flush_buffer(index, buf);
 	buf->n = 0;
 	buf->nsegs = 0;
@@ -407,12 +411,53 @@ alexidx_am_oid(void)
 	return get_am_oid("alexidx", true);
 }
 
-/* Remembers the build of each alexidx index being dropped, for commit time. */
+/*
+ * A new index that PostgreSQL gave an existing index's storage without ambuild (ALTER COLUMN
+ * TYPE that keeps the index: TryReuseIndex) carries that index's build on: it must not die
+ * with the dropped index. Only indexes with storage at creation can be such an index, and
+ * only if this transaction dropped an alexidx index.
+ */
+static void
+adopt_reused_build(Oid indexoid)
+{
+	Relation	index;
+	uint64		build_id;
+	int			i,
+				kept;
+
+	for (i = 0; i < nnotes; i++)
+		if (notes[i].dropped)
+			break;
+	if (i == nnotes)
+		return;
+	index = relation_open(indexoid, NoLock);
+	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != alexidx_am_oid() ||
+		RelationGetNumberOfBlocks(index) == 0)
+	{
+		relation_close(index, NoLock);
+		return;
+	}
+	build_id = alexidx_read_build_id(index);
+	relation_close(index, NoLock);
+	kept = 0;
+	for (i = 0; i < nnotes; i++)
+		if (!(notes[i].dropped && notes[i].build_id == build_id))
+			notes[kept++] = notes[i];
+	nnotes = kept;
+}
+
+/*
+ * Remembers the build of each alexidx index being dropped, for commit time, and forgets it
+ * again if a new index takes over its storage.
+ */
 static void
 object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	if (access == OAT_POST_CREATE && classId == RelationRelationId && subId == 0)
+		adopt_reused_build(objectId);
 
 	if (access == OAT_DROP && classId == RelationRelationId && subId == 0)
 	{
@@ -434,7 +479,7 @@ object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, voi
 
 			buf = hash_search(buffers, &objectId, HASH_FIND, NULL);
 			if (buf)
-				settle_old_entries(index, buf);
+				settle_old_entries(index, buf, true);
 			if (RelationGetNumberOfBlocks(index) > 0)
 				add_note(alexidx_read_build_id(index), true);
 			relation_close(index, NoLock);

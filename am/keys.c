@@ -21,6 +21,7 @@
 #include "utils/array.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "alexidx.h"
@@ -87,6 +88,16 @@ alexidx_datum_to_key(Datum value, Oid typid)
 			elog(ERROR, "alexidx: unsupported key type %u", typid);
 	}
 	return 0;					/* keep the compiler quiet */
+}
+
+/*
+ * The type keys are mapped from: the operator class's input type, so that a column of a
+ * domain over bigint, or of regclass under oid_ops, maps like its base type.
+ */
+Oid
+alexidx_index_key_type(Relation index)
+{
+	return index->rd_opcintype[0];
 }
 
 bool

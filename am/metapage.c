@@ -67,7 +67,11 @@ alexidx_read_build_id(Relation index)
 	build_id = meta->build_id;
 	UnlockReleaseBuffer(buffer);
 
-	index->rd_amcache = MemoryContextAlloc(index->rd_indexcxt, sizeof(uint64));
-	*(uint64 *) index->rd_amcache = build_id;
+	/* an index still being created (object access hooks) has no index context yet */
+	if (index->rd_indexcxt)
+	{
+		index->rd_amcache = MemoryContextAlloc(index->rd_indexcxt, sizeof(uint64));
+		*(uint64 *) index->rd_amcache = build_id;
+	}
 	return build_id;
 }

@@ -64,7 +64,7 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 
 	alexidx_require_preload();
 	so->build_id = alexidx_read_build_id(index);
-	so->keytype = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	so->keytype = alexidx_index_key_type(index);
 	so->chunk = palloc(sizeof(AxEntry) * MAX_CHUNK);
 	so->plan.maxranges = 4;
 	so->plan.lo = palloc(sizeof(int64) * so->plan.maxranges);
@@ -286,5 +286,5 @@ alexidx_endscan(IndexScanDesc scan)
 bool
 alexidx_canreturn(Relation index, int attno)
 {
-	return alexidx_key_returnable(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
+	return alexidx_key_returnable(alexidx_index_key_type(index));
 }
