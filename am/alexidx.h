@@ -127,7 +127,8 @@ typedef enum AxRequestType
 	AXR_COMPACT,				/* compact a build's range */
 	AXR_SIZE,					/* report a build's sidecar bytes */
 	AXR_CHECK,					/* compare a build's tree with the sidecar */
-	AXR_LIST					/* list build records after build_id, one page */
+	AXR_LIST,					/* list build records after build_id, one page */
+	AXR_RELOCATE				/* the build's index may now live at record's location */
 } AxRequestType;
 
 typedef enum AxSlotState
@@ -235,14 +236,24 @@ extern uint64 alexidx_sidecar_bytes(uint64 build_id);
 extern uint64 alexidx_sidecar_check(Relation index, uint64 build_id);
 extern char *alexidx_sidecar_dir(void);
 /*
+ * Tells the sidecar that the index now has the storage it has here (ALTER INDEX ... SET
+ * TABLESPACE gave it a new relfilenode), before the old one can disappear at commit.
+ */
+extern void alexidx_sidecar_relocate(Relation index, uint64 build_id);
+/*
  * Copies one page (at most AX_LIST_MAX) of the build records whose ids are above after, in
  * build id order; returns how many it copied. A full page means there may be more.
  */
 extern int	alexidx_sidecar_list(AxBuildRecord *out, uint64 after);
 #define AX_LIST_MAX ((int) (sizeof(AxEntry) * AX_INLINE_ENTRIES / sizeof(AxBuildRecord)))
 
-/* ---------- the sidecar worker (sidecar_worker.c) ---------- */
+/* ---------- the sidecar worker (sidecar_worker.c, build_location.c) ---------- */
 extern void alexidx_register_worker(void);
+/*
+ * Is the build's index still there? Follows moves between tablespaces and updates *rec to
+ * the place it found (*changed: rec must be stored again).
+ */
+extern bool alexidx_locate_build(AxBuildRecord *rec, bool *changed);
 extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
 
 /* ---------- insert buffers (insert.c) ---------- */

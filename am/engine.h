@@ -149,7 +149,17 @@ typedef struct AxBuildRecord
 	/* the tree's parameters, for rebuilding it after a restart (0: library default; records
 	 * written before this field existed hold 0 here) */
 	uint32_t	max_node_slots;
+	/*
+	 * A second place the index may live (alt_relfilenode 0: none), same database and
+	 * backend: set while ALTER INDEX ... SET TABLESPACE commits, until the sweep sees which
+	 * of the two files survived. Absent (zero) in records of the first, 40-byte format.
+	 */
+	uint32_t	alt_spcoid;
+	uint32_t	alt_relfilenode;
 } AxBuildRecord;
+
+/* Records of the first format end before alt_spcoid; they are read with it zeroed. */
+#define AX_BUILD_RECORD_V1_SIZE 40
 
 #define AX_BUILD_BUILDING 1
 #define AX_BUILD_READY 2

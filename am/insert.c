@@ -58,6 +58,10 @@ typedef struct BuildNote
 } BuildNote;
 
 static HTAB *buffers = NULL;
+/* alexidx indexes that an ALTER touched in this transaction: they may have moved */
+static Oid *altered = NULL;
+static int	naltered = 0;
+static int	alteredcap = 0;
 static BuildNote *notes = NULL;
 static int	nnotes = 0;
 static int	notecap = 0;
@@ -293,6 +297,46 @@ flush_all(void)
 	}
 }
 
+/*
+ * ALTER INDEX ... SET TABLESPACE gave an index a new relfilenode: tell the sidecar before
+ * the commit can unlink the old file, so that the orphan sweep finds the index at either
+ * place meanwhile. Indexes that did not move (or moved back) are left alone by the worker.
+ */
+static void
+relocate_altered(void)
+{
+	int			i;
+
+	for (i = 0; i < naltered; i++)
+	{
+		Relation	index = try_relation_open(altered[i], AccessShareLock);
+
+		if (index == NULL)
+			continue;
+		if (index->rd_rel->relkind == RELKIND_INDEX && RelationGetNumberOfBlocks(index) > 0)
+			alexidx_sidecar_relocate(index, alexidx_read_build_id(index));
+		relation_close(index, AccessShareLock);
+	}
+	naltered = 0;
+}
+
+static void
+remember_altered(Oid indexoid)
+{
+	int			i;
+
+	for (i = 0; i < naltered; i++)
+		if (altered[i] == indexoid)
+			return;
+	if (naltered == alteredcap)
+	{
+		alteredcap = alteredcap ? alteredcap * 2 : 8;
+		altered = altered ? repalloc(altered, alteredcap * sizeof(Oid))
+			: MemoryContextAlloc(TopMemoryContext, alteredcap * sizeof(Oid));
+	}
+	altered[naltered++] = indexoid;
+}
+
 static void
 discard_all(void)
 {
@@ -350,6 +394,7 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
 			flush_all();
+			relocate_altered();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -363,6 +408,7 @@ xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			naltered = 0;
 			discard_all();
 			settle_notes(false);
 			break;
@@ -409,6 +455,23 @@ static Oid
 alexidx_am_oid(void)
 {
 	return get_am_oid("alexidx", true);
+}
+
+static bool
+is_alexidx_index(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		ours = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
+
+		ours = form->relkind == RELKIND_INDEX && OidIsValid(form->relam) &&
+			form->relam == alexidx_am_oid();
+		ReleaseSysCache(tup);
+	}
+	return ours;
 }
 
 /*
@@ -458,21 +521,13 @@ object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, voi
 
 	if (access == OAT_POST_CREATE && classId == RelationRelationId && subId == 0)
 		adopt_reused_build(objectId);
+	if (access == OAT_POST_ALTER && classId == RelationRelationId && subId == 0 &&
+		is_alexidx_index(objectId))
+		remember_altered(objectId);
 
 	if (access == OAT_DROP && classId == RelationRelationId && subId == 0)
 	{
-		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(objectId));
-		bool		ours = false;
-
-		if (HeapTupleIsValid(tup))
-		{
-			Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
-
-			ours = form->relkind == RELKIND_INDEX && OidIsValid(form->relam) &&
-				form->relam == alexidx_am_oid();
-			ReleaseSysCache(tup);
-		}
-		if (ours)
+		if (is_alexidx_index(objectId))
 		{
 			Relation	index = relation_open(objectId, NoLock);
 			InsertBuffer *buf;

@@ -267,6 +267,21 @@ alexidx_sidecar_list(AxBuildRecord *out, uint64 after)
 	return n;
 }
 
+void
+alexidx_sidecar_relocate(Relation index, uint64 build_id)
+{
+	AxRequestSlot *slot = begin_request(AXR_RELOCATE, build_id);
+
+	memset(&slot->record, 0, sizeof(slot->record));
+	slot->record.build_id = build_id;
+	slot->record.dboid = index->rd_node.dbNode;
+	slot->record.spcoid = index->rd_node.spcNode;
+	slot->record.relfilenode = index->rd_node.relNode;
+	slot->record.backend = index->rd_backend;
+	submit_and_wait(slot);
+	check_answer(slot, "could not record the index's new location", index);
+}
+
 char *
 alexidx_sidecar_dir(void)
 {

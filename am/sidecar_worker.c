@@ -226,6 +226,38 @@ load_build(AxRequestSlot *slot)
 	finish_err(slot, &err);
 }
 
+/*
+ * The index of the build now has the slot's location too. Until the sweep sees which file
+ * survives (the old one is unlinked if the move commits, the new one if it aborts), the
+ * record names both.
+ */
+static void
+relocate_build(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+	AxBuildRecord rec;
+	const AxBuildRecord *to = &slot->record;
+
+	block_signals();
+	if (ax_db_get_record(sidecar, slot->build_id, &rec, &err) == AX_OK &&
+		rec.dboid == to->dboid && rec.backend == to->backend &&
+		!(rec.spcoid == to->spcoid && rec.relfilenode == to->relfilenode))
+	{
+		rec.alt_spcoid = to->spcoid;
+		rec.alt_relfilenode = to->relfilenode;
+		ax_db_put_record(sidecar, &rec, &err);
+	}
+	else if (err.status == AX_OK && rec.dboid != to->dboid)
+	{
+		err.status = AX_CORRUPT;
+		snprintf(err.message, sizeof(err.message),
+				 "build " UINT64_FORMAT " belongs to database %u, not %u",
+				 slot->build_id, rec.dboid, to->dboid);
+	}
+	unblock_signals();
+	finish_err(slot, &err);
+}
+
 static void
 check_build(AxRequestSlot *slot)
 {
@@ -317,6 +349,9 @@ serve_one(AxRequestSlot *slot)
 			break;
 		case AXR_CHECK:
 			check_build(slot);
+			break;
+		case AXR_RELOCATE:
+			relocate_build(slot);
 			break;
 		case AXR_LIST:
 			{
@@ -463,40 +498,31 @@ list_builds(size_t *n, AxError *err)
 
 
 /*
- * Is the build still the live content of its index? It is when the index's relation file
- * exists and its metapage names this build. Anything we cannot read for another reason
- * counts as live: the sweep must never remove a live index's data.
+ * Is the build still the live content of its index? A finished build is while its index's
+ * file holds it (build_location.c, which also follows the index when it moves; the record
+ * is stored again then). An unfinished one is while the worker that saw it start runs.
  */
 static bool
-build_is_live(const AxBuildRecord *rec)
+build_is_live(AxBuildRecord *rec)
 {
-	char	   *path;
-	PGAlignedBlock page;
-	int			fd;
-	ssize_t		got;
-	AlexMetaPageData *meta;
+	bool		changed;
+	bool		live;
 
 	if (rec->state == AX_BUILD_BUILDING)
 		return rec->incarnation == incarnation; /* a build that outlived a crash never finished */
-
-	path = GetRelationPath(rec->dboid, rec->spcoid, rec->relfilenode, rec->backend, MAIN_FORKNUM);
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	if (fd < 0)
+	live = alexidx_locate_build(rec, &changed);
+	if (changed)
 	{
-		bool		gone = errno == ENOENT;
+		AxError		err = {0};
 
-		pfree(path);
-		return !gone;
+		block_signals();
+		ax_db_put_record(sidecar, rec, &err);
+		unblock_signals();
+		if (err.status != AX_OK)
+			ereport(LOG, (errmsg("alexidx sidecar: could not store the new location of build " UINT64_FORMAT ": %s",
+								 rec->build_id, err.message)));
 	}
-	got = pg_pread(fd, page.data, BLCKSZ, 0);
-	CloseTransientFile(fd);
-	pfree(path);
-	if (got < 0)
-		return true;
-	if (got < BLCKSZ)
-		return false;			/* truncated by a drop: PostgreSQL unlinks it at the next checkpoint */
-	meta = (AlexMetaPageData *) PageGetContents(page.data);
-	return meta->magic == ALEXIDX_MAGIC && meta->build_id == rec->build_id;
+	return live;
 }
 
 /* Queues every live, ready build for loading in the background. */

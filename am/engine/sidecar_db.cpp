@@ -93,8 +93,17 @@ void AxDb::stop() {
 static uint64_t build_bytes(AxDb* h, uint64_t build);
 
 // Build records are stored as the raw struct: its size and layout are an on-disk format.
-static_assert(sizeof(AxBuildRecord) == 40, "AxBuildRecord is stored on disk");
+static_assert(sizeof(AxBuildRecord) == 48, "AxBuildRecord is stored on disk");
 static_assert(offsetof(AxBuildRecord, max_node_slots) == 36, "AxBuildRecord is stored on disk");
+static_assert(offsetof(AxBuildRecord, alt_spcoid) == AX_BUILD_RECORD_V1_SIZE, "AxBuildRecord is stored on disk");
+
+// A stored record of either format, or false when the value is not one.
+static bool decode_record(const rocksdb::Slice& v, AxBuildRecord* rec) {
+  if (v.size() != sizeof(AxBuildRecord) && v.size() != AX_BUILD_RECORD_V1_SIZE) return false;
+  std::memset(rec, 0, sizeof(*rec));
+  std::memcpy(rec, v.data(), v.size());
+  return true;
+}
 
 static void check(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return;
@@ -260,8 +269,7 @@ extern "C" AxStatus ax_db_get_record(AxDb* h, uint64_t build, AxBuildRecord* rec
     rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), h->meta, record_key(build), &v);
     if (s.IsNotFound()) throw Failure(AX_NOTFOUND, "the sidecar has no record of build " + std::to_string(build));
     check(s, "could not read the build record");
-    if (v.size() != sizeof(*rec)) throw Failure(AX_CORRUPT, "build record has a bad size");
-    std::memcpy(rec, v.data(), sizeof(*rec));
+    if (!decode_record(v, rec)) throw Failure(AX_CORRUPT, "build record has a bad size");
   });
 }
 
@@ -274,8 +282,7 @@ extern "C" std::size_t ax_db_list_records(AxDb* h, AxBuildRecord* out, std::size
     ro.iterate_upper_bound = &upper;
     std::unique_ptr<rocksdb::Iterator> it(h->db->NewIterator(ro, h->meta));
     for (it->Seek(lo); it->Valid() && n < max; it->Next()) {
-      if (it->value().size() != sizeof(AxBuildRecord)) continue;
-      std::memcpy(&out[n++], it->value().data(), sizeof(AxBuildRecord));
+      if (decode_record(it->value(), &out[n])) n++;
     }
     check(it->status(), "could not list build records");
   });

@@ -27,8 +27,11 @@ struct Record {  // must match AxBuildRecord in am/engine.h
   int32_t backend;
   uint32_t state, incarnation;
   char persistence;
-  char pad[7];
+  char pad[3];
+  uint32_t max_node_slots, alt_spcoid, alt_relfilenode;
 };
+static_assert(sizeof(Record) == 48);
+constexpr std::size_t kRecordV1Size = 40;  // records written before alt_spcoid existed
 
 static uint64_t be64(const char* p) {
   uint64_t v = 0;
@@ -71,9 +74,10 @@ int main(int argc, char** argv) {
       // a build owns three adjacent spaces: build id * 4 + kind (singles, runs, tombstones)
       uint64_t build = be64(k.data()) >> 2;
       if (build == 0) {
-        if (k.size() == 17 && k[8] == 'R' && it->value().size() == sizeof(Record)) {
-          Record r;
-          std::memcpy(&r, it->value().data(), sizeof r);
+        std::size_t vs = it->value().size();
+        if (k.size() == 17 && k[8] == 'R' && (vs == sizeof(Record) || vs == kRecordV1Size)) {
+          Record r{};
+          std::memcpy(&r, it->value().data(), vs);
           records[be64(k.data() + 9)] = r;
         }
         continue;

@@ -1,0 +1,126 @@
+/*
+ * build_location.c: where the index of a build lives, for the sidecar worker's orphan sweep
+ * and its preload after a start.
+ *
+ * A build is live while a relation file of its database begins with a metapage that names
+ * it. Its record names that file by tablespace and relfilenode, and two DBA commands move it
+ * without ambuild:
+ *   - ALTER INDEX ... SET TABLESPACE copies the index to a new relfilenode. The backend
+ *     records the new place as the alternative before it commits (alexidx_sidecar_relocate);
+ *     whichever of the two files survives the transaction becomes the location.
+ *   - ALTER DATABASE ... SET TABLESPACE moves the database's files, relfilenodes unchanged, to
+ *     another tablespace, and no backend of that database is there to say so: when neither
+ *     recorded place holds the build, every tablespace is tried before the build counts as
+ *     dead.
+ * Anything that cannot be read for another reason than its absence counts as live: the
+ * sweep must never remove a live index's data.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "catalog/pg_tablespace_d.h"
+#include "common/relpath.h"
+#include "storage/bufpage.h"
+#include "storage/fd.h"
+
+#include "alexidx.h"
+
+typedef enum Probe
+{
+	PROBE_GONE,					/* no file, an emptied one, or another build's */
+	PROBE_OURS,					/* the file's metapage names the build */
+	PROBE_UNKNOWN				/* could not tell */
+} Probe;
+
+static Probe
+probe(const AxBuildRecord *rec, Oid spcoid, Oid relfilenode)
+{
+	char	   *path = GetRelationPath(rec->dboid, spcoid, relfilenode, rec->backend, MAIN_FORKNUM);
+	PGAlignedBlock page;
+	int			fd;
+	ssize_t		got;
+	AlexMetaPageData *meta;
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+	{
+		bool		gone = errno == ENOENT;
+
+		pfree(path);
+		return gone ? PROBE_GONE : PROBE_UNKNOWN;
+	}
+	got = pg_pread(fd, page.data, BLCKSZ, 0);
+	CloseTransientFile(fd);
+	pfree(path);
+	if (got < 0)
+		return PROBE_UNKNOWN;
+	if (got < BLCKSZ)
+		return PROBE_GONE;		/* emptied by a drop: PostgreSQL unlinks it at the next checkpoint */
+	meta = (AlexMetaPageData *) PageGetContents(page.data);
+	return meta->magic == ALEXIDX_MAGIC && meta->build_id == rec->build_id ? PROBE_OURS : PROBE_GONE;
+}
+
+/* The database moved: is the file, same relfilenode, in another tablespace? */
+static bool
+find_moved_database(AxBuildRecord *rec)
+{
+	DIR		   *dir;
+	struct dirent *de;
+	bool		found = false;
+
+	if (rec->spcoid != DEFAULTTABLESPACE_OID &&
+		probe(rec, DEFAULTTABLESPACE_OID, rec->relfilenode) == PROBE_OURS)
+	{
+		rec->spcoid = DEFAULTTABLESPACE_OID;
+		return true;
+	}
+	dir = AllocateDir("pg_tblspc");
+	while (!found && (de = ReadDirExtended(dir, "pg_tblspc", LOG)) != NULL)
+	{
+		Oid			spcoid = (Oid) strtoul(de->d_name, NULL, 10);
+
+		if (spcoid == InvalidOid || spcoid == rec->spcoid)
+			continue;
+		if (probe(rec, spcoid, rec->relfilenode) == PROBE_OURS)
+		{
+			rec->spcoid = spcoid;
+			found = true;
+		}
+	}
+	FreeDir(dir);
+	return found;
+}
+
+bool
+alexidx_locate_build(AxBuildRecord *rec, bool *changed)
+{
+	Probe		here = probe(rec, rec->spcoid, rec->relfilenode);
+	Probe		there = rec->alt_relfilenode ? probe(rec, rec->alt_spcoid, rec->alt_relfilenode)
+		: PROBE_GONE;
+
+	*changed = false;
+	if (here == PROBE_UNKNOWN || there == PROBE_UNKNOWN)
+		return true;
+	if (here == PROBE_OURS && there == PROBE_OURS)
+		return true;			/* a move is still being decided */
+	if (here == PROBE_OURS || there == PROBE_OURS)
+	{
+		if (there == PROBE_OURS)
+		{
+			rec->spcoid = rec->alt_spcoid;
+			rec->relfilenode = rec->alt_relfilenode;
+		}
+		*changed = rec->alt_relfilenode != 0;
+		rec->alt_spcoid = rec->alt_relfilenode = 0;
+		return true;
+	}
+	if (find_moved_database(rec))
+	{
+		rec->alt_spcoid = rec->alt_relfilenode = 0;
+		*changed = true;
+		return true;
+	}
+	return false;
+}
