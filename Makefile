@@ -23,6 +23,12 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 srcdir ?= .
 include $(PGXS)
 
+# PGXS tracks no header dependencies: every object is rebuilt when any header of am/ changes
+# (the IPC structs and AxBuildRecord are shared by C and C++ files, and a stale object
+# would read them with the wrong layout).
+AM_HEADERS = $(wildcard $(srcdir)/am/*.h $(srcdir)/am/engine/*.hpp)
+$(OBJS): $(AM_HEADERS)
+
 # Newcomer demo and PostgreSQL-level benchmark: the targets only call the scripts.
 .PHONY: demo bench
 demo:
