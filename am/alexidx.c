@@ -118,6 +118,7 @@ _PG_init(void)
 	define_reloptions();
 	alexidx_register_worker();
 	alexidx_insert_init();
+	alexidx_database_copy_init();
 }
 
 void

@@ -62,6 +62,10 @@ typedef struct AlexMetaPageData
 } AlexMetaPageData;
 
 extern void alexidx_write_metapage(Relation index, ForkNumber fork, uint64 build_id);
+/* The build id the metapage names, as stored. */
+extern uint64 alexidx_read_metapage(Relation index);
+/* The index's build (cached per relcache entry): the metapage's, or its copy's for this
+ * database after CREATE DATABASE ... TEMPLATE (the metapage is then updated). */
 extern uint64 alexidx_read_build_id(Relation index);
 
 /* ---------- keys (keys.c): datums to order-preserving int64 ---------- */
@@ -128,7 +132,9 @@ typedef enum AxRequestType
 	AXR_SIZE,					/* report a build's sidecar bytes */
 	AXR_CHECK,					/* compare a build's tree with the sidecar */
 	AXR_LIST,					/* list build records after build_id, one page */
-	AXR_RELOCATE				/* the build's index may now live at record's location */
+	AXR_RELOCATE,				/* the build's index may now live at record's location */
+	AXR_COPY_DATABASE,			/* copy the builds of database build_id to record.dboid */
+	AXR_RESOLVE					/* which build is metapage id build_id in record.dboid? */
 } AxRequestType;
 
 typedef enum AxSlotState
@@ -185,6 +191,7 @@ typedef struct AxShared
 typedef struct AxIndexEntry
 {
 	uint64		build_id;		/* hash key */
+	Oid			dboid;			/* the database of the build's index */
 	LWLock		lock;			/* shared: read the trees; exclusive: change them */
 	AxTree	   *tree;			/* entries with a key */
 	AxTree	   *null_tree;		/* entries whose key is NULL */
@@ -202,7 +209,9 @@ extern void alexidx_shmem_startup(void);
  */
 extern AxIndexEntry *alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode);
 /* Registers a build's trees; false (and the trees freed) when the registry is full. */
-extern bool alexidx_register_tree(uint64 build_id, AxTree *tree, AxTree *null_tree);
+extern bool alexidx_register_tree(uint64 build_id, Oid dboid, AxTree *tree, AxTree *null_tree);
+/* Is the build's tree loaded, for an index of database dboid? */
+extern bool alexidx_loaded_in_database(uint64 build_id, Oid dboid);
 /* Creates an empty tree, or reports a full arena. */
 extern AxTree *alexidx_new_tree(Relation index, Size expected_entries);
 extern void alexidx_report_too_many(void) pg_attribute_noreturn();
@@ -241,6 +250,16 @@ extern char *alexidx_sidecar_dir(void);
  */
 extern void alexidx_sidecar_relocate(Relation index, uint64 build_id);
 /*
+ * CREATE DATABASE copied database src to dst: every build of src gets a copy for dst.
+ * Returns how many builds were copied.
+ */
+extern uint64 alexidx_sidecar_copy_database(Oid src, Oid dst);
+/*
+ * The build of this index, whose metapage names meta_build: meta_build itself, or the copy
+ * made for this database when CREATE DATABASE copied the index. ERROR when there is none.
+ */
+extern uint64 alexidx_sidecar_resolve(Relation index, uint64 meta_build);
+/*
  * Copies one page (at most AX_LIST_MAX) of the build records whose ids are above after, in
  * build id order; returns how many it copied. A full page means there may be more.
  */
@@ -254,7 +273,12 @@ extern void alexidx_register_worker(void);
  * the place it found (*changed: rec must be stored again).
  */
 extern bool alexidx_locate_build(AxBuildRecord *rec, bool *changed);
+/* The build id that the metapage at the record's location names; false if unreadable. */
+extern bool alexidx_read_location_build(const AxBuildRecord *rec, uint64 *meta_build);
 extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
+
+/* ---------- CREATE DATABASE ... TEMPLATE (database_copy.c) ---------- */
+extern void alexidx_database_copy_init(void);
 
 /* ---------- insert buffers (insert.c) ---------- */
 extern void alexidx_insert_init(void);

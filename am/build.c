@@ -186,7 +186,7 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	}
 	PG_END_TRY();
 	ax_sst_job_free(job, false);
-	if (!alexidx_register_tree(build_id, tree, null_tree))
+	if (!alexidx_register_tree(build_id, index->rd_node.dbNode, tree, null_tree))
 		alexidx_report_too_many();
 	INSTR_TIME_SET_CURRENT(t_load);
 	INSTR_TIME_SUBTRACT(t_load, t_sidecar);

@@ -34,8 +34,9 @@ typedef enum Probe
 	PROBE_UNKNOWN				/* could not tell */
 } Probe;
 
+/* Reads the metapage at (spcoid, relfilenode); *meta_build (if given) gets the id it names. */
 static Probe
-probe(const AxBuildRecord *rec, Oid spcoid, Oid relfilenode)
+probe(const AxBuildRecord *rec, Oid spcoid, Oid relfilenode, uint64 *meta_build)
 {
 	char	   *path = GetRelationPath(rec->dboid, spcoid, relfilenode, rec->backend, MAIN_FORKNUM);
 	PGAlignedBlock page;
@@ -59,7 +60,21 @@ probe(const AxBuildRecord *rec, Oid spcoid, Oid relfilenode)
 	if (got < BLCKSZ)
 		return PROBE_GONE;		/* emptied by a drop: PostgreSQL unlinks it at the next checkpoint */
 	meta = (AlexMetaPageData *) PageGetContents(page.data);
-	return meta->magic == ALEXIDX_MAGIC && meta->build_id == rec->build_id ? PROBE_OURS : PROBE_GONE;
+	if (meta->magic != ALEXIDX_MAGIC)
+		return PROBE_GONE;
+	if (meta_build)
+		*meta_build = meta->build_id;
+	/* a copy made by CREATE DATABASE names its origin until its first use */
+	return meta->build_id == rec->build_id ||
+		(rec->origin_build_id != 0 && meta->build_id == rec->origin_build_id) ? PROBE_OURS : PROBE_GONE;
+}
+
+bool
+alexidx_read_location_build(const AxBuildRecord *rec, uint64 *meta_build)
+{
+	*meta_build = 0;
+	probe(rec, rec->spcoid, rec->relfilenode, meta_build);
+	return *meta_build != 0;
 }
 
 /* The database moved: is the file, same relfilenode, in another tablespace? */
@@ -71,7 +86,7 @@ find_moved_database(AxBuildRecord *rec)
 	bool		found = false;
 
 	if (rec->spcoid != DEFAULTTABLESPACE_OID &&
-		probe(rec, DEFAULTTABLESPACE_OID, rec->relfilenode) == PROBE_OURS)
+		probe(rec, DEFAULTTABLESPACE_OID, rec->relfilenode, NULL) == PROBE_OURS)
 	{
 		rec->spcoid = DEFAULTTABLESPACE_OID;
 		return true;
@@ -83,7 +98,7 @@ find_moved_database(AxBuildRecord *rec)
 
 		if (spcoid == InvalidOid || spcoid == rec->spcoid)
 			continue;
-		if (probe(rec, spcoid, rec->relfilenode) == PROBE_OURS)
+		if (probe(rec, spcoid, rec->relfilenode, NULL) == PROBE_OURS)
 		{
 			rec->spcoid = spcoid;
 			found = true;
@@ -96,8 +111,8 @@ find_moved_database(AxBuildRecord *rec)
 bool
 alexidx_locate_build(AxBuildRecord *rec, bool *changed)
 {
-	Probe		here = probe(rec, rec->spcoid, rec->relfilenode);
-	Probe		there = rec->alt_relfilenode ? probe(rec, rec->alt_spcoid, rec->alt_relfilenode)
+	Probe		here = probe(rec, rec->spcoid, rec->relfilenode, NULL);
+	Probe		there = rec->alt_relfilenode ? probe(rec, rec->alt_spcoid, rec->alt_relfilenode, NULL)
 		: PROBE_GONE;
 
 	*changed = false;

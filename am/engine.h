@@ -156,6 +156,12 @@ typedef struct AxBuildRecord
 	 */
 	uint32_t	alt_spcoid;
 	uint32_t	alt_relfilenode;
+	/*
+	 * For a build made by copying another when CREATE DATABASE ... TEMPLATE copied its index:
+	 * the build id that the copied metapage names (0: none). The index answers to it until
+	 * its first use rewrites the metapage.
+	 */
+	uint64_t	origin_build_id;
 } AxBuildRecord;
 
 /* Records of the first format end before alt_spcoid; they are read with it zeroed. */
@@ -195,6 +201,9 @@ uint64_t	ax_db_new_build_id(AxDb *db, AxError *err);
 
 AxStatus	ax_db_put_record(AxDb *db, const AxBuildRecord *rec, AxError *err);
 AxStatus	ax_db_get_record(AxDb *db, uint64_t build_id, AxBuildRecord *rec, AxError *err);
+/* Copies every entry of build from into the build to->build_id and stores *to (one synced
+ * write per chunk; the record last, so that a copy cut short has no record). */
+AxStatus	ax_db_copy_build(AxDb *db, uint64_t from, const AxBuildRecord *to, AxError *err);
 /* Lists every record; returns the count (<= max stored). */
 size_t		ax_db_list_records(AxDb *db, AxBuildRecord *out, size_t max, AxError *err);
 

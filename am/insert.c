@@ -500,7 +500,7 @@ adopt_reused_build(Oid indexoid)
 		relation_close(index, NoLock);
 		return;
 	}
-	build_id = alexidx_read_build_id(index);
+	build_id = alexidx_read_metapage(index);
 	relation_close(index, NoLock);
 	kept = 0;
 	for (i = 0; i < nnotes; i++)

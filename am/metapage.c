@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/xloginsert.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 #include "storage/checksum.h"
@@ -39,14 +40,11 @@ alexidx_write_metapage(Relation index, ForkNumber fork, uint64 build_id)
 }
 
 uint64
-alexidx_read_build_id(Relation index)
+alexidx_read_metapage(Relation index)
 {
 	Buffer		buffer;
 	AlexMetaPageData *meta;
 	uint64		build_id;
-
-	if (index->rd_amcache)
-		return *(uint64 *) index->rd_amcache;
 
 	if (RelationGetNumberOfBlocks(index) == 0)
 		ereport(ERROR,
@@ -66,6 +64,58 @@ alexidx_read_build_id(Relation index)
 	}
 	build_id = meta->build_id;
 	UnlockReleaseBuffer(buffer);
+	return build_id;
+}
+
+/*
+ * Points the metapage at the copy of its build that CREATE DATABASE made for this database.
+ * Every backend that finds the old id writes the same new one; the page is flushed at once
+ * so that a later CREATE DATABASE ... TEMPLATE, which the worker reads from disk, sees it.
+ */
+static void
+adopt_copied_build(Relation index, uint64 build_id)
+{
+	Buffer		buffer = ReadBuffer(index, ALEXIDX_METAPAGE_BLKNO);
+	AlexMetaPageData *meta;
+
+	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	meta = (AlexMetaPageData *) PageGetContents(BufferGetPage(buffer));
+	if (meta->build_id != build_id)
+	{
+		START_CRIT_SECTION();
+		meta->build_id = build_id;
+		MarkBufferDirty(buffer);
+		if (RelationNeedsWAL(index))
+			log_newpage_buffer(buffer, true);
+		END_CRIT_SECTION();
+		FlushOneBuffer(buffer);
+	}
+	UnlockReleaseBuffer(buffer);
+}
+
+/*
+ * The metapage's build id is trusted when the loaded tree of that build belongs to this
+ * database. Otherwise the sidecar says which build it is: the same one (not loaded yet), or
+ * the copy made when CREATE DATABASE ... TEMPLATE copied this index.
+ */
+uint64
+alexidx_read_build_id(Relation index)
+{
+	uint64		meta_build;
+	uint64		build_id;
+
+	if (index->rd_amcache)
+		return *(uint64 *) index->rd_amcache;
+
+	meta_build = alexidx_read_metapage(index);
+	if (alexidx_loaded_in_database(meta_build, index->rd_node.dbNode))
+		build_id = meta_build;
+	else
+	{
+		build_id = alexidx_sidecar_resolve(index, meta_build);
+		if (build_id != meta_build)
+			adopt_copied_build(index, build_id);
+	}
 
 	/* an index still being created (object access hooks) has no index context yet */
 	if (index->rd_indexcxt)

@@ -219,7 +219,7 @@ alexidx_erase_pair(AxIndexEntry *entry, AxEntry *entries, Size nvalues, Size n,
 }
 
 bool
-alexidx_register_tree(uint64 build_id, AxTree *tree, AxTree *null_tree)
+alexidx_register_tree(uint64 build_id, Oid dboid, AxTree *tree, AxTree *null_tree)
 {
 	AxIndexEntry *entry;
 	bool		found;
@@ -240,10 +240,24 @@ alexidx_register_tree(uint64 build_id, AxTree *tree, AxTree *null_tree)
 		return true;
 	}
 	LWLockInitialize(&entry->lock, alexidx_shared->index_tranche);
+	entry->dboid = dboid;
 	entry->tree = tree;
 	entry->null_tree = null_tree;
 	LWLockRelease(alexidx_shared->registry_lock);
 	return true;
+}
+
+bool
+alexidx_loaded_in_database(uint64 build_id, Oid dboid)
+{
+	AxIndexEntry *entry;
+	bool		ok;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
+	entry = hash_search(alexidx_registry, &build_id, HASH_FIND, NULL);
+	ok = entry != NULL && entry->dboid == dboid;
+	LWLockRelease(alexidx_shared->registry_lock);
+	return ok;
 }
 
 void

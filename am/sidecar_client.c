@@ -282,6 +282,37 @@ alexidx_sidecar_relocate(Relation index, uint64 build_id)
 	check_answer(slot, "could not record the index's new location", index);
 }
 
+uint64
+alexidx_sidecar_copy_database(Oid src, Oid dst)
+{
+	AxRequestSlot *slot = begin_request(AXR_COPY_DATABASE, src);
+
+	memset(&slot->record, 0, sizeof(slot->record));
+	slot->record.dboid = dst;
+	submit_and_wait(slot);
+	check_answer(slot, "could not copy the builds of the template database", NULL);
+	return slot->result;
+}
+
+uint64
+alexidx_sidecar_resolve(Relation index, uint64 meta_build)
+{
+	AxRequestSlot *slot = begin_request(AXR_RESOLVE, meta_build);
+
+	memset(&slot->record, 0, sizeof(slot->record));
+	slot->record.dboid = index->rd_node.dbNode;
+	submit_and_wait(slot);
+	if (slot->status == AX_NOTFOUND)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("alexidx: the sidecar has no data for index \"%s\"",
+						RelationGetRelationName(index)),
+				 errdetail("%s", slot->message),
+				 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
+	check_answer(slot, "could not find the index's build", index);
+	return slot->result;
+}
+
 char *
 alexidx_sidecar_dir(void)
 {

@@ -209,7 +209,7 @@ load_into_registry(uint64 build_id, AxError *err)
 		alexidx_destroy_tree(null_tree);
 		return;
 	}
-	if (!alexidx_register_tree(build_id, tree, null_tree))
+	if (!alexidx_register_tree(build_id, rec.dboid, tree, null_tree))
 	{
 		err->status = AX_ERROR;
 		snprintf(err->message, sizeof(err->message),
@@ -256,6 +256,103 @@ relocate_build(AxRequestSlot *slot)
 	}
 	unblock_signals();
 	finish_err(slot, &err);
+}
+
+/*
+ * CREATE DATABASE dst TEMPLATE src copied every index file of src, metapages included, while
+ * src could not change. Each build of src gets a copy for dst that answers to the id the
+ * copied metapage names, until the copy's first use writes its own id there. The copies
+ * start with the source's location (same relfilenode; the sweep finds the file if dst has
+ * another default tablespace).
+ */
+static void
+copy_database(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+	Oid			src = (Oid) slot->build_id;
+	Oid			dst = slot->record.dboid;
+	size_t		n,
+				i;
+	uint64		copied = 0;
+	AxBuildRecord *recs = list_builds(&n, &err);
+
+	for (i = 0; i < n && err.status == AX_OK; i++)
+	{
+		AxBuildRecord to = recs[i];
+		uint64		meta_build;
+
+		if (recs[i].dboid != src || recs[i].state != AX_BUILD_READY ||
+			!alexidx_read_location_build(&recs[i], &meta_build))
+			continue;
+		block_signals();
+		to.build_id = ax_db_new_build_id(sidecar, &err);
+		to.dboid = dst;
+		to.alt_spcoid = to.alt_relfilenode = 0;
+		to.incarnation = incarnation;
+		to.origin_build_id = meta_build;
+		if (err.status == AX_OK)
+			ax_db_copy_build(sidecar, recs[i].build_id, &to, &err);
+		unblock_signals();
+		if (err.status == AX_OK)
+			copied++;
+	}
+	pfree(recs);
+	slot->result = copied;
+	finish_err(slot, &err);
+}
+
+/* The build of the index in record.dboid whose metapage names build_id. */
+static void
+resolve_build(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+	AxBuildRecord rec = {0};
+	Oid			db = slot->record.dboid;
+	size_t		n,
+				i;
+	AxBuildRecord *recs;
+
+	block_signals();
+	ax_db_get_record(sidecar, slot->build_id, &rec, &err);
+	unblock_signals();
+	if (err.status == AX_OK && rec.dboid == db)
+	{
+		slot->result = slot->build_id;
+		finish(slot, AX_OK, NULL);
+		return;
+	}
+	if (err.status != AX_OK && err.status != AX_NOTFOUND)
+	{
+		finish_err(slot, &err);
+		return;
+	}
+	recs = list_builds(&n, &err);
+	for (i = 0; i < n; i++)
+		if (recs[i].dboid == db && recs[i].origin_build_id == slot->build_id &&
+			recs[i].state == AX_BUILD_READY)
+			break;
+	if (err.status != AX_OK)
+		finish_err(slot, &err);
+	else if (i < n)
+	{
+		slot->result = recs[i].build_id;
+		finish(slot, AX_OK, NULL);
+	}
+	else
+	{
+		char		message[256];
+
+		if (rec.build_id == slot->build_id)
+			snprintf(message, sizeof(message),
+					 "The index's metapage names build " UINT64_FORMAT " of database %u, and no copy of it was made for database %u.",
+					 slot->build_id, rec.dboid, db);
+		else
+			snprintf(message, sizeof(message),
+					 "The sidecar has no record of build " UINT64_FORMAT ", which the index's metapage names.",
+					 slot->build_id);
+		finish(slot, AX_NOTFOUND, message);
+	}
+	pfree(recs);
 }
 
 static void
@@ -352,6 +449,12 @@ serve_one(AxRequestSlot *slot)
 			break;
 		case AXR_RELOCATE:
 			relocate_build(slot);
+			break;
+		case AXR_COPY_DATABASE:
+			copy_database(slot);
+			break;
+		case AXR_RESOLVE:
+			resolve_build(slot);
 			break;
 		case AXR_LIST:
 			{

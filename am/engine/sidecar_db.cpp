@@ -91,9 +91,10 @@ void AxDb::stop() {
 }
 
 static uint64_t build_bytes(AxDb* h, uint64_t build);
+static std::vector<AxEntry> build_entries(AxDb* h, uint64_t build);
 
 // Build records are stored as the raw struct: its size and layout are an on-disk format.
-static_assert(sizeof(AxBuildRecord) == 48, "AxBuildRecord is stored on disk");
+static_assert(sizeof(AxBuildRecord) == 56, "AxBuildRecord is stored on disk");
 static_assert(offsetof(AxBuildRecord, max_node_slots) == 36, "AxBuildRecord is stored on disk");
 static_assert(offsetof(AxBuildRecord, alt_spcoid) == AX_BUILD_RECORD_V1_SIZE, "AxBuildRecord is stored on disk");
 
@@ -309,6 +310,25 @@ extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t n
       }
     }
     check(h->db->Write(synced(), &batch), "sidecar write failed");
+  });
+}
+
+extern "C" AxStatus ax_db_copy_build(AxDb* h, uint64_t from, const AxBuildRecord* to, AxError* err) {
+  return ax_guard(err, [&] {
+    std::vector<AxEntry> all = build_entries(h, from);
+    constexpr std::size_t kChunk = 100000;
+    char key[kDataKeyLen];
+    for (std::size_t i = 0; i < all.size(); i += kChunk) {
+      rocksdb::WriteBatch batch;
+      for (std::size_t j = i; j < std::min(all.size(), i + kChunk); j++) {
+        encode_data_key(key, singles_space(to->build_id), all[j]);
+        check(batch.Put(rocksdb::Slice(key, kDataKeyLen), rocksdb::Slice()), "could not batch a put");
+      }
+      check(h->db->Write(synced(), &batch), "could not copy the build's entries");
+    }
+    check(h->db->Put(synced(), h->meta, record_key(to->build_id),
+                     rocksdb::Slice(reinterpret_cast<const char*>(to), sizeof(*to))),
+          "could not write the build record");
   });
 }
 

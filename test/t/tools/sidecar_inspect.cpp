@@ -29,8 +29,9 @@ struct Record {  // must match AxBuildRecord in am/engine.h
   char persistence;
   char pad[3];
   uint32_t max_node_slots, alt_spcoid, alt_relfilenode;
+  uint64_t origin_build_id;
 };
-static_assert(sizeof(Record) == 48);
+static_assert(sizeof(Record) == 56);
 constexpr std::size_t kRecordV1Size = 40;  // records written before alt_spcoid existed
 
 static uint64_t be64(const char* p) {

@@ -1,0 +1,61 @@
+# CREATE DATABASE ... TEMPLATE copies every index file, metapage included (issue 10, item 1).
+# Each copy must get a build of its own: afterwards the template and the copies change
+# independently (deletes, VACUUM, inserts), each index equals a seq scan of its own
+# database, and dropping the template leaves the copies intact, across a restart. Both
+# strategies: WAL_LOG (PostgreSQL 15's default) and FILE_COPY.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use AlexidxRel;
+
+my $node = ax_node('template_copy', ext => 0, conf => "autovacuum = off\n");
+$node->safe_psql('postgres', 'CREATE DATABASE a');
+$node->safe_psql('a', q{
+	CREATE EXTENSION alexidx;
+	CREATE TABLE t (k bigint);
+	INSERT INTO t SELECT g FROM generate_series(1, 1100) g;
+	CREATE INDEX t_ax ON t USING alexidx (k);
+	INSERT INTO t SELECT g FROM generate_series(1101, 1200) g;
+});
+$node->safe_psql('postgres', 'CREATE DATABASE b TEMPLATE a STRATEGY FILE_COPY');
+$node->safe_psql('postgres', 'CREATE DATABASE c TEMPLATE a STRATEGY WAL_LOG');
+my %count = (a => 1200, b => 1200, c => 1200);
+
+# each database goes its own way
+$node->safe_psql('a', 'INSERT INTO t SELECT g FROM generate_series(5001, 5300) g');
+$count{a} += 300;
+$node->safe_psql('b', 'DELETE FROM t WHERE k <= 700; VACUUM t; INSERT INTO t SELECT g FROM generate_series(9001, 9010) g');
+$count{b} += -700 + 10;
+$node->safe_psql('c', 'DELETE FROM t WHERE k > 1000; VACUUM t');
+$count{c} -= 200;
+$node->safe_psql('a', 'DELETE FROM t WHERE k % 2 = 0; VACUUM t');
+$count{a} -= 750;
+
+for my $db (qw(a b c))
+{
+	ax_verify($node, db => $db, label => "database $db after the copies diverged", expect_count => $count{$db});
+}
+isnt($node->safe_psql('b', "SELECT (alexidx_stats('t_ax')).build_id"),
+	$node->safe_psql('a', "SELECT (alexidx_stats('t_ax')).build_id"),
+	'the copy has a build of its own');
+
+$node->safe_psql('postgres', 'DROP DATABASE a');
+sleep(3);    # several sweeps
+for my $db (qw(b c))
+{
+	ax_verify($node, db => $db, label => "database $db after DROP DATABASE of its template", expect_count => $count{$db});
+}
+$node->safe_psql('b', 'INSERT INTO t VALUES (424242)');
+$count{b}++;
+$node->restart;
+for my $db (qw(b c))
+{
+	ax_verify($node, db => $db, label => "database $db after a restart", expect_count => $count{$db});
+}
+ax_assert_no_orphans($node, 'after the copies and the drop');
+$node->stop;
+done_testing();
