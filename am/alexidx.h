@@ -173,6 +173,8 @@ typedef struct AxShared
 	LWLock	   *registry_lock;	/* guards the registry hash */
 	int			index_tranche;	/* tranche of the per-index locks */
 	pg_atomic_uint32 worker_state;
+	/* ambulkdelete calls that finished, in any index: see speculative.c */
+	pg_atomic_uint64 bulkdeletes_finished;
 	Latch	   *worker_latch;
 	pid_t		worker_pid;
 	uint32		incarnation;
@@ -276,6 +278,16 @@ extern bool alexidx_locate_build(AxBuildRecord *rec, bool *changed);
 /* The build id that the metapage at the record's location names; false if unreadable. */
 extern bool alexidx_read_location_build(const AxBuildRecord *rec, uint64 *meta_build);
 extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
+
+/* ---------- speculative insertions (speculative.c) ---------- */
+/* Is the heap tuple at tid a speculative insertion not yet confirmed? */
+extern bool alexidx_tuple_is_speculative(Relation heap, ItemPointer tid);
+/*
+ * Did the speculative tuple that this transaction inserted at tid (command cid) survive?
+ * maybe_reused: an ambulkdelete has finished since, so the TID may hold another tuple.
+ */
+extern bool alexidx_speculative_survived(Relation heap, ItemPointer tid, CommandId cid,
+										 bool maybe_reused);
 
 /* ---------- CREATE DATABASE ... TEMPLATE (database_copy.c) ---------- */
 extern void alexidx_database_copy_init(void);

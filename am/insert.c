@@ -34,10 +34,19 @@ typedef struct Segment
 	Size		start;
 } Segment;
 
+/* A buffered entry of a speculative insertion (speculative.c), checked before a flush. */
+typedef struct SpecNote
+{
+	Size		pos;			/* in entries */
+	CommandId	cid;			/* the command that inserted the tuple */
+	uint64		bulkdeletes;	/* alexidx_shared->bulkdeletes_finished then */
+} SpecNote;
+
 typedef struct InsertBuffer
 {
 	Oid			indexoid;		/* hash key */
 	uint64		build_id;
+	Oid			heapoid;
 	Oid			keytype;
 	int			limit;
 	AxEntry    *entries;
@@ -47,6 +56,9 @@ typedef struct InsertBuffer
 	Segment    *segs;
 	int			nsegs;
 	int			segcap;
+	SpecNote   *specs;
+	int			nspecs;
+	int			speccap;
 } InsertBuffer;
 
 /* A build this transaction created, or the build of an index it dropped. */
@@ -80,8 +92,109 @@ drop_entries_from(InsertBuffer *buf, SubTransactionId subid)
 		{
 			buf->n = buf->segs[i].start;
 			buf->nsegs = i;
+			while (buf->nspecs > 0 && buf->specs[buf->nspecs - 1].pos >= buf->n)
+				buf->nspecs--;
 			return;
 		}
+}
+
+static int
+cmp_tid_pos(const void *a, const void *b)
+{
+	const AxEntry *x = (const AxEntry *) a;
+	const AxEntry *y = (const AxEntry *) b;
+
+	/* entries here hold (tid, position) in (tid, key) */
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Is there an entry after pos with the same TID? by_tid: (tid, pos) pairs sorted. */
+static bool
+later_entry_has_tid(const AxEntry *by_tid, Size n, uint64 tid, Size pos)
+{
+	Size		lo = 0,
+				hi = n;
+
+	/* first pair > (tid, pos) */
+	while (lo < hi)
+	{
+		Size		mid = lo + (hi - lo) / 2;
+
+		if (by_tid[mid].tid < tid || (by_tid[mid].tid == tid && (Size) by_tid[mid].key <= pos))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && by_tid[lo].tid == tid;
+}
+
+/*
+ * Drops the entries of speculative insertions whose tuples were killed (speculative.c),
+ * keeping the subtransaction segments right. Runs before every flush.
+ */
+static void
+settle_speculative(InsertBuffer *buf)
+{
+	Relation	heap;
+	uint64		finished = pg_atomic_read_u64(&alexidx_shared->bulkdeletes_finished);
+	bool	   *drop;
+	AxEntry    *by_tid = NULL;
+	Size		i,
+				kept;
+	int			s,
+				seg;
+
+	if (buf->nspecs == 0)
+		return;
+	pg_read_barrier();
+	heap = relation_open(buf->heapoid, NoLock);
+	drop = palloc_extended(Max(buf->n, 1) * sizeof(bool), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (s = 0; s < buf->nspecs; s++)
+	{
+		SpecNote   *note = &buf->specs[s];
+		bool		maybe_reused = note->bulkdeletes != finished;
+		ItemPointerData tid;
+
+		alexidx_tid_unpack(buf->entries[note->pos].tid, &tid);
+		if (!alexidx_speculative_survived(heap, &tid, note->cid, maybe_reused))
+			drop[note->pos] = true;
+		else if (maybe_reused)
+		{
+			if (by_tid == NULL)
+			{
+				by_tid = palloc_extended(buf->n * sizeof(AxEntry), MCXT_ALLOC_HUGE);
+				for (i = 0; i < buf->n; i++)
+				{
+					by_tid[i].tid = buf->entries[i].tid;
+					by_tid[i].key = (int64) i;
+				}
+				qsort(by_tid, buf->n, sizeof(AxEntry), cmp_tid_pos);
+			}
+			if (later_entry_has_tid(by_tid, buf->n, buf->entries[note->pos].tid, note->pos))
+				drop[note->pos] = true;
+		}
+	}
+	relation_close(heap, NoLock);
+
+	/* compact, moving each segment's start along */
+	kept = 0;
+	seg = 0;
+	for (i = 0; i < buf->n; i++)
+	{
+		while (seg < buf->nsegs && buf->segs[seg].start == i)
+			buf->segs[seg++].start = kept;
+		if (!drop[i])
+			buf->entries[kept++] = buf->entries[i];
+	}
+	while (seg < buf->nsegs)
+		buf->segs[seg++].start = kept;
+	buf->n = kept;
+	buf->nspecs = 0;
+	pfree(drop);
+	if (by_tid)
+		pfree(by_tid);
 }
 
 static InsertBuffer *
@@ -113,6 +226,10 @@ get_buffer(Relation index)
 		buf->segcap = 4;
 		buf->nsegs = 0;
 		buf->segs = MemoryContextAlloc(TopMemoryContext, buf->segcap * sizeof(Segment));
+		buf->heapoid = index->rd_index->indrelid;
+		buf->speccap = 0;
+		buf->nspecs = 0;
+		buf->specs = NULL;
 	}
 	buf->limit = (opts && opts->insert_buffer > 0) ? opts->insert_buffer : alexidx_insert_buffer;
 	return buf;
@@ -123,6 +240,8 @@ free_buffer(InsertBuffer *buf)
 {
 	pfree(buf->entries);
 	pfree(buf->segs);
+	if (buf->specs)
+		pfree(buf->specs);
 	hash_search(buffers, &buf->indexoid, HASH_REMOVE, NULL);
 }
 
@@ -134,6 +253,7 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	AxStatus	st;
 	Size		nvalues;
 
+	settle_speculative(buf);
 	if (buf->n == 0)
 		return;
 
@@ -191,6 +311,7 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	PG_END_TRY();
 	buf->n = 0;
 	buf->nsegs = 0;
+	buf->nspecs = 0;
 }
 
 /*
@@ -211,6 +332,7 @@ settle_old_entries(Relation index, InsertBuffer *buf, bool keep_current)
 	flush_buffer(index, buf);
 	buf->n = 0;
 	buf->nsegs = 0;
+	buf->nspecs = 0;
 }
 
 bool
@@ -220,6 +342,7 @@ alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 {
 	InsertBuffer *buf;
 	SubTransactionId subid = GetCurrentSubTransactionId();
+	bool		speculative;
 
 	alexidx_require_preload();
 	buf = get_buffer(index);
@@ -241,9 +364,24 @@ alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	}
 	buf->entries[buf->n].key = isnull[0] ? 0 : alexidx_datum_to_key(values[0], buf->keytype);
 	buf->entries[buf->n].tid = alexidx_tid_pack(ht_ctid, isnull[0]);
+	speculative = alexidx_tuple_is_speculative(heapRel, ht_ctid);
+	if (speculative)
+	{
+		if (buf->nspecs == buf->speccap)
+		{
+			buf->speccap = buf->speccap ? buf->speccap * 2 : 16;
+			buf->specs = buf->specs ? repalloc_huge(buf->specs, buf->speccap * sizeof(SpecNote))
+				: MemoryContextAlloc(TopMemoryContext, buf->speccap * sizeof(SpecNote));
+		}
+		buf->specs[buf->nspecs].pos = buf->n;
+		buf->specs[buf->nspecs].cid = GetCurrentCommandId(false);
+		buf->specs[buf->nspecs].bulkdeletes = pg_atomic_read_u64(&alexidx_shared->bulkdeletes_finished);
+		buf->nspecs++;
+	}
 	buf->n++;
 
-	if (buf->n >= (Size) buf->limit)
+	/* not while this speculative insertion is undecided: its check must come after */
+	if (buf->n >= (Size) buf->limit && !speculative)
 		flush_buffer(index, buf);
 	return false;
 }
@@ -290,6 +428,7 @@ flush_all(void)
 		if (index == NULL)
 		{
 			buf->n = 0;
+			buf->nspecs = 0;
 			continue;
 		}
 		flush_buffer(index, buf);

@@ -69,6 +69,7 @@ alexidx_shmem_startup(void)
 		alexidx_shared->registry_lock = &(GetNamedLWLockTranche("alexidx"))->lock;
 		alexidx_shared->index_tranche = LWLockNewTrancheId();
 		pg_atomic_init_u32(&alexidx_shared->worker_state, AXW_STARTING);
+		pg_atomic_init_u64(&alexidx_shared->bulkdeletes_finished, 0);
 		SpinLockInit(&alexidx_shared->notice_mutex);
 		alexidx_shared->nslots = slot_count();
 		for (i = 0; i < alexidx_shared->nslots; i++)

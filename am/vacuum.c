@@ -114,6 +114,12 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	}
 	pfree(chunk);
 
+	/*
+	 * When this returns, the heap may give the dead TIDs to new rows: entries of speculative
+	 * insertions still buffered in other backends are checked harder from now on.
+	 */
+	pg_atomic_fetch_add_u64(&alexidx_shared->bulkdeletes_finished, 1);
+
 	stats->tuples_removed += ndead;
 	stats->num_index_tuples = live;
 	stats->num_pages = RelationGetNumberOfBlocks(index);

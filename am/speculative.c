@@ -1,0 +1,89 @@
+/*
+ * speculative.c: entries of INSERT ... ON CONFLICT's speculative insertions.
+ *
+ * A speculative heap tuple gets its index entries before the executor knows whether it
+ * conflicts; when it does, the executor kills the tuple (its xmin becomes invalid) and the
+ * tuple is dead to everybody at once. btree has already inserted the entry, so VACUUM finds
+ * and removes it before the TID can be used again. alexidx only buffers it: VACUUM cannot
+ * see it, may give the TID to another row, and a later flush would send the killed key to
+ * that row. So the buffer notes which entries are speculative (a look at the tuple header
+ * in aminsert) and checks them again before they reach the index:
+ *   - a killed tuple shows as an invalid xmin, a dead or unused line pointer, or another
+ *     transaction's tuple: its entry is dropped;
+ *   - a surviving tuple is ours and live, and stays so until we end.
+ * A TID can only become another tuple's after an ambulkdelete of every index of the table
+ * has finished, ours included; each one bumps a shared counter. When none has finished
+ * since the entry was buffered, the tuple at its TID is the speculative one; when
+ * one has, the check also requires the command id that inserted the tuple, and the caller
+ * drops the entry if a later buffered entry has the same TID (our own row took it).
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_am_d.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "alexidx.h"
+
+/* Only heap tuples are read; other table AMs have no speculative header to look at. */
+static bool
+is_heap(Relation heap)
+{
+	return heap->rd_rel->relam == HEAP_TABLE_AM_OID;
+}
+
+bool
+alexidx_tuple_is_speculative(Relation heap, ItemPointer tid)
+{
+	Buffer		buffer;
+	Page		page;
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	bool		speculative = false;
+
+	if (heap == NULL || !is_heap(heap))
+		return false;
+	buffer = ReadBuffer(heap, ItemPointerGetBlockNumber(tid));
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	if (off <= PageGetMaxOffsetNumber(page))
+	{
+		ItemId		lp = PageGetItemId(page, off);
+
+		if (ItemIdIsNormal(lp))
+			speculative = HeapTupleHeaderIsSpeculative((HeapTupleHeader) PageGetItem(page, lp));
+	}
+	UnlockReleaseBuffer(buffer);
+	return speculative;
+}
+
+bool
+alexidx_speculative_survived(Relation heap, ItemPointer tid, CommandId cid, bool maybe_reused)
+{
+	Buffer		buffer;
+	Page		page;
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	bool		survived = false;
+
+	buffer = ReadBuffer(heap, ItemPointerGetBlockNumber(tid));
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	if (off <= PageGetMaxOffsetNumber(page))
+	{
+		ItemId		lp = PageGetItemId(page, off);
+
+		if (ItemIdIsNormal(lp))
+		{
+			HeapTupleHeader htup = (HeapTupleHeader) PageGetItem(page, lp);
+			TransactionId xmin = HeapTupleHeaderGetRawXmin(htup);
+
+			survived = TransactionIdIsValid(xmin) && TransactionIdIsCurrentTransactionId(xmin) &&
+				!HeapTupleHeaderIsSpeculative(htup) &&
+				(!maybe_reused || HeapTupleHeaderGetCmin(htup) == cid);
+		}
+	}
+	UnlockReleaseBuffer(buffer);
+	return survived;
+}

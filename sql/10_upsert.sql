@@ -1,0 +1,35 @@
+-- INSERT ... ON CONFLICT: rows that are inserted or updated are found through the index,
+-- rows that lost a conflict are not (issue 10, item 5: entries of speculative insertions are
+-- checked before they reach the index; the race itself is tested by TAP 022_on_conflict).
+CREATE TABLE up (id int, k bigint);
+CREATE UNIQUE INDEX up_id ON up (id);
+CREATE INDEX up_ax ON up USING alexidx (k);
+CREATE TABLE ref_up (id int, k bigint);
+CREATE UNIQUE INDEX ref_up_id ON ref_up (id);
+
+-- the same statements on both tables
+CREATE FUNCTION up_both(stmt text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format(stmt, 'up');
+  EXECUTE format(stmt, 'ref_up');
+END $$;
+SELECT up_both('INSERT INTO %I SELECT g, g * 10 FROM generate_series(1, 2000) g');
+SELECT up_both('INSERT INTO %I SELECT g, -g FROM generate_series(1500, 3500) g ON CONFLICT (id) DO NOTHING');
+SELECT * FROM ax_check('up', 'k BETWEEN -3000 AND 20000');
+SELECT up_both('INSERT INTO %I SELECT g, g + 100000 FROM generate_series(1000, 4000) g ON CONFLICT (id) DO UPDATE SET k = excluded.k');
+SELECT * FROM ax_check('up', 'k > 100500');
+SELECT * FROM ax_check('up', 'k < 100');
+-- in a transaction with savepoints, flushes in between (a scan flushes this backend's buffer)
+BEGIN;
+SELECT up_both('INSERT INTO %I SELECT g, g FROM generate_series(3900, 4100) g ON CONFLICT (id) DO NOTHING');
+SAVEPOINT s;
+SELECT up_both('INSERT INTO %I SELECT g, 7 FROM generate_series(4050, 4200) g ON CONFLICT (id) DO UPDATE SET k = 7');
+SELECT * FROM ax_check('up', 'k = 7');
+ROLLBACK TO SAVEPOINT s;
+SELECT up_both('INSERT INTO %I SELECT g, 8 FROM generate_series(4150, 4250) g ON CONFLICT (id) DO UPDATE SET k = 8');
+COMMIT;
+SELECT * FROM ax_check('up', 'k BETWEEN 0 AND 5000');
+SELECT * FROM ax_check('up', 'k = 7');
+SELECT alexidx_check('up_ax');
+DROP TABLE up, ref_up;
+DROP FUNCTION up_both(text);
