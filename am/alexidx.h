@@ -275,6 +275,14 @@ extern void alexidx_register_worker(void);
  * the place it found (*changed: rec must be stored again).
  */
 extern bool alexidx_locate_build(AxBuildRecord *rec, bool *changed);
+typedef enum AxCreatorState
+{
+	AX_CREATOR_RUNNING,
+	AX_CREATOR_COMMITTED,
+	AX_CREATOR_ABORTED			/* rolled back, or cut short by a crash */
+} AxCreatorState;
+/* What became of the transaction that created a build (xid 0: committed long ago). */
+extern AxCreatorState alexidx_creator_state(TransactionId xid);
 /* The build id that the metapage at the record's location names; false if unreadable. */
 extern bool alexidx_read_location_build(const AxBuildRecord *rec, uint64 *meta_build);
 extern PGDLLEXPORT void alexidx_worker_main(Datum arg);

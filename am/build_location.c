@@ -14,13 +14,20 @@
  *     dead.
  * Anything that cannot be read for another reason than its absence counts as live: the
  * sweep must never remove a live index's data.
+ *
+ * A file is not enough, though: a crash leaves behind the relation files of transactions it
+ * cut short (CREATE INDEX, REINDEX, TRUNCATE), metapage included, and PostgreSQL never
+ * removes them. So a build also records the transaction that created it, and is live only
+ * once that transaction committed (alexidx_creator_state).
  */
 #include "postgres.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "access/transam.h"
 #include "catalog/pg_tablespace_d.h"
+#include "storage/procarray.h"
 #include "common/relpath.h"
 #include "storage/bufpage.h"
 #include "storage/fd.h"
@@ -138,4 +145,27 @@ alexidx_locate_build(AxBuildRecord *rec, bool *changed)
 		return true;
 	}
 	return false;
+}
+
+AxCreatorState
+alexidx_creator_state(TransactionId xid)
+{
+	TransactionId oldest;
+
+	if (!TransactionIdIsValid(xid))
+		return AX_CREATOR_COMMITTED;
+	/*
+	 * The commit log no longer holds transactions older than its horizon: such a build was
+	 * settled long ago (the sweep clears the xid once it sees the commit), so keep it.
+	 */
+	LWLockAcquire(XactTruncationLock, LW_SHARED);
+	oldest = ShmemVariableCache->oldestClogXid;
+	LWLockRelease(XactTruncationLock);
+	if (TransactionIdPrecedes(xid, oldest))
+		return AX_CREATOR_COMMITTED;
+	if (TransactionIdIsInProgress(xid))
+		return AX_CREATOR_RUNNING;
+	if (TransactionIdDidCommit(xid))
+		return AX_CREATOR_COMMITTED;
+	return AX_CREATOR_ABORTED;
 }

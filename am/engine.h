@@ -162,6 +162,13 @@ typedef struct AxBuildRecord
 	 * its first use rewrites the metapage.
 	 */
 	uint64_t	origin_build_id;
+	/*
+	 * The transaction whose commit makes the build the index's (0: known committed). A
+	 * crash leaves the relation files of unfinished transactions behind, metapage and all:
+	 * only this tells the sweep that such a build is dead.
+	 */
+	uint32_t	creating_xid;
+	uint32_t	pad2;
 } AxBuildRecord;
 
 /* Records of the first format end before alt_spcoid; they are read with it zeroed. */

@@ -7,6 +7,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -138,6 +139,22 @@ check_answer(AxRequestSlot *slot, const char *context, Relation index)
 	alexidx_report(&err, context, index);
 }
 
+/*
+ * The transaction's id, for a build record (build_location.c). Its WAL so far is flushed
+ * first: after a crash that loses the WAL naming an xid, PostgreSQL hands the same xid out
+ * again and would report it running, then perhaps committed, for a transaction that never
+ * made this build. Once the xid is in durable WAL, a crash leaves it aborted for good.
+ */
+static TransactionId
+creating_xid_durably(void)
+{
+	TransactionId xid = GetCurrentTransactionId();
+
+	if (XactLastRecEnd != InvalidXLogRecPtr && !RecoveryInProgress())
+		XLogFlush(XactLastRecEnd);
+	return xid;
+}
+
 uint64
 alexidx_sidecar_new_build(Relation index)
 {
@@ -150,6 +167,7 @@ alexidx_sidecar_new_build(Relation index)
 	rec->relfilenode = index->rd_node.relNode;
 	rec->backend = index->rd_backend;
 	rec->persistence = index->rd_rel->relpersistence;
+	rec->creating_xid = creating_xid_durably();
 	if (index->rd_options)
 		rec->max_node_slots = (uint32) ((AlexOptions *) index->rd_options)->max_node_slots;
 	submit_and_wait(slot);
@@ -289,6 +307,7 @@ alexidx_sidecar_copy_database(Oid src, Oid dst)
 
 	memset(&slot->record, 0, sizeof(slot->record));
 	slot->record.dboid = dst;
+	slot->record.creating_xid = creating_xid_durably();
 	submit_and_wait(slot);
 	check_answer(slot, "could not copy the builds of the template database", NULL);
 	return slot->result;

@@ -290,6 +290,7 @@ copy_database(AxRequestSlot *slot)
 		to.alt_spcoid = to.alt_relfilenode = 0;
 		to.incarnation = incarnation;
 		to.origin_build_id = meta_build;
+		to.creating_xid = slot->record.creating_xid;
 		if (err.status == AX_OK)
 			ax_db_copy_build(sidecar, recs[i].build_id, &to, &err);
 		unblock_signals();
@@ -609,11 +610,24 @@ static bool
 build_is_live(AxBuildRecord *rec)
 {
 	bool		changed;
+	bool		settled;
 	bool		live;
 
 	if (rec->state == AX_BUILD_BUILDING)
 		return rec->incarnation == incarnation; /* a build that outlived a crash never finished */
+	switch (alexidx_creator_state(rec->creating_xid))
+	{
+		case AX_CREATOR_RUNNING:
+			return true;
+		case AX_CREATOR_ABORTED:
+			return false;
+		case AX_CREATOR_COMMITTED:
+			break;
+	}
+	settled = rec->creating_xid != 0;
+	rec->creating_xid = 0;		/* committed: no need to ask again */
 	live = alexidx_locate_build(rec, &changed);
+	changed |= settled;
 	if (changed)
 	{
 		AxError		err = {0};

@@ -26,5 +26,5 @@ if [ $status -ne 0 ]; then
     echo "---- tail of $f ----"; tail -40 "$f"
   done
 fi
-rm -rf "$work"
+[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 exit $status

@@ -94,7 +94,7 @@ static uint64_t build_bytes(AxDb* h, uint64_t build);
 static std::vector<AxEntry> build_entries(AxDb* h, uint64_t build);
 
 // Build records are stored as the raw struct: its size and layout are an on-disk format.
-static_assert(sizeof(AxBuildRecord) == 56, "AxBuildRecord is stored on disk");
+static_assert(sizeof(AxBuildRecord) == 64, "AxBuildRecord is stored on disk");
 static_assert(offsetof(AxBuildRecord, max_node_slots) == 36, "AxBuildRecord is stored on disk");
 static_assert(offsetof(AxBuildRecord, alt_spcoid) == AX_BUILD_RECORD_V1_SIZE, "AxBuildRecord is stored on disk");
 

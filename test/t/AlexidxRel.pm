@@ -425,8 +425,8 @@ sub ax_live_builds
 }
 
 # Waits for the orphan sweep, then checks offline that the sidecar holds exactly the builds of
-# the live indexes, and no data outside them. Leaves the node running. %o: todo => reason
-# (marks the first check TODO), secs => how long to wait for the sweep (default 10).
+# the live indexes, and no data outside them. Leaves the node running. %o: secs => how long
+# to wait for the sweep (default 10).
 sub ax_assert_no_orphans
 {
 	my ($node, $label, %o) = @_;
@@ -439,12 +439,9 @@ sub ax_assert_no_orphans
 		$node->start;
 		return join(',', sort keys %{ $sc->{records} }) eq join(',', sort keys %$live);
 	});
-	{
-		local $TODO = $o{todo};
-		is(join(',', sort { $a <=> $b } keys %{ $sc->{records} }),
-			join(',', sort { $a <=> $b } keys %$live),
-			"$label: the sidecar holds exactly the live indexes' builds");
-	}
+	is(join(',', sort { $a <=> $b } keys %{ $sc->{records} }),
+		join(',', sort { $a <=> $b } keys %$live),
+		"$label: the sidecar holds exactly the live indexes' builds");
 	is($sc->{orphans}, 0, "$label: no sidecar data without a build record");
 	diag("$label: sidecar builds (id state entries) = "
 		  . join(' ', map { "$_:$sc->{records}{$_}{state}:$sc->{records}{$_}{entries}" }

@@ -30,8 +30,9 @@ struct Record {  // must match AxBuildRecord in am/engine.h
   char pad[3];
   uint32_t max_node_slots, alt_spcoid, alt_relfilenode;
   uint64_t origin_build_id;
+  uint32_t creating_xid, pad2;
 };
-static_assert(sizeof(Record) == 56);
+static_assert(sizeof(Record) == 64);
 constexpr std::size_t kRecordV1Size = 40;  // records written before alt_spcoid existed
 
 static uint64_t be64(const char* p) {
