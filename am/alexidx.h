@@ -260,7 +260,7 @@ extern uint64 alexidx_sidecar_copy_database(Oid src, Oid dst);
  * The build of this index, whose metapage names meta_build: meta_build itself, or the copy
  * made for this database when CREATE DATABASE copied the index. ERROR when there is none.
  */
-extern uint64 alexidx_sidecar_resolve(Relation index, uint64 meta_build);
+extern uint64 alexidx_sidecar_resolve(Relation index, uint64 meta_build, AxBuildRecord *record);
 /*
  * Copies one page (at most AX_LIST_MAX) of the build records whose ids are above after, in
  * build id order; returns how many it copied. A full page means there may be more.
@@ -286,6 +286,13 @@ extern AxCreatorState alexidx_creator_state(TransactionId xid);
 /* The build id that the metapage at the record's location names; false if unreadable. */
 extern bool alexidx_read_location_build(const AxBuildRecord *rec, uint64 *meta_build);
 extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
+
+/* ---------- alexidx_check (functions.c, check_heap.c) ---------- */
+/*
+ * Every entry points to a row with its key (the caller holds a ShareLock on heap); returns
+ * how many entries were checked, or raises an ERROR that names the REINDEX to run.
+ */
+extern int64 alexidx_check_entries_in_heap(Relation index, Relation heap, uint64 build_id);
 
 /* ---------- speculative insertions (speculative.c) ---------- */
 /* Is the heap tuple at tid a speculative insertion not yet confirmed? */

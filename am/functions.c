@@ -159,22 +159,38 @@ alexidx_check(PG_FUNCTION_ARGS)
 				 errmsg("alexidx index \"%s\" has a broken tree: %s", RelationGetRelationName(index), why),
 				 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
 
-	/* 2. tree and sidecar hold the same entries */
+	/* 2. the build is this index's: its record names this database and relation file */
+	{
+		AxBuildRecord rec;
+
+		alexidx_sidecar_resolve(index, build_id, &rec);
+		if (rec.build_id != build_id ||
+			(rec.relfilenode != index->rd_node.relNode &&
+			 rec.alt_relfilenode != index->rd_node.relNode))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("alexidx index \"%s\" (relation file %u) names build " UINT64_FORMAT ", which belongs to relation file %u",
+							RelationGetRelationName(index), index->rd_node.relNode, build_id,
+							rec.relfilenode),
+					 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
+	}
+
+	/* 3. tree and sidecar hold the same entries */
 	nsidecar = alexidx_sidecar_check(index, build_id);
 
-	/* 3. every live heap tuple is in the index */
+	/* 4. every entry points to a row with its key; 5. every live heap tuple is in the index */
+	heap = table_open(heapid, ShareLock);
+	alexidx_check_entries_in_heap(index, heap, build_id);
 	if (heapallindexed)
 	{
 		HeapCheckState hs = {0};
 		IndexInfo  *indexInfo;
 
-		heap = table_open(heapid, ShareLock);
 		indexInfo = BuildIndexInfo(index);
 		hs.index = index;
 		hs.build_id = build_id;
 		hs.keytype = alexidx_index_key_type(index);
 		table_index_build_scan(heap, index, indexInfo, false, false, heap_check_callback, &hs, NULL);
-		table_close(heap, ShareLock);
 		if (hs.missing > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -182,6 +198,7 @@ alexidx_check(PG_FUNCTION_ARGS)
 							RelationGetRelationName(index), hs.missing, hs.checked),
 					 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
 	}
+	table_close(heap, ShareLock);
 	relation_close(index, AccessShareLock);
 	ereport(DEBUG1, (errmsg("alexidx_check: " UINT64_FORMAT " entries agree", nsidecar)));
 	PG_RETURN_VOID();

@@ -112,7 +112,7 @@ alexidx_read_build_id(Relation index)
 		build_id = meta_build;
 	else
 	{
-		build_id = alexidx_sidecar_resolve(index, meta_build);
+		build_id = alexidx_sidecar_resolve(index, meta_build, NULL);
 		if (build_id != meta_build)
 			adopt_copied_build(index, build_id);
 	}

@@ -314,7 +314,7 @@ alexidx_sidecar_copy_database(Oid src, Oid dst)
 }
 
 uint64
-alexidx_sidecar_resolve(Relation index, uint64 meta_build)
+alexidx_sidecar_resolve(Relation index, uint64 meta_build, AxBuildRecord *record)
 {
 	AxRequestSlot *slot = begin_request(AXR_RESOLVE, meta_build);
 
@@ -329,6 +329,8 @@ alexidx_sidecar_resolve(Relation index, uint64 meta_build)
 				 errdetail("%s", slot->message),
 				 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
 	check_answer(slot, "could not find the index's build", index);
+	if (record)
+		*record = slot->record;
 	return slot->result;
 }
 

@@ -319,6 +319,7 @@ resolve_build(AxRequestSlot *slot)
 	if (err.status == AX_OK && rec.dboid == db)
 	{
 		slot->result = slot->build_id;
+		slot->record = rec;
 		finish(slot, AX_OK, NULL);
 		return;
 	}
@@ -337,6 +338,7 @@ resolve_build(AxRequestSlot *slot)
 	else if (i < n)
 	{
 		slot->result = recs[i].build_id;
+		slot->record = recs[i];
 		finish(slot, AX_OK, NULL);
 	}
 	else

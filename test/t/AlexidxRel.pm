@@ -10,6 +10,7 @@
 #                                            seq scan / lost, diag line, then alexidx_check
 #   ax_sidecar(node)                         the sidecar's build records, read offline
 #   ax_assert_no_orphans(node, label)        the sidecar holds exactly the live indexes' builds
+#   ax_sidecar_plant(node, build, key, block, offset)  writes a wrong entry (server stopped)
 #
 # Every loop here is bounded in count and in time.
 package AlexidxRel;
@@ -26,7 +27,7 @@ use Test::More;
 
 our @EXPORT = qw(ax_node ax_insert_clients ax_wait_clients ax_crash ax_wait_ready ax_keys
   ax_verify ax_summary ax_sidecar ax_live_builds ax_assert_no_orphans ax_bg ax_bg_finish ax_poll
-  ax_sidecar_pid ax_settle ax_file_mode);
+  ax_sidecar_pid ax_settle ax_file_mode ax_sidecar_plant);
 
 my $tools_dir = dirname(__FILE__) . '/tools';
 
@@ -384,6 +385,29 @@ sub inspect_bin
 
 # Reads the sidecar (read-only, best with the server stopped). Returns
 # { records => { build_id => { state, db, relfilenode, entries } }, orphans => n, entries => n }.
+# Builds a tool of test/t/tools once per test file.
+my %tool_bins;
+sub tool_bin
+{
+	my ($name) = @_;
+	return $tool_bins{$name} if $tool_bins{$name};
+	my $bin = "$PostgreSQL::Test::Utils::tmp_check/$name";
+	my ($out, $err);
+	IPC::Run::run([ 'g++', '-std=c++17', '-O1', '-o', $bin, "$tools_dir/$name.cpp", '-lrocksdb' ],
+		'>', \$out, '2>', \$err)
+	  or die "could not build $name: $err";
+	return $tool_bins{$name} = $bin;
+}
+
+sub ax_sidecar_plant
+{
+	my ($node, @args) = @_;
+	my ($out, $err);
+	IPC::Run::run([ tool_bin('sidecar_plant'), $node->data_dir . '/pg_alexidx/db', @args ],
+		'>', \$out, '2>', \$err)
+	  or die "sidecar_plant failed: $err";
+}
+
 sub ax_sidecar
 {
 	my ($node) = @_;
