@@ -134,8 +134,20 @@ typedef enum AxRequestType
 	AXR_LIST,					/* list build records after build_id, one page */
 	AXR_RELOCATE,				/* the build's index may now live at record's location */
 	AXR_COPY_DATABASE,			/* copy the builds of database build_id to record.dboid */
-	AXR_RESOLVE					/* which build is metapage id build_id in record.dboid? */
+	AXR_RESOLVE,				/* which build is metapage id build_id in record.dboid? */
+	AXR_STAGE					/* keep these entries for this slot's next AXR_WRITE */
 } AxRequestType;
+
+/*
+ * Requests carry at most AX_REQUEST_MAX_ENTRIES entries (1 MB), so that no request needs a
+ * large dynamic shared memory segment (/dev/shm is 64 MB in a default Docker container) and
+ * no single write holds the group commit up for long. A larger insert flush goes as AXR_STAGE
+ * chunks and a final AXR_WRITE with AXF_STAGED, which the worker writes in one batch: the
+ * sidecar gets all of the flush or none of it. Deletes are split into independent requests.
+ */
+#define AX_REQUEST_MAX_ENTRIES 65536
+#define AXF_FIRST_CHUNK 0x1		/* AXR_STAGE: forget what this slot staged before */
+#define AXF_STAGED 0x2			/* AXR_WRITE: the slot's staged entries come first */
 
 typedef enum AxSlotState
 {
@@ -153,6 +165,7 @@ typedef struct AxRequestSlot
 	AxBuildRecord record;		/* AXR_NEW_BUILD */
 	char		path[MAXPGPATH];	/* AXR_INGEST */
 	uint32		nentries;
+	uint32		flags;			/* AXF_* */
 	dsm_handle	dsm;			/* entries live here when nentries > AX_INLINE_ENTRIES */
 	/* the answer */
 	int			status;			/* AxStatus */

@@ -220,8 +220,15 @@ AxStatus	ax_db_ingest(AxDb *db, const char *const *files, size_t nfiles, AxError
 /* Deletes the build's entries and its record (one synced write); the range is compacted
  * in the background to return the space. */
 AxStatus	ax_db_drop_build(AxDb *db, uint64_t build_id, bool keep_record, AxError *err);
-/* Queues a compaction of the build's range (after large deletes); returns at once. */
-AxStatus	ax_db_compact_build(AxDb *db, uint64_t build_id, AxError *err);
+/*
+ * One step of rewriting a build's runs without the entries its tombstones hide (after large
+ * deletes): the runs from *cursor on (from the first when !*started), about budget entries,
+ * in one synced write. Moves *cursor to where the next step starts; *done after the last
+ * step, which also queues a RocksDB compaction of the build's range to give the space back.
+ * Steps may interleave with any writes: each covers whole runs and their tombstones.
+ */
+AxStatus	ax_db_compact_step(AxDb *db, uint64_t build_id, AxEntry *cursor, bool *started,
+							   size_t budget, bool *done, AxError *err);
 /* Reads all of a build's entries and bulk-loads them into the two trees (values, NULLs). */
 AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTree *tree, AxTree *null_tree,
 							AxError *err);

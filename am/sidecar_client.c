@@ -84,6 +84,7 @@ begin_request(AxRequestType type, uint64 build_id)
 	slot->build_id = build_id;
 	slot->latch = MyLatch;
 	slot->nentries = 0;
+	slot->flags = 0;
 	slot->dsm = DSM_HANDLE_INVALID;
 	slot->status = AX_OK;
 	slot->message[0] = '\0';
@@ -103,7 +104,8 @@ static void
 submit_and_wait(AxRequestSlot *slot)
 {
 	TimestampTz since = GetCurrentTimestamp();
-	bool		hold = slot->type == AXR_WRITE || slot->type == AXR_DELETE;
+	bool		hold = slot->type == AXR_WRITE || slot->type == AXR_DELETE ||
+		slot->type == AXR_STAGE;
 
 	if (hold)
 		HOLD_INTERRUPTS();
@@ -187,12 +189,36 @@ alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *prefix, int 
 	check_answer(slot, "could not store the build in the sidecar", index);
 }
 
+/* One request of at most AX_REQUEST_MAX_ENTRIES entries; an ERROR if it failed. */
+static void
+send_entries(Relation index, AxRequestType type, uint64 build_id, const AxEntry *entries,
+			 Size n, uint32 flags)
+{
+	AxRequestSlot *slot = begin_request(type, build_id);
+	dsm_segment *seg = NULL;
+
+	Assert(n <= AX_REQUEST_MAX_ENTRIES);
+	slot->nentries = (uint32) n;
+	slot->flags = flags;
+	if (n <= AX_INLINE_ENTRIES)
+		memcpy(slot->inline_entries, entries, n * sizeof(AxEntry));
+	else
+	{
+		seg = dsm_create(n * sizeof(AxEntry), 0);
+		memcpy(dsm_segment_address(seg), entries, n * sizeof(AxEntry));
+		slot->dsm = dsm_segment_handle(seg);
+	}
+	submit_and_wait(slot);
+	if (seg)
+		dsm_detach(seg);
+	check_answer(slot, type == AXR_DELETE ? "sidecar delete failed" : "sidecar write failed", index);
+}
+
 void
 alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries, Size n,
 					  bool is_delete)
 {
-	AxRequestSlot *slot;
-	dsm_segment *seg = NULL;
+	Size		off;
 
 	if (n == 0)
 		return;
@@ -209,20 +235,18 @@ alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries, S
 		!RecoveryInProgress())
 		XLogFlush(XactLastRecEnd);
 
-	slot = begin_request(is_delete ? AXR_DELETE : AXR_WRITE, build_id);
-	slot->nentries = (uint32) n;
-	if (n <= AX_INLINE_ENTRIES)
-		memcpy(slot->inline_entries, entries, n * sizeof(AxEntry));
-	else
+	if (is_delete)
 	{
-		seg = dsm_create(n * sizeof(AxEntry), 0);
-		memcpy(dsm_segment_address(seg), entries, n * sizeof(AxEntry));
-		slot->dsm = dsm_segment_handle(seg);
+		/* removing entries twice is harmless: a failure part way is retried by VACUUM */
+		for (off = 0; off < n; off += AX_REQUEST_MAX_ENTRIES)
+			send_entries(index, AXR_DELETE, build_id, entries + off,
+						 Min(n - off, AX_REQUEST_MAX_ENTRIES), 0);
+		return;
 	}
-	submit_and_wait(slot);
-	if (seg)
-		dsm_detach(seg);
-	check_answer(slot, is_delete ? "sidecar delete failed" : "sidecar write failed", index);
+	for (off = 0; n - off > AX_REQUEST_MAX_ENTRIES; off += AX_REQUEST_MAX_ENTRIES)
+		send_entries(index, AXR_STAGE, build_id, entries + off, AX_REQUEST_MAX_ENTRIES,
+					 off == 0 ? AXF_FIRST_CHUNK : 0);
+	send_entries(index, AXR_WRITE, build_id, entries + off, n - off, off > 0 ? AXF_STAGED : 0);
 }
 
 void

@@ -44,6 +44,30 @@ static bool clean_exit = false;
 
 static AxBuildRecord *list_builds(size_t *n, AxError *err);
 
+/*
+ * Builds whose runs are being rewritten without their deleted entries, a step per round of
+ * the main loop, so that a large VACUUM never holds up the group commits for long.
+ */
+#define COMPACT_QUEUE 64
+#define COMPACT_STEP_ENTRIES 65536
+/*
+ * What each request slot has staged for its next AXR_WRITE with AXF_STAGED (a flush larger
+ * than one request): kept in the worker's memory, not in shared memory.
+ */
+typedef struct Staged
+{
+	uint64		build_id;
+	AxEntry    *entries;
+	Size		n;
+	Size		cap;
+} Staged;
+static Staged *staged = NULL;
+
+static uint64 compact_queue[COMPACT_QUEUE];
+static int	ncompact = 0;
+static AxEntry compact_cursor;
+static bool compact_started = false;
+
 void
 alexidx_register_worker(void)
 {
@@ -358,6 +382,101 @@ resolve_build(AxRequestSlot *slot)
 	pfree(recs);
 }
 
+/* The entries of a request: inline, or in its DSM segment (attached into *seg). */
+static const AxEntry *
+request_entries(AxRequestSlot *slot, dsm_segment **seg)
+{
+	*seg = NULL;
+	if (slot->dsm == DSM_HANDLE_INVALID)
+		return slot->inline_entries;
+	*seg = dsm_attach(slot->dsm);
+	return *seg ? dsm_segment_address(*seg) : NULL;
+}
+
+static Staged *
+staged_for(AxRequestSlot *slot)
+{
+	if (staged == NULL)
+		staged = MemoryContextAllocZero(TopMemoryContext, sizeof(Staged) * alexidx_shared->nslots);
+	return &staged[slot - alexidx_shared->slots];
+}
+
+static void
+stage_entries(AxRequestSlot *slot)
+{
+	Staged	   *st = staged_for(slot);
+	dsm_segment *seg;
+	const AxEntry *entries = request_entries(slot, &seg);
+
+	if (entries == NULL)
+	{
+		finish(slot, AX_ERROR, "request abandoned");
+		return;
+	}
+	if ((slot->flags & AXF_FIRST_CHUNK) || st->build_id != slot->build_id)
+		st->n = 0;
+	st->build_id = slot->build_id;
+	if (st->n + slot->nentries > st->cap)
+	{
+		st->cap = Max(st->cap * 2, st->n + slot->nentries);
+		st->entries = st->entries
+			? repalloc_huge(st->entries, st->cap * sizeof(AxEntry))
+			: MemoryContextAllocHuge(TopMemoryContext, st->cap * sizeof(AxEntry));
+	}
+	memcpy(st->entries + st->n, entries, slot->nentries * sizeof(AxEntry));
+	st->n += slot->nentries;
+	ereport(DEBUG1, (errmsg("alexidx sidecar: stage of %u entries for build " UINT64_FORMAT,
+							slot->nentries, slot->build_id)));
+	if (seg)
+		dsm_detach(seg);
+	finish(slot, AX_OK, NULL);
+}
+
+/* A full queue drops the request: compaction only gives space back sooner. */
+static void
+queue_compaction(uint64 build_id)
+{
+	int			i;
+
+	for (i = 0; i < ncompact; i++)
+		if (compact_queue[i] == build_id)
+			return;
+	if (ncompact < COMPACT_QUEUE)
+		compact_queue[ncompact++] = build_id;
+}
+
+/* One step of the first queued compaction; true while there is more to do. */
+static bool
+compact_some(void)
+{
+	AxError		err = {0};
+	bool		done = false;
+
+	if (ncompact == 0)
+		return false;
+	block_signals();
+	ax_db_compact_step(sidecar, compact_queue[0], &compact_cursor, &compact_started,
+					   COMPACT_STEP_ENTRIES, &done, &err);
+	unblock_signals();
+	if (err.status != AX_OK)
+	{
+		ereport(LOG, (errmsg("alexidx sidecar: could not compact build " UINT64_FORMAT ": %s",
+							 compact_queue[0], err.message)));
+		done = true;
+	}
+	ereport(DEBUG1, (errmsg("alexidx sidecar: compaction step of build " UINT64_FORMAT,
+							compact_queue[0])));
+	if (done)
+	{
+		ereport(DEBUG1, (errmsg("alexidx sidecar: compaction of build " UINT64_FORMAT " done",
+								compact_queue[0])));
+		memmove(compact_queue, compact_queue + 1, (ncompact - 1) * sizeof(uint64));
+		ncompact--;
+		compact_started = false;
+	}
+	return ncompact > 0;
+}
+
 static void
 check_build(AxRequestSlot *slot)
 {
@@ -436,10 +555,8 @@ serve_one(AxRequestSlot *slot)
 			finish_err(slot, &err);
 			break;
 		case AXR_COMPACT:
-			block_signals();
-			ax_db_compact_build(sidecar, slot->build_id, &err);
-			unblock_signals();
-			finish_err(slot, &err);
+			queue_compaction(slot->build_id);
+			finish(slot, AX_OK, NULL);
 			break;
 		case AXR_SIZE:
 			block_signals();
@@ -452,6 +569,9 @@ serve_one(AxRequestSlot *slot)
 			break;
 		case AXR_RELOCATE:
 			relocate_build(slot);
+			break;
+		case AXR_STAGE:
+			stage_entries(slot);
 			break;
 		case AXR_COPY_DATABASE:
 			copy_database(slot);
@@ -490,10 +610,12 @@ static void
 serve_requests(void)
 {
 	int			nslots = alexidx_shared->nslots;
-	AxWritePart *parts = palloc(sizeof(AxWritePart) * nslots);
+	/* a slot gives one part, or two when it staged entries before */
+	AxWritePart *parts = palloc(sizeof(AxWritePart) * nslots * 2);
 	AxRequestSlot **owners = palloc(sizeof(AxRequestSlot *) * nslots);
 	dsm_segment **segs = palloc0(sizeof(dsm_segment *) * nslots);
 	int			nparts = 0;
+	int			nowners = 0;
 	int			i;
 
 	for (i = 0; i < nslots; i++)
@@ -505,23 +627,37 @@ serve_requests(void)
 		pg_read_barrier();
 		if (slot->type != AXR_WRITE && slot->type != AXR_DELETE)
 			continue;
+		if (slot->flags & AXF_STAGED)
+		{
+			Staged	   *st = staged_for(slot);
+
+			if (st->n == 0 || st->build_id != slot->build_id)
+			{
+				finish(slot, AX_ERROR, "the first part of a large write is missing");
+				continue;
+			}
+			parts[nparts].build_id = slot->build_id;
+			parts[nparts].is_delete = false;
+			parts[nparts].entries = st->entries;
+			parts[nparts++].n = st->n;
+		}
 		parts[nparts].build_id = slot->build_id;
 		parts[nparts].is_delete = slot->type == AXR_DELETE;
 		parts[nparts].n = slot->nentries;
-		if (slot->dsm == DSM_HANDLE_INVALID)
-			parts[nparts].entries = slot->inline_entries;
-		else
+		parts[nparts].entries = request_entries(slot, &segs[nowners]);
+		if (parts[nparts].entries == NULL)
 		{
-			segs[nparts] = dsm_attach(slot->dsm);
-			if (segs[nparts] == NULL)
-			{
-				/* the requester gave up (its transaction failed) */
-				finish(slot, AX_ERROR, "request abandoned");
-				continue;
-			}
-			parts[nparts].entries = dsm_segment_address(segs[nparts]);
+			/* the requester gave up (its transaction failed) */
+			if (slot->flags & AXF_STAGED)
+				nparts--;
+			finish(slot, AX_ERROR, "request abandoned");
+			continue;
 		}
-		owners[nparts++] = slot;
+		ereport(DEBUG1, (errmsg("alexidx sidecar: %s of %u entries for build " UINT64_FORMAT "%s",
+								slot->type == AXR_DELETE ? "delete" : "write", slot->nentries,
+								slot->build_id, (slot->flags & AXF_STAGED) ? " after staged ones" : "")));
+		nparts++;
+		owners[nowners++] = slot;
 	}
 
 	if (nparts > 0)
@@ -531,10 +667,23 @@ serve_requests(void)
 		block_signals();
 		ax_db_write(sidecar, parts, nparts, &err);
 		unblock_signals();
-		for (i = 0; i < nparts; i++)
+		for (i = 0; i < nowners; i++)
 		{
 			if (segs[i])
 				dsm_detach(segs[i]);
+			if (owners[i]->flags & AXF_STAGED)
+			{
+				Staged	   *st = staged_for(owners[i]);
+
+				st->n = 0;
+				if (st->cap > 4 * AX_REQUEST_MAX_ENTRIES)
+				{
+					/* a huge flush is rare: give its memory back */
+					pfree(st->entries);
+					st->entries = NULL;
+					st->cap = 0;
+				}
+			}
 			finish_err(owners[i], &err);
 		}
 	}
@@ -807,6 +956,8 @@ alexidx_worker_main(Datum arg)
 			preload_one();
 			SetLatch(MyLatch);
 		}
+		else if (compact_some())
+			SetLatch(MyLatch);	/* the next step after the next round of requests */
 
 		now = GetCurrentTimestamp();
 		if (TimestampDifferenceExceeds(last_sweep, now, alexidx_sweep_interval * 1000))

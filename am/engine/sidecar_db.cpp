@@ -344,20 +344,102 @@ extern "C" AxStatus ax_db_ingest(AxDb* h, const char* const* files, std::size_t 
 // Rewrites the build's runs without the entries its tombstones hide, and drops the tombstones,
 // in one synced write. Runs in the worker's main thread, so no delete can slip in between the
 // read and the write; singles are left alone.
-extern "C" AxStatus ax_db_compact_build(AxDb* h, uint64_t build, AxError* err) {
+static bool entry_less(const AxEntry& a, const AxEntry& b) {
+  return a.key != b.key ? a.key < b.key : a.tid < b.tid;
+}
+static bool entry_eq(const AxEntry& a, const AxEntry& b) { return a.key == b.key && a.tid == b.tid; }
+
+// Removes from the sorted runs one entry per matching tombstone (both sorted): one pass.
+static void drop_tombstoned(std::vector<AxEntry>& runs, const std::vector<AxEntry>& tombs) {
+  std::size_t w = 0, t = 0;
+  for (std::size_t i = 0; i < runs.size(); i++) {
+    while (t < tombs.size() && entry_less(tombs[t], runs[i])) t++;
+    if (t < tombs.size() && entry_eq(tombs[t], runs[i])) {
+      t++;
+      continue;
+    }
+    runs[w++] = runs[i];
+  }
+  runs.resize(w);
+}
+
+extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor, bool* started,
+                                      std::size_t budget, bool* done, AxError* err) {
+  *done = false;
   return ax_guard(err, [&] {
-    std::vector<AxEntry> live = live_run_entries(h->db.get(), build, nullptr, 0);
-    rocksdb::WriteBatch batch;
-    for (uint64_t space : {run_space(build), tomb_space(build)})
-      check(batch.DeleteRange(build_prefix(space), build_prefix(space + 1)), "could not batch a range delete");
+    // the runs of this step: from the cursor's run on, until budget entries
+    std::vector<AxEntry> runs;
     char key[kDataKeyLen];
-    for (std::size_t i = 0; i < live.size(); i += kRunEntries) {
-      std::size_t n = std::min(kRunEntries, live.size() - i);
-      encode_data_key(key, run_space(build), live[i]);
-      check(batch.Put(rocksdb::Slice(key, kDataKeyLen), encode_run(&live[i], n)), "could not batch a run");
+    std::string hi_space = build_prefix(run_space(build) + 1);
+    rocksdb::Slice upper(hi_space);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(h->db->NewIterator(ro));
+    if (*started) {
+      encode_data_key(key, run_space(build), *cursor);
+      it->Seek(rocksdb::Slice(key, kDataKeyLen));
+    } else {
+      it->Seek(build_prefix(run_space(build)));
+    }
+    AxEntry first{}, next{};
+    bool have_first = false, have_next = false;
+    for (; it->Valid(); it->Next()) {
+      if (it->key().size() != kDataKeyLen) throw Failure(AX_CORRUPT, "sidecar key has a bad length");
+      AxEntry run_first = decode_data_key(it->key().data());
+      if (have_first && runs.size() >= budget) {
+        next = run_first;
+        have_next = true;
+        break;
+      }
+      if (!have_first) first = run_first, have_first = true;
+      try {
+        decode_run(run_first, it->value().data(), it->value().size(), runs);
+      } catch (const std::runtime_error& e) {
+        throw Failure(AX_CORRUPT, std::string("sidecar run is damaged: ") + e.what());
+      }
+    }
+    check(it->status(), "could not read the build's runs");
+    if (!have_first) {
+      *done = true;
+      h->enqueue(build);  // give the space back on disk
+      return;
+    }
+    // the tombstones of the same key range, then the runs rewritten without them
+    auto range_key = [&](uint64_t space, const AxEntry& e) {
+      encode_data_key(key, space, e);
+      return std::string(key, kDataKeyLen);
+    };
+    std::string tomb_lo = range_key(tomb_space(build), first);
+    std::string tomb_hi = have_next ? range_key(tomb_space(build), next) : build_prefix(tomb_space(build) + 1);
+    std::vector<AxEntry> tombs;
+    {
+      rocksdb::Slice tupper(tomb_hi);
+      rocksdb::ReadOptions tro;
+      tro.iterate_upper_bound = &tupper;
+      std::unique_ptr<rocksdb::Iterator> t(h->db->NewIterator(tro));
+      for (t->Seek(tomb_lo); t->Valid(); t->Next()) tombs.push_back(decode_data_key(t->key().data()));
+      check(t->status(), "could not read the build's tombstones");
+    }
+    drop_tombstoned(runs, tombs);
+    rocksdb::WriteBatch batch;
+    std::string run_lo = range_key(run_space(build), first);
+    std::string run_hi = have_next ? range_key(run_space(build), next) : build_prefix(run_space(build) + 1);
+    check(batch.DeleteRange(run_lo, run_hi), "could not batch a range delete");
+    check(batch.DeleteRange(tomb_lo, tomb_hi), "could not batch a range delete");
+    for (std::size_t r = 0; r < runs.size(); r += kRunEntries) {
+      std::size_t n = std::min(kRunEntries, runs.size() - r);
+      encode_data_key(key, run_space(build), runs[r]);
+      check(batch.Put(rocksdb::Slice(key, kDataKeyLen), encode_run(&runs[r], n)), "could not batch a run");
     }
     check(h->db->Write(synced(), &batch), "could not rewrite the build's runs");
-    h->enqueue(build);
+    if (have_next) {
+      *cursor = next;
+      *started = true;
+    } else {
+      *done = true;
+      h->enqueue(build);
+    }
   });
 }
 
@@ -401,10 +483,6 @@ static void for_each_key(rocksdb::DB* db, uint64_t space, const rocksdb::Snapsho
   check(it->status(), "could not read the build's entries");
 }
 
-static bool entry_less(const AxEntry& a, const AxEntry& b) {
-  return a.key != b.key ? a.key < b.key : a.tid < b.tid;
-}
-static bool entry_eq(const AxEntry& a, const AxEntry& b) { return a.key == b.key && a.tid == b.tid; }
 
 // The build's runs, with the tombstoned entries taken out. All from one snapshot.
 static std::vector<AxEntry> live_run_entries(rocksdb::DB* db, uint64_t build, const rocksdb::Snapshot* snap,
@@ -419,18 +497,7 @@ static std::vector<AxEntry> live_run_entries(rocksdb::DB* db, uint64_t build, co
     }
   });
   for_each_key(db, tomb_space(build), snap, [&](const AxEntry& e, const rocksdb::Slice&) { tombs.push_back(e); });
-  if (tombs.empty()) return runs;
-  // runs and tombstones are both sorted: one merge pass removes one run entry per tombstone
-  std::size_t w = 0, t = 0;
-  for (std::size_t i = 0; i < runs.size(); i++) {
-    while (t < tombs.size() && entry_less(tombs[t], runs[i])) t++;
-    if (t < tombs.size() && entry_eq(tombs[t], runs[i])) {
-      t++;
-      continue;
-    }
-    runs[w++] = runs[i];
-  }
-  runs.resize(w);
+  drop_tombstoned(runs, tombs);
   return runs;
 }
 
