@@ -300,6 +300,23 @@ extern AxCreatorState alexidx_creator_state(TransactionId xid);
 extern bool alexidx_read_location_build(const AxBuildRecord *rec, uint64 *meta_build);
 extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
 
+/* ---------- index-only scans vs VACUUM (scan_pins.c) ---------- */
+extern Size alexidx_scan_pins_bytes(void);
+extern void alexidx_scan_pins_startup(void);
+/* A pin for a scan of build_id (ERROR when the session has too many); returns its handle. */
+extern int64 alexidx_pin_take(uint64 build_id);
+/*
+ * Records the current scan epoch in the pin: call with the tree's lock held, when copying.
+ * false: the transaction's end released the pin (take another).
+ */
+extern bool alexidx_pin_mark(int64 handle);
+extern void alexidx_pin_release(int64 handle);
+extern void alexidx_release_all_pins(void);
+/* ambulkdelete, right after it erased entries (exclusive lock held): the new epoch. */
+extern uint64 alexidx_advance_scan_epoch(void);
+/* Waits until no scan of build_id holds entries copied before epoch. */
+extern void alexidx_wait_for_scans(uint64 build_id, uint64 epoch);
+
 /* ---------- alexidx_check (functions.c, check_heap.c) ---------- */
 /*
  * Every entry points to a row with its key (the caller holds a ShareLock on heap); returns

@@ -537,17 +537,20 @@ xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
+			alexidx_release_all_pins();
 			discard_all();
 			settle_notes(true);
 			break;
 		case XACT_EVENT_PREPARE:
 			/* the prepared transaction's fate is decided later; the sweep settles it */
+			alexidx_release_all_pins();
 			discard_all();
 			nnotes = 0;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			naltered = 0;
+			alexidx_release_all_pins();
 			discard_all();
 			settle_notes(false);
 			break;

@@ -16,6 +16,7 @@
 #include "nodes/tidbitmap.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "alexidx.h"
 
@@ -54,7 +55,19 @@ typedef struct ScanOpaque
 	bool		chunk_seg_done; /* the segment had nothing beyond this chunk */
 	int			next_size;
 	MemoryContext tuple_cxt;	/* index-only scans: the returned tuple */
+	int64		pin;			/* scan_pins.c handle; -1: none (needs_pin decides) */
 } ScanOpaque;
+
+/*
+ * Index-only scans trust the visibility map for the entries of their chunk, and scans with a
+ * snapshot that is not MVCC could see a tuple that took a freed TID: both hold a pin.
+ */
+static bool
+needs_pin(IndexScanDesc scan)
+{
+	return scan->xs_want_itup || scan->xs_snapshot == InvalidSnapshot ||
+		!IsMVCCSnapshot(scan->xs_snapshot);
+}
 
 IndexScanDesc
 alexidx_beginscan(Relation index, int nkeys, int norderbys)
@@ -71,6 +84,7 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	so->plan.hi = palloc(sizeof(int64) * so->plan.maxranges);
 	so->tuple_cxt = AllocSetContextCreate(CurrentMemoryContext, "alexidx scan tuple",
 										  ALLOCSET_SMALL_SIZES);
+	so->pin = -1;
 	scan->xs_itupdesc = RelationGetDescr(index);
 	scan->opaque = so;
 	return scan;
@@ -96,6 +110,12 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 	so->cur.pos = POS_UNSTARTED;
 	so->mark.pos = POS_UNSTARTED;
 	reset_chunk(so);
+	if (so->pin >= 0)
+	{
+		/* no entries are held any more */
+		alexidx_pin_release(so->pin);
+		so->pin = -1;
+	}
 
 	/* read our own writes: entries still buffered in this backend become visible */
 	alexidx_flush_index(scan->indexRelation);
@@ -107,9 +127,20 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 			 AxEntry *out, int want)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
-	AxIndexEntry *entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
+	AxIndexEntry *entry;
 	size_t		n;
 
+	if (so->pin < 0 && needs_pin(scan))
+		so->pin = alexidx_pin_take(so->build_id);
+	entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
+	/* the pin now covers this chunk, and no longer the one before, which is all returned */
+	if (so->pin >= 0 && !alexidx_pin_mark(so->pin))
+	{
+		LWLockRelease(&entry->lock);
+		so->pin = alexidx_pin_take(so->build_id);
+		entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
+		alexidx_pin_mark(so->pin);
+	}
 	if (seg < so->plan.nranges)
 		n = ax_tree_copy_range(entry->tree, so->plan.lo[seg], so->plan.hi[seg], resume,
 							   backward, out, want);
@@ -276,6 +307,8 @@ alexidx_endscan(IndexScanDesc scan)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
 
+	if (so->pin >= 0)
+		alexidx_pin_release(so->pin);
 	MemoryContextDelete(so->tuple_cxt);
 	pfree(so->plan.lo);
 	pfree(so->plan.hi);

@@ -48,6 +48,7 @@ alexidx_shmem_request(void)
 	RequestAddinShmemSpace(shared_struct_bytes());
 	RequestAddinShmemSpace(arena_bytes());
 	RequestAddinShmemSpace(hash_estimate_size(alexidx_max_indexes, sizeof(AxIndexEntry)));
+	RequestAddinShmemSpace(alexidx_scan_pins_bytes());
 	RequestNamedLWLockTranche("alexidx", 1);
 }
 
@@ -91,6 +92,7 @@ alexidx_shmem_startup(void)
 	info.entrysize = sizeof(AxIndexEntry);
 	alexidx_registry = ShmemInitHash("alexidx registry", alexidx_max_indexes, alexidx_max_indexes,
 									 &info, HASH_ELEM | HASH_BLOBS);
+	alexidx_scan_pins_startup();
 
 	LWLockRelease(AddinShmemInitLock);
 

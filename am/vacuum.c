@@ -91,6 +91,7 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		AxIndexEntry *entry;
 		AxError		err;
 		Size		nvalues;
+		uint64		epoch;
 
 		alexidx_sidecar_write(index, build_id, dead, ndead, true);
 		nvalues = alexidx_split_nulls(dead, ndead);
@@ -106,7 +107,10 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			alexidx_forget_tree(build_id);
 			alexidx_report(&err, "could not remove dead entries from the tree", index);
 		}
+		epoch = alexidx_advance_scan_epoch();
 		LWLockRelease(&entry->lock);
+		/* index-only scans may still hold the removed entries: the TIDs are not free yet */
+		alexidx_wait_for_scans(build_id, epoch);
 		/* give the space back on disk when a good share of the index went away */
 		if (ndead >= 100000 || ndead * 4 >= ndead + live)
 			alexidx_sidecar_compact(build_id);
