@@ -141,9 +141,25 @@ alexidx_report(const AxError *err, const char *context, Relation index)
 		case AX_NOMEM:
 			alexidx_report_arena_full(index, 0);
 			break;
+		case AX_NOSPACE:
+			ereport(ERROR,
+					(errcode(ERRCODE_DISK_FULL),
+					 errmsg("alexidx: %s%s%s: no space left on the sidecar's file system",
+							context, name ? " for index " : "", name ? name : ""),
+					 errdetail("%s", err->message),
+					 errhint("Free disk space where $PGDATA/pg_alexidx lives, then retry: the "
+							 "index is intact and nothing committed was lost.")));
+			break;
+		case AX_IOERROR:
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("alexidx: %s%s%s: %s", context,
+							name ? " for index " : "", name ? name : "", err->message),
+					 errhint("Check the server log and the file system of $PGDATA/pg_alexidx; "
+							 "nothing committed was lost.")));
+			break;
 		case AX_NOTFOUND:
 		case AX_CORRUPT:
-		case AX_IOERROR:
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("alexidx: %s%s%s: %s", context,

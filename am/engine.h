@@ -45,6 +45,7 @@ typedef enum AxStatus
 	AX_NOTFOUND,				/* the sidecar has no record of the build */
 	AX_CORRUPT,					/* the sidecar or a tree failed a check */
 	AX_IOERROR,					/* RocksDB or the file system failed */
+	AX_NOSPACE,					/* the sidecar's file system is full */
 	AX_ERROR					/* anything else */
 } AxStatus;
 

@@ -1,5 +1,7 @@
 // sidecar_db.cpp: the sidecar's RocksDB database. Only the sidecar worker process calls
 // anything in this file: RocksDB allows one process to open a database for writing.
+#include <sys/statvfs.h>
+
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -42,6 +44,10 @@ struct AxDb {
   std::deque<uint64_t> to_compact;
   bool stopping = false;
   std::thread maintenance;
+  // A write failed for lack of space or another I/O error: RocksDB refuses writes until
+  // Resume(), which the next write tries first (so writes work again once space is freed).
+  bool needs_resume = false;
+  std::string dir;  // for the free-space check
 
   void compact_loop();
   void enqueue(uint64_t build);
@@ -106,10 +112,52 @@ static bool decode_record(const rocksdb::Slice& v, AxBuildRecord* rec) {
   return true;
 }
 
+// Corruption and missing files mean the sidecar lost data (REINDEX rebuilds it); a full disk
+// and other I/O errors do not.
+static AxStatus status_of(const rocksdb::Status& s) {
+  if (s.IsCorruption() || s.IsPathNotFound()) return AX_CORRUPT;
+  if (s.IsNoSpace()) return AX_NOSPACE;
+  return AX_IOERROR;
+}
+
 static void check(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return;
-  AxStatus st = s.IsCorruption() ? AX_CORRUPT : AX_IOERROR;
-  throw Failure(st, std::string(what) + ": " + s.ToString());
+  throw Failure(status_of(s), std::string(what) + ": " + s.ToString());
+}
+
+// Free space that writes leave on the sidecar's file system. RocksDB must never meet a full
+// disk itself: a failed write of its WAL leaves the log writer in an error state, and the
+// next use of that writer aborts the process (an assertion in librocksdb 7.8). Writes that add
+// entries keep room for a full memtable's WAL and its flush (2 x write_buffer_size); writes
+// that only remove (VACUUM, drops), which are how space comes back, keep a smaller floor.
+constexpr uint64_t kReserveForAdds = 128ull << 20;
+constexpr uint64_t kReserveForRemovals = 16ull << 20;
+
+static void check_space(const AxDb* h, uint64_t reserve) {
+  struct statvfs fs;
+  if (statvfs(h->dir.c_str(), &fs) != 0) return;  // cannot tell: let RocksDB try
+  uint64_t avail = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (avail < reserve)
+    throw Failure(AX_NOSPACE, "only " + std::to_string(avail >> 20) + " MB are free on the file system of " +
+                                  h->dir + "; alexidx keeps " + std::to_string(reserve >> 20) +
+                                  " MB free there for RocksDB");
+}
+
+// The body of a function that writes: checks the free space, resumes a stopped database
+// first, and notes a failure that stops it.
+template <class Body>
+static AxStatus guarded_write(AxDb* h, AxError* err, uint64_t reserve, Body&& body) {
+  AxStatus st = ax_guard(err, [&] {
+    check_space(h, reserve);
+    if (h->needs_resume) {
+      rocksdb::Status s = h->db->Resume();
+      if (!s.ok()) throw Failure(status_of(s), "the sidecar cannot write yet: " + s.ToString());
+      h->needs_resume = false;
+    }
+    body();
+  });
+  if (st == AX_NOSPACE || st == AX_IOERROR) h->needs_resume = true;
+  return st;
 }
 
 static rocksdb::WriteOptions synced() {
@@ -187,6 +235,7 @@ extern "C" AxDb* ax_db_open(const char* dir, char* set_aside, std::size_t set_as
   if (set_aside_len) set_aside[0] = '\0';
   ax_guard(err, [&] {
     auto h = std::make_unique<AxDb>();
+    h->dir = dir;
     bool had_meta = false;
     rocksdb::Status s = open_families(dir, h.get(), &had_meta);
     // Corrupt, or a file the database needs is gone (a removed MANIFEST or SST reports
@@ -257,7 +306,7 @@ extern "C" uint64_t ax_db_new_build_id(AxDb* h, AxError* err) {
 }
 
 extern "C" AxStatus ax_db_put_record(AxDb* h, const AxBuildRecord* rec, AxError* err) {
-  return ax_guard(err, [&] {
+  return guarded_write(h, err, kReserveForRemovals, [&] {
     check(h->db->Put(synced(), h->meta, record_key(rec->build_id),
                      rocksdb::Slice(reinterpret_cast<const char*>(rec), sizeof(*rec))),
           "could not write the build record");
@@ -291,7 +340,9 @@ extern "C" std::size_t ax_db_list_records(AxDb* h, AxBuildRecord* out, std::size
 }
 
 extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t nparts, AxError* err) {
-  return ax_guard(err, [&] {
+  bool adds = false;
+  for (std::size_t p = 0; p < nparts; p++) adds |= !parts[p].is_delete;
+  return guarded_write(h, err, adds ? kReserveForAdds : kReserveForRemovals, [&] {
     rocksdb::WriteBatch batch;
     char key[kDataKeyLen];
     for (std::size_t p = 0; p < nparts; p++) {
@@ -314,7 +365,7 @@ extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t n
 }
 
 extern "C" AxStatus ax_db_copy_build(AxDb* h, uint64_t from, const AxBuildRecord* to, AxError* err) {
-  return ax_guard(err, [&] {
+  return guarded_write(h, err, kReserveForAdds, [&] {
     std::vector<AxEntry> all = build_entries(h, from);
     constexpr std::size_t kChunk = 100000;
     char key[kDataKeyLen];
@@ -333,7 +384,7 @@ extern "C" AxStatus ax_db_copy_build(AxDb* h, uint64_t from, const AxBuildRecord
 }
 
 extern "C" AxStatus ax_db_ingest(AxDb* h, const char* const* files, std::size_t nfiles, AxError* err) {
-  return ax_guard(err, [&] {
+  return guarded_write(h, err, kReserveForAdds, [&] {
     std::vector<std::string> paths(files, files + nfiles);
     rocksdb::IngestExternalFileOptions o;
     o.move_files = true;
@@ -366,7 +417,7 @@ static void drop_tombstoned(std::vector<AxEntry>& runs, const std::vector<AxEntr
 extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor, bool* started,
                                       std::size_t budget, bool* done, AxError* err) {
   *done = false;
-  return ax_guard(err, [&] {
+  return guarded_write(h, err, kReserveForRemovals, [&] {
     // the runs of this step: from the cursor's run on, until budget entries
     std::vector<AxEntry> runs;
     char key[kDataKeyLen];
@@ -444,7 +495,7 @@ extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor,
 }
 
 extern "C" AxStatus ax_db_drop_build(AxDb* h, uint64_t build, bool keep_record, AxError* err) {
-  return ax_guard(err, [&] {
+  return guarded_write(h, err, kReserveForRemovals, [&] {
     rocksdb::WriteBatch batch;
     for (uint64_t space : {singles_space(build), run_space(build), tomb_space(build)})
       check(batch.DeleteRange(build_prefix(space), build_prefix(space + 1)), "could not batch a range delete");

@@ -31,6 +31,10 @@ our @EXPORT = qw(ax_node ax_insert_clients ax_wait_clients ax_crash ax_wait_read
 
 my $tools_dir = dirname(__FILE__) . '/tools';
 
+# A test that dies leaves its message only in regress_log, and PostgreSQL::Test::Cluster's END
+# may then bail out on stopping a node, which hides it: say it in the TAP output too.
+$SIG{__DIE__} = sub { diag("died: $_[0]") if defined $^S && !$^S };
+
 sub ax_node
 {
 	my ($name, %o) = @_;
