@@ -127,7 +127,6 @@ typedef enum AxRequestType
 	AXR_INGEST,					/* ingest an SST file, mark the build ready */
 	AXR_BUILD_READY,			/* mark the build ready (no file to ingest) */
 	AXR_LOAD,					/* load a build's tree into shared memory */
-	AXR_DROP,					/* drop a build's entries, record and tree */
 	AXR_COMPACT,				/* compact a build's range */
 	AXR_SIZE,					/* report a build's sidecar bytes */
 	AXR_CHECK,					/* compare a build's tree with the sidecar */
@@ -146,6 +145,8 @@ typedef enum AxRequestType
  * sidecar gets all of the flush or none of it. Deletes are split into independent requests.
  */
 #define AX_REQUEST_MAX_ENTRIES 65536
+/* VACUUM's chunks are smaller: commits grouped with one wait for its write (about 10 ms) */
+#define AX_DELETE_CHUNK_ENTRIES 8192
 #define AXF_FIRST_CHUNK 0x1		/* AXR_STAGE: forget what this slot staged before */
 #define AXF_STAGED 0x2			/* AXR_WRITE: the slot's staged entries come first */
 
@@ -189,7 +190,6 @@ typedef struct AxShared
 	/* ambulkdelete calls that finished, in any index: see speculative.c */
 	pg_atomic_uint64 bulkdeletes_finished;
 	Latch	   *worker_latch;
-	pid_t		worker_pid;
 	uint32		incarnation;
 	char		worker_error[512];
 	void	   *arena;

@@ -60,7 +60,6 @@ typedef struct AxError
 /* Lays out an arena in [base, base+size). Called once by the postmaster at shmem init. */
 AxStatus	ax_arena_create(void *base, size_t size, AxError *err);
 size_t		ax_arena_free_bytes(void *base);
-size_t		ax_arena_size(void *base);
 
 /* ---------- trees in the arena ---------- */
 

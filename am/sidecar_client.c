@@ -238,9 +238,9 @@ alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries, S
 	if (is_delete)
 	{
 		/* removing entries twice is harmless: a failure part way is retried by VACUUM */
-		for (off = 0; off < n; off += AX_REQUEST_MAX_ENTRIES)
+		for (off = 0; off < n; off += AX_DELETE_CHUNK_ENTRIES)
 			send_entries(index, AXR_DELETE, build_id, entries + off,
-						 Min(n - off, AX_REQUEST_MAX_ENTRIES), 0);
+						 Min(n - off, AX_DELETE_CHUNK_ENTRIES), 0);
 		return;
 	}
 	for (off = 0; n - off > AX_REQUEST_MAX_ENTRIES; off += AX_REQUEST_MAX_ENTRIES)

@@ -550,10 +550,6 @@ serve_one(AxRequestSlot *slot)
 		case AXR_LOAD:
 			load_build(slot);
 			break;
-		case AXR_DROP:
-			drop_build(slot->build_id, &err);
-			finish_err(slot, &err);
-			break;
 		case AXR_COMPACT:
 			queue_compaction(slot->build_id);
 			finish(slot, AX_OK, NULL);
@@ -934,7 +930,6 @@ alexidx_worker_main(Datum arg)
 		reset_unlogged_builds();
 
 	alexidx_shared->incarnation = incarnation;
-	alexidx_shared->worker_pid = MyProcPid;
 	alexidx_shared->worker_latch = MyLatch;
 	pg_write_barrier();
 	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_RUNNING);

@@ -54,7 +54,8 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		size_t		n,
 					i;
 
-		CHECK_FOR_INTERRUPTS();
+		/* honour vacuum_cost_delay like nbtree does, a chunk of entries at a time */
+		vacuum_delay_point();
 		entry = alexidx_acquire(index, build_id, LW_SHARED);
 		n = ax_tree_copy_range(which == 0 ? entry->tree : entry->null_tree,
 							   PG_INT64_MIN, PG_INT64_MAX,

@@ -21,7 +21,3 @@ extern "C" AxStatus ax_arena_create(void* base, std::size_t size, AxError* err) 
 extern "C" std::size_t ax_arena_free_bytes(void* base) {
   return arena_manager(base)->get_free_memory();
 }
-
-extern "C" std::size_t ax_arena_size(void* base) {
-  return static_cast<ArenaHeader*>(base)->size;
-}

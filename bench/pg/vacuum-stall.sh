@@ -41,4 +41,4 @@ end=$(date +%s.%N)
 touch "$work/vacuum.done"
 wait $loop || true
 sort -g "$work/commits" | awk -v v="$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", b - a}')" \
-  '{a[NR]=$1} END {printf "VACUUM of %s dead entries: %s s; %d commits meanwhile, median %.1f ms, slowest %.1f ms\n", "'"$rows"'", v, NR, a[int((NR+1)/2)], a[NR]}'
+  '{a[NR]=$1; if ($1 > 100) slow++} END {printf "VACUUM of %s dead entries: %s s; %d commits meanwhile, median %.1f ms, p99 %.1f ms, slowest %.1f ms, %d over 100 ms\n", "'"$rows"'", v, NR, a[int((NR+1)/2)], a[int(NR*0.99)], a[NR], slow}'

@@ -50,7 +50,7 @@ $start = -s $node->logfile;
 $node->safe_psql('postgres', 'VACUUM t');
 my $deletes = requests($start, 'delete');
 is(sum0(@$deletes), 600000 - $live, 'VACUUM deleted every dead entry');
-ok(max(@$deletes) <= 65536, scalar(@$deletes) . ' delete requests of at most 65,536 entries (largest: ' . max(@$deletes) . ')');
+ok(max(@$deletes) <= 8192, scalar(@$deletes) . ' delete requests of at most 8,192 entries (largest: ' . max(@$deletes) . ')');
 ax_verify($node, label => 'after the large VACUUM', expect_count => $live);
 ok(ax_poll(30, 0.5, sub { slurp_file($node->logfile, $start) =~ /compaction of build \d+ done/ }),
 	'the compaction finished');

@@ -150,11 +150,8 @@ struct DataNode : NodeBase {
                       [&](std::size_t i) { return keys[i] < k || (!(k < keys[i]) && !(p < pays[i])); });
   }
 
-  // Occupied-slot answers (npos when the node has none at or after the position).
-  std::size_t lower_key(K k) const noexcept { return cap ? next_occupied(slot_lower_key(k)) : npos; }
-  std::size_t upper_key(K k) const noexcept { return cap ? next_occupied(slot_upper_key(k)) : npos; }
+  // The occupied slot of the first pair >= (k, p) (npos when the node has none).
   std::size_t lower_pair(K k, P p) const noexcept { return cap ? next_occupied(slot_lower_pair(k, p)) : npos; }
-  std::size_t upper_pair(K k, P p) const noexcept { return cap ? next_occupied(slot_upper_pair(k, p)) : npos; }
 
   // Insert into a node that has at least one free slot. Returns nothing; updates stats.
   void insert(K k, P p) noexcept {
