@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  postgresql-15 postgresql-server-dev-15 postgresql-contrib
+  postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-repack
   librocksdb-dev libboost-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libipc-run-perl gnuplot-nox python3
 )
