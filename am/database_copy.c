@@ -15,6 +15,7 @@
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "nodes/parsenodes.h"
+#include "storage/bufmgr.h"
 #include "tcop/utility.h"
 
 #include "alexidx.h"
@@ -62,6 +63,14 @@ process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 		Oid			dst = created_database;
 
 		created_database = InvalidOid;
+
+		/*
+		 * The sidecar worker tells a live index by its metapage on disk. STRATEGY WAL_LOG
+		 * (the default) copies the files through shared buffers, so the copies' metapages may
+		 * not be on disk until the next checkpoint, and a sweep in between would take the
+		 * copied builds for dead: write them out first.
+		 */
+		FlushDatabaseBuffers(dst);
 		alexidx_sidecar_copy_database(src, dst);
 	}
 }
