@@ -249,6 +249,18 @@ alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries, S
 	send_entries(index, AXR_WRITE, build_id, entries + off, n - off, off > 0 ? AXF_STAGED : 0);
 }
 
+/* The sidecar has no build for the index: the one way back is to build it again. */
+static void
+report_no_data(AxRequestSlot *slot, Relation index)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("alexidx: the sidecar has no data for index \"%s\"",
+					RelationGetRelationName(index)),
+			 errdetail("%s", slot->message),
+			 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
+}
+
 void
 alexidx_sidecar_load(Relation index, uint64 build_id)
 {
@@ -258,12 +270,7 @@ alexidx_sidecar_load(Relation index, uint64 build_id)
 	if (slot->status == AX_NOMEM)
 		alexidx_report_arena_full(index, (Size) slot->result);
 	if (slot->status == AX_NOTFOUND)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("alexidx: the sidecar has no data for index \"%s\"",
-						RelationGetRelationName(index)),
-				 errdetail("%s", slot->message),
-				 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
+		report_no_data(slot, index);
 	check_answer(slot, "could not load the tree from the sidecar", index);
 }
 
@@ -346,12 +353,7 @@ alexidx_sidecar_resolve(Relation index, uint64 meta_build, AxBuildRecord *record
 	slot->record.dboid = index->rd_node.dbNode;
 	submit_and_wait(slot);
 	if (slot->status == AX_NOTFOUND)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("alexidx: the sidecar has no data for index \"%s\"",
-						RelationGetRelationName(index)),
-				 errdetail("%s", slot->message),
-				 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
+		report_no_data(slot, index);
 	check_answer(slot, "could not find the index's build", index);
 	if (record)
 		*record = slot->record;
