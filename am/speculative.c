@@ -35,26 +35,37 @@ is_heap(Relation heap)
 	return heap->rd_rel->relam == HEAP_TABLE_AM_OID;
 }
 
+/*
+ * The header of the normal heap tuple at tid, with its buffer share-locked in *buffer (the
+ * caller releases it with UnlockReleaseBuffer), or NULL when no tuple is stored there.
+ */
+static HeapTupleHeader
+lock_tuple_header(Relation heap, ItemPointer tid, Buffer *buffer)
+{
+	Page		page;
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	ItemId		lp;
+
+	*buffer = ReadBuffer(heap, ItemPointerGetBlockNumber(tid));
+	LockBuffer(*buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(*buffer);
+	if (off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	lp = PageGetItemId(page, off);
+	return ItemIdIsNormal(lp) ? (HeapTupleHeader) PageGetItem(page, lp) : NULL;
+}
+
 bool
 alexidx_tuple_is_speculative(Relation heap, ItemPointer tid)
 {
 	Buffer		buffer;
-	Page		page;
-	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
-	bool		speculative = false;
+	HeapTupleHeader htup;
+	bool		speculative;
 
 	if (heap == NULL || !is_heap(heap))
 		return false;
-	buffer = ReadBuffer(heap, ItemPointerGetBlockNumber(tid));
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
-	if (off <= PageGetMaxOffsetNumber(page))
-	{
-		ItemId		lp = PageGetItemId(page, off);
-
-		if (ItemIdIsNormal(lp))
-			speculative = HeapTupleHeaderIsSpeculative((HeapTupleHeader) PageGetItem(page, lp));
-	}
+	htup = lock_tuple_header(heap, tid, &buffer);
+	speculative = htup != NULL && HeapTupleHeaderIsSpeculative(htup);
 	UnlockReleaseBuffer(buffer);
 	return speculative;
 }
@@ -63,26 +74,16 @@ bool
 alexidx_speculative_survived(Relation heap, ItemPointer tid, CommandId cid, bool maybe_reused)
 {
 	Buffer		buffer;
-	Page		page;
-	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	HeapTupleHeader htup = lock_tuple_header(heap, tid, &buffer);
 	bool		survived = false;
 
-	buffer = ReadBuffer(heap, ItemPointerGetBlockNumber(tid));
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
-	if (off <= PageGetMaxOffsetNumber(page))
+	if (htup != NULL)
 	{
-		ItemId		lp = PageGetItemId(page, off);
+		TransactionId xmin = HeapTupleHeaderGetRawXmin(htup);
 
-		if (ItemIdIsNormal(lp))
-		{
-			HeapTupleHeader htup = (HeapTupleHeader) PageGetItem(page, lp);
-			TransactionId xmin = HeapTupleHeaderGetRawXmin(htup);
-
-			survived = TransactionIdIsValid(xmin) && TransactionIdIsCurrentTransactionId(xmin) &&
-				!HeapTupleHeaderIsSpeculative(htup) &&
-				(!maybe_reused || HeapTupleHeaderGetCmin(htup) == cid);
-		}
+		survived = TransactionIdIsValid(xmin) && TransactionIdIsCurrentTransactionId(xmin) &&
+			!HeapTupleHeaderIsSpeculative(htup) &&
+			(!maybe_reused || HeapTupleHeaderGetCmin(htup) == cid);
 	}
 	UnlockReleaseBuffer(buffer);
 	return survived;
