@@ -303,13 +303,13 @@ extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
 /* ---------- index-only scans vs VACUUM (scan_pins.c) ---------- */
 extern Size alexidx_scan_pins_bytes(void);
 extern void alexidx_scan_pins_startup(void);
-/* A pin for a scan of build_id (ERROR when the session has too many); returns its handle. */
-extern int64 alexidx_pin_take(uint64 build_id);
 /*
- * Records the current scan epoch in the pin: call with the tree's lock held, when copying.
- * false: the transaction's end released the pin (take another).
+ * The scan's pin for build_id: handle itself while it is still held, else a new one (none
+ * yet, or the transaction's end released it); ERROR when the session has too many.
  */
-extern bool alexidx_pin_mark(int64 handle);
+extern int64 alexidx_pin_keep(int64 handle, uint64 build_id);
+/* Records the current scan epoch in a kept pin: call with the tree's lock held, when copying. */
+extern void alexidx_pin_mark(int64 handle);
 extern void alexidx_pin_release(int64 handle);
 extern void alexidx_release_all_pins(void);
 /* ambulkdelete, right after it erased entries (exclusive lock held): the new epoch. */

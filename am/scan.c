@@ -130,17 +130,12 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 	AxIndexEntry *entry;
 	size_t		n;
 
-	if (so->pin < 0 && needs_pin(scan))
-		so->pin = alexidx_pin_take(so->build_id);
+	if (needs_pin(scan))
+		so->pin = alexidx_pin_keep(so->pin, so->build_id);
 	entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
 	/* the pin now covers this chunk, and no longer the one before, which is all returned */
-	if (so->pin >= 0 && !alexidx_pin_mark(so->pin))
-	{
-		LWLockRelease(&entry->lock);
-		so->pin = alexidx_pin_take(so->build_id);
-		entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
+	if (so->pin >= 0)
 		alexidx_pin_mark(so->pin);
-	}
 	if (seg < so->plan.nranges)
 		n = ax_tree_copy_range(entry->tree, so->plan.lo[seg], so->plan.hi[seg], resume,
 							   backward, out, want);

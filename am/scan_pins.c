@@ -99,10 +99,13 @@ release_at_exit(int code, Datum arg)
 }
 
 int64
-alexidx_pin_take(uint64 build_id)
+alexidx_pin_keep(int64 handle, uint64 build_id)
 {
 	AxPinSet   *set = my_pins();
 	int			i;
+
+	if (handle >= 0 && handle_slot(handle) >= 0)
+		return handle;
 
 	if (!exit_hook_set)
 	{
@@ -128,19 +131,17 @@ alexidx_pin_take(uint64 build_id)
 }
 
 /* Called with the tree's lock held, around the copy of a chunk. */
-bool
+void
 alexidx_pin_mark(int64 handle)
 {
 	AxPinSet   *set = my_pins();
 	uint64		epoch = pg_atomic_read_u64(scan_epoch);
 	int			pin = handle_slot(handle);
 
-	if (pin < 0)
-		return false;
+	Assert(pin >= 0);
 	SpinLockAcquire(&set->mutex);
 	set->pins[pin].epoch = epoch;
 	SpinLockRelease(&set->mutex);
-	return true;
 }
 
 void
