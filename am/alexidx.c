@@ -14,6 +14,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
+#include "wal.h"
 
 PG_MODULE_MAGIC;
 
@@ -28,6 +29,7 @@ int			alexidx_max_indexes = 1024;
 int			alexidx_insert_buffer = 65536;
 int			alexidx_sweep_interval = 10;
 bool		alexidx_preloaded = false;
+bool		alexidx_hold_sidecar_apply = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -108,6 +110,12 @@ _PG_init(void)
 							"Seconds between sweeps for sidecar ranges of dropped indexes.",
 							NULL, &alexidx_sweep_interval, 10, 1, 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("alexidx.hold_sidecar_apply",
+							 "For tests: the sidecar worker stops applying WAL in the background.",
+							 "The WAL stays the log of record and its replication slot keeps it; "
+							 "a restart, a tree load or alexidx_check still catch the sidecar up.",
+							 &alexidx_hold_sidecar_apply, false, PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("alexidx");
 
 	prev_shmem_request_hook = shmem_request_hook;
@@ -116,6 +124,7 @@ _PG_init(void)
 	shmem_startup_hook = startup_hook;
 
 	define_reloptions();
+	alexidx_wal_register();
 	alexidx_register_worker();
 	alexidx_insert_init();
 	alexidx_database_copy_init();

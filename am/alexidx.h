@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "access/amapi.h"
+#include "access/xlogdefs.h"
 #include "access/genam.h"
 #include "common/relpath.h"
 #include "nodes/execnodes.h"
@@ -22,11 +23,12 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/s_lock.h"
+#include "utils/rel.h"
 #include "utils/relcache.h"
 
 #include "engine.h"
 
-#define ALEXIDX_VERSION "0.1.0"
+#define ALEXIDX_VERSION "0.2.0"
 
 /* ---------- GUCs (alexidx.c) ---------- */
 extern int	alexidx_memory_mb;
@@ -34,6 +36,7 @@ extern int	alexidx_max_indexes;
 extern int	alexidx_insert_buffer;
 extern int	alexidx_sweep_interval;
 extern bool alexidx_preloaded;
+extern bool alexidx_hold_sidecar_apply;
 
 /* Fails with a message naming shared_preload_libraries unless we were preloaded. */
 extern void alexidx_require_preload(void);
@@ -191,6 +194,12 @@ typedef struct AxShared
 	pg_atomic_uint64 bulkdeletes_finished;
 	Latch	   *worker_latch;
 	uint32		incarnation;
+	/*
+	 * Following the WAL (wal_follow.c): the sidecar holds the WAL before applied_lsn, and
+	 * durably before durable_lsn; the worker's replication slot keeps the WAL from there.
+	 */
+	pg_atomic_uint64 applied_lsn;
+	pg_atomic_uint64 durable_lsn;
 	char		worker_error[512];
 	void	   *arena;
 	Size		arena_size;
@@ -248,6 +257,17 @@ extern void alexidx_post_drop(uint64 build_id);
 /* Raises an ERROR that says how much to raise alexidx.memory by. */
 extern void alexidx_report_arena_full(Relation index, Size wanted) pg_attribute_noreturn();
 
+/*
+ * Does the index's change go through PostgreSQL's WAL (wal.c)? Permanent indexes: yes, whose
+ * sidecar the worker brings up to date from the WAL. Unlogged and temporary ones: no, the
+ * backend asks the worker to write their sidecar.
+ */
+static inline bool
+alexidx_index_is_logged(Relation index)
+{
+	return index->rd_rel->relpersistence == RELPERSISTENCE_PERMANENT;
+}
+
 /* ---------- talking to the sidecar worker (sidecar_client.c) ---------- */
 extern uint64 alexidx_sidecar_new_build(Relation index);
 /* Ingests "<prefix>.<i>.sst" for i < nfiles (none: just marks the build ready). */
@@ -299,6 +319,31 @@ extern AxCreatorState alexidx_creator_state(TransactionId xid);
 /* The build id that the metapage at the record's location names; false if unreadable. */
 extern bool alexidx_read_location_build(const AxBuildRecord *rec, uint64 *meta_build);
 extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
+/* RocksDB's threads must never get PostgreSQL's signals: the worker blocks them around calls. */
+extern void alexidx_block_signals(void);
+extern void alexidx_unblock_signals(void);
+
+/* ---------- following the WAL into the sidecar (wal_follow.c, worker only) ---------- */
+#define ALEXIDX_SLOT_NAME "alexidx_sidecar"
+/*
+ * Opens the WAL reader at the sidecar's applied position and takes the replication slot that
+ * keeps the WAL from there. false with *why set when the server cannot keep the WAL for the
+ * sidecar (wal_level, max_replication_slots, a slot that lost WAL).
+ */
+extern bool alexidx_follow_start(AxDb *db, char *why, Size whylen);
+/*
+ * Applies WAL to the sidecar up to the end of flushed WAL, or to upto when it is valid, reading
+ * at most budget bytes. Returns true when more WAL is waiting; a failed RocksDB write sets
+ * err (reading then resumes from the applied position).
+ */
+extern bool alexidx_follow(AxDb *db, XLogRecPtr upto, Size budget, AxError *err);
+/*
+ * Applies everything logged so far (logs a mark, flushes to it, follows to it): call before
+ * reading a build's entries from the sidecar. false with err set on failure.
+ */
+extern bool alexidx_follow_catch_up(AxDb *db, AxError *err);
+/* Makes the applied WAL durable in the sidecar when due (or now) and advances the slot. */
+extern void alexidx_follow_sync(AxDb *db, bool now);
 
 /* ---------- index-only scans vs VACUUM (scan_pins.c) ---------- */
 extern Size alexidx_scan_pins_bytes(void);

@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
+
 #include <unistd.h>
 
 #include "access/tableam.h"
@@ -130,6 +132,14 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 				 errmsg("alexidx indexes are always ascending with NULLS LAST"),
 				 errhint("Drop DESC and NULLS FIRST from the index definition: a backward scan of the "
 						 "index serves ORDER BY ... DESC NULLS FIRST.")));
+
+	/* the sidecar worker needs a replication slot to follow the WAL, and slots need replica */
+	if (alexidx_index_is_logged(index) && wal_level < WAL_LEVEL_REPLICA)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("alexidx indexes need wal_level = replica or logical"),
+				 errdetail("PostgreSQL's WAL is the log of record of an alexidx index, and a replication slot keeps it until the sidecar has applied it."),
+				 errhint("Set wal_level = replica in postgresql.conf and restart the server.")));
 
 	/* The sidecar records the build first, so a failure anywhere after leaves no orphan. */
 	build_id = alexidx_sidecar_new_build(index);

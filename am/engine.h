@@ -214,8 +214,22 @@ AxStatus	ax_db_copy_build(AxDb *db, uint64_t from, const AxBuildRecord *to, AxEr
 /* Lists every record; returns the count (<= max stored). */
 size_t		ax_db_list_records(AxDb *db, AxBuildRecord *out, size_t max, AxError *err);
 
-/* One synced RocksDB write for all parts. */
+/*
+ * One unsynced RocksDB write for all parts: the request path of unlogged and temporary
+ * indexes, which have no WAL (a crash empties them anyway).
+ */
 AxStatus	ax_db_write(AxDb *db, const AxWritePart *parts, size_t nparts, AxError *err);
+/*
+ * Applies WAL records' entries and records lsn (where WAL reading resumes) in the same atomic
+ * write, unsynced: the sidecar then holds exactly the WAL up to lsn. Parts of builds that have
+ * no record (dropped) are skipped. Durable after ax_db_sync().
+ */
+AxStatus	ax_db_apply(AxDb *db, const AxWritePart *parts, size_t nparts, uint64_t lsn,
+						AxError *err);
+/* The lsn of the last ax_db_apply (0: never applied WAL). */
+AxStatus	ax_db_applied_lsn(AxDb *db, uint64_t *lsn, AxError *err);
+/* Makes every write so far durable (syncs RocksDB's log). */
+AxStatus	ax_db_sync(AxDb *db, AxError *err);
 AxStatus	ax_db_ingest(AxDb *db, const char *const *files, size_t nfiles, AxError *err);
 /* Deletes the build's entries and its record (one synced write); the range is compacted
  * in the background to return the space. */

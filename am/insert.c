@@ -27,6 +27,7 @@
 #include "utils/syscache.h"
 
 #include "alexidx.h"
+#include "wal.h"
 
 typedef struct Segment
 {
@@ -258,10 +259,8 @@ flush_buffer(Relation index, InsertBuffer *buf)
 		return;
 
 	/*
-	 * The tree first: a full arena is the likely failure, and failing here leaves nothing in
-	 * the sidecar. A batch that only partly fits is taken out again so that tree and sidecar
-	 * stay equal. Both steps finish before the transaction can commit, and the sidecar is
-	 * what restarts rebuild from, so the order does not weaken durability.
+	 * The tree first: a full arena is the likely failure, and a batch that only partly fits is
+	 * taken out again, so that nothing of it is logged or sent to the sidecar.
 	 */
 	nvalues = alexidx_split_nulls(buf->entries, buf->n);
 	entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
@@ -274,11 +273,23 @@ flush_buffer(Relation index, InsertBuffer *buf)
 
 		if (!alexidx_erase_pair(entry, buf->entries, nvalues, buf->n, NULL, &erase_err))
 		{
-			/* the tree may hold entries the sidecar never gets: reload it from there */
+			/* the tree may hold entries that were never logged: reload it from the sidecar */
 			LWLockRelease(&entry->lock);
 			alexidx_forget_tree(buf->build_id);
 			alexidx_report(&erase_err, "could not take a failed batch out of the tree", index);
 		}
+	}
+	else if (alexidx_index_is_logged(index))
+	{
+		/*
+		 * A logged index's change goes into PostgreSQL's WAL, under the tree's lock (so a tree
+		 * loaded from the sidecar after catching up misses nothing), and the commit record's
+		 * flush makes it durable: no wait for the sidecar worker. Like any WAL-logged page
+		 * change, it happens in a critical section once the tree took it.
+		 */
+		START_CRIT_SECTION();
+		alexidx_wal_log_entries(index, buf->build_id, buf->entries, buf->n, false);
+		END_CRIT_SECTION();
 	}
 	LWLockRelease(&entry->lock);
 	if (st == AX_NOMEM)
@@ -286,29 +297,33 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	if (st != AX_OK)
 		alexidx_report(&err, "could not insert into the tree", index);
 
-	PG_TRY();
+	/* unlogged and temporary indexes have no WAL: the worker writes their sidecar */
+	if (!alexidx_index_is_logged(index))
 	{
-		alexidx_sidecar_write(index, buf->build_id, buf->entries, buf->n, false);
-	}
-	PG_CATCH();
-	{
-		/*
-		 * The sidecar does not have them: take them out of the tree again. If even that
-		 * fails, drop the tree, which the next use reloads from the sidecar.
-		 */
-		AxError		erase_err;
-		bool		erased;
+		PG_TRY();
+		{
+			alexidx_sidecar_write(index, buf->build_id, buf->entries, buf->n, false);
+		}
+		PG_CATCH();
+		{
+			/*
+			 * The sidecar does not have them: take them out of the tree again. If even that
+			 * fails, drop the tree, which the next use reloads from the sidecar.
+			 */
+			AxError		erase_err;
+			bool		erased;
 
-		HOLD_INTERRUPTS();
-		entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
-		erased = alexidx_erase_pair(entry, buf->entries, nvalues, buf->n, NULL, &erase_err);
-		LWLockRelease(&entry->lock);
-		if (!erased)
-			alexidx_forget_tree(buf->build_id);
-		RESUME_INTERRUPTS();
-		PG_RE_THROW();
+			HOLD_INTERRUPTS();
+			entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
+			erased = alexidx_erase_pair(entry, buf->entries, nvalues, buf->n, NULL, &erase_err);
+			LWLockRelease(&entry->lock);
+			if (!erased)
+				alexidx_forget_tree(buf->build_id);
+			RESUME_INTERRUPTS();
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 	}
-	PG_END_TRY();
 	buf->n = 0;
 	buf->nsegs = 0;
 	buf->nspecs = 0;

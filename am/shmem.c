@@ -71,6 +71,8 @@ alexidx_shmem_startup(void)
 		alexidx_shared->index_tranche = LWLockNewTrancheId();
 		pg_atomic_init_u32(&alexidx_shared->worker_state, AXW_STARTING);
 		pg_atomic_init_u64(&alexidx_shared->bulkdeletes_finished, 0);
+		pg_atomic_init_u64(&alexidx_shared->applied_lsn, 0);
+		pg_atomic_init_u64(&alexidx_shared->durable_lsn, 0);
 		SpinLockInit(&alexidx_shared->notice_mutex);
 		alexidx_shared->nslots = slot_count();
 		for (i = 0; i < alexidx_shared->nslots; i++)

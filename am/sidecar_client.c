@@ -223,17 +223,8 @@ alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries, S
 	if (n == 0)
 		return;
 
-	/*
-	 * No sidecar entry may outlive its heap tuple: make the WAL that created the tuples
-	 * durable first, so that after a crash the tuple exists (dead, if its transaction never
-	 * committed) and VACUUM will remove this entry before the TID can be reused.
-	 * XactLastRecEnd (the end of this backend's last WAL record) covers those tuples; the
-	 * global insert position does not do: on a page boundary it points past the page header,
-	 * beyond the end of generated WAL, and XLogFlush fails with "is not satisfied".
-	 */
-	if (!is_delete && index->rd_rel->relpersistence == RELPERSISTENCE_PERMANENT &&
-		!RecoveryInProgress())
-		XLogFlush(XactLastRecEnd);
+	/* only unlogged and temporary indexes come here: their heap has no WAL to wait for */
+	Assert(!alexidx_index_is_logged(index));
 
 	if (is_delete)
 	{

@@ -31,6 +31,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "access/xlog.h"
 #include "alexidx.h"
 
 static AxDb *sidecar = NULL;
@@ -49,6 +50,10 @@ static AxBuildRecord *list_builds(size_t *n, AxError *err);
  * the main loop, so that a large VACUUM never holds up the group commits for long.
  */
 #define COMPACT_QUEUE 64
+/* how often the worker looks for new WAL when nothing woke it */
+#define FOLLOW_POLL_MS 50L
+/* after a failed apply (a full disk), the wait before the next try */
+#define APPLY_RETRY_MS 2000
 #define COMPACT_STEP_ENTRIES 65536
 /*
  * What each request slot has staged for its next AXR_WRITE with AXF_STAGED (a flush larger
@@ -102,8 +107,8 @@ handle_sigterm(SIGNAL_ARGS)
  */
 static sigset_t saved_mask;
 
-static void
-block_signals(void)
+void
+alexidx_block_signals(void)
 {
 	sigset_t	all;
 
@@ -111,8 +116,8 @@ block_signals(void)
 	pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
 }
 
-static void
-unblock_signals(void)
+void
+alexidx_unblock_signals(void)
 {
 	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
 }
@@ -125,6 +130,28 @@ fail_worker(const char *what, const AxError *err)
 	pg_write_barrier();
 	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_FAILED);
 	ereport(LOG, (errmsg("alexidx sidecar: %s", alexidx_shared->worker_error)));
+	proc_exit(1);
+}
+
+/*
+ * A setting keeps the worker from following the WAL (wal_level, max_replication_slots): fail
+ * every request with the message, and wait for the restart that changing the setting needs,
+ * without exiting (the postmaster would start a worker again every second).
+ */
+static void
+fail_worker_and_wait(const char *what)
+{
+	snprintf(alexidx_shared->worker_error, sizeof(alexidx_shared->worker_error), "%s", what);
+	pg_write_barrier();
+	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_FAILED);
+	ereport(LOG, (errmsg("alexidx sidecar: %s", what)));
+	while (!shutdown_requested)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10000L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	clean_exit = true;
 	proc_exit(1);
 }
 
@@ -143,10 +170,12 @@ close_sidecar(int code, Datum arg)
 		pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_STARTING);
 	if (sidecar)
 	{
-		block_signals();
+		if (clean_exit)
+			alexidx_follow_sync(sidecar, true);
+		alexidx_block_signals();
 		/* A clean exit leaves a marker: the next start then knows no crash happened. */
 		ax_db_close(sidecar, clean_exit, &err);
-		unblock_signals();
+		alexidx_unblock_signals();
 		/* safe either way: without the marker the next start assumes a crash */
 		if (err.status != AX_OK)
 			ereport(LOG, (errmsg("alexidx sidecar: %s", err.message)));
@@ -188,9 +217,9 @@ static void
 drop_build(uint64 build_id, AxError *err)
 {
 	alexidx_forget_tree(build_id);
-	block_signals();
+	alexidx_block_signals();
 	ax_db_drop_build(sidecar, build_id, false, err);
-	unblock_signals();
+	alexidx_unblock_signals();
 }
 
 /* Loads a build's trees from the sidecar into shared memory, unless they are loaded. */
@@ -210,10 +239,19 @@ load_into_registry(uint64 build_id, AxError *err)
 	if (loaded)
 		return;
 
+	/*
+	 * The tree may have been loaded before and forgotten, with changes logged meanwhile that
+	 * the sidecar has not applied yet: apply everything logged so far first. Nothing can log a
+	 * change of this build from now until the tree is registered: changes are logged under
+	 * the tree's lock.
+	 */
+	if (!alexidx_follow_catch_up(sidecar, err))
+		return;
+
 	/* the same parameters as the build that made the tree (ambuild's alexidx_new_tree) */
-	block_signals();
+	alexidx_block_signals();
 	ax_db_get_record(sidecar, build_id, &rec, err);
-	unblock_signals();
+	alexidx_unblock_signals();
 	if (err->status != AX_OK)
 		return;
 	params.max_data_node_slots = rec.max_node_slots;
@@ -224,9 +262,9 @@ load_into_registry(uint64 build_id, AxError *err)
 		alexidx_destroy_tree(tree);
 		return;
 	}
-	block_signals();
+	alexidx_block_signals();
 	ax_db_load_tree(sidecar, build_id, tree, null_tree, err);
-	unblock_signals();
+	alexidx_unblock_signals();
 	if (err->status != AX_OK)
 	{
 		alexidx_destroy_tree(tree);
@@ -262,7 +300,7 @@ relocate_build(AxRequestSlot *slot)
 	AxBuildRecord rec;
 	const AxBuildRecord *to = &slot->record;
 
-	block_signals();
+	alexidx_block_signals();
 	if (ax_db_get_record(sidecar, slot->build_id, &rec, &err) == AX_OK &&
 		rec.dboid == to->dboid && rec.backend == to->backend &&
 		!(rec.spcoid == to->spcoid && rec.relfilenode == to->relfilenode))
@@ -278,7 +316,7 @@ relocate_build(AxRequestSlot *slot)
 				 "build " UINT64_FORMAT " belongs to database %u, not %u",
 				 slot->build_id, rec.dboid, to->dboid);
 	}
-	unblock_signals();
+	alexidx_unblock_signals();
 	finish_err(slot, &err);
 }
 
@@ -298,8 +336,15 @@ copy_database(AxRequestSlot *slot)
 	size_t		n,
 				i;
 	uint64		copied = 0;
-	AxBuildRecord *recs = list_builds(&n, &err);
+	AxBuildRecord *recs;
 
+	/* src cannot change now, but the sidecar may not have applied all of its WAL yet */
+	if (!alexidx_follow_catch_up(sidecar, &err))
+	{
+		finish_err(slot, &err);
+		return;
+	}
+	recs = list_builds(&n, &err);
 	for (i = 0; i < n && err.status == AX_OK; i++)
 	{
 		AxBuildRecord to = recs[i];
@@ -308,7 +353,7 @@ copy_database(AxRequestSlot *slot)
 		if (recs[i].dboid != src || recs[i].state != AX_BUILD_READY ||
 			!alexidx_read_location_build(&recs[i], &meta_build))
 			continue;
-		block_signals();
+		alexidx_block_signals();
 		to.build_id = ax_db_new_build_id(sidecar, &err);
 		to.dboid = dst;
 		to.alt_spcoid = to.alt_relfilenode = 0;
@@ -317,7 +362,7 @@ copy_database(AxRequestSlot *slot)
 		to.creating_xid = slot->record.creating_xid;
 		if (err.status == AX_OK)
 			ax_db_copy_build(sidecar, recs[i].build_id, &to, &err);
-		unblock_signals();
+		alexidx_unblock_signals();
 		if (err.status == AX_OK)
 			copied++;
 	}
@@ -337,9 +382,9 @@ resolve_build(AxRequestSlot *slot)
 				i;
 	AxBuildRecord *recs;
 
-	block_signals();
+	alexidx_block_signals();
 	ax_db_get_record(sidecar, slot->build_id, &rec, &err);
-	unblock_signals();
+	alexidx_unblock_signals();
 	if (err.status == AX_OK && rec.dboid == db)
 	{
 		slot->result = slot->build_id;
@@ -454,10 +499,10 @@ compact_some(void)
 
 	if (ncompact == 0)
 		return false;
-	block_signals();
+	alexidx_block_signals();
 	ax_db_compact_step(sidecar, compact_queue[0], &compact_cursor, &compact_started,
 					   COMPACT_STEP_ENTRIES, &done, &err);
-	unblock_signals();
+	alexidx_unblock_signals();
 	if (err.status != AX_OK)
 	{
 		ereport(LOG, (errmsg("alexidx sidecar: could not compact build " UINT64_FORMAT ": %s",
@@ -494,9 +539,16 @@ check_build(AxRequestSlot *slot)
 		finish(slot, AX_NOTFOUND, "the tree is not loaded");
 		return;
 	}
-	block_signals();
+	/* with the tree locked, nothing more of it can be logged: the sidecar catches up to it */
+	if (!alexidx_follow_catch_up(sidecar, &err))
+	{
+		LWLockRelease(&entry->lock);
+		finish_err(slot, &err);
+		return;
+	}
+	alexidx_block_signals();
 	ax_db_compare_tree(sidecar, slot->build_id, entry->tree, entry->null_tree, &n, &err);
-	unblock_signals();
+	alexidx_unblock_signals();
 	LWLockRelease(&entry->lock);
 	slot->result = n;
 	finish_err(slot, &err);
@@ -513,7 +565,7 @@ serve_one(AxRequestSlot *slot)
 			{
 				AxBuildRecord rec = slot->record;
 
-				block_signals();
+				alexidx_block_signals();
 				rec.build_id = ax_db_new_build_id(sidecar, &err);
 				if (err.status == AX_OK)
 				{
@@ -521,7 +573,7 @@ serve_one(AxRequestSlot *slot)
 					rec.incarnation = incarnation;
 					ax_db_put_record(sidecar, &rec, &err);
 				}
-				unblock_signals();
+				alexidx_unblock_signals();
 				slot->result = rec.build_id;
 				finish_err(slot, &err);
 				break;
@@ -534,30 +586,32 @@ serve_one(AxRequestSlot *slot)
 
 				for (i = 0; i < nfiles; i++)
 					files[i] = psprintf("%s.%d.sst", slot->path, i);
-				block_signals();
+				alexidx_block_signals();
 				if (ax_db_ingest(sidecar, files, nfiles, &err) == AX_OK)
 					set_record_state(slot->build_id, AX_BUILD_READY, &err);
-				unblock_signals();
+				alexidx_unblock_signals();
 				finish_err(slot, &err);
 				break;
 			}
 		case AXR_BUILD_READY:
-			block_signals();
+			alexidx_block_signals();
 			set_record_state(slot->build_id, AX_BUILD_READY, &err);
-			unblock_signals();
+			alexidx_unblock_signals();
 			finish_err(slot, &err);
 			break;
 		case AXR_LOAD:
 			load_build(slot);
 			break;
 		case AXR_COMPACT:
-			queue_compaction(slot->build_id);
-			finish(slot, AX_OK, NULL);
+			/* the deletes that call for it must be in the sidecar before it is rewritten */
+			if (alexidx_follow_catch_up(sidecar, &err))
+				queue_compaction(slot->build_id);
+			finish_err(slot, &err);
 			break;
 		case AXR_SIZE:
-			block_signals();
+			alexidx_block_signals();
 			ax_db_build_bytes(sidecar, slot->build_id, &slot->result, &err);
-			unblock_signals();
+			alexidx_unblock_signals();
 			finish_err(slot, &err);
 			break;
 		case AXR_CHECK:
@@ -660,9 +714,9 @@ serve_requests(void)
 	{
 		AxError		err = {0};
 
-		block_signals();
+		alexidx_block_signals();
 		ax_db_write(sidecar, parts, nparts, &err);
-		unblock_signals();
+		alexidx_unblock_signals();
 		for (i = 0; i < nowners; i++)
 		{
 			if (segs[i])
@@ -737,9 +791,9 @@ list_builds(size_t *n, AxError *err)
 	{
 		AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
 
-		block_signals();
+		alexidx_block_signals();
 		*n = ax_db_list_records(sidecar, recs, max, err);
-		unblock_signals();
+		alexidx_unblock_signals();
 		if (*n < max)
 			return recs;
 		pfree(recs);
@@ -779,9 +833,9 @@ build_is_live(AxBuildRecord *rec)
 	{
 		AxError		err = {0};
 
-		block_signals();
+		alexidx_block_signals();
 		ax_db_put_record(sidecar, rec, &err);
-		unblock_signals();
+		alexidx_unblock_signals();
 		if (err.status != AX_OK)
 			ereport(LOG, (errmsg("alexidx sidecar: could not store the new location of build " UINT64_FORMAT ": %s",
 								 rec->build_id, err.message)));
@@ -858,11 +912,11 @@ reset_unlogged_builds(void)
 				i;
 	AxBuildRecord *recs = list_builds(&n, &err);
 
-	block_signals();
+	alexidx_block_signals();
 	for (i = 0; i < n; i++)
 		if (recs[i].persistence == 'u')
 			ax_db_drop_build(sidecar, recs[i].build_id, true, &err);
-	unblock_signals();
+	alexidx_unblock_signals();
 	pfree(recs);
 }
 
@@ -883,6 +937,7 @@ alexidx_worker_main(Datum arg)
 	AxError		err = {0};
 	char	   *dir;
 	TimestampTz last_sweep = 0;
+	TimestampTz apply_retry_at = 0;
 	bool		clean;
 	char		set_aside[MAXPGPATH + 256];
 
@@ -897,9 +952,9 @@ alexidx_worker_main(Datum arg)
 	prepare_directory(psprintf("%s/ingest", dir));
 	prepare_directory(psprintf("%s/db", dir));
 
-	block_signals();
+	alexidx_block_signals();
 	sidecar = ax_db_open(psprintf("%s/db", dir), set_aside, sizeof(set_aside), &err);
-	unblock_signals();
+	alexidx_unblock_signals();
 	if (sidecar == NULL)
 		fail_worker("could not open the sidecar database", &err);
 	if (set_aside[0])
@@ -915,7 +970,7 @@ alexidx_worker_main(Datum arg)
 	 * under the current incarnation. Only a fresh shared memory (server start, crash restart)
 	 * begins a new incarnation and, after a crash, resets the unlogged builds.
 	 */
-	block_signals();
+	alexidx_block_signals();
 	if (ax_db_take_clean_marker(sidecar, &clean, &err) == AX_OK)
 	{
 		if (alexidx_shared->incarnation != 0)
@@ -923,7 +978,7 @@ alexidx_worker_main(Datum arg)
 		else
 			incarnation = ax_db_next_incarnation(sidecar, &err);
 	}
-	unblock_signals();
+	alexidx_unblock_signals();
 	if (err.status != AX_OK)
 		fail_worker("could not start", &err);
 	if (!clean && alexidx_shared->incarnation == 0)
@@ -931,6 +986,30 @@ alexidx_worker_main(Datum arg)
 
 	alexidx_shared->incarnation = incarnation;
 	alexidx_shared->worker_latch = MyLatch;
+
+	/*
+	 * Before any index answers, the sidecar takes every change logged up to now (after a crash,
+	 * the WAL since its durable position). Backends wait meanwhile: a tree is only loaded from
+	 * a sidecar that has caught up.
+	 */
+	{
+		char		why[512];
+		XLogRecPtr	target = GetFlushRecPtr(NULL);
+		TimestampTz start = GetCurrentTimestamp();
+		XLogRecPtr	from;
+
+		if (!alexidx_follow_start(sidecar, why, sizeof(why)))
+			fail_worker_and_wait(why);
+		from = (XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->applied_lsn);
+		while (alexidx_follow(sidecar, target, (Size) 64 << 20, &err))
+			CHECK_FOR_INTERRUPTS();
+		if (err.status != AX_OK)
+			fail_worker("could not apply the WAL to the sidecar", &err);
+		alexidx_follow_sync(sidecar, true);
+		ereport(LOG, (errmsg("alexidx sidecar: applied the WAL from %X/%X to %X/%X in %ld ms",
+							 LSN_FORMAT_ARGS(from), LSN_FORMAT_ARGS(target),
+							 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
+	}
 	pg_write_barrier();
 	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_RUNNING);
 	ereport(LOG, (errmsg("alexidx sidecar started (incarnation %u, previous shutdown %s)",
@@ -941,10 +1020,31 @@ alexidx_worker_main(Datum arg)
 	while (!shutdown_requested)
 	{
 		TimestampTz now;
+		bool		more_wal = false;
 
 		/* drops first: a notice posted before a request is then handled before it */
 		serve_drop_notices();
 		serve_requests();
+		if (!alexidx_hold_sidecar_apply &&
+			GetCurrentTimestamp() >= apply_retry_at)
+		{
+			more_wal = alexidx_follow(sidecar, InvalidXLogRecPtr, (Size) 16 << 20, &err);
+			if (err.status != AX_OK)
+			{
+				/*
+				 * A full disk, say. Commits go on (the WAL is the log of record, and the slot
+				 * keeps it): try again in a while, and the sidecar catches up then.
+				 */
+				ereport(LOG, (errmsg("alexidx sidecar: could not apply the WAL, retrying in %d s: %s",
+									 APPLY_RETRY_MS / 1000, err.message)));
+				apply_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), APPLY_RETRY_MS);
+				memset(&err, 0, sizeof(err));
+				more_wal = false;
+			}
+		}
+		alexidx_follow_sync(sidecar, false);
+		if (more_wal)
+			SetLatch(MyLatch);
 		if (npreload > 0)
 		{
 			/* one build per round, so requests are served in between */
@@ -961,8 +1061,9 @@ alexidx_worker_main(Datum arg)
 			last_sweep = now;
 		}
 
+		/* new WAL wakes nobody: look for it often (the apply lag stays well under 1 s) */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1000L, PG_WAIT_EXTENSION);
+						 FOLLOW_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		if (ConfigReloadPending)
 		{

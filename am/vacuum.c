@@ -2,7 +2,8 @@
  * vacuum.c: ambulkdelete and amvacuumcleanup.
  *
  * The heap may hand a dead tuple's TID to a new row as soon as ambulkdelete returns, so the
- * dead entries leave the sidecar durably (one synced delete) before it does. A large delete
+ * dead entries leave the tree and are logged as removed (a logged index), or leave the
+ * sidecar (an unlogged one), before it does. A large delete
  * also compacts the build's range so that the sidecar's files actually shrink.
  */
 #include "postgres.h"
@@ -14,6 +15,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
+#include "wal.h"
 
 #define VACUUM_CHUNK 4096
 
@@ -94,19 +96,33 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		Size		nvalues;
 		uint64		epoch;
 
-		alexidx_sidecar_write(index, build_id, dead, ndead, true);
+		bool		logged = alexidx_index_is_logged(index);
+
+		/* without WAL, the sidecar forgets them first (the worker writes it) */
+		if (!logged)
+			alexidx_sidecar_write(index, build_id, dead, ndead, true);
 		nvalues = alexidx_split_nulls(dead, ndead);
 		entry = alexidx_acquire(index, build_id, LW_EXCLUSIVE);
 		if (!alexidx_erase_pair(entry, dead, nvalues, ndead, NULL, &err))
 		{
 			/*
-			 * The tree may still hold dead TIDs that the sidecar no longer has. Drop it (the
-			 * next use reloads it from the sidecar) and fail, so that the heap keeps the
-			 * TIDs until a VACUUM succeeds.
+			 * The tree may still hold dead TIDs (which, for a logged index, were not logged as
+			 * removed). Drop it (the next use reloads it from the sidecar) and fail, so that
+			 * the heap keeps the TIDs until a VACUUM succeeds.
 			 */
 			LWLockRelease(&entry->lock);
 			alexidx_forget_tree(build_id);
 			alexidx_report(&err, "could not remove dead entries from the tree", index);
+		}
+		if (logged)
+		{
+			/*
+			 * Logged before the heap's own VACUUM records, which free the TIDs: in the WAL,
+			 * and so in the sidecar, the entries are gone before a TID can be reused.
+			 */
+			START_CRIT_SECTION();
+			alexidx_wal_log_entries(index, build_id, dead, ndead, true);
+			END_CRIT_SECTION();
 		}
 		epoch = alexidx_advance_scan_epoch();
 		LWLockRelease(&entry->lock);

@@ -339,29 +339,75 @@ extern "C" std::size_t ax_db_list_records(AxDb* h, AxBuildRecord* out, std::size
   return n;
 }
 
-extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t nparts, AxError* err) {
-  bool adds = false;
-  for (std::size_t p = 0; p < nparts; p++) adds |= !parts[p].is_delete;
-  return guarded_write(h, err, adds ? kReserveForAdds : kReserveForRemovals, [&] {
-    rocksdb::WriteBatch batch;
-    char key[kDataKeyLen];
-    for (std::size_t p = 0; p < nparts; p++) {
-      for (std::size_t i = 0; i < parts[p].n; i++) {
-        encode_data_key(key, singles_space(parts[p].build_id), parts[p].entries[i]);
-        rocksdb::Slice k(key, kDataKeyLen);
-        if (parts[p].is_delete) {
-          // the entry is a single or sits in a run: remove the one, hide the other
-          check(batch.Delete(k), "could not batch a delete");
-          char tomb[kDataKeyLen];
-          encode_data_key(tomb, tomb_space(parts[p].build_id), parts[p].entries[i]);
-          check(batch.Put(rocksdb::Slice(tomb, kDataKeyLen), rocksdb::Slice()), "could not batch a tombstone");
-        } else {
-          check(batch.Put(k, rocksdb::Slice()), "could not batch a put");
-        }
+// Puts the parts' entries (or, for deletes, removes singles and hides run entries) into batch.
+static void batch_parts(rocksdb::WriteBatch& batch, const AxWritePart* parts, std::size_t nparts) {
+  char key[kDataKeyLen];
+  for (std::size_t p = 0; p < nparts; p++) {
+    for (std::size_t i = 0; i < parts[p].n; i++) {
+      encode_data_key(key, singles_space(parts[p].build_id), parts[p].entries[i]);
+      rocksdb::Slice k(key, kDataKeyLen);
+      if (parts[p].is_delete) {
+        // the entry is a single or sits in a run: remove the one, hide the other
+        check(batch.Delete(k), "could not batch a delete");
+        char tomb[kDataKeyLen];
+        encode_data_key(tomb, tomb_space(parts[p].build_id), parts[p].entries[i]);
+        check(batch.Put(rocksdb::Slice(tomb, kDataKeyLen), rocksdb::Slice()), "could not batch a tombstone");
+      } else {
+        check(batch.Put(k, rocksdb::Slice()), "could not batch a put");
       }
     }
-    check(h->db->Write(synced(), &batch), "sidecar write failed");
+  }
+}
+
+static bool parts_add(const AxWritePart* parts, std::size_t nparts) {
+  for (std::size_t p = 0; p < nparts; p++)
+    if (!parts[p].is_delete) return true;
+  return false;
+}
+
+// Unsynced: the parts are the entries of unlogged and temporary indexes, which a crash empties
+// anyway; RocksDB's log reaches the OS at once, so a clean stop or a worker exit keeps them.
+extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t nparts, AxError* err) {
+  return guarded_write(h, err, parts_add(parts, nparts) ? kReserveForAdds : kReserveForRemovals, [&] {
+    rocksdb::WriteBatch batch;
+    batch_parts(batch, parts, nparts);
+    check(h->db->Write(rocksdb::WriteOptions(), &batch), "sidecar write failed");
   });
+}
+
+static void put_lsn(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta, uint64_t lsn) {
+  char buf[8];
+  put_be64(buf, lsn);
+  check(batch.Put(meta, meta_key('L'), rocksdb::Slice(buf, 8)), "could not batch the applied LSN");
+}
+
+extern "C" AxStatus ax_db_apply(AxDb* h, const AxWritePart* parts, std::size_t nparts, uint64_t lsn,
+                                AxError* err) {
+  return guarded_write(h, err, parts_add(parts, nparts) ? kReserveForAdds : kReserveForRemovals, [&] {
+    rocksdb::WriteBatch batch;
+    std::vector<AxWritePart> live;
+    live.reserve(nparts);
+    // a build that is gone (dropped, or its creation rolled back) takes nothing more
+    for (std::size_t p = 0; p < nparts; p++) {
+      std::string v;
+      rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), h->meta, record_key(parts[p].build_id), &v);
+      if (s.IsNotFound()) continue;
+      check(s, "could not read a build record");
+      live.push_back(parts[p]);
+    }
+    batch_parts(batch, live.data(), live.size());
+    put_lsn(batch, h->meta, lsn);
+    check(h->db->Write(rocksdb::WriteOptions(), &batch), "could not apply WAL to the sidecar");
+  });
+}
+
+extern "C" AxStatus ax_db_applied_lsn(AxDb* h, uint64_t* lsn, AxError* err) {
+  *lsn = 0;
+  return ax_guard(err, [&] { *lsn = get_counter(h, 'L'); });
+}
+
+extern "C" AxStatus ax_db_sync(AxDb* h, AxError* err) {
+  return ax_guard(err, [&] { check(h->db->SyncWAL(), "could not sync the sidecar's log"); });
 }
 
 extern "C" AxStatus ax_db_copy_build(AxDb* h, uint64_t from, const AxBuildRecord* to, AxError* err) {

@@ -9,7 +9,7 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('unlogged');
 $node->init;
 $node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'alexidx'\nalexidx.memory = 64MB\n");
+	"shared_preload_libraries = 'alexidx'\nalexidx.memory = 64MB\nwal_level = replica\n");
 $node->start;
 
 $node->safe_psql('postgres', q{

@@ -29,10 +29,11 @@ my $round = 0;
 for my $how ('sigkill', 'immediate')
 {
 	$round++;
-	my $clients = ax_insert_clients($node, 4, 3000, base => $round * 1_000_000,
+	my $ntx = 6000;
+	my $clients = ax_insert_clients($node, 4, $ntx, base => $round * 1_000_000,
 		seed => $round, insert_buffers => \@buffers, name => "load$round");
-	# let the load run a bounded while, then crash in the middle of it
-	sleep(2.5);
+	# crash in the middle of the load, once a quarter of it was acknowledged
+	ax_wait_acked($clients, 0.25);
 	if ($how eq 'sigkill') { ax_crash($node) }
 	else { $node->stop('immediate') }
 	my $r = ax_wait_clients($clients, 30);

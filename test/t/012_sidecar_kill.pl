@@ -24,9 +24,9 @@ for my $round (1 .. 2)
 {
 	my $pid = ax_sidecar_pid($node);
 	like($pid, qr/^\d+$/, "round $round: the sidecar worker runs (pid $pid)");
-	my $clients = ax_insert_clients($node, 4, 3000, base => $round * 1_000_000, seed => $round,
+	my $clients = ax_insert_clients($node, 4, 6000, base => $round * 1_000_000, seed => $round,
 		insert_buffers => [ 1, 100, 0, 1_000_000 ], name => "load$round");
-	sleep(2);
+	ax_wait_acked($clients, 0.25);
 	ok(kill('KILL', $pid), "round $round: SIGKILL the sidecar worker under load");
 	my $r = ax_wait_clients($clients, 30);
 	ok($r->{acked_tx} > 0 && $r->{acked_tx} < $r->{tx},

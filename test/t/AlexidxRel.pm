@@ -5,6 +5,9 @@
 #                                            acknowledged transaction is printed, so the harness
 #                                            knows exactly what committed
 #   ax_wait_clients(clients, secs)           waits (bounded), kills what is left, parses the output
+#   ax_wait_acked(clients, fraction, secs)   waits until that share of their transactions was
+#                                            acknowledged: "in the middle of the load", however
+#                                            fast the machine commits
 #   ax_crash(node)                           SIGKILL the postmaster and every child at once
 #   ax_verify(node, ...)                     rows committed / found through the index / found by
 #                                            seq scan / lost, diag line, then alexidx_check
@@ -27,7 +30,7 @@ use Test::More;
 
 our @EXPORT = qw(ax_node ax_insert_clients ax_wait_clients ax_crash ax_wait_ready ax_keys
   ax_verify ax_summary ax_sidecar ax_live_builds ax_assert_no_orphans ax_bg ax_bg_finish ax_poll
-  ax_sidecar_pid ax_settle ax_file_mode ax_sidecar_plant);
+  ax_sidecar_pid ax_settle ax_file_mode ax_sidecar_plant ax_wait_acked);
 
 my $tools_dir = dirname(__FILE__) . '/tools';
 
@@ -47,7 +50,10 @@ sub ax_node
 	  ? "shared_preload_libraries = 'alexidx'\nalexidx.memory = $mem\nalexidx.sweep_interval = 1\n"
 	  : '';
 	$node->append_conf('postgresql.conf',
-		$conf . "max_connections = 40\nrestart_after_crash = on\n" . ($o{conf} // ''));
+		$conf . "max_connections = 40\nrestart_after_crash = on\n"
+		  # the sidecar worker follows the WAL through a replication slot, which needs replica
+		  . ($o{init}{allows_streaming} ? '' : "wal_level = replica\n")
+		  . ($o{conf} // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION alexidx') if $o{ext} // 1;
 	note('server: ' . $node->safe_psql('postgres', 'SELECT version()')) if $ENV{ALEXIDX_INSTALL_PATH};
@@ -194,6 +200,18 @@ sub ax_insert_clients
 		push @clients, $c;
 	}
 	return \@clients;
+}
+
+sub ax_wait_acked
+{
+	my ($clients, $fraction, $secs) = @_;
+	my $total = 0;
+	$total += @{ $_->{tx} } for @$clients;
+	return ax_poll($secs // 60, 0.02, sub {
+		my $acked = 0;
+		$acked += () = slurp_file($_->{out}) =~ /^C /mg for @$clients;
+		return $acked >= $total * $fraction;
+	});
 }
 
 # Waits (at most $secs in all), then returns { acked => {key=>1}, maybe => [[keys of unacked tx]],

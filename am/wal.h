@@ -1,0 +1,69 @@
+/*
+ * wal.h: alexidx's records in PostgreSQL's WAL, the log of record of every logged index.
+ *
+ * A backend changes a shared tree and logs the change in one step (under the tree's exclusive
+ * lock); the commit record's flush makes it durable. The sidecar worker reads the WAL and
+ * applies the records to RocksDB (wal_follow.c). Records are self-describing: applying one
+ * needs no catalog lookup.
+ */
+#ifndef ALEXIDX_WAL_H
+#define ALEXIDX_WAL_H
+
+#include "access/xlogreader.h"
+#include "lib/stringinfo.h"
+#include "storage/relfilenode.h"
+
+#include "engine.h"
+
+/*
+ * The custom resource manager id. PostgreSQL reserves 128-255 for extensions and keeps a list
+ * of taken ids on its wiki (CustomWALResourceManagers); 129, 134 and 149 are in use by known
+ * extensions, and this one is not on the list.
+ */
+#define ALEXIDX_RMGR_ID 171
+#define ALEXIDX_RMGR_NAME "alexidx"
+
+/* record kinds (the high bits of xl_info) */
+#define XLOG_ALEXIDX_INSERT 0x00	/* entries added to a build */
+#define XLOG_ALEXIDX_DELETE 0x10	/* entries VACUUM removed from a build */
+#define XLOG_ALEXIDX_MARK 0x20		/* no change: a position the worker catches up to */
+
+/* Bumped whenever a record's layout changes; the worker refuses formats it does not know. */
+#define ALEXIDX_WAL_FORMAT 1
+
+/*
+ * Records stay at or below about 512 KB: PostgreSQL reads a whole record into memory, on the
+ * primary and on every standby.
+ */
+#define AX_WAL_MAX_ENTRIES 32768
+
+typedef struct xl_alexidx_entries
+{
+	uint16		format;			/* ALEXIDX_WAL_FORMAT */
+	uint16		flags;			/* none yet */
+	uint32		nentries;
+	uint64		build_id;
+	RelFileNode node;			/* the index's file when logged: for rm_desc and debugging */
+	/* AxEntry entries[nentries] follow */
+} xl_alexidx_entries;
+
+#define SizeOfAlexidxEntries MAXALIGN(sizeof(xl_alexidx_entries))
+
+typedef struct xl_alexidx_mark
+{
+	uint16		format;
+} xl_alexidx_mark;
+
+/* _PG_init, while shared_preload_libraries is loading */
+extern void alexidx_wal_register(void);
+/*
+ * Logs entries added to (or removed from) the index's build, in records of at most
+ * AX_WAL_MAX_ENTRIES. Call in a critical section, with the tree locked exclusively, right
+ * after the tree took the change. Returns the end of the last record.
+ */
+extern XLogRecPtr alexidx_wal_log_entries(Relation index, uint64 build_id,
+										  const AxEntry *entries, Size n, bool is_delete);
+/* Logs a mark and returns its end: everything logged before it is then in flushable WAL. */
+extern XLogRecPtr alexidx_wal_log_mark(void);
+
+#endif							/* ALEXIDX_WAL_H */
