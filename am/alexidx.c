@@ -110,6 +110,11 @@ _PG_init(void)
 							"Seconds between sweeps for sidecar ranges of dropped indexes.",
 							NULL, &alexidx_sweep_interval, 10, 1, 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("alexidx.standby_wait",
+							"Longest a scan on a standby waits for the sidecar worker to apply the replayed WAL.",
+							"The scan fails when the wait is over; it never returns a partial answer.",
+							&alexidx_standby_wait_ms, 30000, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("alexidx.hold_sidecar_apply",
 							 "For tests: the sidecar worker stops applying WAL in the background.",
 							 "The WAL stays the log of record and its replication slot keeps it; "

@@ -200,6 +200,8 @@ typedef struct AxShared
 	 */
 	pg_atomic_uint64 applied_lsn;
 	pg_atomic_uint64 durable_lsn;
+	/* 1 while only the worker may change trees: on a standby, and just after a promotion */
+	pg_atomic_uint32 worker_owns_trees;
 	char		worker_error[512];
 	void	   *arena;
 	Size		arena_size;
@@ -232,6 +234,8 @@ extern void alexidx_shmem_startup(void);
  * it with its lock held in mode. Release with LWLockRelease(&entry->lock).
  */
 extern AxIndexEntry *alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode);
+/* Frees every loaded tree (a worker that restarts on a standby reloads them). */
+extern void alexidx_forget_all_trees(void);
 /* Registers a build's trees; false (and the trees freed) when the registry is full. */
 extern bool alexidx_register_tree(uint64 build_id, Oid dboid, AxTree *tree, AxTree *null_tree);
 /* Is the build's tree loaded, for an index of database dboid? */
@@ -269,7 +273,8 @@ alexidx_index_is_logged(Relation index)
 }
 
 /* ---------- talking to the sidecar worker (sidecar_client.c) ---------- */
-extern uint64 alexidx_sidecar_new_build(Relation index);
+/* Records a new build; *out gets its record (for the WAL). */
+extern uint64 alexidx_sidecar_new_build(Relation index, AxBuildRecord *out);
 /* Ingests "<prefix>.<i>.sst" for i < nfiles (none: just marks the build ready). */
 extern void alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *prefix, int nfiles);
 extern void alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries,
@@ -342,8 +347,20 @@ extern bool alexidx_follow(AxDb *db, XLogRecPtr upto, Size budget, AxError *err)
  * reading a build's entries from the sidecar. false with err set on failure.
  */
 extern bool alexidx_follow_catch_up(AxDb *db, AxError *err);
+/*
+ * After a promotion: applies (to the trees too) the WAL replayed before it, then hands the
+ * trees to the backends. Does nothing otherwise.
+ */
+extern bool alexidx_follow_promotion(AxDb *db, AxError *err);
 /* Makes the applied WAL durable in the sidecar when due (or now) and advances the slot. */
 extern void alexidx_follow_sync(AxDb *db, bool now);
+
+/* ---------- hot standbys and promotion (standby.c) ---------- */
+extern int	alexidx_standby_wait_ms;
+/* In recovery: waits until the worker applied everything replayed so far (to the trees). */
+extern void alexidx_wait_for_standby_apply(void);
+/* Just promoted: waits until the worker applied the WAL replayed before the promotion. */
+extern void alexidx_wait_for_tree_handover(void);
 
 /* ---------- index-only scans vs VACUUM (scan_pins.c) ---------- */
 extern Size alexidx_scan_pins_bytes(void);

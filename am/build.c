@@ -27,6 +27,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
+#include "wal.h"
 
 /* SST files written in parallel; two cores are the norm this is tuned for */
 #define SST_PARTS 2
@@ -104,6 +105,7 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	BuildState	bs;
 	double		reltuples;
 	uint64		build_id;
+	AxBuildRecord record;
 	AxTree	   *tree;
 	AxTree	   *null_tree;
 	AxSstJob   *job;
@@ -142,8 +144,11 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 				 errhint("Set wal_level = replica in postgresql.conf and restart the server.")));
 
 	/* The sidecar records the build first, so a failure anywhere after leaves no orphan. */
-	build_id = alexidx_sidecar_new_build(index);
+	build_id = alexidx_sidecar_new_build(index, &record);
 	alexidx_note_build(build_id);
+	/* a standby makes the build from the WAL: its record, its entries, then its end */
+	if (alexidx_index_is_logged(index))
+		alexidx_wal_log_build(XLOG_ALEXIDX_BUILD_CREATE, &record);
 	alexidx_write_metapage(index, MAIN_FORKNUM, build_id);
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -157,6 +162,11 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (ax_sort_entries(bs.values.items, bs.values.n, &err) != AX_OK ||
 		ax_sort_entries(bs.nulls.items, bs.nulls.n, &err) != AX_OK)
 		alexidx_report(&err, "could not sort the build's entries", index);
+	if (alexidx_index_is_logged(index))
+	{
+		alexidx_wal_log_build_entries(index, build_id, bs.values.items, bs.values.n);
+		alexidx_wal_log_build_entries(index, build_id, bs.nulls.items, bs.nulls.n);
+	}
 	INSTR_TIME_SET_CURRENT(t_sort);
 
 	/*
@@ -186,6 +196,11 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SIDECAR);
 		nfiles = finish_sst_job(index, job);
 		alexidx_sidecar_ingest(index, build_id, prefix, (int) nfiles);
+		if (alexidx_index_is_logged(index))
+		{
+			record.state = AX_BUILD_READY;
+			alexidx_wal_log_build(XLOG_ALEXIDX_BUILD_READY, &record);
+		}
 	}
 	PG_CATCH();
 	{

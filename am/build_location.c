@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "access/transam.h"
+#include "access/xlog.h"
 #include "catalog/pg_tablespace_d.h"
 #include "storage/procarray.h"
 #include "common/relpath.h"
@@ -64,11 +65,16 @@ probe(const AxBuildRecord *rec, Oid spcoid, Oid relfilenode, uint64 *meta_build)
 	pfree(path);
 	if (got < 0)
 		return PROBE_UNKNOWN;
+	/*
+	 * On a standby, replay writes the metapage through shared buffers: the file may be empty
+	 * or zeroed on disk until a restartpoint, and is no sign of a drop there. (Replaying a
+	 * drop unlinks the file at once.)
+	 */
 	if (got < BLCKSZ)
-		return PROBE_GONE;		/* emptied by a drop: PostgreSQL unlinks it at the next checkpoint */
+		return RecoveryInProgress() ? PROBE_UNKNOWN : PROBE_GONE;	/* emptied by a drop: unlinked at the next checkpoint */
 	meta = (AlexMetaPageData *) PageGetContents(page.data);
 	if (meta->magic != ALEXIDX_MAGIC)
-		return PROBE_GONE;
+		return RecoveryInProgress() ? PROBE_UNKNOWN : PROBE_GONE;
 	if (meta_build)
 		*meta_build = meta->build_id;
 	/* a copy made by CREATE DATABASE names its origin until its first use */

@@ -168,8 +168,11 @@ typedef struct AxBuildRecord
 	 * only this tells the sweep that such a build is dead.
 	 */
 	uint32_t	creating_xid;
-	uint32_t	pad2;
+	uint32_t	flags;			/* AX_BUILD_FROM_WAL; 0 in records written before it existed */
 } AxBuildRecord;
+
+/* The record and entries came from the WAL (a standby), not from a build in this server. */
+#define AX_BUILD_FROM_WAL 0x1
 
 /* Records of the first format end before alt_spcoid; they are read with it zeroed. */
 #define AX_BUILD_RECORD_V1_SIZE 40

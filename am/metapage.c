@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "access/xloginsert.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -113,7 +114,8 @@ alexidx_read_build_id(Relation index)
 	else
 	{
 		build_id = alexidx_sidecar_resolve(index, meta_build, NULL);
-		if (build_id != meta_build)
+		/* a standby cannot write: the primary's own first use will */
+		if (build_id != meta_build && !RecoveryInProgress())
 			adopt_copied_build(index, build_id);
 	}
 

@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
+
 #include "access/itup.h"
 #include "access/relscan.h"
 #include "miscadmin.h"
@@ -119,6 +121,8 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 
 	/* read our own writes: entries still buffered in this backend become visible */
 	alexidx_flush_index(scan->indexRelation);
+	/* on a standby: everything replayed before the scan must be in the tree */
+	alexidx_wait_for_standby_apply();
 }
 
 /* Copies up to `want` entries of one segment from `resume` on, under the shared lock. */
@@ -314,5 +318,13 @@ alexidx_endscan(IndexScanDesc scan)
 bool
 alexidx_canreturn(Relation index, int attno)
 {
+	/*
+	 * Not on a standby: there a VACUUM's removals reach the tree after the heap's replay freed
+	 * the TIDs, and no scan pin holds that replay up, so an index-only scan could meet a stale
+	 * entry on a page the visibility map calls all-visible. Plain and bitmap scans visit the
+	 * heap, which rejects such a TID's new row (inserted after the scan's snapshot).
+	 */
+	if (RecoveryInProgress())
+		return false;
 	return alexidx_key_returnable(alexidx_index_key_type(index));
 }

@@ -73,6 +73,7 @@ alexidx_shmem_startup(void)
 		pg_atomic_init_u64(&alexidx_shared->bulkdeletes_finished, 0);
 		pg_atomic_init_u64(&alexidx_shared->applied_lsn, 0);
 		pg_atomic_init_u64(&alexidx_shared->durable_lsn, 0);
+		pg_atomic_init_u32(&alexidx_shared->worker_owns_trees, 0);
 		SpinLockInit(&alexidx_shared->notice_mutex);
 		alexidx_shared->nslots = slot_count();
 		for (i = 0; i < alexidx_shared->nslots; i++)
@@ -124,6 +125,9 @@ AxIndexEntry *
 alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 {
 	int			attempts;
+
+	/* just promoted: the trees lack what was replayed until the worker has applied it */
+	alexidx_wait_for_tree_handover();
 
 	for (attempts = 0;; attempts++)
 	{
@@ -291,6 +295,26 @@ alexidx_forget_tree(uint64 build_id)
 		hash_search(alexidx_registry, &build_id, HASH_REMOVE, NULL);
 	}
 	LWLockRelease(alexidx_shared->registry_lock);
+}
+
+void
+alexidx_forget_all_trees(void)
+{
+	HASH_SEQ_STATUS seq;
+	AxIndexEntry *entry;
+	uint64	   *ids;
+	int			n = 0,
+				i;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
+	ids = palloc(sizeof(uint64) * (hash_get_num_entries(alexidx_registry) + 1));
+	hash_seq_init(&seq, alexidx_registry);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		ids[n++] = entry->build_id;
+	LWLockRelease(alexidx_shared->registry_lock);
+	for (i = 0; i < n; i++)
+		alexidx_forget_tree(ids[i]);
+	pfree(ids);
 }
 
 void

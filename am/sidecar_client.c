@@ -18,6 +18,7 @@
 #include "utils/wait_event.h"
 
 #include "alexidx.h"
+#include "wal.h"
 
 static AxRequestSlot *
 my_slot(void)
@@ -25,12 +26,6 @@ my_slot(void)
 	int			n = MyProc->pgprocno;
 
 	alexidx_require_preload();
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("alexidx indexes cannot be used during recovery"),
-				 errdetail("The sidecar worker starts when recovery ends; streaming replicas are not supported yet."),
-				 errhint("Query the primary, or drop the alexidx index on the replica's primary.")));
 	if (n < 0 || n >= alexidx_shared->nslots)
 		elog(ERROR, "alexidx: process %d has no sidecar request slot", MyProcPid);
 	return &alexidx_shared->slots[n];
@@ -158,7 +153,7 @@ creating_xid_durably(void)
 }
 
 uint64
-alexidx_sidecar_new_build(Relation index)
+alexidx_sidecar_new_build(Relation index, AxBuildRecord *out)
 {
 	AxRequestSlot *slot = begin_request(AXR_NEW_BUILD, 0);
 	AxBuildRecord *rec = &slot->record;
@@ -174,6 +169,9 @@ alexidx_sidecar_new_build(Relation index)
 		rec->max_node_slots = (uint32) ((AlexOptions *) index->rd_options)->max_node_slots;
 	submit_and_wait(slot);
 	check_answer(slot, "could not start a build", index);
+	*out = *rec;
+	out->build_id = slot->result;
+	out->state = AX_BUILD_BUILDING;
 	return slot->result;
 }
 
@@ -320,6 +318,9 @@ alexidx_sidecar_relocate(Relation index, uint64 build_id)
 	slot->record.backend = index->rd_backend;
 	submit_and_wait(slot);
 	check_answer(slot, "could not record the index's new location", index);
+	/* a standby's sweep must follow the move too */
+	if (alexidx_index_is_logged(index))
+		alexidx_wal_log_build(XLOG_ALEXIDX_RELOCATE, &slot->record);
 }
 
 uint64

@@ -32,6 +32,7 @@
 #include "utils/wait_event.h"
 
 #include "access/xlog.h"
+#include "access/xlogrecovery.h"
 #include "alexidx.h"
 
 static AxDb *sidecar = NULL;
@@ -80,8 +81,11 @@ alexidx_register_worker(void)
 
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	/* The orphan sweep reads relation files: they are only trustworthy after recovery. */
-	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	/*
+	 * On a standby the worker follows the replayed WAL, so it starts once the standby is
+	 * consistent (hot standby). After a crash on a primary that is when recovery finished.
+	 */
+	w.bgw_start_time = BgWorkerStart_ConsistentState;
 	w.bgw_restart_time = 1;
 	snprintf(w.bgw_library_name, BGW_MAXLEN, "alexidx");
 	snprintf(w.bgw_function_name, BGW_MAXLEN, "alexidx_worker_main");
@@ -814,8 +818,14 @@ build_is_live(AxBuildRecord *rec)
 	bool		settled;
 	bool		live;
 
+	/*
+	 * A build that outlived a crash never finished. One that a standby makes from the WAL
+	 * finishes when the primary's does, whatever happened to this server meanwhile.
+	 */
+	if (rec->state == AX_BUILD_BUILDING && (rec->flags & AX_BUILD_FROM_WAL))
+		return alexidx_creator_state(rec->creating_xid) != AX_CREATOR_ABORTED;
 	if (rec->state == AX_BUILD_BUILDING)
-		return rec->incarnation == incarnation; /* a build that outlived a crash never finished */
+		return rec->incarnation == incarnation;
 	switch (alexidx_creator_state(rec->creating_xid))
 	{
 		case AX_CREATOR_RUNNING:
@@ -994,7 +1004,7 @@ alexidx_worker_main(Datum arg)
 	 */
 	{
 		char		why[512];
-		XLogRecPtr	target = GetFlushRecPtr(NULL);
+		XLogRecPtr	target = RecoveryInProgress() ? GetXLogReplayRecPtr(NULL) : GetFlushRecPtr(NULL);
 		TimestampTz start = GetCurrentTimestamp();
 		XLogRecPtr	from;
 
@@ -1022,6 +1032,8 @@ alexidx_worker_main(Datum arg)
 		TimestampTz now;
 		bool		more_wal = false;
 
+		if (!alexidx_follow_promotion(sidecar, &err))
+			fail_worker("could not apply the WAL replayed before the promotion", &err);
 		/* drops first: a notice posted before a request is then handled before it */
 		serve_drop_notices();
 		serve_requests();

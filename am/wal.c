@@ -28,7 +28,8 @@ alexidx_desc(StringInfo buf, XLogReaderState *record)
 	uint8		info = XLogRecGetInfo(record) & ~XLR_INFO_MASK;
 	char	   *data = XLogRecGetData(record);
 
-	if (info == XLOG_ALEXIDX_INSERT || info == XLOG_ALEXIDX_DELETE)
+	if (info == XLOG_ALEXIDX_INSERT || info == XLOG_ALEXIDX_DELETE ||
+		info == XLOG_ALEXIDX_BUILD_ENTRIES)
 	{
 		xl_alexidx_entries hdr;
 
@@ -36,6 +37,17 @@ alexidx_desc(StringInfo buf, XLogReaderState *record)
 		appendStringInfo(buf, "build " UINT64_FORMAT "; rel %u/%u/%u; %u entries; format %u",
 						 hdr.build_id, hdr.node.spcNode, hdr.node.dbNode, hdr.node.relNode,
 						 hdr.nentries, hdr.format);
+	}
+	else if (info == XLOG_ALEXIDX_BUILD_CREATE || info == XLOG_ALEXIDX_BUILD_READY ||
+			 info == XLOG_ALEXIDX_RELOCATE)
+	{
+		xl_alexidx_build b;
+
+		memcpy(&b, data, sizeof(b));
+		appendStringInfo(buf, "build " UINT64_FORMAT "; rel %u/%u/%u; persistence %c; xid %u; format %u",
+						 b.record.build_id, b.record.spcoid, b.record.dboid, b.record.relfilenode,
+						 b.record.persistence ? b.record.persistence : '?',
+						 b.record.creating_xid, b.format);
 	}
 }
 
@@ -50,6 +62,14 @@ alexidx_identify(uint8 info)
 			return "DELETE";
 		case XLOG_ALEXIDX_MARK:
 			return "MARK";
+		case XLOG_ALEXIDX_BUILD_CREATE:
+			return "BUILD_CREATE";
+		case XLOG_ALEXIDX_BUILD_ENTRIES:
+			return "BUILD_ENTRIES";
+		case XLOG_ALEXIDX_BUILD_READY:
+			return "BUILD_READY";
+		case XLOG_ALEXIDX_RELOCATE:
+			return "RELOCATE";
 	}
 	return NULL;
 }
@@ -67,14 +87,12 @@ alexidx_wal_register(void)
 	RegisterCustomRmgr(ALEXIDX_RMGR_ID, &alexidx_rmgr);
 }
 
-XLogRecPtr
-alexidx_wal_log_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n,
-						bool is_delete)
+static XLogRecPtr
+log_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n, uint8 kind)
 {
 	XLogRecPtr	end = InvalidXLogRecPtr;
 	Size		off;
 
-	Assert(CritSectionCount > 0);
 	for (off = 0; off < n; off += AX_WAL_MAX_ENTRIES)
 	{
 		xl_alexidx_entries hdr;
@@ -90,9 +108,42 @@ alexidx_wal_log_entries(Relation index, uint64 build_id, const AxEntry *entries,
 		XLogBeginInsert();
 		XLogRegisterData(pad, SizeOfAlexidxEntries);
 		XLogRegisterData((char *) (entries + off), chunk * sizeof(AxEntry));
-		end = XLogInsert(ALEXIDX_RMGR_ID, is_delete ? XLOG_ALEXIDX_DELETE : XLOG_ALEXIDX_INSERT);
+		end = XLogInsert(ALEXIDX_RMGR_ID, kind);
 	}
 	return end;
+}
+
+XLogRecPtr
+alexidx_wal_log_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n,
+						bool is_delete)
+{
+	Assert(CritSectionCount > 0);
+	return log_entries(index, build_id, entries, n,
+					   is_delete ? XLOG_ALEXIDX_DELETE : XLOG_ALEXIDX_INSERT);
+}
+
+/*
+ * Like btree's log_newpage() of every page of a new index: a standby builds the sidecar's
+ * copy of the build from these. The primary's own sidecar ingests SST files instead (synced
+ * before commit) and its worker skips these records.
+ */
+void
+alexidx_wal_log_build_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n)
+{
+	(void) log_entries(index, build_id, entries, n, XLOG_ALEXIDX_BUILD_ENTRIES);
+}
+
+void
+alexidx_wal_log_build(uint8 kind, const AxBuildRecord *record)
+{
+	xl_alexidx_build b;
+
+	memset(&b, 0, sizeof(b));
+	b.format = ALEXIDX_WAL_FORMAT;
+	b.record = *record;
+	XLogBeginInsert();
+	XLogRegisterData((char *) &b, sizeof(b));
+	(void) XLogInsert(ALEXIDX_RMGR_ID, kind);
 }
 
 XLogRecPtr

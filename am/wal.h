@@ -27,6 +27,10 @@
 #define XLOG_ALEXIDX_INSERT 0x00	/* entries added to a build */
 #define XLOG_ALEXIDX_DELETE 0x10	/* entries VACUUM removed from a build */
 #define XLOG_ALEXIDX_MARK 0x20		/* no change: a position the worker catches up to */
+#define XLOG_ALEXIDX_BUILD_CREATE 0x30	/* CREATE INDEX (or REINDEX, TRUNCATE) began a build */
+#define XLOG_ALEXIDX_BUILD_ENTRIES 0x40 /* a chunk of the new build's sorted entries */
+#define XLOG_ALEXIDX_BUILD_READY 0x50	/* the build has all its entries */
+#define XLOG_ALEXIDX_RELOCATE 0x60	/* ALTER INDEX ... SET TABLESPACE: the index may live here too */
 
 /* Bumped whenever a record's layout changes; the worker refuses formats it does not know. */
 #define ALEXIDX_WAL_FORMAT 1
@@ -49,6 +53,14 @@ typedef struct xl_alexidx_entries
 
 #define SizeOfAlexidxEntries MAXALIGN(sizeof(xl_alexidx_entries))
 
+/* BUILD_CREATE, BUILD_READY, RELOCATE: the build's record as the primary's sidecar has it */
+typedef struct xl_alexidx_build
+{
+	uint16		format;
+	uint16		pad[3];
+	AxBuildRecord record;
+} xl_alexidx_build;
+
 typedef struct xl_alexidx_mark
 {
 	uint16		format;
@@ -63,6 +75,11 @@ extern void alexidx_wal_register(void);
  */
 extern XLogRecPtr alexidx_wal_log_entries(Relation index, uint64 build_id,
 										  const AxEntry *entries, Size n, bool is_delete);
+/* Logs the entries of a new build, sorted, in chunks (BUILD_ENTRIES records). */
+extern void alexidx_wal_log_build_entries(Relation index, uint64 build_id,
+										  const AxEntry *entries, Size n);
+/* Logs a build's record (kind: BUILD_CREATE, BUILD_READY or RELOCATE). */
+extern void alexidx_wal_log_build(uint8 kind, const AxBuildRecord *record);
 /* Logs a mark and returns its end: everything logged before it is then in flushable WAL. */
 extern XLogRecPtr alexidx_wal_log_mark(void);
 

@@ -15,10 +15,13 @@
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
 #include "access/xlogreader.h"
+#include "access/xlogrecovery.h"
 #include "access/xlogutils.h"
 #include "miscadmin.h"
 #include "replication/slot.h"
+#include "storage/fd.h"
 #include "storage/spin.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -36,6 +39,12 @@ static XLogRecPtr next_lsn = InvalidXLogRecPtr; /* where reading goes on */
 static XLogRecPtr applied_lsn = InvalidXLogRecPtr;	/* the sidecar holds the WAL before it */
 static XLogRecPtr durable_lsn = InvalidXLogRecPtr;	/* ... and durably before this */
 static TimestampTz last_sync = 0;
+/*
+ * On a standby the worker is the only process that changes the trees: it applies each record
+ * to the loaded tree as well as to RocksDB. Until a promoted server's worker has applied the
+ * WAL replayed before the promotion, backends wait (alexidx_acquire) and it stays on.
+ */
+static bool tree_mode = false;
 
 /* entries read from the WAL and not yet written to RocksDB, in WAL order */
 typedef struct PendingPart
@@ -114,11 +123,53 @@ add_pending(const char *data, Size len, bool is_delete)
  * Writes what was read, with next_lsn, in one RocksDB batch. On failure (a full disk, say)
  * nothing was written: reading goes back to the applied position and tries again later.
  */
+/*
+ * Applies one part to the build's loaded trees (standby). A tree that fails is forgotten: the
+ * next use loads it from the sidecar, which then has the part.
+ */
+static void
+apply_to_tree(const PendingPart *part)
+{
+	AxIndexEntry *entry;
+	AxEntry    *entries = pend_entries + part->off;
+	Size		nvalues;
+	AxError		err = {0};
+	bool		ok = true;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
+	entry = hash_search(alexidx_registry, &part->build_id, HASH_FIND, NULL);
+	if (entry)
+		LWLockAcquire(&entry->lock, LW_EXCLUSIVE);
+	LWLockRelease(alexidx_shared->registry_lock);
+	if (entry == NULL)
+		return;
+	/* sorting the copy is harmless: RocksDB gets the same set (a batch of one build and kind) */
+	nvalues = alexidx_split_nulls(entries, part->n);
+	if (part->is_delete)
+		ok = alexidx_erase_pair(entry, entries, nvalues, part->n, NULL, &err);
+	else
+	{
+		ok = ax_tree_insert_batch(entry->tree, entries, nvalues, &err) == AX_OK &&
+			(nvalues == part->n ||
+			 ax_tree_insert_batch(entry->null_tree, entries + nvalues, part->n - nvalues, &err) == AX_OK);
+	}
+	if (!ok)
+		ereport(LOG, (errmsg("alexidx sidecar: could not apply WAL to the tree of build " UINT64_FORMAT ", which will be loaded again: %s",
+							 part->build_id, err.message)));
+	LWLockRelease(&entry->lock);
+	if (!ok)
+		alexidx_forget_tree(part->build_id);
+}
+
 static bool
 apply_pending(AxDb *db, AxError *err)
 {
 	AxWritePart *parts = palloc(sizeof(AxWritePart) * Max(npend_parts, 1));
 	int			i;
+
+	if (tree_mode)
+		for (i = 0; i < npend_parts; i++)
+			apply_to_tree(&pend_parts[i]);
 
 	for (i = 0; i < npend_parts; i++)
 	{
@@ -135,11 +186,100 @@ apply_pending(AxDb *db, AxError *err)
 	npend_parts = 0;
 	if (err->status != AX_OK)
 	{
+		/* the trees took what the sidecar did not: they load again once it has it */
+		if (tree_mode)
+			alexidx_forget_all_trees();
 		next_lsn = applied_lsn;
 		return false;
 	}
 	applied_lsn = next_lsn;
 	publish();
+	return true;
+}
+
+/* The build's record, or false when the sidecar has none (or cannot read it: logged). */
+static bool
+get_record(AxDb *db, uint64 build_id, AxBuildRecord *rec)
+{
+	AxError		err = {0};
+
+	alexidx_block_signals();
+	ax_db_get_record(db, build_id, rec, &err);
+	alexidx_unblock_signals();
+	if (err.status != AX_OK && err.status != AX_NOTFOUND)
+		ereport(LOG, (errmsg("alexidx sidecar: %s", err.message)));
+	return err.status == AX_OK;
+}
+
+static bool
+put_record(AxDb *db, const AxBuildRecord *rec, AxError *err)
+{
+	alexidx_block_signals();
+	ax_db_put_record(db, rec, err);
+	alexidx_unblock_signals();
+	return err->status == AX_OK;
+}
+
+/*
+ * A build made from the WAL takes its entries while its record says so. On the primary the
+ * record exists before the build is logged (and its entries came in SST files): nothing to do.
+ */
+static bool
+building_from_wal(AxDb *db, uint64 build_id)
+{
+	AxBuildRecord rec;
+
+	return get_record(db, build_id, &rec) && (rec.flags & AX_BUILD_FROM_WAL) &&
+		rec.state == AX_BUILD_BUILDING;
+}
+
+/* BUILD_CREATE, BUILD_READY and RELOCATE, applied in WAL order (pending entries first). */
+static bool
+apply_build_record(AxDb *db, uint8 info, const char *data, Size len, AxError *err)
+{
+	xl_alexidx_build b;
+	AxBuildRecord rec;
+	bool		have;
+
+	if (len != sizeof(b))
+		elog(ERROR, "alexidx: WAL record at %X/%X has a bad length", LSN_FORMAT_ARGS(reader->ReadRecPtr));
+	memcpy(&b, data, sizeof(b));
+	if (b.format != ALEXIDX_WAL_FORMAT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("alexidx: WAL record at %X/%X has format %u, this alexidx reads format %u",
+						LSN_FORMAT_ARGS(reader->ReadRecPtr), b.format, ALEXIDX_WAL_FORMAT)));
+	if (npend > 0 && !apply_pending(db, err))
+		return false;
+	have = get_record(db, b.record.build_id, &rec);
+	switch (info)
+	{
+		case XLOG_ALEXIDX_BUILD_CREATE:
+			/*
+			 * On a primary every build is recorded before it is logged: a missing record means
+			 * the build was dropped since. Only a standby makes builds from the WAL.
+			 */
+			if (have || !tree_mode)
+				return true;
+			rec = b.record;
+			rec.state = AX_BUILD_BUILDING;
+			rec.flags |= AX_BUILD_FROM_WAL;
+			rec.incarnation = alexidx_shared->incarnation;
+			rec.alt_spcoid = rec.alt_relfilenode = 0;
+			return put_record(db, &rec, err);
+		case XLOG_ALEXIDX_BUILD_READY:
+			if (!have || !(rec.flags & AX_BUILD_FROM_WAL) || rec.state != AX_BUILD_BUILDING)
+				return true;
+			rec.state = AX_BUILD_READY;
+			return put_record(db, &rec, err);
+		case XLOG_ALEXIDX_RELOCATE:
+			if (!have || !(rec.flags & AX_BUILD_FROM_WAL) ||
+				(rec.spcoid == b.record.spcoid && rec.relfilenode == b.record.relfilenode))
+				return true;
+			rec.alt_spcoid = b.record.spcoid;
+			rec.alt_relfilenode = b.record.relfilenode;
+			return put_record(db, &rec, err);
+	}
 	return true;
 }
 
@@ -181,6 +321,26 @@ alexidx_follow(AxDb *db, XLogRecPtr upto, Size budget, AxError *err)
 			if (info == XLOG_ALEXIDX_INSERT || info == XLOG_ALEXIDX_DELETE)
 				add_pending(XLogRecGetData(reader), XLogRecGetDataLen(reader),
 							info == XLOG_ALEXIDX_DELETE);
+			else if (info == XLOG_ALEXIDX_BUILD_ENTRIES)
+			{
+				xl_alexidx_entries hdr;
+
+				memcpy(&hdr, XLogRecGetData(reader), Min(sizeof(hdr), XLogRecGetDataLen(reader)));
+				if (building_from_wal(db, hdr.build_id))
+					add_pending(XLogRecGetData(reader), XLogRecGetDataLen(reader), false);
+			}
+			else if (info == XLOG_ALEXIDX_BUILD_CREATE || info == XLOG_ALEXIDX_BUILD_READY ||
+					 info == XLOG_ALEXIDX_RELOCATE)
+			{
+				/* the record's position is not applied yet: on failure it is read again */
+				if (!apply_build_record(db, info, XLogRecGetData(reader), XLogRecGetDataLen(reader), err))
+				{
+					next_lsn = applied_lsn;
+					npend = 0;
+					npend_parts = 0;
+					return false;
+				}
+			}
 		}
 		next_lsn = reader->EndRecPtr;
 		if (npend >= APPLY_BATCH_ENTRIES && !apply_pending(db, err))
@@ -194,8 +354,24 @@ alexidx_follow(AxDb *db, XLogRecPtr upto, Size budget, AxError *err)
 bool
 alexidx_follow_catch_up(AxDb *db, AxError *err)
 {
-	XLogRecPtr	mark = alexidx_wal_log_mark();
+	XLogRecPtr	mark;
 
+	/* a standby cannot log: everything replayed so far will do, nobody else logs there */
+	if (RecoveryInProgress())
+	{
+		XLogRecPtr	replayed = GetXLogReplayRecPtr(NULL);
+
+		while (next_lsn < replayed)
+		{
+			(void) alexidx_follow(db, replayed, (Size) 1 << 30, err);
+			if (err->status != AX_OK)
+				return false;
+			if (next_lsn < replayed && reader_private.end_of_wal)
+				break;			/* the record ending there is still being read in */
+		}
+		return true;
+	}
+	mark = alexidx_wal_log_mark();
 	XLogFlush(mark);
 	while (next_lsn < mark)
 	{
@@ -296,6 +472,63 @@ take_slot(XLogRecPtr from, char *why, Size whylen)
 	return true;
 }
 
+/* Is the WAL segment that holds lsn in pg_wal (on any timeline)? */
+static bool
+wal_segment_present(XLogRecPtr lsn)
+{
+	XLogSegNo	segno;
+	char		want[17];
+	DIR		   *dir;
+	struct dirent *de;
+	bool		found = false;
+
+	XLByteToSeg(lsn, segno, wal_segment_size);
+	snprintf(want, sizeof(want), "%08X%08X",
+			 (uint32) (segno / XLogSegmentsPerXLogId(wal_segment_size)),
+			 (uint32) (segno % XLogSegmentsPerXLogId(wal_segment_size)));
+	dir = AllocateDir(XLOGDIR);
+	while (!found && (de = ReadDir(dir, XLOGDIR)) != NULL)
+		found = strspn(de->d_name, "0123456789ABCDEF") == 24 &&
+			strncmp(de->d_name + 8, want, 16) == 0;
+	FreeDir(dir);
+	return found;
+}
+
+/*
+ * The WAL the sidecar needs is gone (a base backup copied the live sidecar of its primary, or
+ * a slot lost it): every build it holds misses changes. They are dropped, so that their
+ * indexes report that they need a REINDEX instead of answering without those changes, and
+ * the sidecar starts again from here.
+ */
+static void
+drop_builds_missing_wal(AxDb *db, XLogRecPtr from)
+{
+	AxError		err = {0};
+	AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * 4096);
+	size_t		n,
+				i;
+	size_t		dropped = 0;
+
+	for (;;)
+	{
+		alexidx_block_signals();
+		n = ax_db_list_records(db, recs, 4096, &err);
+		for (i = 0; i < n && err.status == AX_OK; i++)
+			if (ax_db_drop_build(db, recs[i].build_id, false, &err) == AX_OK)
+				dropped++;
+		alexidx_unblock_signals();
+		if (err.status != AX_OK)
+			ereport(ERROR, (errmsg("alexidx sidecar: could not drop builds: %s", err.message)));
+		if (n < 4096)
+			break;
+	}
+	pfree(recs);
+	ereport(dropped > 0 ? WARNING : LOG,
+			(errmsg("alexidx sidecar: the WAL from %X/%X that the sidecar needs is not in pg_wal; %zu builds were dropped",
+					LSN_FORMAT_ARGS(from), dropped),
+			 dropped > 0 ? errhint("Every alexidx index that existed before must be rebuilt with REINDEX (on the primary).") : 0));
+}
+
 bool
 alexidx_follow_start(AxDb *db, char *why, Size whylen)
 {
@@ -310,6 +543,11 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 		snprintf(why, whylen, "could not read the sidecar's WAL position: %s", err.message);
 		return false;
 	}
+	if (lsn != 0 && !wal_segment_present(lsn))
+	{
+		drop_builds_missing_wal(db, lsn);
+		lsn = 0;
+	}
 	if (lsn == 0)
 	{
 		/*
@@ -317,7 +555,7 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 		 * holds everything so far, and no alexidx record is older than now (every record
 		 * needs a build, which this worker hands out).
 		 */
-		lsn = GetXLogInsertRecPtr();
+		lsn = RecoveryInProgress() ? GetXLogReplayRecPtr(NULL) : GetXLogInsertRecPtr();
 		next_lsn = lsn;
 		if (!apply_pending(db, &err))
 		{
@@ -340,6 +578,45 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 	if (reader == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
 						errdetail("Failed while allocating a WAL reading processor.")));
-	ereport(LOG, (errmsg("alexidx sidecar: following the WAL from %X/%X", LSN_FORMAT_ARGS(lsn))));
+	tree_mode = RecoveryInProgress();
+	pg_atomic_write_u32(&alexidx_shared->worker_owns_trees, tree_mode ? 1 : 0);
+	/*
+	 * A worker that restarts on a standby may have applied records to the trees beyond what
+	 * the sidecar kept: they load again from the sidecar.
+	 */
+	if (tree_mode)
+		alexidx_forget_all_trees();
+	ereport(LOG, (errmsg("alexidx sidecar: following the WAL from %X/%X%s", LSN_FORMAT_ARGS(lsn),
+						 tree_mode ? " (standby: the worker applies it to the trees too)" : "")));
+	return true;
+}
+
+bool
+alexidx_follow_promotion(AxDb *db, AxError *err)
+{
+	XLogRecPtr	boundary;
+	TimestampTz start;
+
+	if (!tree_mode || RecoveryInProgress())
+		return true;
+	/*
+	 * Promoted: the records replayed before are in no tree yet unless this worker applied them.
+	 * Apply them (to the trees too), then let backends change the trees themselves: every
+	 * later record is theirs, and in their tree already.
+	 */
+	start = GetCurrentTimestamp();
+	boundary = GetXLogReplayRecPtr(NULL);
+	while (next_lsn < boundary)
+	{
+		(void) alexidx_follow(db, boundary, (Size) 1 << 30, err);
+		if (err->status != AX_OK)
+			return false;
+	}
+	tree_mode = false;
+	pg_write_barrier();
+	pg_atomic_write_u32(&alexidx_shared->worker_owns_trees, 0);
+	ereport(LOG, (errmsg("alexidx sidecar: promoted; the WAL replayed up to %X/%X is in the trees (%ld ms)",
+						 LSN_FORMAT_ARGS(boundary),
+						 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
 	return true;
 }

@@ -1,0 +1,77 @@
+/*
+ * standby.c: reading alexidx indexes on a hot standby, and just after a promotion.
+ *
+ * On a standby the sidecar worker applies the replayed WAL to the shared trees. A scan waits
+ * until the worker has applied everything replayed when the scan starts: the scan's snapshot
+ * is older, so every row it can see was inserted by records the trees then have. It never
+ * returns a partial answer: it waits, interruptibly, up to alexidx.standby_wait, then fails.
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "alexidx.h"
+
+int			alexidx_standby_wait_ms = 30000;
+
+static void
+wait_until(bool (*done) (XLogRecPtr), XLogRecPtr target, const char *what)
+{
+	TimestampTz start = GetCurrentTimestamp();
+
+	while (!done(target))
+	{
+		if (alexidx_shared->worker_latch)
+			SetLatch(alexidx_shared->worker_latch);
+		if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error)));
+		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), alexidx_standby_wait_ms))
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("alexidx: the sidecar worker has not applied the WAL up to %X/%X (%s) after %d ms",
+							LSN_FORMAT_ARGS(target), what, alexidx_standby_wait_ms),
+					 errdetail("It has applied the WAL up to %X/%X.",
+							   LSN_FORMAT_ARGS((XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->applied_lsn))),
+					 errhint("See alexidx_status() and the server log; raise alexidx.standby_wait to wait longer.")));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 2,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static bool
+applied_reaches(XLogRecPtr target)
+{
+	return pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_RUNNING &&
+		(XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->applied_lsn) >= target;
+}
+
+static bool
+trees_handed_over(XLogRecPtr unused)
+{
+	return pg_atomic_read_u32(&alexidx_shared->worker_owns_trees) == 0;
+}
+
+void
+alexidx_wait_for_standby_apply(void)
+{
+	if (!RecoveryInProgress())
+		return;
+	wait_until(applied_reaches, GetXLogReplayRecPtr(NULL), "replayed when the scan started");
+}
+
+void
+alexidx_wait_for_tree_handover(void)
+{
+	if (pg_atomic_read_u32(&alexidx_shared->worker_owns_trees) == 0 || RecoveryInProgress())
+		return;
+	wait_until(trees_handed_over, InvalidXLogRecPtr, "replayed before the promotion");
+}
