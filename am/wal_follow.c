@@ -291,7 +291,24 @@ alexidx_follow(AxDb *db, XLogRecPtr upto, Size budget, AxError *err)
 
 	err->status = AX_OK;
 	reader_private.end_of_wal = false;
-	XLogBeginRead(reader, next_lsn);
+	/*
+	 * XLogBeginRead() wants a record's start. A position on a page boundary (where the last
+	 * record ended, or where a new sidecar began) is not one: find the first record after it.
+	 */
+	if (next_lsn % XLOG_BLCKSZ == 0 || !XRecOffIsValid(next_lsn))
+	{
+		if (XLogRecPtrIsInvalid(XLogFindNextRecord(reader, next_lsn)))
+		{
+			if (!reader_private.end_of_wal)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("alexidx sidecar: could not find a WAL record after %X/%X",
+								LSN_FORMAT_ARGS(next_lsn))));
+			return false;		/* nothing after it yet */
+		}
+	}
+	else
+		XLogBeginRead(reader, next_lsn);
 	for (;;)
 	{
 		XLogRecord *record;

@@ -78,6 +78,7 @@ echo "== building $(basename "$tarball" .orig.tar.bz2) with AddressSanitizer and
   make -j"$(nproc)" -s
   make -s install
   make -s -C src/test/regress install   # pg_regress, for PGXS-style suites
+  make -s -C contrib/pg_walinspect install   # the WAL tests read alexidx records with it
 ) > "$dir/build.log" 2>&1 || { tail -40 "$dir/build.log" >&2; echo "PostgreSQL build failed (see $dir/build.log)" >&2; exit 1; }
 chmod -R a+rX "$prefix"
 echo "$want_stamp" > "$stamp"
