@@ -17,6 +17,7 @@
 #include "access/xlogreader.h"
 #include "access/xlogrecovery.h"
 #include "access/xlogutils.h"
+#include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "replication/slot.h"
 #include "storage/fd.h"
@@ -442,14 +443,19 @@ alexidx_follow_sync(AxDb *db, bool now)
 	}
 }
 
-/* Takes (or creates) the slot and checks that it kept the WAL from `from` on. */
+/*
+ * Takes (or creates) the slot. *lost: the slot can no longer vouch for the WAL from `from`
+ * (max_slot_wal_keep_size invalidated it, or it was advanced past `from` by hand); it is made
+ * again then. false with *why set when the server cannot have a slot at all.
+ */
 static bool
-take_slot(XLogRecPtr from, char *why, Size whylen)
+take_slot(XLogRecPtr from, bool *lost, char *why, Size whylen)
 {
 	ReplicationSlot *slot;
 	XLogRecPtr	restart;
 	XLogRecPtr	invalidated;
 
+	*lost = false;
 	if (wal_level < WAL_LEVEL_REPLICA)
 	{
 		snprintf(why, whylen,
@@ -471,22 +477,33 @@ take_slot(XLogRecPtr from, char *why, Size whylen)
 	SpinLockAcquire(&slot->mutex);
 	restart = slot->data.restart_lsn;
 	invalidated = slot->data.invalidated_at;
-	if (XLogRecPtrIsInvalid(restart) && XLogRecPtrIsInvalid(invalidated))
-		slot->data.restart_lsn = restart = from;	/* new */
 	SpinLockRelease(&slot->mutex);
-
 	if (!XLogRecPtrIsInvalid(invalidated) || restart > from)
 	{
-		snprintf(why, whylen,
-				 "the replication slot \"%s\" no longer keeps the WAL from %X/%X, which the sidecar needs (the slot was %s)",
-				 ALEXIDX_SLOT_NAME, LSN_FORMAT_ARGS(from),
-				 !XLogRecPtrIsInvalid(invalidated) ? "invalidated by max_slot_wal_keep_size" : "advanced by hand");
-		return false;
+		ereport(WARNING,
+				(errmsg("alexidx sidecar: the replication slot \"%s\" no longer keeps the WAL from %X/%X (it was %s)",
+						ALEXIDX_SLOT_NAME, LSN_FORMAT_ARGS(from),
+						!XLogRecPtrIsInvalid(invalidated) ? "invalidated: raise max_slot_wal_keep_size" : "advanced by hand")));
+		*lost = true;
+		ReplicationSlotRelease();
+		ReplicationSlotDrop(ALEXIDX_SLOT_NAME, true);
+		ReplicationSlotCreate(ALEXIDX_SLOT_NAME, false, RS_PERSISTENT, false);
 	}
+	return true;
+}
+
+/* Points the slot at the sidecar's durable position (at start). */
+static void
+set_slot(XLogRecPtr lsn)
+{
+	ReplicationSlot *slot = MyReplicationSlot;
+
+	SpinLockAcquire(&slot->mutex);
+	slot->data.restart_lsn = lsn;
+	SpinLockRelease(&slot->mutex);
 	ReplicationSlotMarkDirty();
 	ReplicationSlotSave();
 	ReplicationSlotsComputeRequiredLSN();
-	return true;
 }
 
 /* Is the WAL segment that holds lsn in pg_wal (on any timeline)? */
@@ -513,7 +530,7 @@ wal_segment_present(XLogRecPtr lsn)
 
 /*
  * The WAL the sidecar needs is gone (a base backup copied the live sidecar of its primary, or
- * a slot lost it): every build it holds misses changes. They are dropped, so that their
+ * a slot lost it): every logged build it holds misses changes. They are dropped, so that their
  * indexes report that they need a REINDEX instead of answering without those changes, and
  * the sidecar starts again from here.
  */
@@ -526,24 +543,31 @@ drop_builds_missing_wal(AxDb *db, XLogRecPtr from)
 				i;
 	size_t		dropped = 0;
 
+	/* a primary's trees are complete, but nothing would keep them so across a restart; the
+	 * unlogged ones, which have no WAL to miss, are simply loaded again */
+	alexidx_forget_all_trees();
 	for (;;)
 	{
+		size_t		before = dropped;
+
 		alexidx_block_signals();
 		n = ax_db_list_records(db, recs, 4096, &err);
 		for (i = 0; i < n && err.status == AX_OK; i++)
-			if (ax_db_drop_build(db, recs[i].build_id, false, &err) == AX_OK)
+			if (recs[i].persistence == RELPERSISTENCE_PERMANENT &&
+				ax_db_drop_build(db, recs[i].build_id, false, &err) == AX_OK)
 				dropped++;
 		alexidx_unblock_signals();
 		if (err.status != AX_OK)
 			ereport(ERROR, (errmsg("alexidx sidecar: could not drop builds: %s", err.message)));
-		if (n < 4096)
+		/* the list starts again from the first record kept: stop when a round drops none */
+		if (n < 4096 || dropped == before)
 			break;
 	}
 	pfree(recs);
 	ereport(dropped > 0 ? WARNING : LOG,
 			(errmsg("alexidx sidecar: the WAL from %X/%X that the sidecar needs is not in pg_wal; %zu builds were dropped",
 					LSN_FORMAT_ARGS(from), dropped),
-			 dropped > 0 ? errhint("Every alexidx index that existed before must be rebuilt with REINDEX (on the primary).") : 0));
+			 dropped > 0 ? errhint("Every logged alexidx index that existed before must be rebuilt with REINDEX (on the primary).") : 0));
 }
 
 bool
@@ -551,6 +575,7 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 {
 	AxError		err = {0};
 	uint64		lsn;
+	bool		lost;
 
 	alexidx_block_signals();
 	ax_db_applied_lsn(db, &lsn, &err);
@@ -560,7 +585,9 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 		snprintf(why, whylen, "could not read the sidecar's WAL position: %s", err.message);
 		return false;
 	}
-	if (lsn != 0 && !wal_segment_present(lsn))
+	if (!take_slot(lsn, &lost, why, whylen))
+		return false;
+	if (lsn != 0 && (lost || !wal_segment_present(lsn)))
 	{
 		drop_builds_missing_wal(db, lsn);
 		lsn = 0;
@@ -583,9 +610,7 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 	}
 	next_lsn = applied_lsn = durable_lsn = lsn;
 	publish();
-
-	if (!take_slot(lsn, why, whylen))
-		return false;
+	set_slot(lsn);
 
 	reader = XLogReaderAllocate(wal_segment_size, NULL,
 								XL_ROUTINE(.page_read = read_local_xlog_page_no_wait,

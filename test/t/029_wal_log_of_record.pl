@@ -102,6 +102,44 @@ $node->start;
 ax_verify($node, label => 'kill -9 with synchronous_commit = off', where => 'k >= 300000000');
 $node->stop;
 
+# ---- the slot loses WAL (max_slot_wal_keep_size): the index asks for a REINDEX ----
+$node->start;
+# an unlogged index has no WAL to miss: it must come through untouched
+$node->safe_psql('postgres', q{CREATE UNLOGGED TABLE ul (k bigint); CREATE INDEX ul_ax ON ul USING alexidx (k);
+	INSERT INTO ul SELECT g FROM generate_series(1, 30000) g});
+$node->append_conf('postgresql.conf', "alexidx.hold_sidecar_apply = on\nmax_slot_wal_keep_size = 1MB\n");
+$node->reload;
+ok(ax_poll(10, 0.1, sub { $node->safe_psql('postgres', 'SHOW max_slot_wal_keep_size') eq '1MB' }), 'max_slot_wal_keep_size is 1MB');
+sleep 1;
+for my $i (1 .. 4)
+{
+	$node->safe_psql('postgres', "INSERT INTO t SELECT g, 8 FROM generate_series(400000000 + $i * 100000, 400000000 + $i * 100000 + 20000) g");
+	$node->safe_psql('postgres', 'SELECT pg_switch_wal()');
+	$node->safe_psql('postgres', 'CHECKPOINT');
+}
+is($node->safe_psql('postgres', "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'alexidx_sidecar'"), 'lost',
+	'the checkpoint invalidated the sidecar slot');
+$node->append_conf('postgresql.conf', "alexidx.hold_sidecar_apply = off\nmax_slot_wal_keep_size = -1\n");
+$node->reload;
+ok(ax_poll(30, 0.2, sub { $node->log_contains(qr/builds were dropped/) }), 'the worker drops the builds that miss WAL');
+my ($lret, $lout, $lerr) = $node->psql('postgres', 'SET enable_seqscan = off; SELECT count(*) FROM t WHERE k > 0');
+like($lerr, qr/the sidecar has no data for index "t_ax".*HINT:  Rebuild the index with REINDEX INDEX t_ax/s,
+	'the index then fails with a REINDEX hint, never a wrong answer');
+ax_verify($node, label => 'unlogged, after the lost slot', table => 'ul', index => 'ul_ax', expect_count => 30000);
+$node->safe_psql('postgres', 'REINDEX INDEX t_ax');
+ax_verify($node, label => 'after the lost slot and a REINDEX');
+is($node->safe_psql('postgres', "SELECT wal_status <> 'lost' FROM pg_replication_slots WHERE slot_name = 'alexidx_sidecar'"), 't',
+	'the worker made its slot again');
+
+# ---- upgrade from 0.1.0 ----
+$node->safe_psql('postgres', 'CREATE DATABASE up');
+$node->safe_psql('up', "CREATE EXTENSION alexidx VERSION '0.1.0'");
+$node->safe_psql('up', 'ALTER EXTENSION alexidx UPDATE');
+is($node->safe_psql('up', "SELECT extversion FROM pg_extension WHERE extname = 'alexidx'") . ' '
+	. $node->safe_psql('up', 'SELECT worker_state FROM alexidx_status()'), '0.2.0 running',
+	'ALTER EXTENSION alexidx UPDATE from 0.1.0 adds alexidx_status()');
+$node->stop;
+
 # ---- wal_level = minimal: refused with a message that names it ----
 my $min = ax_node('minimal', conf => "wal_level = minimal\nmax_wal_senders = 0\n");
 my ($ret, $out, $err) = $min->psql('postgres', 'CREATE TABLE m (k bigint); CREATE INDEX ON m USING alexidx (k)');
