@@ -9,6 +9,7 @@
 #   --no-build     use the system-wide installed extension (default: build this checkout's HEAD
 #                  commit into a private relocated PostgreSQL tree, leaving the system install alone)
 #   --check        run alexidx_check after each dataset
+#   --no-standby   skip the streaming standby whose sidecar apply lag is measured under 8 writers
 #   --duration S   seconds per pgbench run (default 4 for 1M, 10 for larger sets)
 # Writes build/bench/pg-bench.csv, pg-bench.txt (the table), pg-bench.png (chart) and
 # pg-bench-plans.txt (EXPLAIN ANALYZE of a lookup and a range on each index).
@@ -24,8 +25,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) build=0 ;;
     --rows|--dists|--duration) args+=("$1" "$2"); shift ;;
-    --rows=*|--dists=*|--duration=*|--huge|--check) args+=("$1") ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --rows=*|--dists=*|--duration=*|--huge|--check|--no-standby) args+=("$1") ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

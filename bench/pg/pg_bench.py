@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
@@ -116,6 +117,13 @@ log_min_messages = warning
             raise RuntimeError(f"no timing in psql output for {sql!r}: {out}")
         return float(times[-1]) / 1000.0
 
+    def wal_lsn(self):
+        return self.psql("SELECT pg_current_wal_insert_lsn()")
+
+    def wal_since(self, lsn):
+        """WAL bytes written since lsn (by anyone: the benchmark runs alone on its server)."""
+        return int(self.psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '{lsn}')"))
+
     def pgbench(self, script_text, clients, seconds, tag, env=None):
         path = os.path.join(self.dir, f"{tag}.pgb")
         with open(path, "w") as f:
@@ -131,6 +139,36 @@ log_min_messages = warning
         if failed and int(failed.group(1)) > 0:
             raise RuntimeError(f"pgbench {tag}: failed transactions\n{r.stdout}")
         return tps, lat
+
+
+class LagSampler:
+    """Samples alexidx_status()'s lags on a thread while a load runs."""
+
+    def __init__(self, inst):
+        self.inst, self.max_apply, self.max_durable, self.samples = inst, 0, 0, 0
+        self.stop = threading.Event()
+
+    def _run(self):
+        while not self.stop.wait(0.2):
+            out = self.inst.psql("SELECT apply_lag_bytes, durable_lag_bytes FROM alexidx_status()", check=False)
+            if "|" in out:
+                a, d = (int(x) for x in out.split("|"))
+                self.max_apply, self.max_durable = max(self.max_apply, a), max(self.max_durable, d)
+                self.samples += 1
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def lsn_int(text):
+    hi, lo = text.strip().split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
 
 
 def du_bytes(path, want=lambda name: True):
@@ -183,11 +221,17 @@ CHECKPOINT;
         # --- CREATE INDEX ------------------------------------------------------------
         log("CREATE INDEX (btree, then alexidx)")
         inst.psql("CHECKPOINT;")
+        lsn = inst.wal_lsn()
         t_bt = inst.timed("CREATE INDEX bt_k ON bt (k)")
+        w_bt = inst.wal_since(lsn)
         inst.psql("CHECKPOINT;")
+        lsn = inst.wal_lsn()
         t_ax = inst.timed("CREATE INDEX ax_k ON ax USING alexidx (k)")
+        w_ax = inst.wal_since(lsn)
         inst.psql("ANALYZE ax; ANALYZE bt; CHECKPOINT;")
         self.add(ds, "create_index", "s", t_ax, t_bt, "lower")
+        self.add(ds, "create_index_wal", "B/entry", w_ax / n, w_bt / n, "lower",
+                 "WAL bytes CREATE INDEX wrote, per entry (btree: its pages; alexidx: entry chunks)")
 
         # --- sizes -------------------------------------------------------------------
         time.sleep(1)
@@ -270,6 +314,7 @@ CHECKPOINT;
         log("bulk INSERT ... SELECT and COPY of 1M rows (no index / btree / alexidx), best of 2")
         ins = {t: [] for t in ("noidx", "bt", "ax")}
         cpy = {t: [] for t in ("noidx", "bt", "ax")}
+        ins_wal = {}
         for rep in range(2):
             a = n + 1 + rep * BULK_ROWS
             b = n + (rep + 1) * BULK_ROWS
@@ -279,8 +324,11 @@ CHECKPOINT;
                       f"TO '{copyfile}';")
             for t in ("noidx", "bt", "ax"):
                 inst.psql("TRUNCATE noidx; CHECKPOINT;" if t == "noidx" else "CHECKPOINT;")
+                lsn = inst.wal_lsn()
                 ins[t].append(inst.timed(
                     f"INSERT INTO {t} SELECT {self.key_sql(dist, 'g')}, g FROM generate_series({a}, {b}) g"))
+                if rep == 0:
+                    ins_wal[t] = inst.wal_since(lsn)
                 inst.psql("CHECKPOINT;")
                 cpy[t].append(inst.timed(f"COPY {t} FROM '{copyfile}'"))
             os.unlink(copyfile)
@@ -290,9 +338,23 @@ CHECKPOINT;
             log(f"{label}: no index {base:.2f}s, btree +{bt_share:.2f}s, alexidx +{ax_share:.2f}s")
             self.add(ds, f"bulk_{label}_share", "s", ax_share, bt_share, "lower",
                      f"time with the index minus without ({base:.2f}s), 1M rows into {rows_label(n)}")
+        self.add(ds, "bulk_insert_wal_share", "B/row", (ins_wal["ax"] - ins_wal["noidx"]) / BULK_ROWS,
+                 (ins_wal["bt"] - ins_wal["noidx"]) / BULK_ROWS, "lower",
+                 f"WAL bytes per row of the 1M-row INSERT ... SELECT with the index minus without "
+                 f"({ins_wal['noidx'] / BULK_ROWS:.1f} B/row, full-page images after a CHECKPOINT included)")
         self.add(ds, "shared_mem_after_bulk", "MB",
                  int(inst.psql("SELECT shared_bytes FROM alexidx_stats('ax_k')")) / 2**20, None, "lower",
                  f"after +{4 * BULK_ROWS:,} rows")
+
+        # --- the sidecar worker catches up with the bulk loads' WAL ------------------------
+        t0 = time.time()
+        lag0 = int(inst.psql("SELECT apply_lag_bytes FROM alexidx_status()"))
+        while int(inst.psql("SELECT durable_lag_bytes FROM alexidx_status()")) > 1 << 20:
+            time.sleep(0.05)
+        log(f"sidecar worker durable {time.time() - t0:.2f}s after the bulk loads ({lag0 / 2**20:.1f} MB behind then)")
+        self.add(ds, "sidecar_catchup_after_bulk", "s", time.time() - t0, None, "lower",
+                 f"from the end of the bulk loads until alexidx_status().durable_lag_bytes < 1 MB "
+                 f"({lag0 / 2**20:.1f} MB of WAL behind at the start)")
 
         # --- single-row INSERT commits --------------------------------------------------
         start = n + 10 * BULK_ROWS
@@ -304,14 +366,103 @@ CHECKPOINT;
                     s = f"INSERT INTO {t} VALUES (nextval('{t}_seq'), 0);\n"
                 else:
                     s = f"\\set i random(1, 1000000000000000)\nINSERT INTO {t} VALUES (hashint8extended(:i, 7), 0);\n"
-                res[t] = inst.pgbench(s, clients, secs, f"insert_{t}_{clients}")
+                if t == "ax" and clients == 8:
+                    with LagSampler(inst) as lag:
+                        res[t] = inst.pgbench(s, clients, secs, f"insert_{t}_{clients}")
+                else:
+                    res[t] = inst.pgbench(s, clients, secs, f"insert_{t}_{clients}")
+            if clients == 8:
+                log(f"sidecar apply lag under 8 writers: max {lag.max_apply / 1024:.0f} kB, "
+                    f"durable lag max {lag.max_durable / 1024:.0f} kB ({lag.samples} samples)")
+                self.add(ds, "apply_lag_c8_max", "kB", lag.max_apply / 1024, None, "lower",
+                         f"max alexidx_status().apply_lag_bytes sampled every 0.2 s during the 8-client "
+                         f"INSERT run; durable_lag_bytes max {lag.max_durable / 1024:.0f} kB")
             log(f"single-row INSERT commits, {clients} client(s): alexidx {res['ax'][0]:.0f}/s, btree {res['bt'][0]:.0f}/s")
             self.add(ds, f"insert_tps_c{clients}", "commits/s", res["ax"][0], res["bt"][0], "higher")
+
+        if self.args.standby:
+            self.standby_lag(ds, n, dist, secs)
 
         if self.args.check:
             log("alexidx_check")
             inst.psql("SELECT alexidx_check('ax_k', true);")
         inst.psql("DROP TABLE ax, bt, noidx; DROP SEQUENCE IF EXISTS ax_seq, bt_seq; CHECKPOINT;")
+
+    def standby_lag(self, ds, n, dist, secs):
+        """A streaming standby of the bench server: how far its sidecar worker trails the
+        primary's WAL while 8 clients insert single rows into ax (issue 11)."""
+        inst = self.inst
+        sb = Instance(os.path.join(inst.dir, "standby"), inst.memory_mb, port=inst.port + 1)
+        inst.run(["mkdir", "-p", sb.dir])
+        log("standby: pg_basebackup -R, then REINDEX ax_k on the primary so the standby has its build")
+        inst.run([f"{PG_BIN}/pg_basebackup", "-h", inst.dir, "-p", str(inst.port), "-D", sb.data,
+                  "-R", "-X", "stream", "-c", "fast"])
+        with open(os.path.join(sb.data, "postgresql.auto.conf"), "a") as f:
+            f.write(f"\nport = {sb.port}\nunix_socket_directories = '{sb.dir}'\n")
+        t0 = time.time()
+        sb.start()
+        try:
+            def applied():
+                return lsn_int(sb.psql("SELECT applied_lsn FROM alexidx_status()", check=False) or "0/0")
+
+            def wait_applied(target, limit=600):
+                t0 = time.time()
+                while applied() < target:
+                    if time.time() - t0 > limit:
+                        raise RuntimeError("the standby's sidecar did not catch up in time")
+                    time.sleep(0.05)
+                return time.time() - t0
+
+            wait_applied(lsn_int(inst.psql("SELECT pg_current_wal_flush_lsn()")))
+            log(f"standby: started and caught up in {time.time() - t0:.2f}s")
+            t0 = time.time()
+            t_reindex = inst.timed("REINDEX INDEX ax_k")
+            n = int(inst.psql("SELECT entries FROM alexidx_stats('ax_k')"))
+            wait_applied(lsn_int(inst.psql("SELECT pg_current_wal_flush_lsn()")))
+            log(f"standby: REINDEX of {n:,} entries took {t_reindex:.2f}s on the primary and was applied on the "
+                f"standby {time.time() - t0:.2f}s after it began")
+            samples_p, samples_s = [], []
+            stop = threading.Event()
+
+            def sample():
+                while not stop.wait(0.1):
+                    samples_p.append((time.time(), lsn_int(inst.psql("SELECT pg_current_wal_flush_lsn()"))))
+                    samples_s.append((time.time(), applied()))
+
+            th = threading.Thread(target=sample, daemon=True)
+            th.start()
+            if dist == "seq":
+                script = "INSERT INTO ax VALUES (nextval('ax_seq'), 0);\n"
+            else:
+                script = "\\set i random(1, 1000000000000000)\nINSERT INTO ax VALUES (hashint8extended(:i, 9), 0);\n"
+            tps = inst.pgbench(script, 8, secs, "standby_insert_ax")[0]
+            # keep sampling while the standby drains, so that the last positions get their times
+            drain = wait_applied(lsn_int(inst.psql("SELECT pg_current_wal_flush_lsn()")))
+            time.sleep(0.3)
+            stop.set()
+            th.join()
+            lag_bytes = [lp - ls for (_, lp), (_, ls) in zip(samples_p, samples_s)]
+            lag_time = []
+            for tp, lp in samples_p:
+                t_s = next((ts for ts, ls in samples_s if ls >= lp), None)
+                if t_s is not None:
+                    lag_time.append(max(0.0, t_s - tp))
+            q = "SELECT count(*) FROM ax WHERE k IS NOT NULL"
+            on_p, on_s = inst.psql(q, env={"PGOPTIONS": FORCE_INDEX}), sb.psql(q, env={"PGOPTIONS": FORCE_INDEX})
+            if on_p != on_s:
+                raise RuntimeError(f"standby counts {on_s} rows through ax_k, the primary {on_p}")
+            med = sorted(lag_time)[len(lag_time) // 2] if lag_time else float("nan")
+            log(f"standby under 8 writers ({tps:.0f} commits/s): apply lag max {max(lag_bytes) / 1024:.0f} kB, "
+                f"time lag median {med:.3f}s max {max(lag_time, default=float('nan')):.3f}s, drained {drain:.2f}s after")
+            self.add(ds, "standby_lag_c8_max", "kB", max(lag_bytes) / 1024, None, "lower",
+                     f"primary flush LSN minus the standby sidecar's applied LSN, sampled every 0.1 s under "
+                     f"8 single-row INSERT clients ({tps:.0f} commits/s); {on_s} rows equal through the index on both")
+            self.add(ds, "standby_lag_c8_time", "s", max(lag_time, default=float("nan")), None, "lower",
+                     f"max time from a primary flush LSN to the standby sidecar applying it (median {med:.3f} s; "
+                     f"caught up {drain:.2f} s after the load stopped)")
+        finally:
+            sb.stop(mode="immediate", check=False)
+            inst.run(["rm", "-rf", sb.dir])
 
     def record_plans(self, ds, n, dist):
         env = {"PGOPTIONS": FORCE_INDEX}
@@ -333,6 +484,8 @@ def fmt(v, unit):
         return f"{v:,.1f}"
     if unit == "ms":
         return f"{v:.3f}"
+    if unit == "kB":
+        return f"{v:,.0f}"
     return f"{v:.2f}"
 
 
@@ -441,6 +594,8 @@ def main():
     ap.add_argument("--dists", default="seq,uni", help="comma list of seq,uni")
     ap.add_argument("--duration", type=int, default=0, help="seconds per pgbench run (default 4 for 1M, 10 above)")
     ap.add_argument("--check", action="store_true", help="run alexidx_check at the end of each dataset")
+    ap.add_argument("--no-standby", dest="standby", action="store_false",
+                    help="skip the streaming standby's apply-lag measurement")
     ap.add_argument("--core", default="", help="label of the core library the extension was built with")
     args = ap.parse_args()
 
