@@ -70,6 +70,18 @@ publish(void)
 	pg_atomic_write_u64(&alexidx_shared->durable_lsn, durable_lsn);
 }
 
+/* A record of another format came from another alexidx version: never guess at its layout. */
+static void
+check_format(unsigned format)
+{
+	if (format != ALEXIDX_WAL_FORMAT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("alexidx: WAL record at %X/%X has format %u, this alexidx reads format %u",
+						LSN_FORMAT_ARGS(reader->ReadRecPtr), format, ALEXIDX_WAL_FORMAT),
+				 errhint("Install the alexidx version that wrote this WAL.")));
+}
+
 static void
 add_pending(const char *data, Size len, bool is_delete)
 {
@@ -79,12 +91,7 @@ add_pending(const char *data, Size len, bool is_delete)
 	if (len < SizeOfAlexidxEntries)
 		elog(ERROR, "alexidx: WAL record at %X/%X is too short", LSN_FORMAT_ARGS(reader->ReadRecPtr));
 	memcpy(&hdr, data, sizeof(hdr));
-	if (hdr.format != ALEXIDX_WAL_FORMAT)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("alexidx: WAL record at %X/%X has format %u, this alexidx reads format %u",
-						LSN_FORMAT_ARGS(reader->ReadRecPtr), hdr.format, ALEXIDX_WAL_FORMAT),
-				 errhint("Install the alexidx version that wrote this WAL.")));
+	check_format(hdr.format);
 	n = hdr.nentries;
 	if (len != SizeOfAlexidxEntries + n * sizeof(AxEntry))
 		elog(ERROR, "alexidx: WAL record at %X/%X has a bad length", LSN_FORMAT_ARGS(reader->ReadRecPtr));
@@ -245,11 +252,7 @@ apply_build_record(AxDb *db, uint8 info, const char *data, Size len, AxError *er
 	if (len != sizeof(b))
 		elog(ERROR, "alexidx: WAL record at %X/%X has a bad length", LSN_FORMAT_ARGS(reader->ReadRecPtr));
 	memcpy(&b, data, sizeof(b));
-	if (b.format != ALEXIDX_WAL_FORMAT)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("alexidx: WAL record at %X/%X has format %u, this alexidx reads format %u",
-						LSN_FORMAT_ARGS(reader->ReadRecPtr), b.format, ALEXIDX_WAL_FORMAT)));
+	check_format(b.format);
 	if (npend > 0 && !apply_pending(db, err))
 		return false;
 	have = get_record(db, b.record.build_id, &rec);
