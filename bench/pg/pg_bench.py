@@ -28,6 +28,7 @@ PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 AS_ROOT = os.geteuid() == 0
 FORCE_INDEX = "-c enable_seqscan=off -c enable_bitmapscan=off"
 BULK_ROWS = 1_000_000
+COMMIT_ROUNDS = 3  # alternating pgbench runs per index for the commit rates
 T0 = time.time()
 
 
@@ -120,6 +121,9 @@ log_min_messages = warning
     def wal_lsn(self):
         return self.psql("SELECT pg_current_wal_insert_lsn()")
 
+    def flush_lsn(self):
+        return lsn_int(self.psql("SELECT pg_current_wal_flush_lsn()"))
+
     def wal_since(self, lsn):
         """WAL bytes written since lsn (by anyone: the benchmark runs alone on its server)."""
         return int(self.psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '{lsn}')"))
@@ -141,20 +145,18 @@ log_min_messages = warning
         return tps, lat
 
 
-class LagSampler:
-    """Samples alexidx_status()'s lags on a thread while a load runs."""
+class Sampler:
+    """Calls sample() every `interval` seconds on a thread while a load runs."""
 
-    def __init__(self, inst):
-        self.inst, self.max_apply, self.max_durable, self.samples = inst, 0, 0, 0
-        self.stop = threading.Event()
+    def __init__(self, interval):
+        self.interval, self.stop = interval, threading.Event()
+
+    def sample(self):
+        raise NotImplementedError
 
     def _run(self):
-        while not self.stop.wait(0.2):
-            out = self.inst.psql("SELECT apply_lag_bytes, durable_lag_bytes FROM alexidx_status()", check=False)
-            if "|" in out:
-                a, d = (int(x) for x in out.split("|"))
-                self.max_apply, self.max_durable = max(self.max_apply, a), max(self.max_durable, d)
-                self.samples += 1
+        while not self.stop.wait(self.interval):
+            self.sample()
 
     def __enter__(self):
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -164,6 +166,45 @@ class LagSampler:
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join()
+
+
+class LagSampler(Sampler):
+    """The largest lags alexidx_status() reports on the bench server."""
+
+    def __init__(self, inst):
+        super().__init__(0.2)
+        self.inst, self.max_apply, self.max_durable, self.samples = inst, 0, 0, 0
+
+    def sample(self):
+        out = self.inst.psql("SELECT apply_lag_bytes, durable_lag_bytes FROM alexidx_status()", check=False)
+        if "|" in out:
+            a, d = (int(x) for x in out.split("|"))
+            self.max_apply, self.max_durable = max(self.max_apply, a), max(self.max_durable, d)
+            self.samples += 1
+
+
+class StandbySampler(Sampler):
+    """(time, primary flush LSN) and (time, standby sidecar applied LSN) pairs."""
+
+    def __init__(self, primary, applied):
+        super().__init__(0.1)
+        self.primary, self.applied, self.flushed, self.reached = primary, applied, [], []
+
+    def sample(self):
+        self.flushed.append((time.time(), self.primary.flush_lsn()))
+        self.reached.append((time.time(), self.applied()))
+
+    def lag_bytes(self):
+        return [lp - ls for (_, lp), (_, ls) in zip(self.flushed, self.reached)]
+
+    def lag_times(self):
+        """For each primary sample, how long until the standby had applied that far."""
+        out = []
+        for tp, lp in self.flushed:
+            t_s = next((ts for ts, ls in self.reached if ls >= lp), None)
+            if t_s is not None:
+                out.append(max(0.0, t_s - tp))
+        return out
 
 
 def lsn_int(text):
@@ -360,25 +401,31 @@ CHECKPOINT;
         start = n + 10 * BULK_ROWS
         inst.psql(f"CREATE SEQUENCE ax_seq START {start}; CREATE SEQUENCE bt_seq START {start};")
         for clients in (1, 8):
-            res = {}
+            scripts = {}
             for t in ("ax", "bt"):
                 if dist == "seq":
-                    s = f"INSERT INTO {t} VALUES (nextval('{t}_seq'), 0);\n"
+                    scripts[t] = f"INSERT INTO {t} VALUES (nextval('{t}_seq'), 0);\n"
                 else:
-                    s = f"\\set i random(1, 1000000000000000)\nINSERT INTO {t} VALUES (hashint8extended(:i, 7), 0);\n"
-                if t == "ax" and clients == 8:
-                    with LagSampler(inst) as lag:
-                        res[t] = inst.pgbench(s, clients, secs, f"insert_{t}_{clients}")
-                else:
-                    res[t] = inst.pgbench(s, clients, secs, f"insert_{t}_{clients}")
+                    scripts[t] = f"\\set i random(1, 1000000000000000)\nINSERT INTO {t} VALUES (hashint8extended(:i, 7), 0);\n"
+            # alternate the two indexes over COMMIT_ROUNDS rounds and keep each one's median, so
+            # that whatever the machine does in the background (a checkpoint, RocksDB compacting
+            # the bulk loads) is not charged to whichever index happens to run first
+            runs = {"ax": [], "bt": []}
+            with LagSampler(inst) as lag:
+                for r in range(COMMIT_ROUNDS):
+                    for t in (("ax", "bt") if r % 2 == 0 else ("bt", "ax")):
+                        runs[t].append(inst.pgbench(scripts[t], clients, secs, f"insert_{t}_{clients}"))
+            res = {t: sorted(v)[len(v) // 2] for t, v in runs.items()}
+            log(f"single-row INSERT commits/s, {clients} client(s), {COMMIT_ROUNDS} alternating rounds: "
+                f"alexidx {', '.join(f'{x[0]:.0f}' for x in runs['ax'])}; btree {', '.join(f'{x[0]:.0f}' for x in runs['bt'])}")
             if clients == 8:
                 log(f"sidecar apply lag under 8 writers: max {lag.max_apply / 1024:.0f} kB, "
                     f"durable lag max {lag.max_durable / 1024:.0f} kB ({lag.samples} samples)")
                 self.add(ds, "apply_lag_c8_max", "kB", lag.max_apply / 1024, None, "lower",
                          f"max alexidx_status().apply_lag_bytes sampled every 0.2 s during the 8-client "
-                         f"INSERT run; durable_lag_bytes max {lag.max_durable / 1024:.0f} kB")
-            log(f"single-row INSERT commits, {clients} client(s): alexidx {res['ax'][0]:.0f}/s, btree {res['bt'][0]:.0f}/s")
-            self.add(ds, f"insert_tps_c{clients}", "commits/s", res["ax"][0], res["bt"][0], "higher")
+                         f"INSERT runs; durable_lag_bytes max {lag.max_durable / 1024:.0f} kB")
+            self.add(ds, f"insert_tps_c{clients}", "commits/s", res["ax"][0], res["bt"][0], "higher",
+                     f"median of {COMMIT_ROUNDS} alternating {secs} s pgbench runs of each")
 
         if self.args.standby:
             self.standby_lag(ds, n, dist, secs)
@@ -413,40 +460,24 @@ CHECKPOINT;
                     time.sleep(0.05)
                 return time.time() - t0
 
-            wait_applied(lsn_int(inst.psql("SELECT pg_current_wal_flush_lsn()")))
+            wait_applied(inst.flush_lsn())
             log(f"standby: started and caught up in {time.time() - t0:.2f}s")
             t0 = time.time()
             t_reindex = inst.timed("REINDEX INDEX ax_k")
             n = int(inst.psql("SELECT entries FROM alexidx_stats('ax_k')"))
-            wait_applied(lsn_int(inst.psql("SELECT pg_current_wal_flush_lsn()")))
+            wait_applied(inst.flush_lsn())
             log(f"standby: REINDEX of {n:,} entries took {t_reindex:.2f}s on the primary and was applied on the "
                 f"standby {time.time() - t0:.2f}s after it began")
-            samples_p, samples_s = [], []
-            stop = threading.Event()
-
-            def sample():
-                while not stop.wait(0.1):
-                    samples_p.append((time.time(), lsn_int(inst.psql("SELECT pg_current_wal_flush_lsn()"))))
-                    samples_s.append((time.time(), applied()))
-
-            th = threading.Thread(target=sample, daemon=True)
-            th.start()
             if dist == "seq":
                 script = "INSERT INTO ax VALUES (nextval('ax_seq'), 0);\n"
             else:
                 script = "\\set i random(1, 1000000000000000)\nINSERT INTO ax VALUES (hashint8extended(:i, 9), 0);\n"
-            tps = inst.pgbench(script, 8, secs, "standby_insert_ax")[0]
-            # keep sampling while the standby drains, so that the last positions get their times
-            drain = wait_applied(lsn_int(inst.psql("SELECT pg_current_wal_flush_lsn()")))
-            time.sleep(0.3)
-            stop.set()
-            th.join()
-            lag_bytes = [lp - ls for (_, lp), (_, ls) in zip(samples_p, samples_s)]
-            lag_time = []
-            for tp, lp in samples_p:
-                t_s = next((ts for ts, ls in samples_s if ls >= lp), None)
-                if t_s is not None:
-                    lag_time.append(max(0.0, t_s - tp))
+            with StandbySampler(inst, applied) as samples:
+                tps = inst.pgbench(script, 8, secs, "standby_insert_ax")[0]
+                # keep sampling while the standby drains, so that the last positions get their times
+                drain = wait_applied(inst.flush_lsn())
+                time.sleep(0.3)
+            lag_bytes, lag_time = samples.lag_bytes(), samples.lag_times()
             q = "SELECT count(*) FROM ax WHERE k IS NOT NULL"
             on_p, on_s = inst.psql(q, env={"PGOPTIONS": FORCE_INDEX}), sb.psql(q, env={"PGOPTIONS": FORCE_INDEX})
             if on_p != on_s:
