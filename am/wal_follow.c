@@ -472,7 +472,17 @@ take_slot(XLogRecPtr from, bool *lost, char *why, Size whylen)
 		return false;
 	}
 	if (SearchNamedReplicationSlot(ALEXIDX_SLOT_NAME, true) == NULL)
+	{
 		ReplicationSlotCreate(ALEXIDX_SLOT_NAME, false, RS_PERSISTENT, false);
+		/* a new slot keeps nothing until set_slot: hold the WAL from `from` at once */
+		if (from != InvalidXLogRecPtr)
+		{
+			SpinLockAcquire(&MyReplicationSlot->mutex);
+			MyReplicationSlot->data.restart_lsn = from;
+			SpinLockRelease(&MyReplicationSlot->mutex);
+			ReplicationSlotsComputeRequiredLSN();
+		}
+	}
 	else
 		ReplicationSlotAcquire(ALEXIDX_SLOT_NAME, true);
 	slot = MyReplicationSlot;
