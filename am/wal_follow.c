@@ -63,6 +63,8 @@ static PendingPart *pend_parts = NULL;
 static int	npend_parts = 0;
 static int	pend_parts_cap = 0;
 
+static void move_slot(XLogRecPtr lsn, bool save);
+
 static void
 publish(void)
 {
@@ -417,7 +419,6 @@ alexidx_follow_sync(AxDb *db, bool now)
 {
 	AxError		err = {0};
 	TimestampTz t = GetCurrentTimestamp();
-	ReplicationSlot *slot = MyReplicationSlot;
 
 	if (applied_lsn == durable_lsn)
 		return;
@@ -436,14 +437,8 @@ alexidx_follow_sync(AxDb *db, bool now)
 	publish();
 
 	/* checkpoints may now recycle the WAL before the durable position */
-	if (slot)
-	{
-		SpinLockAcquire(&slot->mutex);
-		slot->data.restart_lsn = durable_lsn;
-		SpinLockRelease(&slot->mutex);
-		ReplicationSlotMarkDirty();
-		ReplicationSlotsComputeRequiredLSN();
-	}
+	if (MyReplicationSlot)
+		move_slot(durable_lsn, false);
 }
 
 /*
@@ -474,14 +469,9 @@ take_slot(XLogRecPtr from, bool *lost, char *why, Size whylen)
 	if (SearchNamedReplicationSlot(ALEXIDX_SLOT_NAME, true) == NULL)
 	{
 		ReplicationSlotCreate(ALEXIDX_SLOT_NAME, false, RS_PERSISTENT, false);
-		/* a new slot keeps nothing until set_slot: hold the WAL from `from` at once */
+		/* a new slot keeps nothing: hold the WAL from `from` at once, not only from start */
 		if (from != InvalidXLogRecPtr)
-		{
-			SpinLockAcquire(&MyReplicationSlot->mutex);
-			MyReplicationSlot->data.restart_lsn = from;
-			SpinLockRelease(&MyReplicationSlot->mutex);
-			ReplicationSlotsComputeRequiredLSN();
-		}
+			move_slot(from, true);
 	}
 	else
 		ReplicationSlotAcquire(ALEXIDX_SLOT_NAME, true);
@@ -505,9 +495,12 @@ take_slot(XLogRecPtr from, bool *lost, char *why, Size whylen)
 	return true;
 }
 
-/* Points the slot at the sidecar's durable position (at start). */
+/*
+ * Points the worker's slot at lsn: the WAL from there is kept. save writes the slot to disk
+ * now; otherwise the next checkpoint does.
+ */
 static void
-set_slot(XLogRecPtr lsn)
+move_slot(XLogRecPtr lsn, bool save)
 {
 	ReplicationSlot *slot = MyReplicationSlot;
 
@@ -515,7 +508,8 @@ set_slot(XLogRecPtr lsn)
 	slot->data.restart_lsn = lsn;
 	SpinLockRelease(&slot->mutex);
 	ReplicationSlotMarkDirty();
-	ReplicationSlotSave();
+	if (save)
+		ReplicationSlotSave();
 	ReplicationSlotsComputeRequiredLSN();
 }
 
@@ -623,7 +617,7 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 	}
 	next_lsn = applied_lsn = durable_lsn = lsn;
 	publish();
-	set_slot(lsn);
+	move_slot(lsn, true);
 
 	reader = XLogReaderAllocate(wal_segment_size, NULL,
 								XL_ROUTINE(.page_read = read_local_xlog_page_no_wait,
