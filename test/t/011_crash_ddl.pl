@@ -43,7 +43,15 @@ sub crash_during
 	my $t = time() - $c->{start};
 	if ($how eq 'sigkill') { ax_crash($node) }
 	else { $node->stop('immediate') }
-	my ($rc, $out, $err) = ax_bg_finish($c, 30);
+	return after_crash($name, $how, $c, $t, $seen);
+}
+
+# The statement's client after the crash: reports, starts the server again and returns
+# (where the crash landed, whether the statement had completed).
+sub after_crash
+{
+	my ($name, $how, $c, $t, $seen) = @_;
+	my (undef, $out) = ax_bg_finish($c, 30);
 	my $done = $out =~ /DONE/ ? 1 : 0;
 	diag(sprintf("%s: crash (%s) after %.2fs at '%s'; the statement %s", $name, $how, $t, $seen // '',
 			$done ? 'had completed' : 'had not completed'));
@@ -83,14 +91,9 @@ END \$w\$;
 	my $t = time() - $c->{start};
 	ax_crash($node) unless $died;
 	$node->{_pid} = undef;
-	my (undef, $out) = ax_bg_finish($c, 30);
 	ax_bg_finish($w, 30);
-	my $done = $out =~ /DONE/ ? 1 : 0;
 	my $seen = -e $mark ? slurp_file($mark) : 'client ended';
-	diag(sprintf("%s: crash (SIGKILL from the server) after %.2fs at '%s'; the statement %s", $name, $t, $seen,
-			$done ? 'had completed' : 'had not completed'));
-	$node->start;
-	return ($seen, $done);
+	return after_crash($name, 'SIGKILL from the server', $c, $t, $seen);
 }
 
 sub count_rows { return $node->safe_psql('postgres', "SELECT count(*) FROM $_[0]") }
