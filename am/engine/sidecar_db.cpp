@@ -305,11 +305,21 @@ extern "C" uint64_t ax_db_new_build_id(AxDb* h, AxError* err) {
   return v;
 }
 
+// A record may come with an id this sidecar did not hand out (a build a standby makes from the
+// WAL, or one a restored sidecar replays): the id counter moves past it in the same write, so
+// that a later build (after a promotion) never takes an id that a build already has.
 extern "C" AxStatus ax_db_put_record(AxDb* h, const AxBuildRecord* rec, AxError* err) {
   return guarded_write(h, err, kReserveForRemovals, [&] {
-    check(h->db->Put(synced(), h->meta, record_key(rec->build_id),
-                     rocksdb::Slice(reinterpret_cast<const char*>(rec), sizeof(*rec))),
-          "could not write the build record");
+    rocksdb::WriteBatch batch;
+    check(batch.Put(h->meta, record_key(rec->build_id),
+                    rocksdb::Slice(reinterpret_cast<const char*>(rec), sizeof(*rec))),
+          "could not batch the build record");
+    if (get_counter(h, 'C') < rec->build_id) {
+      char buf[8];
+      put_be64(buf, rec->build_id);
+      check(batch.Put(h->meta, meta_key('C'), rocksdb::Slice(buf, 8)), "could not batch the build id counter");
+    }
+    check(h->db->Write(synced(), &batch), "could not write the build record");
   });
 }
 
