@@ -121,6 +121,11 @@ _PG_init(void)
 							 "a restart, a tree load or alexidx_check still catch the sidecar up.",
 							 &alexidx_hold_sidecar_apply, false, PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("alexidx.snapshots",
+							"Sidecar snapshots kept in pg_alexidx for base backups.",
+							"One is written at every checkpoint; base backups carry them.",
+							&alexidx_snapshots_kept, 3, 1, 100,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("alexidx");
 
 	prev_shmem_request_hook = shmem_request_hook;

@@ -284,6 +284,8 @@ extern void alexidx_sidecar_compact(uint64 build_id);
 extern uint64 alexidx_sidecar_bytes(uint64 build_id);
 extern uint64 alexidx_sidecar_check(Relation index, uint64 build_id);
 extern char *alexidx_sidecar_dir(void);
+extern char *alexidx_live_dir(void);
+extern char *alexidx_ingest_dir(void);
 /*
  * Tells the sidecar that the index now has the storage it has here (ALTER INDEX ... SET
  * TABLESPACE gave it a new relfilenode), before the old one can disappear at commit.
@@ -354,6 +356,22 @@ extern bool alexidx_follow_catch_up(AxDb *db, AxError *err);
 extern bool alexidx_follow_promotion(AxDb *db, AxError *err);
 /* Makes the applied WAL durable in the sidecar when due (or now) and advances the slot. */
 extern void alexidx_follow_sync(AxDb *db, bool now);
+/* Applies the WAL before target, which must be flushed. false with err set on failure. */
+extern bool alexidx_follow_to(AxDb *db, XLogRecPtr target, AxError *err);
+/*
+ * The sidecar did not come from this server's own running (a snapshot, or nothing): builds
+ * whose creation the WAL before upto logs are made from the WAL, as a standby makes them.
+ */
+extern void alexidx_follow_rebuild_until(XLogRecPtr upto);
+
+/* ---------- the sidecar's place on disk and its snapshots (sidecar_snapshot.c, worker) ---------- */
+extern int	alexidx_snapshots_kept;
+extern AxDb *alexidx_open_sidecar(char *set_aside, Size set_aside_len, bool *restored, AxError *err);
+extern TimeLineID alexidx_server_timeline(void);
+extern void alexidx_snapshots_step(AxDb *db);
+extern void alexidx_snapshots_stop(void);
+/* Startup process, before redo: a restored sidecar's WAL outlives recovery's checkpoints. */
+extern void alexidx_keep_wal_for_snapshots(void);
 
 /* ---------- hot standbys and promotion (standby.c) ---------- */
 extern int	alexidx_standby_wait_ms;

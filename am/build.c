@@ -174,7 +174,7 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	 * files while this backend bulk-loads the shared trees.
 	 */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_LOAD);
-	prefix = psprintf("%s/ingest/" UINT64_FORMAT, alexidx_sidecar_dir(), build_id);
+	prefix = psprintf("%s/" UINT64_FORMAT, alexidx_ingest_dir(), build_id);
 	job = ax_sst_write_async(prefix, build_id, bs.values.items, bs.values.n,
 							 bs.nulls.items, bs.nulls.n, SST_PARTS, &err);
 	if (job == NULL)

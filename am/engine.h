@@ -228,9 +228,18 @@ AxStatus	ax_db_write(AxDb *db, const AxWritePart *parts, size_t nparts, AxError 
  * no record (dropped) are skipped. Durable after ax_db_sync().
  */
 AxStatus	ax_db_apply(AxDb *db, const AxWritePart *parts, size_t nparts, uint64_t lsn,
-						AxError *err);
-/* The lsn of the last ax_db_apply (0: never applied WAL). */
-AxStatus	ax_db_applied_lsn(AxDb *db, uint64_t *lsn, AxError *err);
+						uint32_t tli, AxError *err);
+/* The lsn and timeline of the last ax_db_apply (0: never applied WAL; tli 0: not recorded). */
+AxStatus	ax_db_applied_lsn(AxDb *db, uint64_t *lsn, uint32_t *tli, AxError *err);
+/*
+ * Writes a consistent image of the database to dir (which must not exist): a RocksDB
+ * checkpoint, whose SST files are hard links. It holds every write so far.
+ */
+AxStatus	ax_db_snapshot(AxDb *db, const char *dir, AxError *err);
+/* Reads every file of the database and checks its checksums (a snapshot about to be used). */
+AxStatus	ax_db_verify(AxDb *db, AxError *err);
+/* Build ids handed out from now on are at least floor. */
+AxStatus	ax_db_raise_build_ids(AxDb *db, uint64_t floor, AxError *err);
 /* Makes every write so far durable (syncs RocksDB's log). */
 AxStatus	ax_db_sync(AxDb *db, AxError *err);
 AxStatus	ax_db_ingest(AxDb *db, const char *const *files, size_t nfiles, AxError *err);

@@ -357,3 +357,20 @@ alexidx_sidecar_dir(void)
 {
 	return psprintf("%s/pg_alexidx", DataDir);
 }
+
+/*
+ * The live RocksDB and the files a build writes for it: both are named so that base backups
+ * and pg_rewind skip them (sidecar_snapshot.c says why).
+ */
+char *
+alexidx_live_dir(void)
+{
+	return psprintf("%s/pg_alexidx/pgsql_tmp_live", DataDir);
+}
+
+char *
+alexidx_ingest_dir(void)
+{
+	return psprintf("%s/pg_alexidx/pgsql_tmp_ingest", DataDir);
+}
+

@@ -80,7 +80,11 @@ alexidx_register_worker(void)
 	BackgroundWorker w;
 
 	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	/*
+	 * A connection (to no database) puts the worker in the proc array with virtual transaction
+	 * ids, which is how checkpoints wait for its snapshots (sidecar_snapshot.c).
+	 */
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	/*
 	 * On a standby the worker follows the replayed WAL, so it starts once the standby is
 	 * consistent (hot standby). After a crash on a primary that is when recovery finished.
@@ -154,6 +158,7 @@ fail_worker_and_wait(const char *what)
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10000L,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
 	}
 	clean_exit = true;
 	proc_exit(1);
@@ -168,6 +173,7 @@ close_sidecar(int code, Datum arg)
 	 * The postmaster starts a new worker (every exit is nonzero): requests wait for it, as
 	 * for a worker that is starting. A worker that failed keeps its message for them.
 	 */
+	alexidx_snapshots_stop();
 	alexidx_shared->worker_latch = NULL;
 	pg_write_barrier();
 	if (pg_atomic_read_u32(&alexidx_shared->worker_state) != AXW_FAILED)
@@ -949,22 +955,23 @@ alexidx_worker_main(Datum arg)
 	TimestampTz last_sweep = 0;
 	TimestampTz apply_retry_at = 0;
 	bool		clean;
+	bool		restored;
 	char		set_aside[MAXPGPATH + 256];
 
 	pqsignal(SIGTERM, handle_sigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	/* nothing of the worker's is a query to cancel */
+	pqsignal(SIGINT, SIG_IGN);
 	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	CurrentResourceOwner = ResourceOwnerCreate(NULL, "alexidx sidecar");
 
 	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_STARTING);
 	dir = alexidx_sidecar_dir();
 	prepare_directory(dir);
-	prepare_directory(psprintf("%s/ingest", dir));
-	prepare_directory(psprintf("%s/db", dir));
+	prepare_directory(alexidx_ingest_dir());
 
-	alexidx_block_signals();
-	sidecar = ax_db_open(psprintf("%s/db", dir), set_aside, sizeof(set_aside), &err);
-	alexidx_unblock_signals();
+	sidecar = alexidx_open_sidecar(set_aside, sizeof(set_aside), &restored, &err);
 	if (sidecar == NULL)
 		fail_worker("could not open the sidecar database", &err);
 	if (set_aside[0])
@@ -973,6 +980,23 @@ alexidx_worker_main(Datum arg)
 				 errmsg("alexidx sidecar was damaged and has been moved aside to %s", set_aside),
 				 errhint("Every alexidx index must be rebuilt with REINDEX.")));
 	before_shmem_exit(close_sidecar, 0);
+	if (restored || set_aside[0])
+	{
+		/*
+		 * Metapages may name builds this sidecar never heard of (made after its snapshot, or
+		 * lost with it): new builds take ids above any handed out before, which came from a
+		 * counter far below the clock's microseconds. The WAL after the sidecar's position
+		 * makes the builds it logs.
+		 */
+		XLogRecPtr	end = RecoveryInProgress() ? GetXLogReplayRecPtr(NULL) : GetXLogInsertRecPtr();
+
+		alexidx_block_signals();
+		ax_db_raise_build_ids(sidecar, (uint64) GetCurrentTimestamp(), &err);
+		alexidx_unblock_signals();
+		if (err.status != AX_OK)
+			fail_worker("could not start", &err);
+		alexidx_follow_rebuild_until(end);
+	}
 
 	/*
 	 * Shared memory outlives a worker that exits alone (SIGTERM, an error): the server did
@@ -1055,6 +1079,8 @@ alexidx_worker_main(Datum arg)
 			}
 		}
 		alexidx_follow_sync(sidecar, false);
+		/* a checkpoint may be waiting for the snapshot of its redo pointer */
+		alexidx_snapshots_step(sidecar);
 		if (more_wal)
 			SetLatch(MyLatch);
 		if (npreload > 0)
@@ -1077,6 +1103,8 @@ alexidx_worker_main(Datum arg)
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 FOLLOW_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+		/* procsignal barriers (DROP DATABASE waits for every process to absorb one) */
+		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;

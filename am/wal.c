@@ -77,6 +77,7 @@ alexidx_identify(uint8 info)
 static RmgrData alexidx_rmgr = {
 	.rm_name = ALEXIDX_RMGR_NAME,
 	.rm_redo = alexidx_redo,
+	.rm_startup = alexidx_keep_wal_for_snapshots,
 	.rm_desc = alexidx_desc,
 	.rm_identify = alexidx_identify,
 };

@@ -46,6 +46,12 @@ static TimestampTz last_sync = 0;
  * WAL replayed before the promotion, backends wait (alexidx_acquire) and it stays on.
  */
 static bool tree_mode = false;
+/*
+ * Records before this position may create builds the sidecar has no record of: the sidecar
+ * came from a snapshot (or is new after a loss), so the WAL after its position holds builds
+ * made after it. On a running primary every build is recorded before it is logged.
+ */
+static XLogRecPtr rebuild_until = InvalidXLogRecPtr;
 
 /* entries read from the WAL and not yet written to RocksDB, in WAL order */
 typedef struct PendingPart
@@ -189,7 +195,7 @@ apply_pending(AxDb *db, AxError *err)
 		parts[i].n = pend_parts[i].n;
 	}
 	alexidx_block_signals();
-	ax_db_apply(db, parts, npend_parts, next_lsn, err);
+	ax_db_apply(db, parts, npend_parts, next_lsn, alexidx_server_timeline(), err);
 	alexidx_unblock_signals();
 	pfree(parts);
 	npend = 0;
@@ -263,9 +269,10 @@ apply_build_record(AxDb *db, uint8 info, const char *data, Size len, AxError *er
 		case XLOG_ALEXIDX_BUILD_CREATE:
 			/*
 			 * On a primary every build is recorded before it is logged: a missing record means
-			 * the build was dropped since. Only a standby makes builds from the WAL.
+			 * the build was dropped since. Only a standby, and a sidecar catching up from a
+			 * snapshot, make builds from the WAL.
 			 */
-			if (have || !tree_mode)
+			if (have || (!tree_mode && reader->ReadRecPtr >= rebuild_until))
 				return true;
 			rec = b.record;
 			rec.state = AX_BUILD_BUILDING;
@@ -396,22 +403,40 @@ alexidx_follow_catch_up(AxDb *db, AxError *err)
 	}
 	mark = alexidx_wal_log_mark();
 	XLogFlush(mark);
-	while (next_lsn < mark)
+	return alexidx_follow_to(db, mark, err);
+}
+
+bool
+alexidx_follow_to(AxDb *db, XLogRecPtr target, AxError *err)
+{
+	err->status = AX_OK;
+	while (next_lsn < target)
 	{
-		(void) alexidx_follow(db, mark, (Size) 1 << 30, err);
+		(void) alexidx_follow(db, target, (Size) 1 << 30, err);
 		if (err->status != AX_OK)
 			return false;
-		if (next_lsn < mark && reader_private.end_of_wal)
+		if (next_lsn < target && reader_private.end_of_wal)
 		{
-			/* the mark is flushed, so the WAL up to it must be readable */
+			/*
+			 * The WAL before target is flushed, so it must be readable: only a target just
+			 * after a page header (a redo pointer) leaves nothing more to read before it.
+			 */
+			if (target - next_lsn <= SizeOfXLogLongPHD)
+				break;
 			err->status = AX_ERROR;
 			snprintf(err->message, sizeof(err->message),
 					 "the WAL up to %X/%X is flushed but could be read only to %X/%X",
-					 LSN_FORMAT_ARGS(mark), LSN_FORMAT_ARGS(next_lsn));
+					 LSN_FORMAT_ARGS(target), LSN_FORMAT_ARGS(next_lsn));
 			return false;
 		}
 	}
 	return true;
+}
+
+void
+alexidx_follow_rebuild_until(XLogRecPtr upto)
+{
+	rebuild_until = upto;
 }
 
 void
@@ -582,10 +607,11 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 {
 	AxError		err = {0};
 	uint64		lsn;
+	uint32		tli;
 	bool		lost;
 
 	alexidx_block_signals();
-	ax_db_applied_lsn(db, &lsn, &err);
+	ax_db_applied_lsn(db, &lsn, &tli, &err);
 	alexidx_unblock_signals();
 	if (err.status != AX_OK)
 	{

@@ -4,6 +4,7 @@
 
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <unistd.h>
@@ -385,14 +386,17 @@ extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t n
   });
 }
 
-static void put_lsn(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta, uint64_t lsn) {
+// The applied position ('L') and the timeline it was applied on ('T'), always written together.
+static void put_lsn(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta, uint64_t lsn, uint32_t tli) {
   char buf[8];
   put_be64(buf, lsn);
   check(batch.Put(meta, meta_key('L'), rocksdb::Slice(buf, 8)), "could not batch the applied LSN");
+  put_be64(buf, tli);
+  check(batch.Put(meta, meta_key('T'), rocksdb::Slice(buf, 8)), "could not batch the applied timeline");
 }
 
 extern "C" AxStatus ax_db_apply(AxDb* h, const AxWritePart* parts, std::size_t nparts, uint64_t lsn,
-                                AxError* err) {
+                                uint32_t tli, AxError* err) {
   return guarded_write(h, err, parts_add(parts, nparts) ? kReserveForAdds : kReserveForRemovals, [&] {
     rocksdb::WriteBatch batch;
     std::vector<AxWritePart> live;
@@ -406,14 +410,41 @@ extern "C" AxStatus ax_db_apply(AxDb* h, const AxWritePart* parts, std::size_t n
       live.push_back(parts[p]);
     }
     batch_parts(batch, live.data(), live.size());
-    put_lsn(batch, h->meta, lsn);
+    put_lsn(batch, h->meta, lsn, tli);
     check(h->db->Write(rocksdb::WriteOptions(), &batch), "could not apply WAL to the sidecar");
   });
 }
 
-extern "C" AxStatus ax_db_applied_lsn(AxDb* h, uint64_t* lsn, AxError* err) {
+extern "C" AxStatus ax_db_applied_lsn(AxDb* h, uint64_t* lsn, uint32_t* tli, AxError* err) {
   *lsn = 0;
-  return ax_guard(err, [&] { *lsn = get_counter(h, 'L'); });
+  *tli = 0;
+  return ax_guard(err, [&] {
+    *lsn = get_counter(h, 'L');
+    *tli = static_cast<uint32_t>(get_counter(h, 'T'));
+  });
+}
+
+extern "C" AxStatus ax_db_snapshot(AxDb* h, const char* dir, AxError* err) {
+  return guarded_write(h, err, kReserveForAdds, [&] {
+    rocksdb::Checkpoint* raw = nullptr;
+    check(rocksdb::Checkpoint::Create(h->db.get(), &raw), "could not start a sidecar snapshot");
+    std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+    // 0: always flush the memtables, so the snapshot is SST files (hard links) and no log
+    check(cp->CreateCheckpoint(dir, 0), "could not write a sidecar snapshot");
+  });
+}
+
+extern "C" AxStatus ax_db_verify(AxDb* h, AxError* err) {
+  return ax_guard(err, [&] { check(h->db->VerifyChecksum(), "the sidecar's checksums do not match"); });
+}
+
+extern "C" AxStatus ax_db_raise_build_ids(AxDb* h, uint64_t floor, AxError* err) {
+  return guarded_write(h, err, kReserveForRemovals, [&] {
+    if (get_counter(h, 'C') >= floor) return;
+    char buf[8];
+    put_be64(buf, floor);
+    check(h->db->Put(synced(), h->meta, meta_key('C'), rocksdb::Slice(buf, 8)), "could not write the build id counter");
+  });
 }
 
 extern "C" AxStatus ax_db_sync(AxDb* h, AxError* err) {

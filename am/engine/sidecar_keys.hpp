@@ -14,8 +14,8 @@
 // Build id 0 is reserved for bookkeeping, kept in the "meta" column family (sidecar_db.cpp):
 // 'R' + build id -> AxBuildRecord, 'C' -> the last
 // build id handed out, 'I' -> the worker incarnation, 'S' -> the clean-shutdown marker,
-// 'L' -> the WAL position up to which the sidecar holds PostgreSQL's WAL (written in the same
-// batch as the entries it covers).
+// 'L' -> the WAL position up to which the sidecar holds PostgreSQL's WAL and 'T' -> the
+// timeline it was applied on (both written in the same batch as the entries they cover).
 #pragma once
 
 #include <cstdint>

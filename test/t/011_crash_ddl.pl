@@ -156,7 +156,7 @@ $live = $after;
 # ---- 4. the compaction that a large DELETE + VACUUM triggers ----
 $node->safe_psql('postgres', 'DELETE FROM big WHERE c % 2 = 0; CHECKPOINT;');
 $live = count_rows('big');
-my $log = $node->data_dir . '/pg_alexidx/db/LOG';
+my $log = $node->data_dir . '/pg_alexidx/pgsql_tmp_live/LOG';
 my $before = () = slurp_file($log) =~ /Manual compaction starting/g;
 ($seen, $done) = crash_during('compaction', 'VACUUM big;', qq{
 	SELECT CASE WHEN (SELECT count(*) FROM regexp_matches(pg_read_file('$log'), 'Manual compaction starting', 'g')) > $before

@@ -97,8 +97,8 @@ like($out, qr/^1$/m, 'the session that was cancelled keeps using the index') or 
 ax_assert_no_orphans($node, 'after the cancellations');
 is($node->safe_psql('postgres', "SELECT count(*) FROM alexidx_sidecar_builds()"), 1,
 	'alexidx_sidecar_builds() lists only the surviving index');
-my @ingest = glob($node->data_dir . '/pg_alexidx/ingest/*');
-is(scalar(@ingest), 0, 'no build file left in pg_alexidx/ingest') or diag("@ingest");
+my @ingest = glob($node->data_dir . '/pg_alexidx/pgsql_tmp_ingest/*');
+is(scalar(@ingest), 0, 'no build file left in pg_alexidx/pgsql_tmp_ingest') or diag("@ingest");
 ax_verify($node, label => 'after the cancellations', expect_count => 10001);
 $node->stop;
 done_testing();

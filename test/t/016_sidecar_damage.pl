@@ -1,4 +1,4 @@
-# Damaged sidecar files (server stopped, files under pg_alexidx/db changed, server started):
+# Damaged sidecar files (server stopped, files under pg_alexidx/pgsql_tmp_live changed, server started):
 # the sidecar directory emptied, an SST file truncated, an SST file with corrupted bytes, the
 # MANIFEST removed. Each gives a clear error that names REINDEX, and REINDEX recovers: a
 # database RocksDB will not open (corrupt, or a file it needs is gone) is moved aside at start
@@ -15,7 +15,7 @@ use Time::HiRes qw(usleep);
 use AlexidxRel;
 
 my $node = ax_node('damage', conf => "autovacuum = off\n");
-my $db = $node->data_dir . '/pg_alexidx/db';
+my $db = $node->data_dir . '/pg_alexidx/pgsql_tmp_live';
 
 sub fresh_index
 {

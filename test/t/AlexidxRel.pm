@@ -425,7 +425,7 @@ sub ax_sidecar_plant
 {
 	my ($node, @args) = @_;
 	my ($out, $err);
-	IPC::Run::run([ tool_bin('sidecar_plant'), $node->data_dir . '/pg_alexidx/db', @args ],
+	IPC::Run::run([ tool_bin('sidecar_plant'), $node->data_dir . '/pg_alexidx/pgsql_tmp_live', @args ],
 		'>', \$out, '2>', \$err)
 	  or die "sidecar_plant failed: $err";
 }
@@ -434,7 +434,7 @@ sub ax_sidecar
 {
 	my ($node) = @_;
 	my ($out, $err);
-	IPC::Run::run([ inspect_bin(), $node->data_dir . '/pg_alexidx/db' ], '>', \$out, '2>', \$err)
+	IPC::Run::run([ inspect_bin(), $node->data_dir . '/pg_alexidx/pgsql_tmp_live' ], '>', \$out, '2>', \$err)
 	  or die "sidecar_inspect failed: $err";
 	my %r = (records => {});
 	for (split /\n/, $out)

@@ -1,5 +1,5 @@
 // sidecar_inspect.cpp: a read-only look at the alexidx sidecar (RocksDB under
-// $PGDATA/pg_alexidx/db), for the reliability TAP tests. It opens the database read-only (no
+// $PGDATA/pg_alexidx/pgsql_tmp_live), for the reliability TAP tests. It opens the database read-only (no
 // lock taken; best run with the server stopped) and prints one line per build:
 //
 //   record <build_id> state=<1 building|2 ready> db=<oid> relfilenode=<n> entries=<n>
@@ -43,7 +43,7 @@ static uint64_t be64(const char* p) {
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s PGDATA/pg_alexidx/db\n", argv[0]);
+    std::fprintf(stderr, "usage: %s PGDATA/pg_alexidx/pgsql_tmp_live\n", argv[0]);
     return 2;
   }
   // every column family: the entries live in "default", the bookkeeping in "meta" (in

@@ -1,8 +1,8 @@
 // sidecar_plant.cpp: writes one entry into a build of the alexidx sidecar (RocksDB under
-// $PGDATA/pg_alexidx/db), with the server stopped: a wrong entry that only a check from the
+// $PGDATA/pg_alexidx/pgsql_tmp_live), with the server stopped: a wrong entry that only a check from the
 // index to the heap can find (TAP 023_check_index_to_heap). Key layout: sidecar_keys.hpp.
 //
-// Usage: sidecar_plant PGDATA/pg_alexidx/db BUILD KEY BLOCK OFFSET
+// Usage: sidecar_plant PGDATA/pg_alexidx/pgsql_tmp_live BUILD KEY BLOCK OFFSET
 // Build: g++ -std=c++17 -O1 -o sidecar_plant sidecar_plant.cpp -lrocksdb
 #include <rocksdb/db.h>
 
