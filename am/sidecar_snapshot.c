@@ -11,12 +11,12 @@
  *
  * A base backup starts with a checkpoint and carries the WAL from its redo pointer. So that it
  * always holds a snapshot it can bring forward, every checkpoint waits for the snapshot of its
- * redo pointer: while the worker runs on a primary it keeps an empty transaction (no xid, no
- * snapshot) open with DELAY_CHKPT_START set, the flag PostgreSQL gives a process whose data
- * must cover the WAL before a new redo pointer before that checkpoint may go on. The
- * checkpointer waits for the virtual transaction ids that had the flag when its redo pointer
- * was fixed; the worker notices the new redo pointer, applies the WAL up to it, writes the
- * snapshot, and then ends that transaction and starts another, which lets the checkpoint go on.
+ * redo pointer: while the worker runs on a primary it holds DELAY_CHKPT_START, the flag
+ * PostgreSQL gives a process whose data must cover the WAL before a new redo pointer before
+ * that checkpoint may complete. The checkpointer waits for the virtual transaction ids that had
+ * the flag when its redo pointer was fixed; the worker notices the new redo pointer, applies
+ * the WAL up to it, writes the snapshot, and then takes a new virtual transaction id, which
+ * lets the checkpoint go on.
  *
  * Only the worker runs this file, but for alexidx_keep_wal_for_snapshots(), which the startup
  * process runs before redo.
@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "access/timeline.h"
-#include "access/xact.h"
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
 #include "access/xlogrecovery.h"
@@ -36,8 +35,8 @@
 #include "replication/slot.h"
 #include "storage/fd.h"
 #include "storage/proc.h"
+#include "storage/sinvaladt.h"
 #include "storage/spin.h"
-#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "alexidx.h"
@@ -339,6 +338,20 @@ open_checked(const char *dir, const SidecarSnapshot *snap, bool verify)
 	return NULL;
 }
 
+/* The staging directory and what RocksDB set aside of damaged snapshots staged there. */
+static void
+remove_staging(void)
+{
+	char	   *top = alexidx_sidecar_dir();
+	DIR		   *dir = AllocateDir(top);
+	struct dirent *de;
+
+	while ((de = ReadDir(dir, top)) != NULL)
+		if (strncmp(de->d_name, STAGING_DIR, strlen(STAGING_DIR)) == 0)
+			remove_dir(path_in(de->d_name));
+	FreeDir(dir);
+}
+
 /*
  * The live sidecar is missing (a base backup, pg_rewind) or not on this server's history:
  * make one from the newest snapshot that this server's WAL can bring forward. false when none
@@ -375,12 +388,13 @@ restore_from_snapshot(const char *live)
 		alexidx_unblock_signals();
 		if (err.status != AX_OK || !rename_dir(staging, live))
 			continue;
+		remove_staging();
 		ereport(LOG, (errmsg("alexidx sidecar: restored from snapshot %s (%X/%X, timeline %u)",
 							 s->name, LSN_FORMAT_ARGS(s->lsn), s->tli)));
 		snapshot_redo = s->lsn;
 		return true;
 	}
-	remove_dir(staging);
+	remove_staging();
 	if (n + nbad > 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -442,39 +456,31 @@ alexidx_open_sidecar(char *set_aside, Size set_aside_len, bool *restored, AxErro
 /* ---------- writing snapshots (primary only) ---------- */
 
 /*
- * Arms the checkpoint wait: a virtual transaction id with DELAY_CHKPT_START set. The
- * transaction takes no xid and no snapshot; the worker's memory context and resource owner
- * stay current.
+ * The checkpoint wait. The checkpointer knows a delaying process by its virtual transaction id
+ * (backend id, local id) and waits until no process with the flag has one of the ids it saw.
+ * The worker runs no transaction: it takes a fresh local id itself (from the same counter its
+ * transactions would use) and sets the flag. Changing the id is one store, so there is no
+ * moment without a valid id; and since it is no transaction and holds no virtualxid lock,
+ * nothing that waits for older transactions (CREATE INDEX CONCURRENTLY, pg_repack) waits for
+ * it.
  */
 static void
 arm(void)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-
 	if (armed || RecoveryInProgress())
 		return;
-	StartTransactionCommand();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
+	MyProc->lxid = GetNextLocalTransactionId();
+	pg_write_barrier();
 	MyProc->delayChkptFlags |= DELAY_CHKPT_START;
 	armed = true;
 }
 
+/* A new local id: a checkpoint that waits for the old one goes on, later ones wait again. */
 static void
-disarm(void)
+rearm(void)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-
-	if (!armed)
-		return;
-	MyProc->delayChkptFlags &= ~DELAY_CHKPT_START;
-	CurrentResourceOwner = TopTransactionResourceOwner;
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	armed = false;
+	if (armed)
+		MyProc->lxid = GetNextLocalTransactionId();
 }
 
 /* Old snapshots beyond alexidx.snapshots go, oldest first. */
@@ -563,16 +569,18 @@ alexidx_snapshots_step(AxDb *db)
 	if (!alexidx_hold_sidecar_apply)
 		(void) write_snapshot(db, redo);
 	snapshot_redo = redo;
-	/* a new virtual transaction id: the checkpoint that waits for the old one goes on */
-	disarm();
-	arm();
+	rearm();
 }
 
 /* The worker exits: no checkpoint may wait for it any more (its transaction ends with it). */
 void
 alexidx_snapshots_stop(void)
 {
+	if (!armed)
+		return;
 	MyProc->delayChkptFlags &= ~DELAY_CHKPT_START;
+	MyProc->lxid = InvalidLocalTransactionId;
+	armed = false;
 }
 
 /* ---------- in the startup process ---------- */

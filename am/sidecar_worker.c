@@ -264,6 +264,20 @@ load_into_registry(uint64 build_id, AxError *err)
 	alexidx_unblock_signals();
 	if (err->status != AX_OK)
 		return;
+	/*
+	 * An index only ever names a build that finished before its creation committed. A
+	 * sidecar restored from a snapshot can still hold such a build unfinished (its CREATE
+	 * INDEX spanned the snapshot, and its entries came in files, not in the WAL after it):
+	 * it has only part of the entries, and must never answer.
+	 */
+	if (rec.state != AX_BUILD_READY)
+	{
+		err->status = AX_NOTFOUND;
+		snprintf(err->message, sizeof(err->message),
+				 "Build " UINT64_FORMAT " never finished in this sidecar (a restored snapshot caught its CREATE INDEX in progress).",
+				 build_id);
+		return;
+	}
 	params.max_data_node_slots = rec.max_node_slots;
 	tree = ax_tree_create(alexidx_shared->arena, &params, err);
 	null_tree = tree ? ax_tree_create(alexidx_shared->arena, &params, err) : NULL;

@@ -506,7 +506,8 @@ take_slot(XLogRecPtr from, bool *lost, char *why, Size whylen)
 	restart = slot->data.restart_lsn;
 	invalidated = slot->data.invalidated_at;
 	SpinLockRelease(&slot->mutex);
-	if (!XLogRecPtrIsInvalid(invalidated) || restart > from)
+	/* a new sidecar (from 0) needs no WAL from before: the slot is moved to it anyway */
+	if (from != InvalidXLogRecPtr && (!XLogRecPtrIsInvalid(invalidated) || restart > from))
 	{
 		ereport(WARNING,
 				(errmsg("alexidx sidecar: the replication slot \"%s\" no longer keeps the WAL from %X/%X (it was %s)",

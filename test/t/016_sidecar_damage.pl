@@ -116,7 +116,7 @@ ax_verify($node, label => 'SST corrupted, after the write rounds', expect_count 
 ($ret, $out, $err) = damage('MANIFEST removed', sub { unlink glob("$db/MANIFEST-*") });
 isnt($ret, 0, 'MANIFEST removed: the index scan fails');
 like($err, qr/REINDEX/, 'MANIFEST removed: the error names REINDEX');
-like(slurp_file($node->logfile), qr/alexidx sidecar was damaged and has been moved aside to \S+db\.corrupt-\d+/,
+like(slurp_file($node->logfile), qr/alexidx sidecar was damaged and has been moved aside to \S+pgsql_tmp_live\.corrupt-\d+/,
 	'MANIFEST removed: the log says where the damaged sidecar was moved');
 recover_with_reindex('MANIFEST removed');
 

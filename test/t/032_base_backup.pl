@@ -42,8 +42,9 @@ my $eq = q{SELECT count(*) || ' ' || coalesce(md5(string_agg(id || '@' || at, ',
 sub from_backup
 {
 	my ($name, $backup, %o) = @_;
+	my $root = delete $o{root} // $primary;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init_from_backup($primary, $backup, %o);
+	$node->init_from_backup($root, $backup, %o);
 	$node->append_conf('postgresql.conf', "archive_mode = off\n");
 	return $node;
 }
@@ -115,9 +116,14 @@ $standby->safe_psql('postgres', 'INSERT INTO t SELECT g, 11 FROM generate_series
 # the old primary goes on alone: these rows and entries must go with the rewind
 $primary->safe_psql('postgres', 'INSERT INTO t SELECT g, 12 FROM generate_series(950000001, 950002000) g; DELETE FROM t WHERE k % 4 = 0; VACUUM t');
 $primary->stop;
-command_ok([ 'pg_rewind', '--target-pgdata' => $primary->data_dir,
+# the old primary's WAL back to the last common checkpoint comes from its archive
+my $archive = $primary->archive_dir;
+$primary->append_conf('postgresql.conf', qq{restore_command = 'cp "$archive/%f" "%p"'\n});
+command_ok([ 'pg_rewind', '--target-pgdata' => $primary->data_dir, '--restore-target-wal',
 	'--source-server' => $standby->connstr('postgres'), '--no-sync' ], 'pg_rewind of the old primary');
-$primary->append_conf('postgresql.conf', "archive_mode = off\nprimary_conninfo = '" . $standby->connstr('postgres') . "'\n");
+# pg_rewind copied the new primary's configuration, its port included
+$primary->append_conf('postgresql.conf', "port = " . $primary->port . "\narchive_mode = off\n"
+	  . "primary_conninfo = '" . $standby->connstr() . "'\n");
 $primary->set_standby_mode;
 $primary->start;
 $standby->safe_psql('postgres', 'INSERT INTO t SELECT g, 13 FROM generate_series(960000001, 960001000) g');
@@ -153,7 +159,7 @@ ok(!glob("$dir/bk_missing/pg_alexidx/pgsql_tmp*"), 'the backup holds no live sid
 
 for my $case ('missing', 'damaged')
 {
-	my $node = from_backup("node_$case", "bk_$case");
+	my $node = from_backup("node_$case", "bk_$case", root => $standby);
 	$node->start;
 	my ($rc, $o, $e) = $node->psql('postgres', "$force SELECT count(*) FROM t WHERE k > 0");
 	isnt($rc, 0, "$case snapshots: the index gives no rows");
