@@ -438,7 +438,7 @@ alexidx_open_sidecar(char *set_aside, Size set_aside_len, bool *restored, AxErro
 		if (db == NULL || err->status != AX_OK || set_aside[0] || on_history(lsn, tli))
 			return db;
 		ereport(WARNING,
-				(errmsg("alexidx sidecar: the sidecar at %X/%X on timeline %u is not on this server's timeline history; it is set aside",
+				(errmsg("alexidx sidecar: the sidecar at %X/%X on timeline %u is not on this server's timeline history (a rewind or a restore); it is discarded",
 						LSN_FORMAT_ARGS(lsn), tli)));
 		alexidx_block_signals();
 		ax_db_close(db, false, err);

@@ -65,6 +65,17 @@ for my $mode ('fast', 'spread')
 	my $w = ax_insert_clients($primary, 4, 250, base => $base, name => "bk_$mode", table => 't');
 	ax_wait_acked($w, 0.2);
 	$primary->backup("bk_$mode", backup_options => [ '--checkpoint', $mode ]);
+	# the keys of every transaction acknowledged before the backup ended
+	my %before;
+	for my $c (@$w)
+	{
+		my $out = slurp_file($c->{out});
+		while ($out =~ /^C (\d+)$/mg)
+		{
+			$before{$_} = 1 for map { $_->[0] .. $_->[1] } @{ $c->{tx}[$1]{keep} };
+		}
+	}
+	ok(keys(%before) > 0, "$mode: " . keys(%before) . ' rows were committed before the backup ended');
 	my $r = ax_wait_clients($w, 180);
 	is(scalar(@{ $r->{errors} }), 0, "$mode: the writers ran through the backup") or diag(join "\n", @{ $r->{errors} });
 	$base += 100_000_000;
@@ -72,7 +83,7 @@ for my $mode ('fast', 'spread')
 	my $alone = from_backup("alone_$mode", "bk_$mode");
 	$alone->start;
 	ok($alone->log_contains(qr/alexidx sidecar: restored from snapshot snap_/), "$mode: the restored sidecar came from a snapshot");
-	ax_verify($alone, label => "$mode backup, alone");
+	ax_verify($alone, label => "$mode backup, alone", acked => \%before, never => $r->{never});
 	check_e($alone, "$mode backup, alone");
 	$alone->safe_psql('postgres', 'INSERT INTO t SELECT g, 5 FROM generate_series(-3000, -1) g');
 	ax_verify($alone, label => "$mode backup, alone, after writes");
