@@ -28,7 +28,7 @@
 
 #include "engine.h"
 
-#define ALEXIDX_VERSION "0.2.0"
+#define ALEXIDX_VERSION "0.3.0"
 
 /* ---------- GUCs (alexidx.c) ---------- */
 extern int	alexidx_memory_mb;
@@ -88,6 +88,8 @@ typedef struct AxScanPlan
 	int64	   *lo;
 	int64	   *hi;
 	bool		want_nulls;
+	/* the ranges hold more than the keys match: the executor checks each row again */
+	bool		recheck;
 } AxScanPlan;
 
 /* Folds the scan keys (scalars, IN lists, IS [NOT] NULL) into a plan; caller allocates

@@ -221,7 +221,7 @@ alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 	bool		backward = ScanDirectionIsBackward(dir);
 	AxEntry    *e;
 
-	scan->xs_recheck = false;
+	scan->xs_recheck = so->plan.recheck;
 
 	/* a change of direction drops what was prefetched for the other one */
 	if (so->chunk_len > 0 && so->chunk_backward != backward)
@@ -289,7 +289,7 @@ alexidx_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 			n = copy_segment(scan, seg, has_last ? &last : NULL, false, so->chunk, MAX_CHUNK);
 			for (i = 0; i < n; i++)
 				alexidx_tid_unpack(so->chunk[i].tid, &tids[i]);
-			tbm_add_tuples(tbm, tids, n, false);
+			tbm_add_tuples(tbm, tids, n, so->plan.recheck);
 			ntids += n;
 			if (n < MAX_CHUNK)
 				break;

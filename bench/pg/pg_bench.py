@@ -213,15 +213,22 @@ def lsn_int(text):
 
 
 def du_bytes(path, want=lambda name: True):
+    """Like du: a file with several hard links (a snapshot's SST files are links to the live
+    sidecar's) counts once."""
     total = 0
+    seen = set()
     for root, _dirs, files in os.walk(path):
         for name in files:
             if not want(name):
                 continue
             try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+                st = os.lstat(os.path.join(root, name))
             except FileNotFoundError:
-                pass
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
     return total
 
 
@@ -283,14 +290,16 @@ CHECKPOINT;
         rel, shared, sidecar = int(rel), int(shared), int(sidecar)
         side = os.path.join(inst.data, "pg_alexidx")
         du = du_bytes(side)
-        sst = du_bytes(side, lambda f: f.endswith(".sst"))
+        # the live sidecar's SST files; the snapshots' extra files count in sidecar_dir_du
+        sst = du_bytes(os.path.join(side, "pgsql_tmp_live"), lambda f: f.endswith(".sst"))
         wal = du_bytes(side, lambda f: f.endswith(".log") and not f.startswith("LOG"))
         self.add(ds, "disk_bytes", "MB", (rel + sidecar) / 2**20, bt_size / 2**20, "lower",
                  "alexidx: metapage + sidecar_bytes; btree: pg_relation_size")
         self.add(ds, "disk_du_bytes", "MB", (rel + sst) / 2**20, bt_size / 2**20, "lower",
                  "alexidx: metapage + du of the sidecar's SST files after CHECKPOINT")
         self.add(ds, "sidecar_dir_du", "MB", du / 2**20, None, "lower",
-                 f"du of the whole pg_alexidx directory, shared by all indexes; "
+                 f"du of the whole pg_alexidx directory (live sidecar and its checkpoint snapshots), "
+                 f"shared by all indexes; "
                  f"RocksDB WAL (preallocated) {wal / 2**20:.1f} MB of it")
         self.add(ds, "shared_mem", "MB", shared / 2**20, None, "lower",
                  f"alexidx_stats.shared_bytes; btree pages live in shared_buffers instead "

@@ -134,10 +134,22 @@ is($node->safe_psql('postgres', "SELECT wal_status <> 'lost' FROM pg_replication
 # ---- upgrade from 0.1.0 ----
 $node->safe_psql('postgres', 'CREATE DATABASE up');
 $node->safe_psql('up', "CREATE EXTENSION alexidx VERSION '0.1.0'");
+$node->safe_psql('up', q{
+	CREATE TABLE d (k date);
+	INSERT INTO d SELECT date '2026-01-01' + g FROM generate_series(0, 999) g;
+	CREATE INDEX d_ax ON d USING alexidx (k);
+});
 $node->safe_psql('up', 'ALTER EXTENSION alexidx UPDATE');
 is($node->safe_psql('up', "SELECT extversion FROM pg_extension WHERE extname = 'alexidx'") . ' '
-	. $node->safe_psql('up', 'SELECT worker_state FROM alexidx_status()'), '0.2.0 running',
+	. $node->safe_psql('up', 'SELECT worker_state FROM alexidx_status()'), '0.3.0 running',
 	'ALTER EXTENSION alexidx UPDATE from 0.1.0 adds alexidx_status()');
+# 0.3.0: an index made before the update serves comparisons with timestamps
+my $cross = q{SELECT count(*), min(k), max(k) FROM d WHERE k > timestamp '2026-02-01 12:00' AND k <= timestamptz '2026-03-01 00:00+00'};
+like($node->safe_psql('up', "SET enable_seqscan = off; SET enable_bitmapscan = off; EXPLAIN (costs off) $cross"),
+	qr/Index (Only )?Scan using d_ax/, 'after the update, a date index serves a timestamp comparison');
+is($node->safe_psql('up', "SET enable_seqscan = off; SET enable_bitmapscan = off; $cross"),
+	$node->safe_psql('up', "SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off; $cross"),
+	'after the update, the cross-type comparison through the index equals a seq scan');
 $node->stop;
 
 # ---- wal_level = minimal: refused with a message that names it ----
