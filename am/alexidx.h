@@ -365,6 +365,8 @@ extern bool alexidx_follow_to(AxDb *db, XLogRecPtr target, AxError *err);
  * whose creation the WAL before upto logs are made from the WAL, as a standby makes them.
  */
 extern void alexidx_follow_rebuild_until(XLogRecPtr upto);
+/* The redo pointer of the newest checkpoint record the sidecar has applied past. */
+extern XLogRecPtr alexidx_follow_checkpoint_redo(void);
 
 /* ---------- the sidecar's place on disk and its snapshots (sidecar_snapshot.c, worker) ---------- */
 extern int	alexidx_snapshots_kept;

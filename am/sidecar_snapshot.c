@@ -507,21 +507,25 @@ write_snapshot(AxDb *db, XLogRecPtr redo)
 	TimestampTz start = GetCurrentTimestamp();
 
 	/*
-	 * The sidecar must hold every record before the redo pointer. A redo pointer just past a
-	 * page header has nothing of that page written yet: flush to the page's start.
+	 * The sidecar must hold every record before the redo pointer (on a standby it does
+	 * already: the redo pointer is that of a checkpoint record it applied). A redo pointer
+	 * just past a page header has nothing of that page written yet: flush to the page's start.
 	 */
-	if (redo % XLOG_BLCKSZ <= SizeOfXLogLongPHD)
-		XLogFlush(redo - redo % XLOG_BLCKSZ);
-	else
-		XLogFlush(redo);
-	if (!alexidx_follow_to(db, redo, &err))
+	if (!RecoveryInProgress())
 	{
-		ereport(LOG, (errmsg("alexidx sidecar: no snapshot for the checkpoint at %X/%X: %s",
-							 LSN_FORMAT_ARGS(redo), err.message)));
-		return false;
+		if (redo % XLOG_BLCKSZ <= SizeOfXLogLongPHD)
+			XLogFlush(redo - redo % XLOG_BLCKSZ);
+		else
+			XLogFlush(redo);
+		if (!alexidx_follow_to(db, redo, &err))
+		{
+			ereport(LOG, (errmsg("alexidx sidecar: no snapshot for the checkpoint at %X/%X: %s",
+								 LSN_FORMAT_ARGS(redo), err.message)));
+			return false;
+		}
 	}
 	snap.lsn = (XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->applied_lsn);
-	snap.tli = GetWALInsertionTimeLine();
+	snap.tli = alexidx_server_timeline();
 	snap.sysid = GetSystemIdentifier();
 	snprintf(snap.name, sizeof(snap.name), SNAP_PREFIX "%08X%08X", LSN_FORMAT_ARGS(snap.lsn));
 	final = path_in(snap.name);
@@ -556,7 +560,20 @@ alexidx_snapshots_step(AxDb *db)
 	XLogRecPtr	redo;
 
 	if (RecoveryInProgress())
+	{
+		/*
+		 * A standby's restartpoints wait for no process, but each starts from the redo pointer
+		 * of a checkpoint record replayed before: a snapshot written once the sidecar applied
+		 * that record is usually there before a base backup of the standby starts.
+		 */
+		redo = alexidx_follow_checkpoint_redo();
+		if (redo > snapshot_redo && !alexidx_hold_sidecar_apply)
+		{
+			(void) write_snapshot(db, redo);
+			snapshot_redo = redo;
+		}
 		return;
+	}
 	if (!armed)
 	{
 		arm();

@@ -18,6 +18,7 @@
 #include "access/xlogrecovery.h"
 #include "access/xlogutils.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_control.h"
 #include "miscadmin.h"
 #include "replication/slot.h"
 #include "storage/fd.h"
@@ -52,6 +53,12 @@ static bool tree_mode = false;
  * made after it. On a running primary every build is recorded before it is logged.
  */
 static XLogRecPtr rebuild_until = InvalidXLogRecPtr;
+/*
+ * The redo pointer of the newest checkpoint record read (on a standby, replayed): a
+ * restartpoint, and so a base backup of the standby, can start there.
+ */
+static XLogRecPtr checkpoint_redo = InvalidXLogRecPtr;
+static XLogRecPtr pending_checkpoint_redo = InvalidXLogRecPtr;
 
 /* entries read from the WAL and not yet written to RocksDB, in WAL order */
 typedef struct PendingPart
@@ -209,6 +216,8 @@ apply_pending(AxDb *db, AxError *err)
 		return false;
 	}
 	applied_lsn = next_lsn;
+	/* a checkpoint record read before is applied now (its redo pointer is behind it) */
+	checkpoint_redo = Max(checkpoint_redo, Min(pending_checkpoint_redo, applied_lsn));
 	publish();
 	return true;
 }
@@ -344,7 +353,20 @@ alexidx_follow(AxDb *db, XLogRecPtr upto, Size budget, AxError *err)
 					 errmsg("alexidx sidecar: could not read WAL at %X/%X: %s",
 							LSN_FORMAT_ARGS(next_lsn), errormsg ? errormsg : "no record")));
 		}
-		if (XLogRecGetRmid(reader) == ALEXIDX_RMGR_ID)
+		if (XLogRecGetRmid(reader) == RM_XLOG_ID)
+		{
+			uint8		info = XLogRecGetInfo(reader) & ~XLR_INFO_MASK;
+
+			if ((info == XLOG_CHECKPOINT_ONLINE || info == XLOG_CHECKPOINT_SHUTDOWN) &&
+				XLogRecGetDataLen(reader) >= sizeof(CheckPoint))
+			{
+				CheckPoint	cp;
+
+				memcpy(&cp, XLogRecGetData(reader), sizeof(cp));
+				pending_checkpoint_redo = Max(pending_checkpoint_redo, cp.redo);
+			}
+		}
+		else if (XLogRecGetRmid(reader) == ALEXIDX_RMGR_ID)
 		{
 			uint8		info = XLogRecGetInfo(reader) & ~XLR_INFO_MASK;
 
@@ -431,6 +453,12 @@ alexidx_follow_to(AxDb *db, XLogRecPtr target, AxError *err)
 		}
 	}
 	return true;
+}
+
+XLogRecPtr
+alexidx_follow_checkpoint_redo(void)
+{
+	return checkpoint_redo;
 }
 
 void

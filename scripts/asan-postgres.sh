@@ -28,8 +28,11 @@ configure_args=(--enable-debug --enable-cassert --without-readline --without-zli
 # ("real___cxa_throw != 0", gcc 12). The extension throws by design (a full arena, RocksDB errors)
 # and converts at its boundary.
 libs="-Wl,--no-as-needed -lstdc++ -Wl,--as-needed"   # PostgreSQL links with --as-needed
+# the WAL tests read alexidx records with pg_walinspect; the sharding test needs postgres_fdw
+# and logs the shards' plans with auto_explain
+contrib=(pg_walinspect postgres_fdw auto_explain)
 stamp="$prefix/.alexidx-asan-stamp"
-want_stamp="$flags ${configure_args[*]} LIBS=$libs"
+want_stamp="$flags ${configure_args[*]} LIBS=$libs contrib=${contrib[*]}"
 # PostgreSQL's client programs free nothing at exit by design: leak reports would only be noise
 # (and LeakSanitizer's exit code would hide pg_config's output from make).
 export ASAN_OPTIONS=detect_leaks=0
@@ -78,7 +81,7 @@ echo "== building $(basename "$tarball" .orig.tar.bz2) with AddressSanitizer and
   make -j"$(nproc)" -s
   make -s install
   make -s -C src/test/regress install   # pg_regress, for PGXS-style suites
-  make -s -C contrib/pg_walinspect install   # the WAL tests read alexidx records with it
+  for m in "${contrib[@]}"; do make -s -C "contrib/$m" install; done
 ) > "$dir/build.log" 2>&1 || { tail -40 "$dir/build.log" >&2; echo "PostgreSQL build failed (see $dir/build.log)" >&2; exit 1; }
 chmod -R a+rX "$prefix"
 echo "$want_stamp" > "$stamp"

@@ -3,7 +3,7 @@
 # checkpoint waits for; a restored server brings the newest usable one forward with its WAL.
 #  1. pg_basebackup with a fast and with a spread checkpoint while 4 clients write: started
 #     alone, every alexidx query equals a seq scan; started as a standby, it catches up and
-#     equals the primary
+#     equals the primary; a base backup of that standby restores as well
 #  2. PITR from an archive to a named restore point, with DELETE and VACUUM after it: the index
 #     equals a seq scan at the target; the promoted server takes writes
 #  3. pg_rewind of the old primary after a promotion: it rejoins as a standby and its index
@@ -97,6 +97,23 @@ $primary->wait_for_catchup($standby, 'replay', $primary->lsn('flush'));
 is(ax_summary($standby, 'postgres', 't', 't_ax', 'index'), ax_summary($primary, 'postgres', 't', 't_ax', 'seq'),
 	'standby from a backup: its index equals the primary\'s rows');
 check_e($standby, 'standby from a backup');
+
+# ---- a base backup of the standby: its worker wrote a snapshot for the replayed checkpoint ----
+$primary->safe_psql('postgres', 'INSERT INTO t SELECT g, 7 FROM generate_series(905000001, 905002000) g; CHECKPOINT');
+my $redo = $primary->safe_psql('postgres', 'SELECT redo_lsn FROM pg_control_checkpoint()');
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('flush'));
+my ($hi, $lo) = split m{/}, $redo;
+my $want = sprintf('snap_%08X%08X', hex($hi), hex($lo));
+ok(ax_poll(30, 0.2, sub { grep { (split m{/}, $_)[-1] ge $want } glob($standby->data_dir . '/pg_alexidx/snap_*') }),
+	"the standby wrote a snapshot at or after the primary's checkpoint ($redo)");
+$standby->backup('bk_standby');
+my $from_standby = from_backup('from_standby', 'bk_standby', root => $standby);
+$from_standby->start;
+ok($from_standby->log_contains(qr/alexidx sidecar: restored from snapshot snap_/), 'backup of the standby: the sidecar came from a snapshot');
+is(ax_summary($from_standby, 'postgres', 't', 't_ax', 'index'), ax_summary($from_standby, 'postgres', 't', 't_ax', 'seq'),
+	'backup of the standby: the index equals a seq scan');
+check_e($from_standby, 'backup of the standby');
+$from_standby->stop;
 
 # ---- 2. PITR to a restore point ----
 $primary->backup('bk_pitr');
