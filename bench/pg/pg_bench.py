@@ -450,7 +450,8 @@ CHECKPOINT;
         inst = self.inst
         sb = Instance(os.path.join(inst.dir, "standby"), inst.memory_mb, port=inst.port + 1)
         inst.run(["mkdir", "-p", sb.dir])
-        log("standby: pg_basebackup -R, then REINDEX ax_k on the primary so the standby has its build")
+        log("standby: pg_basebackup -R (it carries the sidecar's snapshot), then REINDEX ax_k on the "
+            "primary, to time how fast the standby applies a whole build from the WAL")
         inst.run([f"{PG_BIN}/pg_basebackup", "-h", inst.dir, "-p", str(inst.port), "-D", sb.data,
                   "-R", "-X", "stream", "-c", "fast"])
         with open(os.path.join(sb.data, "postgresql.auto.conf"), "a") as f:
