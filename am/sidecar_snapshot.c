@@ -602,6 +602,19 @@ alexidx_snapshots_stop(void)
 
 /* ---------- in the startup process ---------- */
 
+static bool
+free_slot_exists(void)
+{
+	bool		found = false;
+	int			i;
+
+	LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
+	for (i = 0; i < max_replication_slots && !found; i++)
+		found = !ReplicationSlotCtl->replication_slots[i].in_use;
+	LWLockRelease(ReplicationSlotControlLock);
+	return found;
+}
+
 /*
  * A server restored from a base backup (or rewound) has no live sidecar and no replication
  * slot (backups skip both), and recovery's checkpoints would recycle the WAL its snapshots
@@ -629,6 +642,14 @@ alexidx_keep_wal_for_snapshots(void)
 	pfree(snaps);
 	if (XLogRecPtrIsInvalid(oldest))
 		return;
+	if (!free_slot_exists())
+	{
+		/* an error here would stop recovery: the worker reports it instead, and a full set */
+		ereport(WARNING,
+				(errmsg("alexidx: no free replication slot to keep the WAL for the sidecar's snapshots"),
+				 errhint("Raise max_replication_slots; until then alexidx indexes may need a REINDEX after this restore.")));
+		return;
+	}
 	ReplicationSlotCreate(ALEXIDX_SLOT_NAME, false, RS_PERSISTENT, false);
 	SpinLockAcquire(&MyReplicationSlot->mutex);
 	MyReplicationSlot->data.restart_lsn = oldest;
