@@ -25,3 +25,13 @@ ALTER OPERATOR FAMILY timestamptz_ops USING alexidx ADD
     OPERATOR 1 < (timestamptz, timestamp), OPERATOR 2 <= (timestamptz, timestamp), OPERATOR 3 = (timestamptz, timestamp),
     OPERATOR 4 >= (timestamptz, timestamp), OPERATOR 5 > (timestamptz, timestamp),
     FUNCTION 1 (timestamptz, timestamp) timestamptz_cmp_timestamp(timestamptz, timestamp);
+
+-- alexidx_status() also shows the newest sidecar snapshot, which base backups carry.
+DROP FUNCTION alexidx_status();
+CREATE FUNCTION alexidx_status(
+    OUT worker_state text, OUT in_recovery boolean,
+    OUT wal_lsn pg_lsn, OUT applied_lsn pg_lsn, OUT durable_lsn pg_lsn,
+    OUT apply_lag_bytes bigint, OUT durable_lag_bytes bigint,
+    OUT slot_name text, OUT slot_restart_lsn pg_lsn, OUT retained_wal_bytes bigint,
+    OUT snapshot_lsn pg_lsn)
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;

@@ -144,5 +144,6 @@ CREATE FUNCTION alexidx_status(
     OUT worker_state text, OUT in_recovery boolean,
     OUT wal_lsn pg_lsn, OUT applied_lsn pg_lsn, OUT durable_lsn pg_lsn,
     OUT apply_lag_bytes bigint, OUT durable_lag_bytes bigint,
-    OUT slot_name text, OUT slot_restart_lsn pg_lsn, OUT retained_wal_bytes bigint)
+    OUT slot_name text, OUT slot_restart_lsn pg_lsn, OUT retained_wal_bytes bigint,
+    OUT snapshot_lsn pg_lsn)
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;

@@ -202,6 +202,8 @@ typedef struct AxShared
 	 */
 	pg_atomic_uint64 applied_lsn;
 	pg_atomic_uint64 durable_lsn;
+	/* the LSN of the newest snapshot in pg_alexidx (0: none), for alexidx_status() */
+	pg_atomic_uint64 snapshot_lsn;
 	/* 1 while only the worker may change trees: on a standby, and just after a promotion */
 	pg_atomic_uint32 worker_owns_trees;
 	char		worker_error[512];

@@ -60,6 +60,8 @@ typedef struct SidecarSnapshot
 	uint64		sysid;
 } SidecarSnapshot;
 
+static void publish_newest_snapshot(void);
+
 /* the redo pointer the newest snapshot was written for */
 static XLogRecPtr snapshot_redo = InvalidXLogRecPtr;
 static bool armed = false;
@@ -419,6 +421,7 @@ alexidx_open_sidecar(char *set_aside, Size set_aside_len, bool *restored, AxErro
 	*restored = false;
 	remove_dir(path_in(OLD_INGEST_DIR));
 	remove_dir(path_in(SNAP_TMP_DIR));
+	publish_newest_snapshot();
 	if (!exists(live) && exists(old))
 	{
 		/* 0.2.0 kept it where base backups copy it: move it where they do not */
@@ -451,6 +454,18 @@ alexidx_open_sidecar(char *set_aside, Size set_aside_len, bool *restored, AxErro
 	db = ax_db_open(live, set_aside, set_aside_len, err);
 	alexidx_unblock_signals();
 	return db;
+}
+
+/* alexidx_status() shows the newest snapshot there is now. */
+static void
+publish_newest_snapshot(void)
+{
+	int			n,
+				nbad;
+	SidecarSnapshot *snaps = list_snapshots(&n, &nbad);
+
+	pg_atomic_write_u64(&alexidx_shared->snapshot_lsn, n > 0 ? snaps[0].lsn : 0);
+	pfree(snaps);
 }
 
 /* ---------- writing snapshots (primary only) ---------- */
@@ -543,6 +558,7 @@ write_snapshot(AxDb *db, XLogRecPtr redo)
 		remove_dir(tmp);
 		return false;
 	}
+	pg_atomic_write_u64(&alexidx_shared->snapshot_lsn, snap.lsn);
 	ereport(DEBUG1, (errmsg("alexidx sidecar: snapshot %s for the checkpoint at %X/%X in %ld ms",
 							snap.name, LSN_FORMAT_ARGS(redo),
 							(long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));

@@ -39,8 +39,9 @@ Datum
 alexidx_status(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[10];
-	bool		nulls[10] = {0};
+	Datum		values[11];
+	bool		nulls[11] = {0};
+	XLogRecPtr	snapshot;
 	bool		recovery = RecoveryInProgress();
 	XLogRecPtr	wal = recovery ? GetXLogReplayRecPtr(NULL) : GetFlushRecPtr(NULL);
 	XLogRecPtr	applied,
@@ -78,6 +79,13 @@ alexidx_status(PG_FUNCTION_ARGS)
 	else
 		nulls[7] = nulls[8] = nulls[9] = true;
 	LWLockRelease(ReplicationSlotControlLock);
+	/*
+	 * The newest snapshot base backups carry (0.3.0). A definition of 0.2.0 not updated yet
+	 * has no such column: the tuple takes the first natts values only.
+	 */
+	snapshot = (XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->snapshot_lsn);
+	values[10] = LSNGetDatum(snapshot);
+	nulls[10] = snapshot == InvalidXLogRecPtr;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -143,6 +143,8 @@ $node->safe_psql('up', 'ALTER EXTENSION alexidx UPDATE');
 is($node->safe_psql('up', "SELECT extversion FROM pg_extension WHERE extname = 'alexidx'") . ' '
 	. $node->safe_psql('up', 'SELECT worker_state FROM alexidx_status()'), '0.3.0 running',
 	'ALTER EXTENSION alexidx UPDATE from 0.1.0 adds alexidx_status()');
+like($node->safe_psql('up', 'SELECT snapshot_lsn FROM alexidx_status()'), qr{^[0-9A-F]+/[0-9A-F]+$},
+	'after the update, alexidx_status() shows the newest sidecar snapshot');
 # 0.3.0: an index made before the update serves comparisons with timestamps
 my $cross = q{SELECT count(*), min(k), max(k) FROM d WHERE k > timestamp '2026-02-01 12:00' AND k <= timestamptz '2026-03-01 00:00+00'};
 like($node->safe_psql('up', "SET enable_seqscan = off; SET enable_bitmapscan = off; EXPLAIN (costs off) $cross"),

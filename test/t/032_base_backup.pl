@@ -58,6 +58,11 @@ sub check_e
 		"$label: timestamps through e_ax equal a seq scan");
 }
 
+# ---- alexidx_status() names the newest snapshot: the one of the last checkpoint ----
+$primary->safe_psql('postgres', 'CHECKPOINT');
+is($primary->safe_psql('postgres', 'SELECT snapshot_lsn >= redo_lsn FROM alexidx_status(), pg_control_checkpoint()'), 't',
+	'alexidx_status().snapshot_lsn is at or after the last checkpoint\'s redo pointer');
+
 # ---- 1. pg_basebackup under writers, fast and spread checkpoints ----
 my $base = 100_000_000;
 for my $mode ('fast', 'spread')
