@@ -573,35 +573,25 @@ write_snapshot(AxDb *db, XLogRecPtr redo)
 void
 alexidx_snapshots_step(AxDb *db)
 {
-	XLogRecPtr	redo;
+	bool		standby = RecoveryInProgress();
+	/*
+	 * A primary's checkpoint waits for this worker (see the top of the file). A standby's
+	 * restartpoints wait for no process, but each starts from the redo pointer of a checkpoint
+	 * record replayed before: a snapshot written once the sidecar applied that record is
+	 * usually there before a base backup of the standby starts.
+	 */
+	XLogRecPtr	redo = standby ? alexidx_follow_checkpoint_redo() : GetRedoRecPtr();
 
-	if (RecoveryInProgress())
-	{
-		/*
-		 * A standby's restartpoints wait for no process, but each starts from the redo pointer
-		 * of a checkpoint record replayed before: a snapshot written once the sidecar applied
-		 * that record is usually there before a base backup of the standby starts.
-		 */
-		redo = alexidx_follow_checkpoint_redo();
-		if (redo > snapshot_redo && !alexidx_hold_sidecar_apply)
-		{
-			(void) write_snapshot(db, redo);
-			snapshot_redo = redo;
-		}
-		return;
-	}
-	if (!armed)
-	{
-		arm();
-		/* a checkpoint that began before this did not wait; its snapshot is still useful */
-	}
-	redo = GetRedoRecPtr();
+	arm();						/* primary only; a checkpoint that began before did not wait */
 	if (redo <= snapshot_redo)
 		return;
 	/* held back (tests): the sidecar stays behind the checkpoint, and so no snapshot */
+	if (alexidx_hold_sidecar_apply && standby)
+		return;
 	if (!alexidx_hold_sidecar_apply)
 		(void) write_snapshot(db, redo);
 	snapshot_redo = redo;
+	/* a new virtual transaction id: the checkpoint that waits for the old one goes on */
 	rearm();
 }
 
