@@ -81,6 +81,29 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				   alexidx_tid_pack(tid, false));
 }
 
+/*
+ * The SST threads read the build's sorted arrays, so they must stop before that memory goes.
+ * An ERROR passes through alexidx_build's PG_CATCH, but a FATAL exit (pg_terminate_backend,
+ * the postmaster's death in the wait below) frees the memory while aborting the transaction
+ * and never unwinds to it. A reset callback on the arrays' memory context catches every way
+ * the memory can go: it runs before the context's blocks are freed.
+ */
+typedef struct SstJobOwner
+{
+	AxSstJob   *job;
+	MemoryContextCallback callback;
+} SstJobOwner;
+
+static void
+stop_sst_job(void *arg)
+{
+	SstJobOwner *owner = (SstJobOwner *) arg;
+
+	/* cancels, joins the threads and removes the files they wrote */
+	ax_sst_job_free(owner->job, true);
+	owner->job = NULL;
+}
+
 /* Waits for the SST threads without blocking query cancel. */
 static size_t
 finish_sst_job(Relation index, AxSstJob *job)
@@ -109,6 +132,7 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	AxTree	   *tree;
 	AxTree	   *null_tree;
 	AxSstJob   *job;
+	SstJobOwner *owner;
 	AxError		err;
 	char	   *prefix;
 	size_t		nfiles = 0;
@@ -175,10 +199,16 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	 */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_LOAD);
 	prefix = psprintf("%s/" UINT64_FORMAT, alexidx_ingest_dir(), build_id);
+	/* the arrays were allocated in CurrentMemoryContext; the owner is ready before the threads */
+	owner = palloc0(sizeof(SstJobOwner));
+	owner->callback.func = stop_sst_job;
+	owner->callback.arg = owner;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &owner->callback);
 	job = ax_sst_write_async(prefix, build_id, bs.values.items, bs.values.n,
 							 bs.nulls.items, bs.nulls.n, SST_PARTS, &err);
 	if (job == NULL)
 		alexidx_report(&err, "could not start writing the build's SST files", index);
+	owner->job = job;
 	tree = NULL;
 	null_tree = NULL;
 	PG_TRY();
@@ -204,13 +234,14 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	}
 	PG_CATCH();
 	{
-		ax_sst_job_free(job, true);
+		stop_sst_job(owner);
 		alexidx_destroy_tree(tree);
 		alexidx_destroy_tree(null_tree);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	ax_sst_job_free(job, false);
+	owner->job = NULL;
 	if (!alexidx_register_tree(build_id, index->rd_node.dbNode, tree, null_tree))
 		alexidx_report_too_many();
 	INSTR_TIME_SET_CURRENT(t_load);

@@ -82,6 +82,48 @@ for my $case (@cases)
 }
 ok($cancelled >= 3, "at least 3 of 5 statements were really cancelled ($cancelled)");
 
+# pg_terminate_backend while CREATE INDEX waits for its SST threads: a FATAL exit frees the
+# build's memory without passing through the build's error handling, and the threads must
+# be stopped before that memory goes (they read it). A watcher inside the server fires the
+# moment the phase begins; the threads have most of a 1M-entry file left to write then.
+$node->safe_psql('postgres', q{
+	CREATE TABLE huge (k bigint);
+	INSERT INTO huge SELECT (g::bigint * 7919) % 10000019 FROM generate_series(1, 1000000) g;
+});
+my $start_time = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
+my $log_pos = -s $node->logfile;
+my $w = ax_bg($node, 'postgres', 'terminator', q{DO $w$
+BEGIN
+	FOR i IN 1 .. 60000 LOOP
+		PERFORM pg_stat_clear_snapshot();
+		IF EXISTS (SELECT FROM pg_stat_progress_create_index
+				   WHERE phase = 'building index: writing the sidecar') THEN
+			PERFORM pg_terminate_backend(pid) FROM pg_stat_progress_create_index;
+			RAISE NOTICE 'terminated';
+			RETURN;
+		END IF;
+		PERFORM pg_sleep(0.001);
+	END LOOP;
+END $w$;
+});
+ax_poll(30, 0.05, sub { $node->safe_psql('postgres',
+	q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'DO %pg_stat_clear_snapshot%' AND pid <> pg_backend_pid()}) eq '1' });
+my $victim = ax_bg($node, 'postgres', 'terminated_build', "CREATE INDEX huge_ax ON huge USING alexidx (k);\n");
+my (undef, undef, $verr) = ax_bg_finish($victim, 120);
+my (undef, undef, $werr) = ax_bg_finish($w, 120);
+like($werr, qr/terminated/, 'terminated CREATE INDEX: the watcher saw the SST phase and terminated the backend');
+like($verr, qr/terminating connection due to administrator command/,
+	'terminated CREATE INDEX: the session ended with FATAL') or diag($verr);
+my $log = substr(slurp_file($node->logfile), $log_pos);
+unlike($log, qr/terminated by signal|server process .* was terminated|TRAP:|AddressSanitizer/,
+	'terminated CREATE INDEX: no server process crashed');
+is($node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()'), $start_time,
+	'terminated CREATE INDEX: the server did not restart');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_class WHERE relname = 'huge_ax'"), '0',
+	'terminated CREATE INDEX: no index');
+ax_poll(30, 0.1, sub { !glob($node->data_dir . '/pg_alexidx/pgsql_tmp_ingest/*') });
+$node->safe_psql('postgres', 'DROP TABLE huge');
+
 # the same session goes on after a cancel: a cancelled request left in the worker's hands is
 # collected by the next one
 my ($ret, $out, $err) = $node->psql('postgres', qq{
