@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds PostgreSQL 15 with AddressSanitizer and assertions (--enable-cassert) from Debian's
-# postgresql-15 source package, for the sanitizer run of the extension (scripts/regress-asan.sh).
+# postgresql-15 source package, for the sanitizer runs of the extension (make installcheck ASAN=1, prove_installcheck ASAN=1).
 #
 # Why build PostgreSQL at all: an ASan extension needs the ASan runtime loaded first, and on
 # Debian 12 an uninstrumented postgres with libasan LD_PRELOADed deadlocks inside glibc. An

@@ -13,7 +13,7 @@
 #   --duration S   seconds per pgbench run (default 4 for 1M, 10 for larger sets)
 # Writes build/bench/pg-bench.csv, pg-bench.txt (the table), pg-bench.png (chart) and
 # pg-bench-plans.txt (EXPLAIN ANALYZE of a lookup and a range on each index).
-# MAKE_ARGS is passed to make, e.g. MAKE_ARGS='PG_CXXFLAGS=...' for a stand-in core library.
+# MAKE_ARGS is passed to make, e.g. MAKE_ARGS='PG_CXXFLAGS=...' for other compiler flags.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
@@ -35,15 +35,7 @@ done
 [ -x "$PG_BIN/pgbench" ] || { echo "pgbench not found in $PG_BIN (install postgresql-15)" >&2; exit 1; }
 command -v gnuplot >/dev/null || echo "note: gnuplot not installed, no chart (apt-get install gnuplot-nox)" >&2
 
-# Which core library the extension is built with: the real ALEX header, or a stand-in.
-core="alex/include/alex/alex.hpp"
-if [ -n "${MAKE_ARGS:-}" ] && [[ "$MAKE_ARGS" == *standin* ]]; then
-  core="std::multiset stand-in ($MAKE_ARGS)"
-elif grep -q "placeholders" alex/include/alex/alex.hpp 2>/dev/null; then
-  core="alex.hpp API skeleton (placeholder bodies: results are meaningless)"
-else
-  core="ALEX core library (alex/include @ $(git log -1 --format=%h -- alex/include 2>/dev/null || echo '?'))"
-fi
+core="ALEX core library (alex/include @ $(git log -1 --format=%h -- alex/include 2>/dev/null || echo '?'))"
 
 work=$(pg_scratch pgbench)
 if [ $build -eq 1 ]; then
@@ -52,7 +44,10 @@ if [ $build -eq 1 ]; then
   echo "building alexidx $(git log -1 --format=%h) into a private PostgreSQL tree under $work/pg ..." >&2
   core="$core; extension built from commit $(git log -1 --format=%h)"
   # shellcheck disable=SC2086
-  PG_BIN=$(bash bench/pg/private-install.sh "$work/pg" ${MAKE_ARGS:-} | tail -1)
+  # HEAD, not the work tree: a consistent, named state even while others edit the files
+  mkdir -p "$work/src"
+  git archive HEAD | tar xf - -C "$work/src"
+  PG_BIN=$(bash scripts/private-pg.sh "$work/pg" "$work/src" ${MAKE_ARGS:-} | tail -1)/bin
   export PG_BIN
 fi
 cleanup() {

@@ -26,6 +26,22 @@ pg_scratch() {
   echo "$d"
 }
 
+# Prints the tree that the server-side test targets (make installcheck, prove_installcheck)
+# run in: this checkout, or as root a copy of it that the server's user owns (PostgreSQL
+# refuses to run as root, and a checkout under /root is out of that user's reach). The caller
+# removes a copy when done (it is not this checkout).
+test_tree() {
+  if [ "$(id -u)" -eq 0 ]; then
+    local d
+    d=$(pg_scratch tree)
+    copy_source "$d"
+    chown -R "$PG_USER" "$d"
+    echo "$d"
+  else
+    pwd
+  fi
+}
+
 # Copies a source tree to DEST for an out-of-tree build: SRC's files minus build outputs, or,
 # without SRC, this checkout's tracked files as they are in the work tree.
 copy_source() { # DEST [SRC]
@@ -45,17 +61,4 @@ server_crashes() { # SIGNALS LOG...
   echo "== a server process crashed or failed an assertion (above)"
   grep -h -m1 -A25 'TRAP:' "$@" 2>/dev/null || true
   return 0
-}
-
-# Prints the AddressSanitizer reports written under DIR (ASAN_OPTIONS=log_path=DIR/report);
-# returns 1 if there were any.
-asan_reports() { # DIR
-  local n
-  n=$(ls "$1" 2>/dev/null | wc -l)
-  if [ "$n" -gt 0 ]; then
-    echo "---- AddressSanitizer reports ($n) ----"
-    for f in "$1"/*; do echo "== $f"; head -80 "$f"; done
-    return 1
-  fi
-  echo "== AddressSanitizer: no reports"
 }

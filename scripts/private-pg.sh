@@ -8,7 +8,7 @@
 #   SRC   source tree (default: this checkout's tracked files, as they are in the work tree)
 # Prints the install path to give PostgreSQL::Test::Cluster (install_path) or pg_regress
 # (--bindir=PATH/bin); the TAP helpers pick it up from ALEXIDX_INSTALL_PATH:
-#   ALEXIDX_INSTALL_PATH=$(scripts/private-pg.sh /tmp/axpg | tail -1) scripts/tap.sh ...
+#   ALEXIDX_INSTALL_PATH=$(scripts/private-pg.sh /tmp/axpg | tail -1) make prove_installcheck ...
 # (The sanitizer build has a PostgreSQL of its own: scripts/asan-extension.sh.)
 #
 # How the relocation works: PostgreSQL finds its lib and share directories relative to the
@@ -52,12 +52,8 @@ rm -rf "$dir/build"
 mkdir -p "$dir/build"
 copy_source "$dir/build" "$src"
 make_args=("$@")
-cxxflags="-std=c++20 -fPIC -I./alex/include -I./am"
-if [ ! -f "$dir/build/alex/include/alex/alex.hpp" ] || grep -q 'bodies are placeholders' "$dir/build/alex/include/alex/alex.hpp"; then
-  # the real core library has not landed yet: build against the stand-in, if there is one
-  [ -f /tmp/standin/alex/alex.hpp ] && cxxflags="-std=c++20 -fPIC -I/tmp/standin -I./am"
-fi
-printf '%s\n' "${make_args[@]+"${make_args[@]}"}" | grep -q '^PG_CXXFLAGS=' || make_args+=("PG_CXXFLAGS=$cxxflags")
+printf '%s\n' "${make_args[@]+"${make_args[@]}"}" | grep -q '^PG_CXXFLAGS=' ||
+  make_args+=("PG_CXXFLAGS=-std=c++20 -fPIC -I./alex/include -I./am")
 (cd "$dir/build" && make -j"$(nproc)" PG_CONFIG="$PG_CONFIG" "${make_args[@]+"${make_args[@]}"}" >"$dir/build.log" 2>&1) ||
   { tail -30 "$dir/build.log"; echo "build failed (see $dir/build.log)" >&2; exit 1; }
 

@@ -13,9 +13,18 @@
 #
 # Usage: scripts/reliability-long.sh [TAP files...]   (the extension must be installed, or set
 # ALEXIDX_INSTALL_PATH to a scripts/private-pg.sh installation). Ends with "N passed, N failed".
+# Each file runs through `make prove_installcheck`, as the server's user when run as root.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/pg-env.sh
 passed=0; failed=0
+tree=$(test_tree)
+out=$(pg_scratch long)
+trap 'rm -rf "$out"; [ "$tree" != "$(pwd)" ] && rm -rf "$tree"' EXIT
+tap() { # test/t/FILE.pl
+  as_pg make -C "$tree" --no-print-directory prove_installcheck TEST_OUT="$out" PROVE_FLAGS=-v \
+    PROVE_TESTS="${1#test/}"
+}
 run() { # name command...
   local name=$1; shift
   local start=$SECONDS
@@ -24,10 +33,10 @@ run() { # name command...
   grep -E '^# .*lost = ' "/tmp/alexidx-long-$name.log" || true
 }
 if [ $# -gt 0 ]; then
-  for t in "$@"; do run "$(basename "$t" .pl)" bash scripts/tap.sh "$t"; done
+  for t in "$@"; do run "$(basename "$t" .pl)" tap "$t"; done
 else
-  for t in test/t/long/*.pl; do run "$(basename "$t" .pl)" bash scripts/tap.sh "$t"; done
-  for i in $(seq 1 "${ALEXIDX_LONG_REPEAT:-5}"); do run "013_concurrency_$i" bash scripts/tap.sh test/t/013_concurrency.pl; done
+  for t in test/t/long/*.pl; do run "$(basename "$t" .pl)" tap "$t"; done
+  for i in $(seq 1 "${ALEXIDX_LONG_REPEAT:-5}"); do run "013_concurrency_$i" tap test/t/013_concurrency.pl; done
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -17,7 +17,7 @@ use Test::More;
 use AlexidxRel;
 
 my $fs = $ENV{ALEXIDX_SMALL_FS};
-plan skip_all => 'no small file system for the sidecar (tap.sh mounts one when run as root)'
+plan skip_all => 'no small file system for the sidecar (scripts/test-all.sh mounts one when run as root)'
   unless $fs && -d $fs && -w $fs;
 
 my $node = ax_node('disk_full', conf => "autovacuum = off\n");

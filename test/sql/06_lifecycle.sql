@@ -102,13 +102,14 @@ DROP TABLE unl;
 SELECT wait_for_builds(:builds_now - 1) - :builds_now AS builds_after_drop_table;
 
 -- DROP DATABASE: the sweep reclaims the dropped database's builds.
+SELECT current_database() AS regress_db \gset
 CREATE DATABASE alexidx_other;
 \c alexidx_other
 CREATE EXTENSION alexidx;
 CREATE TABLE x (k int);
 INSERT INTO x SELECT g FROM generate_series(1, 1000) g;
 CREATE INDEX x_ax ON x USING alexidx (k);
-\c alexidx_regression
+\c :regress_db
 SELECT count(*) AS builds_with_other FROM alexidx_sidecar_builds() \gset
 DROP DATABASE alexidx_other;
 SELECT wait_for_builds(:builds_with_other - 1) - :builds_with_other AS builds_after_drop_database;
