@@ -290,6 +290,7 @@ extern uint64 alexidx_sidecar_check(Relation index, uint64 build_id);
 extern char *alexidx_sidecar_dir(void);
 extern char *alexidx_live_dir(void);
 extern char *alexidx_ingest_dir(void);
+extern void alexidx_remove_leftover_ingest_files(void);
 /*
  * Tells the sidecar that the index now has the storage it has here (ALTER INDEX ... SET
  * TABLESPACE gave it a new relfilenode), before the old one can disappear at commit.

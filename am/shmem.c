@@ -85,6 +85,9 @@ alexidx_shmem_startup(void)
 			slot->latch = NULL;
 		}
 
+		/* a new shared memory: no backend runs, so no build is writing SST files */
+		alexidx_remove_leftover_ingest_files();
+
 		alexidx_shared->arena_size = arena_bytes();
 		alexidx_shared->arena = ShmemAlloc(alexidx_shared->arena_size);
 		if (ax_arena_create(alexidx_shared->arena, alexidx_shared->arena_size, &err) != AX_OK)

@@ -11,6 +11,7 @@
 #include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/fd.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "utils/rel.h"
@@ -372,5 +373,38 @@ char *
 alexidx_ingest_dir(void)
 {
 	return psprintf("%s/pg_alexidx/pgsql_tmp_ingest", DataDir);
+}
+
+/*
+ * Removes the SST files of builds that a crash cut short (an error removes its own). Called
+ * when shared memory is made anew, at server start or after a crash: no backend runs then, so
+ * no build is writing files. Later the worker may restart alone while a build writes, so the
+ * worker's start is no place for this.
+ */
+void
+alexidx_remove_leftover_ingest_files(void)
+{
+	char	   *dir = alexidx_ingest_dir();
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+
+	if (d == NULL && errno == ENOENT)
+	{
+		FreeDir(d);
+		pfree(dir);
+		return;
+	}
+	while ((de = ReadDirExtended(d, dir, LOG)) != NULL)
+	{
+		char		path[MAXPGPATH];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) < 0)
+			ereport(LOG, (errcode_for_file_access(), errmsg("could not remove \"%s\": %m", path)));
+	}
+	FreeDir(d);
+	pfree(dir);
 }
 

@@ -58,7 +58,12 @@ is($seq, 60000, 'clean restart: seq scan agrees');
 $node->safe_psql('postgres', 'INSERT INTO t SELECT g, g FROM generate_series(60001, 70000) g');
 $node->safe_psql('postgres', "INSERT INTO t VALUES ($_, $_)") for (70001 .. 70020);
 $node->stop('immediate');
+# A CREATE INDEX cut short by a crash leaves its SST files behind (only an error removes them):
+# the next start must not keep them forever.
+my $leftover = $node->data_dir . '/pg_alexidx/pgsql_tmp_ingest/4242.0.sst';
+PostgreSQL::Test::Utils::append_to_file($leftover, 'x' x 4096);
 $node->start;
+ok(!-e $leftover, 'immediate stop: the start removes SST files a crashed build left behind');
 is($node->safe_psql('postgres', $shape_sql), $shape_before,
 	'immediate stop: the tree keeps its max_node_slots shape');
 ($idx, $seq) = counts();
