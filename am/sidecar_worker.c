@@ -855,6 +855,12 @@ build_is_live(AxBuildRecord *rec)
 		case AX_CREATOR_COMMITTED:
 			break;
 	}
+	/*
+	 * Recovery removes an unlogged index's main fork and makes it again from the init fork
+	 * only at its end: until then the file says nothing about the build.
+	 */
+	if (rec->persistence == 'u' && RecoveryInProgress())
+		return true;
 	settled = rec->creating_xid != 0;
 	rec->creating_xid = 0;		/* committed: no need to ask again */
 	live = alexidx_locate_build(rec, &changed);
@@ -1016,7 +1022,9 @@ alexidx_worker_main(Datum arg)
 	 * Shared memory outlives a worker that exits alone (SIGTERM, an error): the server did
 	 * not crash, its unlogged relations were not reset, and backends may still be building
 	 * under the current incarnation. Only a fresh shared memory (server start, crash restart)
-	 * begins a new incarnation and, after a crash, resets the unlogged builds.
+	 * begins a new incarnation and, after a crash or in recovery, resets the unlogged builds:
+	 * PostgreSQL empties unlogged relations after any recovery, even one that starts from a
+	 * clean shutdown (a primary restarted as a standby, an archive recovery).
 	 */
 	alexidx_block_signals();
 	if (ax_db_take_clean_marker(sidecar, &clean, &err) == AX_OK)
@@ -1029,7 +1037,7 @@ alexidx_worker_main(Datum arg)
 	alexidx_unblock_signals();
 	if (err.status != AX_OK)
 		fail_worker("could not start", &err);
-	if (!clean && alexidx_shared->incarnation == 0)
+	if ((!clean || RecoveryInProgress()) && alexidx_shared->incarnation == 0)
 		reset_unlogged_builds();
 
 	alexidx_shared->incarnation = incarnation;

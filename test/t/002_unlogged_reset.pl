@@ -9,7 +9,7 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('unlogged');
 $node->init;
 $node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'alexidx'\nalexidx.memory = 64MB\nwal_level = replica\n");
+	"shared_preload_libraries = 'alexidx'\nalexidx.memory = 64MB\nwal_level = replica\nalexidx.sweep_interval = 1\n");
 $node->start;
 
 $node->safe_psql('postgres', q{
@@ -42,6 +42,25 @@ $node->safe_psql('postgres', 'INSERT INTO u SELECT g FROM generate_series(1, 10)
 is($node->safe_psql('postgres', $forced . 'SELECT count(*) FROM u WHERE k > 0'),
 	'10', 'the reset unlogged index takes new rows');
 is($node->safe_psql('postgres', "SELECT alexidx_check('u_ax')"), '', 'alexidx_check passes on the reset index');
+
+# A clean stop, then a start in recovery (a primary made a standby, then promoted): PostgreSQL
+# resets unlogged relations after any recovery, crash or not, and so must the unlogged index;
+# its build must also survive the recovery, while its main fork is gone.
+$node->stop;
+PostgreSQL::Test::Utils::append_to_file($node->data_dir . '/standby.signal', '');
+$node->start;
+sleep 2;    # the orphan sweep runs every second: it must not take the build meanwhile
+$node->promote;
+$node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM u'), '0', 'recovery: the unlogged table is empty');
+my ($ret, $out, $err) = $node->psql('postgres', $forced . 'SELECT count(*) FROM u WHERE k > 0');
+is($out, '0', 'recovery: the unlogged index is empty too') or diag($err);
+$node->safe_psql('postgres', 'INSERT INTO u SELECT g FROM generate_series(1, 7) g');
+is($node->safe_psql('postgres', $forced . 'SELECT count(*) FROM u WHERE k > 0'),
+	'7', 'recovery: the reset unlogged index takes new rows');
+is($node->safe_psql('postgres', $forced . 'SELECT count(*) FROM l WHERE k > 0'),
+	'1000', 'recovery: the logged index keeps its rows');
+is($node->safe_psql('postgres', "SELECT alexidx_check('u_ax')"), '', 'recovery: alexidx_check passes on the reset index');
 
 $node->stop;
 done_testing();

@@ -1,0 +1,472 @@
+/*
+ * arena_file.c: the memory the arena lives in, and the trees it keeps across a clean restart.
+ *
+ * Loading every tree again from the sidecar after a restart takes seconds per 10M entries;
+ * btree answers at once. So a clean shutdown writes the arena to an image file, and the next
+ * start reads it back to the same address, where the raw pointers inside it are valid again.
+ * The sidecar worker then takes the trees the image lists into the registry instead of
+ * loading them from RocksDB.
+ *
+ * The arena is a memfd, mapped shared by the postmaster before it forks (a memfd can say which
+ * of its pages were ever written: SEEK_DATA). The image, pg_alexidx/pgsql_tmp_arena (base
+ * backups and pg_rewind skip pgsql_tmp names), holds only those pages. The postmaster writes
+ * it when it exits after a clean shutdown, once every other process is gone and the shutdown
+ * checkpoint is written: the pages, an fsync, then the header that seals it, another fsync.
+ * The next postmaster reads it back and removes it at once: from then on the arena is live.
+ *
+ * Why a sealed image is exact. On a primary a tree changes only together with the WAL record
+ * of the change, under the tree's lock (insert.c, vacuum.c), and a build's tree is registered
+ * only once its entries are logged. So at the shutdown checkpoint C the trees hold exactly
+ * what the WAL before C holds for them. The sidecar may be behind C; the worker applies the
+ * WAL up to the end before any index answers, to RocksDB only, since on a primary the trees
+ * already have it.
+ *
+ * The image is used only when all of these hold; otherwise it is removed and the trees load
+ * from the sidecar as before:
+ *   - it was sealed: the last postmaster ended after a clean shutdown of a primary (pg_control
+ *     said DB_SHUTDOWNED) and the worker did not own the trees (a promotion in progress);
+ *     a crash, an immediate stop or a crash restart never write one;
+ *   - pg_control still names the sealed checkpoint, with the same system identifier: the
+ *     data directory was not restored, rewound or replaced meanwhile;
+ *   - the server does not start in recovery (no standby.signal, recovery.signal or
+ *     backup_label): in recovery the worker applies the WAL to the trees itself;
+ *   - the same alexidx library (size, inode, modification time), alexidx.memory and
+ *     alexidx.max_indexes, and the old address is free;
+ *   - the worker finds every listed build ready in the sidecar, in the same database, and
+ *     the arena holds little besides the listed trees.
+ *
+ * Cost: the shutdown writes and syncs the arena's used pages (about 24 bytes per entry), the
+ * start reads them. alexidx.keep_trees = off skips both.
+ */
+#include "postgres.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog/pg_control.h"
+#include "common/controldata_utils.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "utils/timestamp.h"
+
+#include "alexidx.h"
+
+#define ARENA_IMAGE_MAGIC "alexidx arena 1"
+/* relative to the data directory, the postmaster's working directory */
+#define ARENA_IMAGE "pg_alexidx/pgsql_tmp_arena"
+#define ARENA_IMAGE_NEW "pg_alexidx/pgsql_tmp_arena.new"
+/* where a new mapping goes when it can: far from the heap and from the usual mmap area */
+#define ARENA_ADDRESS_HINT ((void *) (uintptr_t) 0x300000000000ULL)
+
+typedef struct KeptTree
+{
+	uint64		build_id;
+	Oid			dboid;
+	AxTree	   *tree;
+	AxTree	   *null_tree;
+} KeptTree;
+
+/* The start of the mapping (and of the image); the arena's heap follows at header_bytes(). */
+typedef struct ArenaFileHeader
+{
+	char		magic[16];
+	char		library[128];	/* which alexidx.so laid the trees out */
+	uint64		system_identifier;
+	uintptr_t	base;			/* the address it is mapped at */
+	Size		heap_size;
+	int			max_trees;
+	uint32		sealed;			/* in an image: written completely */
+	XLogRecPtr	checkpoint;		/* pg_control's checkpoint when the image was written */
+	int			ntrees;
+	KeptTree	trees[FLEXIBLE_ARRAY_MEMBER];
+} ArenaFileHeader;
+
+bool		alexidx_keep_trees = true;
+
+static ArenaFileHeader *header = NULL;
+static Size mapped_bytes = 0;
+static int	arena_fd = -1;		/* the memfd; -1: anonymous memory, no image */
+
+static Size
+header_bytes(void)
+{
+	return TYPEALIGN(4096, offsetof(ArenaFileHeader, trees) + sizeof(KeptTree) * alexidx_max_indexes);
+}
+
+/* Identifies the library: a rebuilt or upgraded alexidx.so may lay trees out differently. */
+static void
+library_identity(char *out, size_t len)
+{
+	Dl_info		info;
+	struct stat st;
+
+	if (dladdr((void *) library_identity, &info) == 0 || info.dli_fname == NULL ||
+		stat(info.dli_fname, &st) != 0)
+	{
+		snprintf(out, len, "unknown");
+		return;
+	}
+	snprintf(out, len, "%s %lld %llu %lld.%09ld", ALEXIDX_VERSION, (long long) st.st_size,
+			 (unsigned long long) st.st_ino, (long long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
+/* Reads pg_control; NULL if it cannot be trusted. */
+static ControlFileData *
+read_control_file(void)
+{
+	bool		crc_ok = false;
+	ControlFileData *cf = get_controlfile(DataDir, &crc_ok);
+
+	return crc_ok ? cf : NULL;
+}
+
+static bool
+starts_in_recovery(void)
+{
+	struct stat st;
+
+	return stat("standby.signal", &st) == 0 || stat("recovery.signal", &st) == 0 ||
+		stat("backup_label", &st) == 0;
+}
+
+/* Can this server take the image whose header is h? Says why not in *why. */
+static bool
+image_usable(int fd, ArenaFileHeader *h, Size total, const char **why)
+{
+	char		lib[128];
+	struct stat st;
+	ControlFileData *cf;
+
+	library_identity(lib, sizeof(lib));
+	if (pread(fd, h, sizeof(*h), 0) != sizeof(*h) || fstat(fd, &st) != 0)
+		*why = "it could not be read";
+	else if ((h->magic[sizeof(h->magic) - 1] = '\0', strcmp(h->magic, ARENA_IMAGE_MAGIC) != 0) ||
+			 !h->sealed)
+		*why = "it was not written completely";
+	else if ((h->library[sizeof(h->library) - 1] = '\0', strcmp(h->library, lib) != 0))
+		*why = "another alexidx library wrote it";
+	else if ((Size) st.st_size != total || h->heap_size + header_bytes() != total ||
+			 h->max_trees != alexidx_max_indexes)
+		*why = "alexidx.memory or alexidx.max_indexes changed";
+	else if (starts_in_recovery())
+		*why = "the server starts in recovery";
+	else if ((cf = read_control_file()) == NULL)
+		*why = "pg_control could not be read";
+	else if (cf->system_identifier != h->system_identifier || cf->state != DB_SHUTDOWNED ||
+			 cf->checkPoint != h->checkpoint)
+		*why = "the data directory changed since it was written";
+	else
+		return true;
+	return false;
+}
+
+/*
+ * Copies the ranges of [from, total) that hold data in extents_fd (SEEK_DATA) between the
+ * mapping at base and io_fd at the same offsets: into memory (to_memory) or out to io_fd.
+ */
+static bool
+copy_extents(int extents_fd, int io_fd, char *base, Size from, Size total, bool to_memory)
+{
+	off_t		off = lseek(extents_fd, (off_t) from, SEEK_DATA);
+
+	while (off >= 0 && (Size) off < total)
+	{
+		off_t		end = lseek(extents_fd, off, SEEK_HOLE);
+
+		if (end < 0 || (Size) end > total)
+			end = (off_t) total;
+		while (off < end)
+		{
+			ssize_t		n = to_memory ? pread(io_fd, base + off, end - off, off)
+				: pwrite(io_fd, base + off, end - off, off);
+
+			if (n <= 0)
+				return false;
+			off += n;
+		}
+		off = lseek(extents_fd, end, SEEK_DATA);
+	}
+	/* ENXIO: no data after the last extent */
+	return off >= 0 || errno == ENXIO;
+}
+
+/* Lists the registered trees in the header (postmaster, at exit: nothing else runs). */
+static void
+list_trees(void)
+{
+	HASH_SEQ_STATUS seq;
+	AxIndexEntry *entry;
+
+	header->ntrees = 0;
+	hash_seq_init(&seq, alexidx_registry);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		KeptTree   *k;
+
+		if (entry->tree == NULL || header->ntrees >= header->max_trees)
+			continue;
+		k = &header->trees[header->ntrees++];
+		k->build_id = entry->build_id;
+		k->dboid = entry->dboid;
+		k->tree = entry->tree;
+		k->null_tree = entry->null_tree;
+	}
+}
+
+/*
+ * Writes the image (postmaster, at exit after a clean shutdown): the used pages, a sync, then
+ * the sealed header, a sync, and the rename that makes it the image.
+ */
+static void
+write_image(const ControlFileData *cf)
+{
+	int			fd;
+	bool		ok;
+	TimestampTz start = GetCurrentTimestamp();
+
+	list_trees();
+	header->checkpoint = cf->checkPoint;
+	header->sealed = 0;
+	fd = open(ARENA_IMAGE_NEW, O_CREAT | O_TRUNC | O_WRONLY, S_IRUSR | S_IWUSR);
+	ok = fd >= 0 && ftruncate(fd, (off_t) mapped_bytes) == 0 &&
+		copy_extents(arena_fd, fd, (char *) header, header_bytes(), mapped_bytes, false) &&
+		pg_fdatasync(fd) == 0;
+	if (ok)
+	{
+		header->sealed = 1;
+		ok = pwrite(fd, header, header_bytes(), 0) == (ssize_t) header_bytes() &&
+			pg_fdatasync(fd) == 0;
+		header->sealed = 0;
+	}
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	if (ok && rename(ARENA_IMAGE_NEW, ARENA_IMAGE) == 0)
+	{
+		fsync_fname_ext("pg_alexidx", true, false, LOG);
+		ereport(LOG, (errmsg("alexidx: wrote the arena's %d trees to \"%s\" for the next start (%ld ms)",
+							 header->ntrees, ARENA_IMAGE,
+							 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
+		return;
+	}
+	ereport(LOG, (errcode_for_file_access(),
+				  errmsg("alexidx: could not write \"%s\", the trees will load from the sidecar: %m",
+						 ARENA_IMAGE_NEW)));
+	unlink(ARENA_IMAGE_NEW);
+}
+
+/* At postmaster exit, and before a crash restart makes shared memory anew. */
+static void
+arena_at_exit(int code, Datum arg)
+{
+	if (header == NULL)
+		return;
+	if (arena_fd >= 0 && code == 0 &&
+		pg_atomic_read_u32(&alexidx_shared->worker_owns_trees) == 0)
+	{
+		ControlFileData *cf = read_control_file();
+
+		if (cf != NULL && cf->state == DB_SHUTDOWNED &&
+			cf->system_identifier == header->system_identifier)
+			write_image(cf);
+	}
+	munmap(header, mapped_bytes);
+	header = NULL;
+	if (arena_fd >= 0)
+		close(arena_fd);
+	arena_fd = -1;
+}
+
+/* Maps total bytes of shared memory (fd -1: anonymous) at want if it is free; NULL: none. */
+static char *
+map_memory(int fd, void *want, Size total)
+{
+	int			flags = MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0);
+	char	   *base = mmap(want, total, PROT_READ | PROT_WRITE, flags | MAP_FIXED_NOREPLACE, fd, 0);
+
+	if (base != MAP_FAILED && base != (char *) want)
+	{
+		/* a kernel that ignores MAP_FIXED_NOREPLACE treats the address as a hint */
+		munmap(base, total);
+		base = MAP_FAILED;
+	}
+	/* an image's address or nothing; a new arena may go anywhere */
+	if (base == MAP_FAILED && want != ARENA_ADDRESS_HINT)
+		return NULL;
+	if (base == MAP_FAILED)
+		base = mmap(NULL, total, PROT_READ | PROT_WRITE, flags, fd, 0);
+	return base == MAP_FAILED ? NULL : base;
+}
+
+/*
+ * Postmaster, when it makes shared memory: maps the arena and returns its heap. *kept says
+ * whether it holds the trees of the last clean shutdown, for the worker to take.
+ */
+void *
+alexidx_arena_map(Size heap_size, bool *kept)
+{
+	Size		total = add_size(header_bytes(), heap_size);
+	ControlFileData *cf = read_control_file();
+	const char *why = NULL;
+	char	   *base = NULL;
+	int			image;
+	ArenaFileHeader h;
+	TimestampTz start = GetCurrentTimestamp();
+
+	*kept = false;
+	arena_fd = -1;
+	if (alexidx_keep_trees)
+	{
+		arena_fd = memfd_create("alexidx arena", MFD_CLOEXEC);
+		if (arena_fd >= 0 && ftruncate(arena_fd, (off_t) total) != 0)
+		{
+			close(arena_fd);
+			arena_fd = -1;
+		}
+		if (arena_fd < 0)
+			ereport(LOG, (errmsg("alexidx: could not make a memfd for the arena, trees will not be kept across restarts: %m")));
+	}
+	image = open(ARENA_IMAGE, O_RDONLY);
+	if (image >= 0 && arena_fd < 0)
+		why = "alexidx.keep_trees is off";
+	else if (image >= 0 && image_usable(image, &h, total, &why))
+	{
+		base = map_memory(arena_fd, (void *) h.base, total);
+		if (base == NULL)
+			why = "its address is taken";
+		else if (!copy_extents(image, image, base, 0, total, true))
+		{
+			why = "it could not be read";
+			munmap(base, total);
+			base = NULL;
+			/* give back what was read */
+			if (ftruncate(arena_fd, 0) != 0 || ftruncate(arena_fd, (off_t) total) != 0)
+				ereport(FATAL, (errmsg("alexidx: could not reset the arena's memfd: %m")));
+		}
+		else
+			*kept = true;
+	}
+	if (image >= 0)
+	{
+		/* taken or of no use: the arena is live from now on */
+		close(image);
+		if (why)
+			ereport(LOG, (errmsg("alexidx: not taking the trees in \"%s\": %s", ARENA_IMAGE, why)));
+		unlink(ARENA_IMAGE);
+	}
+	if (base == NULL)
+		base = map_memory(arena_fd, ARENA_ADDRESS_HINT, total);
+	if (base == NULL)
+		ereport(FATAL, (errcode(ERRCODE_OUT_OF_MEMORY),
+						errmsg("alexidx: could not map %zu MB of shared memory: %m", total >> 20),
+						errhint("Lower alexidx.memory in postgresql.conf.")));
+	header = (ArenaFileHeader *) base;
+	mapped_bytes = total;
+	on_shmem_exit(arena_at_exit, 0);
+
+	if (*kept)
+	{
+		header->sealed = 0;
+		ereport(LOG, (errmsg("alexidx: read %d trees from \"%s\" (%ld ms)", header->ntrees,
+							 ARENA_IMAGE,
+							 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
+	}
+	else
+	{
+		AxError		err;
+
+		memset(header, 0, offsetof(ArenaFileHeader, trees));
+		strlcpy(header->magic, ARENA_IMAGE_MAGIC, sizeof(header->magic));
+		library_identity(header->library, sizeof(header->library));
+		header->system_identifier = cf ? cf->system_identifier : 0;
+		header->base = (uintptr_t) base;
+		header->heap_size = heap_size;
+		header->max_trees = alexidx_max_indexes;
+		if (ax_arena_create(base + header_bytes(), heap_size, &err) != AX_OK)
+			elog(FATAL, "alexidx: could not create the shared arena: %s", err.message);
+	}
+	return base + header_bytes();
+}
+
+/*
+ * Sidecar worker, once the sidecar has every change logged so far and before any index
+ * answers (backends touch the arena only after that): registers the kept trees, or, if they
+ * cannot be trusted, empties the arena so that no space stays taken by them. Returns how many
+ * trees it took.
+ */
+int
+alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
+{
+	ArenaFileHeader *h = (ArenaFileHeader *) ((char *) alexidx_shared->arena - header_bytes());
+	char	   *heap = alexidx_shared->arena;
+	Size		heap_size = alexidx_shared->arena_size;
+	Size		tree_bytes = 0;
+	Size		used;
+	const char *why = NULL;
+	int			i;
+	TimestampTz start = GetCurrentTimestamp();
+
+	if (!alexidx_shared->arena_kept)
+		return 0;
+	alexidx_shared->arena_kept = false;
+	if (!usable)
+		why = "the sidecar was restored or set aside, or the server is in recovery";
+	for (i = 0; why == NULL && i < h->ntrees; i++)
+	{
+		KeptTree   *k = &h->trees[i];
+		AxBuildRecord rec;
+		AxTreeStats ts;
+		AxError		err = {0};
+
+		if ((char *) k->tree < heap || (char *) k->tree >= heap + heap_size ||
+			(char *) k->null_tree < heap || (char *) k->null_tree >= heap + heap_size)
+		{
+			why = "a tree lies outside the arena";
+			break;
+		}
+		alexidx_block_signals();
+		ax_db_get_record(sidecar, k->build_id, &rec, &err);
+		alexidx_unblock_signals();
+		if (err.status != AX_OK || rec.state != AX_BUILD_READY || rec.dboid != k->dboid)
+		{
+			why = "the sidecar does not have one of its builds ready";
+			break;
+		}
+		if (ax_tree_stats(k->tree, &ts, &err) != AX_OK)
+		{
+			why = "a tree could not be read";
+			break;
+		}
+		tree_bytes += ts.memory_bytes;
+		if (ax_tree_stats(k->null_tree, &ts, &err) != AX_OK)
+		{
+			why = "a tree could not be read";
+			break;
+		}
+		tree_bytes += ts.memory_bytes;
+	}
+	/* space nobody can free (a tree lost track of) would stay taken run after run */
+	used = heap_size - ax_arena_free_bytes(heap);
+	if (why == NULL && used > tree_bytes + tree_bytes / 4 + ((Size) 16 << 20))
+		why = "the arena holds more than the listed trees";
+	if (why != NULL)
+	{
+		AxError		err;
+
+		ereport(LOG, (errmsg("alexidx sidecar: not taking the kept trees: %s; they load from the sidecar", why)));
+		if (ax_arena_create(heap, heap_size, &err) != AX_OK)
+			elog(FATAL, "alexidx: could not create the shared arena: %s", err.message);
+		return 0;
+	}
+	for (i = 0; i < h->ntrees; i++)
+		if (!alexidx_register_tree(h->trees[i].build_id, h->trees[i].dboid, h->trees[i].tree,
+								   h->trees[i].null_tree))
+			ereport(LOG, (errmsg("alexidx sidecar: no registry room for kept build " UINT64_FORMAT,
+								 h->trees[i].build_id)));
+	ereport(LOG, (errmsg("alexidx sidecar: took %d trees kept at the last clean shutdown (%ld ms)",
+						 h->ntrees, (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
+	return h->ntrees;
+}
