@@ -209,6 +209,8 @@ typedef struct AxShared
 	char		worker_error[512];
 	void	   *arena;
 	Size		arena_size;
+	/* the arena holds trees kept at the last clean shutdown, not yet taken (arena_file.c) */
+	bool		arena_kept;
 	/* builds to drop, posted without waiting (abort and commit callbacks) */
 	slock_t		notice_mutex;
 	int			nnotices;
@@ -229,6 +231,11 @@ typedef struct AxIndexEntry
 
 extern AxShared *alexidx_shared;
 extern HTAB *alexidx_registry;
+
+/* ---------- the arena's memory, kept across clean restarts (arena_file.c) ---------- */
+extern bool alexidx_keep_trees;
+extern void *alexidx_arena_map(Size heap_size, bool *kept);
+extern int	alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable);
 
 extern void alexidx_shmem_request(void);
 extern void alexidx_shmem_startup(void);

@@ -46,7 +46,7 @@ void
 alexidx_shmem_request(void)
 {
 	RequestAddinShmemSpace(shared_struct_bytes());
-	RequestAddinShmemSpace(arena_bytes());
+	/* the arena is a mapping of its own (arena_file.c) */
 	RequestAddinShmemSpace(hash_estimate_size(alexidx_max_indexes, sizeof(AxIndexEntry)));
 	RequestAddinShmemSpace(alexidx_scan_pins_bytes());
 	RequestNamedLWLockTranche("alexidx", 1);
@@ -63,7 +63,6 @@ alexidx_shmem_startup(void)
 	alexidx_shared = ShmemInitStruct("alexidx shared state", shared_struct_bytes(), &found);
 	if (!found)
 	{
-		AxError		err;
 		int			i;
 
 		memset(alexidx_shared, 0, offsetof(AxShared, slots));
@@ -89,9 +88,8 @@ alexidx_shmem_startup(void)
 		alexidx_remove_leftover_ingest_files();
 
 		alexidx_shared->arena_size = arena_bytes();
-		alexidx_shared->arena = ShmemAlloc(alexidx_shared->arena_size);
-		if (ax_arena_create(alexidx_shared->arena, alexidx_shared->arena_size, &err) != AX_OK)
-			elog(FATAL, "alexidx: could not create the shared arena: %s", err.message);
+		alexidx_shared->arena = alexidx_arena_map(alexidx_shared->arena_size,
+												  &alexidx_shared->arena_kept);
 	}
 
 	memset(&info, 0, sizeof(info));

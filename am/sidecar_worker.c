@@ -890,7 +890,8 @@ plan_preload(void)
 	preload = MemoryContextAlloc(TopMemoryContext, sizeof(uint64) * Max(n, 1));
 	npreload = 0;
 	for (i = 0; i < n && npreload < alexidx_max_indexes; i++)
-		if (recs[i].state == AX_BUILD_READY && build_is_live(&recs[i]))
+		if (recs[i].state == AX_BUILD_READY && build_is_live(&recs[i]) &&
+			!alexidx_loaded_in_database(recs[i].build_id, recs[i].dboid))
 			preload[npreload++] = recs[i].build_id;
 	pfree(recs);
 }
@@ -1066,6 +1067,8 @@ alexidx_worker_main(Datum arg)
 							 LSN_FORMAT_ARGS(from), LSN_FORMAT_ARGS(target),
 							 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
 	}
+	/* on a primary after a clean restart, the trees are there already */
+	alexidx_arena_take_kept_trees(sidecar, !restored && set_aside[0] == '\0' && !RecoveryInProgress());
 	pg_write_barrier();
 	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_RUNNING);
 	ereport(LOG, (errmsg("alexidx sidecar started (incarnation %u, previous shutdown %s)",
