@@ -76,8 +76,6 @@ typedef struct AxTreeStats
 	size_t		depth;
 	size_t		model_nodes;
 	size_t		data_nodes;
-	size_t		model_bytes;
-	size_t		data_bytes;
 	size_t		memory_bytes;
 	double		avg_search_distance;
 } AxTreeStats;

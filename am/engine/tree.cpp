@@ -97,8 +97,6 @@ extern "C" AxStatus ax_tree_stats(const AxTree* tree, AxTreeStats* out, AxError*
     out->depth = s.depth;
     out->model_nodes = s.model_nodes;
     out->data_nodes = s.data_nodes;
-    out->model_bytes = s.model_bytes;
-    out->data_bytes = s.data_bytes;
     out->memory_bytes = t->memory_bytes();
     out->avg_search_distance = s.avg_search_distance;
   });
