@@ -506,6 +506,12 @@ TEST(AlexKeys, OtherIntegralKeyTypes) {
   auto it = a.end();
   --it;
   EXPECT_EQ(it.key(), UINT32_MAX);
+  // from_u64 undoes to_u64 (the engine decodes sidecar keys with it)
+  using T64 = alex::detail::KeyTraits<int64_t>;
+  using T32 = alex::detail::KeyTraits<int32_t>;
+  for (int64_t k : {INT64_MIN, int64_t{-1}, int64_t{0}, int64_t{1}, INT64_MAX}) EXPECT_EQ(T64::from_u64(T64::to_u64(k)), k);
+  for (int32_t k : {INT32_MIN, -1, 0, 1, INT32_MAX}) EXPECT_EQ(T32::from_u64(T32::to_u64(k)), k);
+  EXPECT_EQ(alex::detail::KeyTraits<uint32_t>::from_u64(UINT32_MAX), UINT32_MAX);
 }
 
 TEST(AlexStats, Reasonable) {

@@ -9,11 +9,10 @@
 #include <cstring>
 #include <vector>
 
+#include "entry_order.hpp"
 #include "guard.hpp"
 
 namespace {
-
-inline uint64_t key_bits(const AxEntry& e) { return static_cast<uint64_t>(e.key) ^ (1ull << 63); }
 
 // One stable counting pass over byte `shift/8` of the value returned by get().
 template <class Get>
@@ -37,16 +36,14 @@ bool byte_is_constant(const AxEntry* a, std::size_t n, unsigned shift, Get get) 
 extern "C" AxStatus ax_sort_entries(AxEntry* entries, std::size_t n, AxError* err) {
   return axeng::ax_guard(err, [&] {
     if (n < 4096) {
-      std::sort(entries, entries + n, [](const AxEntry& a, const AxEntry& b) {
-        return a.key != b.key ? a.key < b.key : a.tid < b.tid;
-      });
+      std::sort(entries, entries + n, axeng::entry_less);
       return;
     }
     std::vector<AxEntry> tmp(n);
     AxEntry* src = entries;
     AxEntry* dst = tmp.data();
     auto tid = [](const AxEntry& e) { return e.tid; };
-    auto key = [](const AxEntry& e) { return key_bits(e); };
+    auto key = [](const AxEntry& e) { return axeng::key_bits(e.key); };
     bool tids_sorted = true;
     for (std::size_t i = 1; i < n && tids_sorted; i++) tids_sorted = src[i - 1].tid <= src[i].tid;
     // Least significant first: the TID (6 bytes), then the key (8 bytes). Constant bytes
