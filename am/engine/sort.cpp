@@ -4,6 +4,11 @@
 // comparison sorting by a wide margin on the tens of millions of entries an index build sees.
 // A heap scan usually hands entries over in TID order already; then the stable passes over
 // the key bytes alone give (key, tid) order and the TID passes are skipped.
+//
+// Not the core's batch sort (alex/batch_sort.hpp, same order): on build-shaped input it is
+// slower, as it sorts every run of equal keys by TID again (10M entries in TID order, -O2:
+// random keys 0.32 s here vs 0.40 s, 100 distinct keys 0.26 vs 0.32, keys in 0..65535
+// 0.18 vs 0.24; it wins only where the TIDs are out of order).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
