@@ -219,7 +219,7 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 			ax_tree_bulk_load(null_tree, bs.nulls.items, bs.nulls.n, &err) != AX_OK)
 		{
 			if (err.status == AX_NOMEM)
-				alexidx_report_arena_full(index, (bs.values.n + bs.nulls.n) * 24);
+				alexidx_report_arena_full(index, (bs.values.n + bs.nulls.n) * ALEXIDX_ARENA_BYTES_PER_ENTRY);
 			alexidx_report(&err, "could not load the tree", index);
 		}
 		INSTR_TIME_SET_CURRENT(t_sidecar);
