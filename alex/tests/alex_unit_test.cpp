@@ -327,6 +327,11 @@ TEST(AlexAppend, MonotonicAppendsStayShallow) {
   auto st = t.stats();
   EXPECT_LE(st.depth, 3u);
   EXPECT_LE(double(t.memory_bytes()) / double(t.size()), 40.0);
+  // the tree grew by expanding full nodes, splitting them, and widening a model node to the right
+  EXPECT_GT(st.events.expansions, 0u);
+  EXPECT_GT(st.events.sideways_splits + st.events.downward_splits, 0u);
+  EXPECT_GT(st.events.model_widenings + st.events.parents_added, 0u);
+  EXPECT_EQ(st.events.shrinks, 0u);
 }
 
 TEST(AlexAppend, DescendingInserts) {
@@ -523,6 +528,11 @@ TEST(AlexStats, Reasonable) {
   EXPECT_EQ(st.entries, entries.size());
   EXPECT_GE(st.data_nodes, 1u);
   EXPECT_EQ(st.model_bytes + st.data_bytes, t.memory_bytes());
+  // a bulk load builds the nodes at once: no event
+  EXPECT_EQ(st.events.expansions + st.events.retrains + st.events.shrinks + st.events.sideways_splits +
+                st.events.downward_splits + st.events.model_doublings + st.events.model_widenings +
+                st.events.parents_added,
+            0u);
   EXPECT_LT(st.avg_search_distance, 8.0);
   EXPECT_LE(double(t.memory_bytes()) / double(entries.size()), 24.0);
 }

@@ -48,10 +48,24 @@ struct Params {
   double min_density = 0.6, max_density = 0.85, init_density = 0.75;
 };
 
+// How often the tree changed shape, since it was made (bulk_load and clear keep counting).
+// Each counts an operation that succeeded; one that threw counts nothing.
+struct Events {
+  std::size_t expansions = 0;       // a data node re-laid out in a bigger array, and retrained
+  std::size_t retrains = 0;         // a data node re-laid out and retrained in no more slots
+  std::size_t shrinks = 0;          // a data node re-laid out smaller after erases
+  std::size_t sideways_splits = 0;  // a data node replaced by nodes across its parent's slots
+  std::size_t downward_splits = 0;  // a data node replaced by a subtree in its place
+  std::size_t model_doublings = 0;  // a model node doubled its slots to split a child sideways
+  std::size_t model_widenings = 0;  // a model node widened its block in place to cover a new key
+  std::size_t parents_added = 0;    // a model node put above another to cover a new key
+};
+
 struct Stats {
   std::size_t entries = 0, depth = 0, model_nodes = 0, data_nodes = 0, model_bytes = 0,
               data_bytes = 0;
   double avg_search_distance = 0;  // mean |predicted slot - actual slot| over a sample of entries
+  Events events;
 };
 
 template <class Key, class Payload, class Allocator = std::allocator<std::byte>>
@@ -339,6 +353,7 @@ class Alex {
   Stats stats() const {
     Stats st;
     st.entries = size_;
+    st.events = events_;
     if (!root_) return st;
     const std::size_t stride = std::max<std::size_t>(1, size_ / (std::size_t{1} << 20));
     StatsWalk w{&st, stride, 0, 0, 0};
@@ -547,6 +562,7 @@ class Alex {
     m->block_bits = static_cast<std::uint8_t>(c);
     if (lchain_first) splice(first_leaf->prev, first_leaf, lchain_first, lchain_last);
     if (rchain_first) splice(last_leaf, last_leaf->next, rchain_first, rchain_last);
+    ++events_.model_widenings;
   }
 
   // Puts a new model node over the aligned block of 2^c that holds m, in m's place; m keeps
@@ -584,6 +600,7 @@ class Alex {
     replace_child(parent, m, top);
     if (lf) splice(first_leaf->prev, first_leaf, lf, ll);
     if (rf) splice(last_leaf, last_leaf->next, rf, rl);
+    ++events_.parents_added;
     return top;
   }
 
@@ -703,12 +720,17 @@ class Alex {
 
   // Expand (or re-lay out) and retrain.
   void expand_leaf(Data* leaf, const Entry* in, std::size_t g, const LeafPlan& plan) {
+    const std::size_t old_cap = leaf->cap;
     if (plan.m <= leaf->cap) {
       store_.relayout_merged(leaf, in, g, plan.cap, plan.need);
     } else {
       const std::vector<Entry> all = merged_with(leaf, in, g);
       store_.relayout(leaf, all.data(), plan.m, plan.cap, plan.need);
     }
+    if (leaf->cap > old_cap)
+      ++events_.expansions;
+    else
+      ++events_.retrains;
   }
 
   // Replaces the leaf by nodes built from `all`: below its parent's slots (downwards), or
@@ -721,6 +743,7 @@ class Alex {
       splice(leaf->prev, leaf->next, b.head(), b.tail());
       root_ = sub;
       store_.free_leaf(leaf);
+      ++events_.downward_splits;
       return;
     }
     Step& ps = path[depth - 1];
@@ -741,6 +764,7 @@ class Alex {
       splice(leaf->prev, leaf->next, b.head(), b.tail());
       for (std::size_t i = gs; i < gs + r; ++i) parent->children[i] = sub;
       store_.free_leaf(leaf);
+      ++events_.downward_splits;
       return;
     }
     split_sideways(leaf, parent, gs, r, b, all);
@@ -773,6 +797,7 @@ class Alex {
     for (auto& pc : pieces)
       for (std::size_t i = pc.gs; i < pc.gs + pc.r; ++i) parent->children[i] = pc.node;
     store_.free_leaf(leaf);
+    ++events_.sideways_splits;
   }
 
   // Doubles a model node's resolution: slope x2, each child now owns twice the slots.
@@ -784,6 +809,7 @@ class Alex {
     m->children = nc;
     m->fanout_log = static_cast<std::uint8_t>(m->fanout_log + 1);
     m->shift = static_cast<std::uint8_t>(m->shift - 1);
+    ++events_.model_doublings;
   }
 
   // After erases: a node well below min_density is re-laid out smaller. Optional, so an
@@ -792,8 +818,12 @@ class Alex {
     if (leaf->cap <= 64 && leaf->n > 0) return;
     if (double(leaf->n) >= sz_.min_density * double(leaf->cap)) return;
     try {
-      const std::size_t c = sz_.cap_for(leaf->n);
+      const std::size_t c = sz_.cap_for(leaf->n), old_cap = leaf->cap;
       store_.relayout_merged(leaf, nullptr, 0, c, c);
+      if (leaf->cap < old_cap)
+        ++events_.shrinks;
+      else
+        ++events_.retrains;
     } catch (...) {
     }
   }
@@ -918,6 +948,7 @@ class Alex {
   Store store_;
   Node* root_ = nullptr;
   std::size_t size_ = 0;
+  Events events_;
 };
 
 }  // namespace alex
