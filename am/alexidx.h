@@ -271,6 +271,13 @@ extern bool alexidx_erase_pair(AxIndexEntry *entry, AxEntry *entries, Size nvalu
 extern void alexidx_post_drop(uint64 build_id);
 /* Raises an ERROR that says how much to raise alexidx.memory by. */
 extern void alexidx_report_arena_full(Relation index, Size wanted) pg_attribute_noreturn();
+/*
+ * Arena bytes one entry takes in a tree, for that ERROR's estimate of what is missing: the
+ * 16-byte entry plus the gaps its data node keeps free (densities 0.6-0.85) and its share of
+ * the node headers. Trees measure 20-24 bytes per entry whether bulk-loaded or grown by
+ * inserts (the core's AlexStats.Reasonable test holds a bulk load to 24).
+ */
+#define ALEXIDX_ARENA_BYTES_PER_ENTRY 24
 
 /*
  * Does the index's change go through PostgreSQL's WAL (wal.c)? Permanent indexes: yes, whose

@@ -121,36 +121,20 @@ finish_sst_job(Relation index, AxSstJob *job)
 	return nfiles;
 }
 
-IndexBuildResult *
-alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
+/* Refuses an index alexidx cannot build; returns its key type. */
+static Oid
+check_buildable(Relation index)
 {
-	IndexBuildResult *result;
-	BuildState	bs;
-	double		reltuples;
-	uint64		build_id;
-	AxBuildRecord record;
-	AxTree	   *tree;
-	AxTree	   *null_tree;
-	AxSstJob   *job;
-	SstJobOwner *owner;
-	AxError		err;
-	char	   *prefix;
-	size_t		nfiles = 0;
-	instr_time	start,
-				t_scan,
-				t_sort,
-				t_sidecar,
-				t_load;
+	Oid			keytype;
 
-	alexidx_require_preload();
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 
-	bs.keytype = alexidx_index_key_type(index);
-	if (!alexidx_type_supported(bs.keytype))
+	keytype = alexidx_index_key_type(index);
+	if (!alexidx_type_supported(keytype))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("alexidx does not support type %s", format_type_be(bs.keytype))));
+				 errmsg("alexidx does not support type %s", format_type_be(keytype))));
 
 	if (index->rd_indoption[0] != 0)
 		ereport(ERROR,
@@ -166,6 +150,110 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 				 errmsg("alexidx indexes need wal_level = replica or logical"),
 				 errdetail("PostgreSQL's WAL is the log of record of an alexidx index, and a replication slot keeps it until the sidecar has applied it."),
 				 errhint("Set wal_level = replica in postgresql.conf and restart the server.")));
+	return keytype;
+}
+
+/* Sorts the collected entries; a logged index logs them, sorted, for standbys. */
+static void
+sort_entries(Relation index, uint64 build_id, BuildState *bs)
+{
+	AxError		err;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SORT);
+	if (ax_sort_entries(bs->values.items, bs->values.n, &err) != AX_OK ||
+		ax_sort_entries(bs->nulls.items, bs->nulls.n, &err) != AX_OK)
+		alexidx_report(&err, "could not sort the build's entries", index);
+	if (alexidx_index_is_logged(index))
+	{
+		alexidx_wal_log_build_entries(index, build_id, bs->values.items, bs->values.n);
+		alexidx_wal_log_build_entries(index, build_id, bs->nulls.items, bs->nulls.n);
+	}
+}
+
+/*
+ * The sorted runs feed two consumers at once: background threads encode them into SST
+ * files while this backend bulk-loads the shared trees. Returns with the trees loaded and
+ * the files ingested by the sidecar; *loaded is when the trees were loaded.
+ */
+static void
+load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, BuildState *bs,
+				AxTree **tree_out, AxTree **null_tree_out, instr_time *loaded)
+{
+	AxTree	   *tree;
+	AxTree	   *null_tree;
+	AxSstJob   *job;
+	SstJobOwner *owner;
+	AxError		err;
+	char	   *prefix;
+	size_t		nfiles = 0;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_LOAD);
+	prefix = psprintf("%s/" UINT64_FORMAT, alexidx_ingest_dir(), build_id);
+	/* the arrays were allocated in CurrentMemoryContext; the owner is ready before the threads */
+	owner = palloc0(sizeof(SstJobOwner));
+	owner->callback.func = stop_sst_job;
+	owner->callback.arg = owner;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &owner->callback);
+	job = ax_sst_write_async(prefix, build_id, bs->values.items, bs->values.n,
+							 bs->nulls.items, bs->nulls.n, SST_PARTS, &err);
+	if (job == NULL)
+		alexidx_report(&err, "could not start writing the build's SST files", index);
+	owner->job = job;
+	tree = NULL;
+	null_tree = NULL;
+	PG_TRY();
+	{
+		tree = alexidx_new_tree(index, bs->values.n + bs->nulls.n);
+		null_tree = alexidx_new_tree(index, bs->nulls.n);
+		if (ax_tree_bulk_load(tree, bs->values.items, bs->values.n, &err) != AX_OK ||
+			ax_tree_bulk_load(null_tree, bs->nulls.items, bs->nulls.n, &err) != AX_OK)
+		{
+			if (err.status == AX_NOMEM)
+				alexidx_report_arena_full(index, (bs->values.n + bs->nulls.n) * ALEXIDX_ARENA_BYTES_PER_ENTRY);
+			alexidx_report(&err, "could not load the tree", index);
+		}
+		INSTR_TIME_SET_CURRENT(*loaded);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SIDECAR);
+		nfiles = finish_sst_job(index, job);
+		alexidx_sidecar_ingest(index, build_id, prefix, (int) nfiles);
+		if (alexidx_index_is_logged(index))
+		{
+			record->state = AX_BUILD_READY;
+			alexidx_wal_log_build(XLOG_ALEXIDX_BUILD_READY, record);
+		}
+	}
+	PG_CATCH();
+	{
+		stop_sst_job(owner);
+		alexidx_destroy_tree(tree);
+		alexidx_destroy_tree(null_tree);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	ax_sst_job_free(job, false);
+	owner->job = NULL;
+	*tree_out = tree;
+	*null_tree_out = null_tree;
+}
+
+IndexBuildResult *
+alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	BuildState	bs;
+	double		reltuples;
+	uint64		build_id;
+	AxBuildRecord record;
+	AxTree	   *tree;
+	AxTree	   *null_tree;
+	instr_time	start,
+				t_scan,
+				t_sort,
+				t_sidecar,
+				t_load;
+
+	alexidx_require_preload();
+	bs.keytype = check_buildable(index);
 
 	/* The sidecar records the build first, so a failure anywhere after leaves no orphan. */
 	build_id = alexidx_sidecar_new_build(index, &record);
@@ -180,68 +268,10 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	array_init(&bs.nulls, 16);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   build_callback, &bs, NULL);
-
 	INSTR_TIME_SET_CURRENT(t_scan);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SORT);
-	if (ax_sort_entries(bs.values.items, bs.values.n, &err) != AX_OK ||
-		ax_sort_entries(bs.nulls.items, bs.nulls.n, &err) != AX_OK)
-		alexidx_report(&err, "could not sort the build's entries", index);
-	if (alexidx_index_is_logged(index))
-	{
-		alexidx_wal_log_build_entries(index, build_id, bs.values.items, bs.values.n);
-		alexidx_wal_log_build_entries(index, build_id, bs.nulls.items, bs.nulls.n);
-	}
+	sort_entries(index, build_id, &bs);
 	INSTR_TIME_SET_CURRENT(t_sort);
-
-	/*
-	 * The sorted runs feed two consumers at once: background threads encode them into SST
-	 * files while this backend bulk-loads the shared trees.
-	 */
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_LOAD);
-	prefix = psprintf("%s/" UINT64_FORMAT, alexidx_ingest_dir(), build_id);
-	/* the arrays were allocated in CurrentMemoryContext; the owner is ready before the threads */
-	owner = palloc0(sizeof(SstJobOwner));
-	owner->callback.func = stop_sst_job;
-	owner->callback.arg = owner;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &owner->callback);
-	job = ax_sst_write_async(prefix, build_id, bs.values.items, bs.values.n,
-							 bs.nulls.items, bs.nulls.n, SST_PARTS, &err);
-	if (job == NULL)
-		alexidx_report(&err, "could not start writing the build's SST files", index);
-	owner->job = job;
-	tree = NULL;
-	null_tree = NULL;
-	PG_TRY();
-	{
-		tree = alexidx_new_tree(index, bs.values.n + bs.nulls.n);
-		null_tree = alexidx_new_tree(index, bs.nulls.n);
-		if (ax_tree_bulk_load(tree, bs.values.items, bs.values.n, &err) != AX_OK ||
-			ax_tree_bulk_load(null_tree, bs.nulls.items, bs.nulls.n, &err) != AX_OK)
-		{
-			if (err.status == AX_NOMEM)
-				alexidx_report_arena_full(index, (bs.values.n + bs.nulls.n) * 24);
-			alexidx_report(&err, "could not load the tree", index);
-		}
-		INSTR_TIME_SET_CURRENT(t_sidecar);
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SIDECAR);
-		nfiles = finish_sst_job(index, job);
-		alexidx_sidecar_ingest(index, build_id, prefix, (int) nfiles);
-		if (alexidx_index_is_logged(index))
-		{
-			record.state = AX_BUILD_READY;
-			alexidx_wal_log_build(XLOG_ALEXIDX_BUILD_READY, &record);
-		}
-	}
-	PG_CATCH();
-	{
-		stop_sst_job(owner);
-		alexidx_destroy_tree(tree);
-		alexidx_destroy_tree(null_tree);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	ax_sst_job_free(job, false);
-	owner->job = NULL;
+	load_and_ingest(index, build_id, &record, &bs, &tree, &null_tree, &t_sidecar);
 	if (!alexidx_register_tree(build_id, index->rd_node.dbNode, tree, null_tree))
 		alexidx_report_too_many();
 	INSTR_TIME_SET_CURRENT(t_load);

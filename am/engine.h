@@ -76,10 +76,17 @@ typedef struct AxTreeStats
 	size_t		depth;
 	size_t		model_nodes;
 	size_t		data_nodes;
-	size_t		model_bytes;
-	size_t		data_bytes;
 	size_t		memory_bytes;
 	double		avg_search_distance;
+	/* how often the tree changed shape since it was made (the core's alex::Events) */
+	size_t		expansions;		/* a data node grew, retrained */
+	size_t		retrains;		/* a data node retrained in no more slots */
+	size_t		shrinks;		/* a data node shrank after erases */
+	size_t		sideways_splits;	/* a data node split across its parent's slots */
+	size_t		downward_splits;	/* a data node split into a subtree */
+	size_t		model_doublings;	/* a model node doubled its slots for a sideways split */
+	size_t		model_widenings;	/* a model node widened its key block for a new key */
+	size_t		parents_added;	/* a model node went above another for a new key */
 } AxTreeStats;
 
 AxTree	   *ax_tree_create(void *arena, const AxTreeParams *params, AxError *err);

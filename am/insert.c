@@ -293,7 +293,7 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	}
 	LWLockRelease(&entry->lock);
 	if (st == AX_NOMEM)
-		alexidx_report_arena_full(index, buf->n * 32);
+		alexidx_report_arena_full(index, buf->n * ALEXIDX_ARENA_BYTES_PER_ENTRY);
 	if (st != AX_OK)
 		alexidx_report(&err, "could not insert into the tree", index);
 

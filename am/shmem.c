@@ -164,7 +164,7 @@ alexidx_new_tree(Relation index, Size expected_entries)
 		params.max_data_node_slots = ((AlexOptions *) index->rd_options)->max_node_slots;
 	tree = ax_tree_create(alexidx_shared->arena, &params, &err);
 	if (tree == NULL)
-		alexidx_report_arena_full(index, expected_entries * 24);
+		alexidx_report_arena_full(index, expected_entries * ALEXIDX_ARENA_BYTES_PER_ENTRY);
 	return tree;
 }
 

@@ -578,65 +578,118 @@ check_build(AxRequestSlot *slot)
 	finish_err(slot, &err);
 }
 
+/* A new build's record, in state building, under a fresh build id. */
 static void
-serve_one(AxRequestSlot *slot)
+new_build(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+	AxBuildRecord rec = slot->record;
+
+	alexidx_block_signals();
+	rec.build_id = ax_db_new_build_id(sidecar, &err);
+	if (err.status == AX_OK)
+	{
+		rec.state = AX_BUILD_BUILDING;
+		rec.incarnation = incarnation;
+		ax_db_put_record(sidecar, &rec, &err);
+	}
+	alexidx_unblock_signals();
+	slot->result = rec.build_id;
+	finish_err(slot, &err);
+}
+
+/* Ingests a build's SST files (slot->path.N.sst) and marks the build ready. */
+static void
+ingest_build(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+	int			nfiles = (int) slot->nentries;
+	const char **files = palloc(sizeof(char *) * nfiles);
+	int			i;
+
+	for (i = 0; i < nfiles; i++)
+		files[i] = psprintf("%s.%d.sst", slot->path, i);
+	alexidx_block_signals();
+	if (ax_db_ingest(sidecar, files, nfiles, &err) == AX_OK)
+		set_record_state(slot->build_id, AX_BUILD_READY, &err);
+	alexidx_unblock_signals();
+	finish_err(slot, &err);
+}
+
+static void
+mark_build_ready(AxRequestSlot *slot)
 {
 	AxError		err = {0};
 
+	alexidx_block_signals();
+	set_record_state(slot->build_id, AX_BUILD_READY, &err);
+	alexidx_unblock_signals();
+	finish_err(slot, &err);
+}
+
+static void
+compact_build(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+
+	/* the deletes that call for it must be in the sidecar before it is rewritten */
+	if (alexidx_follow_catch_up(sidecar, &err))
+		queue_compaction(slot->build_id);
+	finish_err(slot, &err);
+}
+
+static void
+build_size(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+
+	alexidx_block_signals();
+	ax_db_build_bytes(sidecar, slot->build_id, &slot->result, &err);
+	alexidx_unblock_signals();
+	finish_err(slot, &err);
+}
+
+/* One page of build records after slot->build_id: the records come in build id order. */
+static void
+list_page(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+	size_t		n,
+				i,
+				copied = 0;
+	AxBuildRecord *recs = list_builds(&n, &err);
+	AxBuildRecord *page = (AxBuildRecord *) slot->inline_entries;
+
+	for (i = 0; i < n && copied < AX_LIST_MAX; i++)
+		if (recs[i].build_id > slot->build_id)
+			page[copied++] = recs[i];
+	slot->result = copied;
+	pfree(recs);
+	finish_err(slot, &err);
+}
+
+static void
+serve_one(AxRequestSlot *slot)
+{
 	switch (slot->type)
 	{
 		case AXR_NEW_BUILD:
-			{
-				AxBuildRecord rec = slot->record;
-
-				alexidx_block_signals();
-				rec.build_id = ax_db_new_build_id(sidecar, &err);
-				if (err.status == AX_OK)
-				{
-					rec.state = AX_BUILD_BUILDING;
-					rec.incarnation = incarnation;
-					ax_db_put_record(sidecar, &rec, &err);
-				}
-				alexidx_unblock_signals();
-				slot->result = rec.build_id;
-				finish_err(slot, &err);
-				break;
-			}
+			new_build(slot);
+			break;
 		case AXR_INGEST:
-			{
-				int			nfiles = (int) slot->nentries;
-				const char **files = palloc(sizeof(char *) * nfiles);
-				int			i;
-
-				for (i = 0; i < nfiles; i++)
-					files[i] = psprintf("%s.%d.sst", slot->path, i);
-				alexidx_block_signals();
-				if (ax_db_ingest(sidecar, files, nfiles, &err) == AX_OK)
-					set_record_state(slot->build_id, AX_BUILD_READY, &err);
-				alexidx_unblock_signals();
-				finish_err(slot, &err);
-				break;
-			}
+			ingest_build(slot);
+			break;
 		case AXR_BUILD_READY:
-			alexidx_block_signals();
-			set_record_state(slot->build_id, AX_BUILD_READY, &err);
-			alexidx_unblock_signals();
-			finish_err(slot, &err);
+			mark_build_ready(slot);
 			break;
 		case AXR_LOAD:
 			load_build(slot);
 			break;
 		case AXR_COMPACT:
-			/* the deletes that call for it must be in the sidecar before it is rewritten */
-			if (alexidx_follow_catch_up(sidecar, &err))
-				queue_compaction(slot->build_id);
-			finish_err(slot, &err);
+			compact_build(slot);
 			break;
 		case AXR_SIZE:
-			alexidx_block_signals();
-			ax_db_build_bytes(sidecar, slot->build_id, &slot->result, &err);
-			alexidx_unblock_signals();
-			finish_err(slot, &err);
+			build_size(slot);
 			break;
 		case AXR_CHECK:
 			check_build(slot);
@@ -654,22 +707,8 @@ serve_one(AxRequestSlot *slot)
 			resolve_build(slot);
 			break;
 		case AXR_LIST:
-			{
-				/* one page: the records come in build id order */
-				size_t		n,
-							i,
-							copied = 0;
-				AxBuildRecord *recs = list_builds(&n, &err);
-				AxBuildRecord *page = (AxBuildRecord *) slot->inline_entries;
-
-				for (i = 0; i < n && copied < AX_LIST_MAX; i++)
-					if (recs[i].build_id > slot->build_id)
-						page[copied++] = recs[i];
-				slot->result = copied;
-				pfree(recs);
-				finish_err(slot, &err);
-				break;
-			}
+			list_page(slot);
+			break;
 		default:
 			finish(slot, AX_ERROR, "unknown request");
 			break;
@@ -968,29 +1007,17 @@ prepare_directory(const char *dir)
 		ereport(LOG, (errcode_for_file_access(), errmsg("could not chmod \"%s\": %m", dir)));
 }
 
-void
-alexidx_worker_main(Datum arg)
+/*
+ * Opens the sidecar (a damaged one is moved aside and an empty one starts); a sidecar that
+ * is new or came from a snapshot first makes the builds the WAL since its position logs.
+ * Returns whether it is the live sidecar of before (neither restored nor set aside).
+ */
+static bool
+open_sidecar(void)
 {
 	AxError		err = {0};
-	char	   *dir;
-	TimestampTz last_sweep = 0;
-	TimestampTz apply_retry_at = 0;
-	bool		clean;
 	bool		restored;
 	char		set_aside[MAXPGPATH + 256];
-
-	pqsignal(SIGTERM, handle_sigterm);
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	/* nothing of the worker's is a query to cancel */
-	pqsignal(SIGINT, SIG_IGN);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-	CurrentResourceOwner = ResourceOwnerCreate(NULL, "alexidx sidecar");
-
-	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_STARTING);
-	dir = alexidx_sidecar_dir();
-	prepare_directory(dir);
-	prepare_directory(alexidx_ingest_dir());
 
 	sidecar = alexidx_open_sidecar(set_aside, sizeof(set_aside), &restored, &err);
 	if (sidecar == NULL)
@@ -1018,15 +1045,24 @@ alexidx_worker_main(Datum arg)
 			fail_worker("could not start", &err);
 		alexidx_follow_rebuild_until(end);
 	}
+	return !restored && set_aside[0] == '\0';
+}
 
-	/*
-	 * Shared memory outlives a worker that exits alone (SIGTERM, an error): the server did
-	 * not crash, its unlogged relations were not reset, and backends may still be building
-	 * under the current incarnation. Only a fresh shared memory (server start, crash restart)
-	 * begins a new incarnation and, after a crash or in recovery, resets the unlogged builds:
-	 * PostgreSQL empties unlogged relations after any recovery, even one that starts from a
-	 * clean shutdown (a primary restarted as a standby, an archive recovery).
-	 */
+/*
+ * Shared memory outlives a worker that exits alone (SIGTERM, an error): the server did
+ * not crash, its unlogged relations were not reset, and backends may still be building
+ * under the current incarnation. Only a fresh shared memory (server start, crash restart)
+ * begins a new incarnation and, after a crash or in recovery, resets the unlogged builds:
+ * PostgreSQL empties unlogged relations after any recovery, even one that starts from a
+ * clean shutdown (a primary restarted as a standby, an archive recovery). Returns whether
+ * the previous shutdown was clean.
+ */
+static bool
+start_incarnation(void)
+{
+	AxError		err = {0};
+	bool		clean;
+
 	alexidx_block_signals();
 	if (ax_db_take_clean_marker(sidecar, &clean, &err) == AX_OK)
 	{
@@ -1042,33 +1078,90 @@ alexidx_worker_main(Datum arg)
 		reset_unlogged_builds();
 
 	alexidx_shared->incarnation = incarnation;
-	alexidx_shared->worker_latch = MyLatch;
+	return clean;
+}
 
-	/*
-	 * Before any index answers, the sidecar takes every change logged up to now (after a crash,
-	 * the WAL since its durable position). Backends wait meanwhile: a tree is only loaded from
-	 * a sidecar that has caught up.
-	 */
+/*
+ * Before any index answers, the sidecar takes every change logged up to now (after a crash,
+ * the WAL since its durable position). Backends wait meanwhile: a tree is only loaded from
+ * a sidecar that has caught up.
+ */
+static void
+catch_up_at_start(void)
+{
+	AxError		err = {0};
+	char		why[512];
+	XLogRecPtr	target = RecoveryInProgress() ? GetXLogReplayRecPtr(NULL) : GetFlushRecPtr(NULL);
+	TimestampTz start = GetCurrentTimestamp();
+	XLogRecPtr	from;
+
+	if (!alexidx_follow_start(sidecar, why, sizeof(why)))
+		fail_worker_and_wait(why);
+	from = (XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->applied_lsn);
+	while (alexidx_follow(sidecar, target, (Size) 64 << 20, &err))
+		CHECK_FOR_INTERRUPTS();
+	if (err.status != AX_OK)
+		fail_worker("could not apply the WAL to the sidecar", &err);
+	alexidx_follow_sync(sidecar, true);
+	ereport(LOG, (errmsg("alexidx sidecar: applied the WAL from %X/%X to %X/%X in %ld ms",
+						 LSN_FORMAT_ARGS(from), LSN_FORMAT_ARGS(target),
+						 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
+}
+
+/*
+ * Applies the next stretch of WAL, unless held or waiting to retry after a failure;
+ * returns whether more is waiting.
+ */
+static bool
+apply_some_wal(TimestampTz *retry_at)
+{
+	AxError		err = {0};
+	bool		more_wal;
+
+	if (alexidx_hold_sidecar_apply || GetCurrentTimestamp() < *retry_at)
+		return false;
+	more_wal = alexidx_follow(sidecar, InvalidXLogRecPtr, (Size) 16 << 20, &err);
+	if (err.status != AX_OK)
 	{
-		char		why[512];
-		XLogRecPtr	target = RecoveryInProgress() ? GetXLogReplayRecPtr(NULL) : GetFlushRecPtr(NULL);
-		TimestampTz start = GetCurrentTimestamp();
-		XLogRecPtr	from;
-
-		if (!alexidx_follow_start(sidecar, why, sizeof(why)))
-			fail_worker_and_wait(why);
-		from = (XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->applied_lsn);
-		while (alexidx_follow(sidecar, target, (Size) 64 << 20, &err))
-			CHECK_FOR_INTERRUPTS();
-		if (err.status != AX_OK)
-			fail_worker("could not apply the WAL to the sidecar", &err);
-		alexidx_follow_sync(sidecar, true);
-		ereport(LOG, (errmsg("alexidx sidecar: applied the WAL from %X/%X to %X/%X in %ld ms",
-							 LSN_FORMAT_ARGS(from), LSN_FORMAT_ARGS(target),
-							 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
+		/*
+		 * A full disk, say. Commits go on (the WAL is the log of record, and the slot
+		 * keeps it): try again in a while, and the sidecar catches up then.
+		 */
+		ereport(LOG, (errmsg("alexidx sidecar: could not apply the WAL, retrying in %d s: %s",
+							 APPLY_RETRY_MS / 1000, err.message)));
+		*retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), APPLY_RETRY_MS);
+		more_wal = false;
 	}
+	return more_wal;
+}
+
+void
+alexidx_worker_main(Datum arg)
+{
+	AxError		err = {0};
+	TimestampTz last_sweep = 0;
+	TimestampTz apply_retry_at = 0;
+	bool		clean;
+	bool		sidecar_is_live;
+
+	pqsignal(SIGTERM, handle_sigterm);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	/* nothing of the worker's is a query to cancel */
+	pqsignal(SIGINT, SIG_IGN);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, "alexidx sidecar");
+
+	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_STARTING);
+	prepare_directory(alexidx_sidecar_dir());
+	prepare_directory(alexidx_ingest_dir());
+
+	sidecar_is_live = open_sidecar();
+	clean = start_incarnation();
+	alexidx_shared->worker_latch = MyLatch;
+	catch_up_at_start();
 	/* on a primary after a clean restart, the trees are there already */
-	alexidx_arena_take_kept_trees(sidecar, !restored && set_aside[0] == '\0' && !RecoveryInProgress());
+	alexidx_arena_take_kept_trees(sidecar, sidecar_is_live && !RecoveryInProgress());
 	pg_write_barrier();
 	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_RUNNING);
 	ereport(LOG, (errmsg("alexidx sidecar started (incarnation %u, previous shutdown %s)",
@@ -1079,30 +1172,14 @@ alexidx_worker_main(Datum arg)
 	while (!shutdown_requested)
 	{
 		TimestampTz now;
-		bool		more_wal = false;
+		bool		more_wal;
 
 		if (!alexidx_follow_promotion(sidecar, &err))
 			fail_worker("could not apply the WAL replayed before the promotion", &err);
 		/* drops first: a notice posted before a request is then handled before it */
 		serve_drop_notices();
 		serve_requests();
-		if (!alexidx_hold_sidecar_apply &&
-			GetCurrentTimestamp() >= apply_retry_at)
-		{
-			more_wal = alexidx_follow(sidecar, InvalidXLogRecPtr, (Size) 16 << 20, &err);
-			if (err.status != AX_OK)
-			{
-				/*
-				 * A full disk, say. Commits go on (the WAL is the log of record, and the slot
-				 * keeps it): try again in a while, and the sidecar catches up then.
-				 */
-				ereport(LOG, (errmsg("alexidx sidecar: could not apply the WAL, retrying in %d s: %s",
-									 APPLY_RETRY_MS / 1000, err.message)));
-				apply_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), APPLY_RETRY_MS);
-				memset(&err, 0, sizeof(err));
-				more_wal = false;
-			}
-		}
+		more_wal = apply_some_wal(&apply_retry_at);
 		alexidx_follow_sync(sidecar, false);
 		/* a checkpoint may be waiting for the snapshot of its redo pointer */
 		alexidx_snapshots_step(sidecar);

@@ -29,24 +29,39 @@ tree_entries(Relation index, uint64 build_id)
 	return n;
 }
 
-IndexBulkDeleteResult *
-alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
-				   IndexBulkDeleteCallback callback, void *callback_state)
+/* The entries VACUUM's callback called dead, and how many it kept. */
+typedef struct DeadEntries
 {
-	Relation	index = info->index;
-	uint64		build_id = alexidx_read_build_id(index);
+	AxEntry    *items;
+	Size		n;
+	Size		cap;
+	Size		live;
+} DeadEntries;
+
+static void
+dead_push(DeadEntries *d, const AxEntry *e)
+{
+	if (d->n == d->cap)
+	{
+		d->cap = d->cap ? d->cap * 2 : 1024;
+		d->items = d->items ? repalloc_huge(d->items, d->cap * sizeof(AxEntry))
+			: palloc_extended(d->cap * sizeof(AxEntry), MCXT_ALLOC_HUGE);
+	}
+	d->items[d->n++] = *e;
+}
+
+/*
+ * Asks the callback about every entry of both trees, copied a chunk at a time under the
+ * shared lock; the callback runs without it.
+ */
+static void
+collect_dead(Relation index, uint64 build_id, IndexBulkDeleteCallback callback,
+			 void *callback_state, DeadEntries *dead)
+{
 	AxEntry    *chunk = palloc(sizeof(AxEntry) * VACUUM_CHUNK);
-	AxEntry    *dead = NULL;
-	Size		ndead = 0,
-				deadcap = 0,
-				live = 0;
 	AxEntry		last;
 	bool		has_last = false;
 	int			which;
-
-	alexidx_require_preload();
-	if (stats == NULL)
-		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
 	/* which = 0: the values' tree, 1: the NULLs' tree */
 	for (which = 0; which < 2; which++, has_last = false)
@@ -64,76 +79,90 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 							   has_last ? &last : NULL, false, chunk, VACUUM_CHUNK);
 		LWLockRelease(&entry->lock);
 
-		/* the callback runs without our lock */
 		for (i = 0; i < n; i++)
 		{
 			ItemPointerData tid;
 
 			alexidx_tid_unpack(chunk[i].tid, &tid);
 			if (callback(&tid, callback_state))
-			{
-				if (ndead == deadcap)
-				{
-					deadcap = deadcap ? deadcap * 2 : 1024;
-					dead = dead ? repalloc_huge(dead, deadcap * sizeof(AxEntry))
-						: palloc_extended(deadcap * sizeof(AxEntry), MCXT_ALLOC_HUGE);
-				}
-				dead[ndead++] = chunk[i];
-			}
+				dead_push(dead, &chunk[i]);
 			else
-				live++;
+				dead->live++;
 		}
 		if (n < VACUUM_CHUNK)
 			break;
 		last = chunk[n - 1];
 		has_last = true;
 	}
-
-	if (ndead > 0)
-	{
-		AxIndexEntry *entry;
-		AxError		err;
-		Size		nvalues;
-		uint64		epoch;
-
-		bool		logged = alexidx_index_is_logged(index);
-
-		/* without WAL, the sidecar forgets them first (the worker writes it) */
-		if (!logged)
-			alexidx_sidecar_write(index, build_id, dead, ndead, true);
-		nvalues = alexidx_split_nulls(dead, ndead);
-		entry = alexidx_acquire(index, build_id, LW_EXCLUSIVE);
-		if (!alexidx_erase_pair(entry, dead, nvalues, ndead, NULL, &err))
-		{
-			/*
-			 * The tree may still hold dead TIDs (which, for a logged index, were not logged as
-			 * removed). Drop it (the next use reloads it from the sidecar) and fail, so that
-			 * the heap keeps the TIDs until a VACUUM succeeds.
-			 */
-			LWLockRelease(&entry->lock);
-			alexidx_forget_tree(build_id);
-			alexidx_report(&err, "could not remove dead entries from the tree", index);
-		}
-		if (logged)
-		{
-			/*
-			 * Logged before the heap's own VACUUM records, which free the TIDs: in the WAL,
-			 * and so in the sidecar, the entries are gone before a TID can be reused.
-			 */
-			START_CRIT_SECTION();
-			alexidx_wal_log_entries(index, build_id, dead, ndead, true);
-			END_CRIT_SECTION();
-		}
-		epoch = alexidx_advance_scan_epoch();
-		LWLockRelease(&entry->lock);
-		/* index-only scans may still hold the removed entries: the TIDs are not free yet */
-		alexidx_wait_for_scans(build_id, epoch);
-		/* give the space back on disk when a good share of the index went away */
-		if (ndead >= 100000 || ndead * 4 >= ndead + live)
-			alexidx_sidecar_compact(build_id);
-		pfree(dead);
-	}
 	pfree(chunk);
+}
+
+/*
+ * Takes the dead entries out of the trees, and out of the sidecar (an unlogged index) or
+ * into the WAL (a logged one), and waits until no scan can still return them.
+ */
+static void
+remove_dead(Relation index, uint64 build_id, const DeadEntries *dead)
+{
+	AxIndexEntry *entry;
+	AxError		err;
+	Size		nvalues;
+	uint64		epoch;
+	bool		logged = alexidx_index_is_logged(index);
+
+	/* without WAL, the sidecar forgets them first (the worker writes it) */
+	if (!logged)
+		alexidx_sidecar_write(index, build_id, dead->items, dead->n, true);
+	nvalues = alexidx_split_nulls(dead->items, dead->n);
+	entry = alexidx_acquire(index, build_id, LW_EXCLUSIVE);
+	if (!alexidx_erase_pair(entry, dead->items, nvalues, dead->n, NULL, &err))
+	{
+		/*
+		 * The tree may still hold dead TIDs (which, for a logged index, were not logged as
+		 * removed). Drop it (the next use reloads it from the sidecar) and fail, so that
+		 * the heap keeps the TIDs until a VACUUM succeeds.
+		 */
+		LWLockRelease(&entry->lock);
+		alexidx_forget_tree(build_id);
+		alexidx_report(&err, "could not remove dead entries from the tree", index);
+	}
+	if (logged)
+	{
+		/*
+		 * Logged before the heap's own VACUUM records, which free the TIDs: in the WAL,
+		 * and so in the sidecar, the entries are gone before a TID can be reused.
+		 */
+		START_CRIT_SECTION();
+		alexidx_wal_log_entries(index, build_id, dead->items, dead->n, true);
+		END_CRIT_SECTION();
+	}
+	epoch = alexidx_advance_scan_epoch();
+	LWLockRelease(&entry->lock);
+	/* index-only scans may still hold the removed entries: the TIDs are not free yet */
+	alexidx_wait_for_scans(build_id, epoch);
+	/* give the space back on disk when a good share of the index went away */
+	if (dead->n >= 100000 || dead->n * 4 >= dead->n + dead->live)
+		alexidx_sidecar_compact(build_id);
+}
+
+IndexBulkDeleteResult *
+alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	uint64		build_id = alexidx_read_build_id(index);
+	DeadEntries dead = {0};
+
+	alexidx_require_preload();
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+
+	collect_dead(index, build_id, callback, callback_state, &dead);
+	if (dead.n > 0)
+	{
+		remove_dead(index, build_id, &dead);
+		pfree(dead.items);
+	}
 
 	/*
 	 * When this returns, the heap may give the dead TIDs to new rows: entries of speculative
@@ -141,8 +170,8 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	 */
 	pg_atomic_fetch_add_u64(&alexidx_shared->bulkdeletes_finished, 1);
 
-	stats->tuples_removed += ndead;
-	stats->num_index_tuples = live;
+	stats->tuples_removed += dead.n;
+	stats->num_index_tuples = dead.live;
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	return stats;
 }

@@ -327,6 +327,11 @@ TEST(AlexAppend, MonotonicAppendsStayShallow) {
   auto st = t.stats();
   EXPECT_LE(st.depth, 3u);
   EXPECT_LE(double(t.memory_bytes()) / double(t.size()), 40.0);
+  // the tree grew by expanding full nodes, splitting them, and widening a model node to the right
+  EXPECT_GT(st.events.expansions, 0u);
+  EXPECT_GT(st.events.sideways_splits + st.events.downward_splits, 0u);
+  EXPECT_GT(st.events.model_widenings + st.events.parents_added, 0u);
+  EXPECT_EQ(st.events.shrinks, 0u);
 }
 
 TEST(AlexAppend, DescendingInserts) {
@@ -506,6 +511,12 @@ TEST(AlexKeys, OtherIntegralKeyTypes) {
   auto it = a.end();
   --it;
   EXPECT_EQ(it.key(), UINT32_MAX);
+  // from_u64 undoes to_u64 (the engine decodes sidecar keys with it)
+  using T64 = alex::detail::KeyTraits<int64_t>;
+  using T32 = alex::detail::KeyTraits<int32_t>;
+  for (int64_t k : {INT64_MIN, int64_t{-1}, int64_t{0}, int64_t{1}, INT64_MAX}) EXPECT_EQ(T64::from_u64(T64::to_u64(k)), k);
+  for (int32_t k : {INT32_MIN, -1, 0, 1, INT32_MAX}) EXPECT_EQ(T32::from_u64(T32::to_u64(k)), k);
+  EXPECT_EQ(alex::detail::KeyTraits<uint32_t>::from_u64(UINT32_MAX), UINT32_MAX);
 }
 
 TEST(AlexStats, Reasonable) {
@@ -517,6 +528,11 @@ TEST(AlexStats, Reasonable) {
   EXPECT_EQ(st.entries, entries.size());
   EXPECT_GE(st.data_nodes, 1u);
   EXPECT_EQ(st.model_bytes + st.data_bytes, t.memory_bytes());
+  // a bulk load builds the nodes at once: no event
+  EXPECT_EQ(st.events.expansions + st.events.retrains + st.events.shrinks + st.events.sideways_splits +
+                st.events.downward_splits + st.events.model_doublings + st.events.model_widenings +
+                st.events.parents_added,
+            0u);
   EXPECT_LT(st.avg_search_distance, 8.0);
   EXPECT_LE(double(t.memory_bytes()) / double(entries.size()), 24.0);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../engine.h"
+#include "entry_order.hpp"
 
 namespace axeng {
 
@@ -81,13 +82,11 @@ class BitReader {
   unsigned fill_ = 0;
 };
 
-inline uint64_t key_bits_of(int64_t k) { return static_cast<uint64_t>(k) ^ (uint64_t(1) << 63); }
-
 // Packs entries[1..n) (entries[0] is the run's key). Entries are sorted by (key, tid).
 inline std::string encode_run(const AxEntry* e, std::size_t n) {
   uint64_t max_delta = 0, max_block = 0, max_off = 0;
   for (std::size_t i = 1; i < n; i++) {
-    uint64_t d = key_bits_of(e[i].key) - key_bits_of(e[i - 1].key);
+    uint64_t d = key_bits(e[i].key) - key_bits(e[i - 1].key);
     if (d > max_delta) max_delta = d;
     if ((e[i].tid >> 16) > max_block) max_block = e[i].tid >> 16;
     if ((e[i].tid & 0xffff) > max_off) max_off = e[i].tid & 0xffff;
@@ -101,7 +100,7 @@ inline std::string encode_run(const AxEntry* e, std::size_t n) {
   out.push_back(static_cast<char>(ob));
   BitWriter w(&out);
   for (std::size_t i = 1; i < n; i++) {
-    w.put(key_bits_of(e[i].key) - key_bits_of(e[i - 1].key), kb);
+    w.put(key_bits(e[i].key) - key_bits(e[i - 1].key), kb);
     w.put(e[i].tid >> 16, bb);
     w.put(e[i].tid & 0xffff, ob);
   }
@@ -119,11 +118,11 @@ inline void decode_run(const AxEntry& first, const char* value, std::size_t len,
   if (kb > 64 || bb > 48 || ob > 16) throw std::runtime_error("run header has bad widths");
   BitReader r(value + 7, len - 7);
   out.push_back(first);
-  uint64_t prev = key_bits_of(first.key);
+  uint64_t prev = key_bits(first.key);
   for (uint32_t i = 0; i < count; i++) {
     prev += r.get(kb);
     uint64_t block = r.get(bb), off = r.get(ob);
-    out.push_back(AxEntry{static_cast<int64_t>(prev ^ (uint64_t(1) << 63)), (block << 16) | off});
+    out.push_back(AxEntry{key_of_bits(prev), (block << 16) | off});
   }
 }
 

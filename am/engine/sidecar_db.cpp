@@ -479,14 +479,6 @@ extern "C" AxStatus ax_db_ingest(AxDb* h, const char* const* files, std::size_t 
   });
 }
 
-// Rewrites the build's runs without the entries its tombstones hide, and drops the tombstones,
-// in one synced write. Runs in the worker's main thread, so no delete can slip in between the
-// read and the write; singles are left alone.
-static bool entry_less(const AxEntry& a, const AxEntry& b) {
-  return a.key != b.key ? a.key < b.key : a.tid < b.tid;
-}
-static bool entry_eq(const AxEntry& a, const AxEntry& b) { return a.key == b.key && a.tid == b.tid; }
-
 // Removes from the sorted runs one entry per matching tombstone (both sorted): one pass.
 static void drop_tombstoned(std::vector<AxEntry>& runs, const std::vector<AxEntry>& tombs) {
   std::size_t w = 0, t = 0;
@@ -501,6 +493,9 @@ static void drop_tombstoned(std::vector<AxEntry>& runs, const std::vector<AxEntr
   runs.resize(w);
 }
 
+// Rewrites the build's runs without the entries its tombstones hide, and drops the tombstones,
+// in one synced write. Runs in the worker's main thread, so no delete can slip in between the
+// read and the write; singles are left alone.
 extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor, bool* started,
                                       std::size_t budget, bool* done, AxError* err) {
   *done = false;

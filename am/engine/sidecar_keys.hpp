@@ -23,6 +23,7 @@
 #include <string>
 
 #include "../engine.h"
+#include "entry_order.hpp"
 
 namespace axeng {
 
@@ -39,7 +40,7 @@ inline uint64_t get_be64(const char* in) {
 
 inline void encode_data_key(char* out, uint64_t build, const AxEntry& e) {
   put_be64(out, build);
-  put_be64(out + 8, static_cast<uint64_t>(e.key) ^ (1ull << 63));
+  put_be64(out + 8, key_bits(e.key));
   uint64_t block = e.tid >> 16, offset = e.tid & 0xffff;
   out[16] = static_cast<char>(block >> 24);
   out[17] = static_cast<char>(block >> 16);
@@ -51,7 +52,7 @@ inline void encode_data_key(char* out, uint64_t build, const AxEntry& e) {
 
 inline AxEntry decode_data_key(const char* in) {
   AxEntry e;
-  e.key = static_cast<int64_t>(get_be64(in + 8) ^ (1ull << 63));
+  e.key = key_of_bits(get_be64(in + 8));
   uint64_t block = (uint64_t(static_cast<unsigned char>(in[16])) << 24) |
                    (uint64_t(static_cast<unsigned char>(in[17])) << 16) |
                    (uint64_t(static_cast<unsigned char>(in[18])) << 8) |

@@ -26,10 +26,6 @@ using namespace axeng;
 
 namespace {
 
-bool entry_less(const AxEntry& a, const AxEntry& b) {
-  return a.key != b.key ? a.key < b.key : a.tid < b.tid;
-}
-
 struct Part {
   std::string path;
   const AxEntry* values = nullptr;

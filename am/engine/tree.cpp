@@ -97,10 +97,16 @@ extern "C" AxStatus ax_tree_stats(const AxTree* tree, AxTreeStats* out, AxError*
     out->depth = s.depth;
     out->model_nodes = s.model_nodes;
     out->data_nodes = s.data_nodes;
-    out->model_bytes = s.model_bytes;
-    out->data_bytes = s.data_bytes;
     out->memory_bytes = t->memory_bytes();
     out->avg_search_distance = s.avg_search_distance;
+    out->expansions = s.events.expansions;
+    out->retrains = s.events.retrains;
+    out->shrinks = s.events.shrinks;
+    out->sideways_splits = s.events.sideways_splits;
+    out->downward_splits = s.events.downward_splits;
+    out->model_doublings = s.events.model_doublings;
+    out->model_widenings = s.events.model_widenings;
+    out->parents_added = s.events.parents_added;
   });
 }
 

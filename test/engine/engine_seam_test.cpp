@@ -84,6 +84,9 @@ TEST(EngineSeam, EraseCountsWhatItRemoved) {
   AxTreeStats st;
   ASSERT_EQ(ax_tree_stats(tree, &st, &err), AX_OK) << err.message;
   EXPECT_EQ(st.entries, v.size() - present);
+  // half of each node went: the nodes were re-laid out (the core's events come through)
+  EXPECT_GT(st.shrinks + st.retrains, 0u);
+  EXPECT_EQ(st.expansions + st.sideways_splits + st.downward_splits, 0u);
 
   std::vector<AxEntry> out(v.size());
   std::size_t n = ax_tree_copy_range(tree, INT64_MIN, INT64_MAX, nullptr, false, out.data(), out.size());

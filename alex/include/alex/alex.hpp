@@ -48,10 +48,24 @@ struct Params {
   double min_density = 0.6, max_density = 0.85, init_density = 0.75;
 };
 
+// How often the tree changed shape, since it was made (bulk_load and clear keep counting).
+// Each counts an operation that succeeded; one that threw counts nothing.
+struct Events {
+  std::size_t expansions = 0;       // a data node re-laid out in a bigger array, and retrained
+  std::size_t retrains = 0;         // a data node re-laid out and retrained in no more slots
+  std::size_t shrinks = 0;          // a data node re-laid out smaller after erases
+  std::size_t sideways_splits = 0;  // a data node replaced by nodes across its parent's slots
+  std::size_t downward_splits = 0;  // a data node replaced by a subtree in its place
+  std::size_t model_doublings = 0;  // a model node doubled its slots to split a child sideways
+  std::size_t model_widenings = 0;  // a model node widened its block in place to cover a new key
+  std::size_t parents_added = 0;    // a model node put above another to cover a new key
+};
+
 struct Stats {
   std::size_t entries = 0, depth = 0, model_nodes = 0, data_nodes = 0, model_bytes = 0,
               data_bytes = 0;
   double avg_search_distance = 0;  // mean |predicted slot - actual slot| over a sample of entries
+  Events events;
 };
 
 template <class Key, class Payload, class Allocator = std::allocator<std::byte>>
@@ -339,6 +353,7 @@ class Alex {
   Stats stats() const {
     Stats st;
     st.entries = size_;
+    st.events = events_;
     if (!root_) return st;
     const std::size_t stride = std::max<std::size_t>(1, size_ / (std::size_t{1} << 20));
     StatsWalk w{&st, stride, 0, 0, 0};
@@ -496,72 +511,72 @@ class Alex {
   // nodes, nothing is retrained), or, when that would pass the fanout limit, puts a new
   // model node above it. Returns the node now standing where m stood.
   Model* grow_to_cover(Model* m, std::uint64_t u, Step* parent) {
+    const unsigned c = std::max<unsigned>(m->block_bits, detail::common_block_bits(m->start, u));
+    if (m->fanout_log + (c - m->block_bits) <= detail::cost::kMaxFanoutLog) {
+      widen_model(m, c);
+      return m;
+    }
+    return add_parent(m, c, parent);
+  }
+
+  // Extends m in place to the aligned block of 2^c that holds it: same slope, wider block,
+  // old slots keep their children, the new ones get empty data nodes (one per sibling block).
+  void widen_model(Model* m, unsigned c) {
     const unsigned b = m->block_bits;
-    const unsigned c = std::max(b, detail::common_block_bits(m->start, u));
     const unsigned levels = c - b;
     const std::uint64_t tstart = detail::block_start_of(m->start, c);
     Data* first_leaf = const_cast<Data*>(leftmost_leaf(m));
     Data* last_leaf = const_cast<Data*>(rightmost_leaf(m));
-    if (m->fanout_log + levels <= detail::cost::kMaxFanoutLog) {
-      // Extend m in place: same slope, wider block, old slots keep their children.
-      const unsigned nlog = m->fanout_log + levels;
-      const std::size_t nf = std::size_t{1} << nlog;
-      Node** nc = store_.template allocate<Node*>(nf);
-      Data* empties[64];
-      std::size_t made = 0;
-      try {
-        for (; made < levels; ++made) empties[made] = store_.new_leaf(nullptr, 0, 0, 0);
-      } catch (...) {
-        for (std::size_t i = 0; i < made; ++i) store_.free_leaf(empties[i]);
-        store_.deallocate(nc, nf);
-        throw;
-      }
-      const std::size_t off = static_cast<std::size_t>((m->start - tstart) >> m->shift);
-      for (std::size_t i = 0; i < m->fanout(); ++i) nc[off + i] = m->children[i];
-      Data *lchain_first = nullptr, *lchain_last = nullptr, *rchain_first = nullptr, *rchain_last = nullptr;
-      // Sibling blocks of m's block at growing sizes: left ones get further left as they
-      // grow, right ones further right.
-      for (unsigned dd = levels; dd-- > 0;) {
-        const unsigned bd = b + dd;
-        const std::uint64_t sib = detail::block_start_of(m->start, bd) ^ (std::uint64_t{1} << bd);
-        if (sib < m->start) {
-          Data* e = empties[dd];
-          if (!lchain_first) lchain_first = e;
-          else { lchain_last->next = e; e->prev = lchain_last; }
-          lchain_last = e;
-        }
-      }
-      for (unsigned dd = 0; dd < levels; ++dd) {
-        const unsigned bd = b + dd;
-        const std::uint64_t sib = detail::block_start_of(m->start, bd) ^ (std::uint64_t{1} << bd);
-        const std::size_t s0 = static_cast<std::size_t>((sib - tstart) >> m->shift);
-        const std::size_t cnt = std::size_t{1} << (bd - m->shift);
-        for (std::size_t i = s0; i < s0 + cnt; ++i) nc[i] = empties[dd];
-        if (sib > m->start) {
-          Data* e = empties[dd];
-          if (!rchain_first) rchain_first = e;
-          else { rchain_last->next = e; e->prev = rchain_last; }
-          rchain_last = e;
-        }
-      }
-      store_.deallocate(m->children, m->fanout());
-      m->children = nc;
-      m->fanout_log = static_cast<std::uint8_t>(nlog);
-      m->start = tstart;
-      m->block_bits = static_cast<std::uint8_t>(c);
-      if (lchain_first) splice(first_leaf->prev, first_leaf, lchain_first, lchain_last);
-      if (rchain_first) splice(last_leaf, last_leaf->next, rchain_first, rchain_last);
-      return m;
+    const unsigned nlog = m->fanout_log + levels;
+    const std::size_t nf = std::size_t{1} << nlog;
+    Node** nc = store_.template allocate<Node*>(nf);
+    Data* empties[64];
+    try {
+      new_empty_leaves(empties, levels);
+    } catch (...) {
+      store_.deallocate(nc, nf);
+      throw;
     }
-    // New model node above m; m keeps its (smaller) block inside one of the new slots.
-    const unsigned flog = std::min(levels, detail::cost::kMaxFanoutLog);
+    const std::size_t off = static_cast<std::size_t>((m->start - tstart) >> m->shift);
+    for (std::size_t i = 0; i < m->fanout(); ++i) nc[off + i] = m->children[i];
+    Data *lchain_first = nullptr, *lchain_last = nullptr, *rchain_first = nullptr, *rchain_last = nullptr;
+    // Sibling blocks of m's block at growing sizes: left ones get further left as they
+    // grow, right ones further right.
+    for (unsigned dd = levels; dd-- > 0;) {
+      const unsigned bd = b + dd;
+      const std::uint64_t sib = detail::block_start_of(m->start, bd) ^ (std::uint64_t{1} << bd);
+      if (sib < m->start) chain_append(lchain_first, lchain_last, empties[dd]);
+    }
+    for (unsigned dd = 0; dd < levels; ++dd) {
+      const unsigned bd = b + dd;
+      const std::uint64_t sib = detail::block_start_of(m->start, bd) ^ (std::uint64_t{1} << bd);
+      const std::size_t s0 = static_cast<std::size_t>((sib - tstart) >> m->shift);
+      const std::size_t cnt = std::size_t{1} << (bd - m->shift);
+      for (std::size_t i = s0; i < s0 + cnt; ++i) nc[i] = empties[dd];
+      if (sib > m->start) chain_append(rchain_first, rchain_last, empties[dd]);
+    }
+    store_.deallocate(m->children, m->fanout());
+    m->children = nc;
+    m->fanout_log = static_cast<std::uint8_t>(nlog);
+    m->start = tstart;
+    m->block_bits = static_cast<std::uint8_t>(c);
+    if (lchain_first) splice(first_leaf->prev, first_leaf, lchain_first, lchain_last);
+    if (rchain_first) splice(last_leaf, last_leaf->next, rchain_first, rchain_last);
+    ++events_.model_widenings;
+  }
+
+  // Puts a new model node over the aligned block of 2^c that holds m, in m's place; m keeps
+  // its (smaller) block inside one of the new slots, the others get empty data nodes.
+  Model* add_parent(Model* m, unsigned c, Step* parent) {
+    const unsigned flog = std::min(c - m->block_bits, detail::cost::kMaxFanoutLog);
+    const std::uint64_t tstart = detail::block_start_of(m->start, c);
+    Data* first_leaf = const_cast<Data*>(leftmost_leaf(m));
+    Data* last_leaf = const_cast<Data*>(rightmost_leaf(m));
     Model* top = store_.new_model(flog);
     Data* empties[64];
-    std::size_t made = 0;
     try {
-      for (; made < flog; ++made) empties[made] = store_.new_leaf(nullptr, 0, 0, 0);
+      new_empty_leaves(empties, flog);
     } catch (...) {
-      for (std::size_t i = 0; i < made; ++i) store_.free_leaf(empties[i]);
       store_.free_model(top);
       throw;
     }
@@ -574,28 +589,41 @@ class Alex {
     for (unsigned lv = flog; lv-- > 0;) {  // left siblings, leftmost (largest) first
       const std::size_t blk = sm & ~((std::size_t{1} << lv) - 1);
       const std::size_t sib = blk ^ (std::size_t{1} << lv);
-      if (sib < sm) {
-        Data* e = empties[lv];
-        if (!lf) lf = e;
-        else { ll->next = e; e->prev = ll; }
-        ll = e;
-      }
+      if (sib < sm) chain_append(lf, ll, empties[lv]);
     }
     for (unsigned lv = 0; lv < flog; ++lv) {
       const std::size_t blk = sm & ~((std::size_t{1} << lv) - 1);
       const std::size_t sib = blk ^ (std::size_t{1} << lv);
       for (std::size_t i = sib; i < sib + (std::size_t{1} << lv); ++i) top->children[i] = empties[lv];
-      if (sib > sm) {
-        Data* e = empties[lv];
-        if (!rf) rf = e;
-        else { rl->next = e; e->prev = rl; }
-        rl = e;
-      }
+      if (sib > sm) chain_append(rf, rl, empties[lv]);
     }
     replace_child(parent, m, top);
     if (lf) splice(first_leaf->prev, first_leaf, lf, ll);
     if (rf) splice(last_leaf, last_leaf->next, rf, rl);
+    ++events_.parents_added;
     return top;
+  }
+
+  // count new empty data nodes into out; none are left if one cannot be made.
+  void new_empty_leaves(Data** out, std::size_t count) {
+    std::size_t made = 0;
+    try {
+      for (; made < count; ++made) out[made] = store_.new_leaf(nullptr, 0, 0, 0);
+    } catch (...) {
+      for (std::size_t i = 0; i < made; ++i) store_.free_leaf(out[i]);
+      throw;
+    }
+  }
+
+  // Appends e to the unlinked chain first..last.
+  static void chain_append(Data*& first, Data*& last, Data* e) noexcept {
+    if (!first)
+      first = e;
+    else {
+      last->next = e;
+      e->prev = last;
+    }
+    last = e;
   }
 
   // An append-heavy node whose last slot is taken would shift ever longer runs left for
@@ -639,53 +667,83 @@ class Alex {
   // replace it by several nodes (split), as the cost model decides.
   void rebuild_leaf(Data* leaf, Step* path, std::size_t depth, const Entry* in, std::size_t g,
                     bool append_edge = false) {
-    const std::size_t m = leaf->n + g;
+    const LeafPlan plan = plan_rebuild(leaf, in, g, append_edge);
+    if (plan.expand)
+      expand_leaf(leaf, in, g, plan);
+    else
+      split_leaf(leaf, path, depth, merged_with(leaf, in, g), plan.append);
+  }
+
+  // What rebuild_leaf does with a leaf and its incoming run of g entries.
+  struct LeafPlan {
+    std::size_t m;     // entries after the merge
+    std::size_t need;  // slots they need at init_density
+    std::size_t cap;   // slots to lay them out in when expanding (room to the right for appends)
+    bool append;       // append-heavy: builders leave room to the right as well
+    bool expand;       // expand (re-lay out and retrain) rather than split
+  };
+
+  LeafPlan plan_rebuild(const Data* leaf, const Entry* in, std::size_t g, bool append_edge) const {
+    LeafPlan p;
+    p.m = leaf->n + g;
     Entry lo = in[0], hi = in[g - 1];
     if (leaf->n) {
       lo = std::min(lo, leaf->entry(leaf->first()));
       hi = std::max(hi, leaf->entry(leaf->last()));
     }
     const bool all_equal = lo.key == hi.key;
-    const bool append = detail::cost::is_append_heavy(leaf->inserts, leaf->appends) ||
-                        (g > 1 && leaf->n > 0 && leaf->entry(leaf->last()) < in[0]);
-    const std::size_t need = sz_.cap_for(m);
+    p.append = detail::cost::is_append_heavy(leaf->inserts, leaf->appends) ||
+               (g > 1 && leaf->n > 0 && leaf->entry(leaf->last()) < in[0]);
+    p.need = sz_.cap_for(p.m);
     const bool stale = detail::cost::is_catastrophic(leaf->inserts, leaf->search_iters, leaf->shifts,
                                                      leaf->expected_cost);
     // Called before the node is full, for an append at its right edge (see at_append_edge).
-    const bool early = append_edge && m <= sz_.max_fill(leaf->cap);
-    std::size_t cap = need;
-    if (append || early) {
-      const std::size_t roomy = ((need * 3 / 2) + 63) & ~std::size_t{63};
-      cap = all_equal ? std::max(need, roomy) : std::max(need, std::min(roomy, sz_.max_slots));
+    const bool early = append_edge && p.m <= sz_.max_fill(leaf->cap);
+    p.cap = p.need;
+    if (p.append || early) {
+      const std::size_t roomy = ((p.need * 3 / 2) + 63) & ~std::size_t{63};
+      p.cap = all_equal ? std::max(p.need, roomy) : std::max(p.need, std::min(roomy, sz_.max_slots));
     }
-    bool expand = all_equal || (need <= sz_.max_slots && !stale);
-    if (early && cap <= leaf->cap) expand = false;  // cannot grow any more: split instead
-    if (expand) {
-      // Expand (or re-lay out) and retrain.
-      if (m <= leaf->cap) {
-        store_.relayout_merged(leaf, in, g, cap, need);
-      } else {
-        std::vector<Entry> all(m);
-        auto mid = leaf->copy_entries(all.begin());
-        std::copy(in, in + g, mid);
-        if (leaf->n) std::inplace_merge(all.begin(), mid, all.end());
-        store_.relayout(leaf, all.data(), m, cap, need);
-      }
-      return;
+    p.expand = all_equal || (p.need <= sz_.max_slots && !stale);
+    if (early && p.cap <= leaf->cap) p.expand = false;  // cannot grow any more: split instead
+    return p;
+  }
+
+  // The leaf's entries merged with the incoming run, as one sorted array.
+  static std::vector<Entry> merged_with(const Data* leaf, const Entry* in, std::size_t g) {
+    std::vector<Entry> all(leaf->n + g);
+    auto mid = leaf->copy_entries(all.begin());
+    std::copy(in, in + g, mid);
+    if (leaf->n) std::inplace_merge(all.begin(), mid, all.end());
+    return all;
+  }
+
+  // Expand (or re-lay out) and retrain.
+  void expand_leaf(Data* leaf, const Entry* in, std::size_t g, const LeafPlan& plan) {
+    const std::size_t old_cap = leaf->cap;
+    if (plan.m <= leaf->cap) {
+      store_.relayout_merged(leaf, in, g, plan.cap, plan.need);
+    } else {
+      const std::vector<Entry> all = merged_with(leaf, in, g);
+      store_.relayout(leaf, all.data(), plan.m, plan.cap, plan.need);
     }
-    // Split: the builders need the merged run as one array.
-    std::vector<Entry> all(m);
-    {
-      auto mid = leaf->copy_entries(all.begin());
-      std::copy(in, in + g, mid);
-      if (leaf->n) std::inplace_merge(all.begin(), mid, all.end());
-    }
+    if (leaf->cap > old_cap)
+      ++events_.expansions;
+    else
+      ++events_.retrains;
+  }
+
+  // Replaces the leaf by nodes built from `all`: below its parent's slots (downwards), or
+  // across them (sideways), as the cost model chooses; the root leaf always splits downwards.
+  void split_leaf(Data* leaf, Step* path, std::size_t depth, std::vector<Entry> all, bool append) {
+    const std::size_t m = all.size();
     Build b(store_, sz_, all.data() + m, append);
     if (depth == 0) {  // root data node: split downwards
       Node* sub = b.subtree(all.data(), m);
       splice(leaf->prev, leaf->next, b.head(), b.tail());
       root_ = sub;
       store_.free_leaf(leaf);
+      ++events_.downward_splits;
       return;
     }
     Step& ps = path[depth - 1];
@@ -706,8 +764,15 @@ class Alex {
       splice(leaf->prev, leaf->next, b.head(), b.tail());
       for (std::size_t i = gs; i < gs + r; ++i) parent->children[i] = sub;
       store_.free_leaf(leaf);
+      ++events_.downward_splits;
       return;
     }
+    split_sideways(leaf, parent, gs, r, b, all);
+  }
+
+  // Builds nodes for the parent's slots [gs, gs + r) from `all` and puts them where the leaf was.
+  void split_sideways(Data* leaf, Model* parent, std::size_t gs, std::size_t r, Build& b,
+                      std::vector<Entry>& all) {
     struct Piece {
       std::size_t gs, r;
       Node* node;
@@ -715,7 +780,7 @@ class Alex {
     std::vector<Piece> pieces;
     pieces.reserve(8);
     try {
-      b.groups(parent->start, parent->shift, gs, r, all.data(), m, sz_.max_leaf_keys, true,
+      b.groups(parent->start, parent->shift, gs, r, all.data(), all.size(), sz_.max_leaf_keys, true,
                [&](std::size_t s, std::size_t cnt, Node* node) {
                  try {
                    pieces.push_back(Piece{s, cnt, node});
@@ -732,6 +797,7 @@ class Alex {
     for (auto& pc : pieces)
       for (std::size_t i = pc.gs; i < pc.gs + pc.r; ++i) parent->children[i] = pc.node;
     store_.free_leaf(leaf);
+    ++events_.sideways_splits;
   }
 
   // Doubles a model node's resolution: slope x2, each child now owns twice the slots.
@@ -743,6 +809,7 @@ class Alex {
     m->children = nc;
     m->fanout_log = static_cast<std::uint8_t>(m->fanout_log + 1);
     m->shift = static_cast<std::uint8_t>(m->shift - 1);
+    ++events_.model_doublings;
   }
 
   // After erases: a node well below min_density is re-laid out smaller. Optional, so an
@@ -751,8 +818,12 @@ class Alex {
     if (leaf->cap <= 64 && leaf->n > 0) return;
     if (double(leaf->n) >= sz_.min_density * double(leaf->cap)) return;
     try {
-      const std::size_t c = sz_.cap_for(leaf->n);
+      const std::size_t c = sz_.cap_for(leaf->n), old_cap = leaf->cap;
       store_.relayout_merged(leaf, nullptr, 0, c, c);
+      if (leaf->cap < old_cap)
+        ++events_.shrinks;
+      else
+        ++events_.retrains;
     } catch (...) {
     }
   }
@@ -877,6 +948,7 @@ class Alex {
   Store store_;
   Node* root_ = nullptr;
   std::size_t size_ = 0;
+  Events events_;
 };
 
 }  // namespace alex

@@ -284,15 +284,7 @@ struct DataNode : NodeBase {
       else
         ideal = pr;
       prev_key = k;
-      std::size_t pos = LinearModel::clamp_slot(ideal, cap);
-      const std::size_t lo = i == 0 ? 0 : prev + 1;
-      const std::size_t hi = cap - (m - i);
-      if (pos < lo) pos = lo;
-      if (pos > hi) pos = hi;
-      for (std::size_t s = lo; s <= pos; ++s) {  // the gaps before pos copy the entry too
-        keys[s] = k;
-        pays[s] = p;
-      }
+      const std::size_t pos = place(k, p, LinearModel::clamp_slot(ideal, cap), i, m, prev);
       bitmap::set(bits, pos);
       acc.key_placed(LinearModel::clamp_slot(pr, cap), pos, i > 0 && pos == prev + 1);
       prev = pos;
@@ -300,6 +292,21 @@ struct DataNode : NodeBase {
     std::fill(keys + prev + 1, keys + cap, kEndSentinel<K, P>.key);
     std::fill(pays + prev + 1, pays + cap, kEndSentinel<K, P>.payload);
     expected_cost = acc.finish();
+  }
+  // lay_out's step for entry i of m: puts (k, p) at the slot nearest `want` that keeps the
+  // order (after prev, the slot of entry i - 1) and leaves a slot for each entry still to
+  // come; the gaps before it copy the entry too. Returns the slot.
+  std::size_t place(K k, P p, std::size_t want, std::size_t i, std::size_t m, std::size_t prev) noexcept {
+    const std::size_t lo = i == 0 ? 0 : prev + 1;
+    const std::size_t hi = cap - (m - i);
+    std::size_t pos = want;
+    if (pos < lo) pos = lo;
+    if (pos > hi) pos = hi;
+    for (std::size_t s = lo; s <= pos; ++s) {
+      keys[s] = k;
+      pays[s] = p;
+    }
+    return pos;
   }
   // lay_out's fast path for m >= 1 sorted entries with pairwise distinct keys (the usual
   // case): the targets are the ranks times `step`, so the least-squares fit needs one pass
@@ -349,15 +356,7 @@ struct DataNode : NodeBase {
       const P p = src.pay(i);
       const std::size_t pred =
           LinearModel::clamp_slot(lm.slope * static_cast<double>(Traits::to_u64(k) - base) + lm.intercept, cap);
-      std::size_t pos = pred;
-      const std::size_t lo = i == 0 ? 0 : prev + 1;
-      const std::size_t hi = cap - (m - i);
-      if (pos < lo) pos = lo;
-      if (pos > hi) pos = hi;
-      for (std::size_t s = lo; s <= pos; ++s) {  // the gaps before pos copy the entry too
-        keys[s] = k;
-        pays[s] = p;
-      }
+      const std::size_t pos = place(k, p, pred, i, m, prev);
       const std::size_t w = pos >> 6;
       if (w != word_idx) {
         bits[word_idx] = word;

@@ -26,6 +26,13 @@ struct KeyTraits {
     else
       return static_cast<std::uint64_t>(k);
   }
+  // The inverse of to_u64 (for u in its image).
+  static constexpr K from_u64(std::uint64_t u) noexcept {
+    if constexpr (std::is_signed_v<K>)
+      return static_cast<K>(static_cast<std::int64_t>(u ^ (std::uint64_t{1} << 63)));
+    else
+      return static_cast<K>(u);
+  }
 };
 
 // A block is [start, start + 2^bits) with start a multiple of 2^bits; bits is 0..64.

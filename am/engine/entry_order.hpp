@@ -1,0 +1,24 @@
+// entry_order.hpp: the order of AxEntry values, for every engine file that sorts, merges or
+// encodes them: by key, then by TID, the order of the core library's Entry (which AxEntry
+// mirrors, tree.cpp) and of the sidecar's keys (sidecar_keys.hpp).
+#pragma once
+
+#include <cstdint>
+
+#include "../engine.h"
+#include "alex/key_traits.hpp"
+
+namespace axeng {
+
+inline bool entry_less(const AxEntry& a, const AxEntry& b) noexcept {
+  return a.key != b.key ? a.key < b.key : a.tid < b.tid;
+}
+inline bool entry_eq(const AxEntry& a, const AxEntry& b) noexcept { return a.key == b.key && a.tid == b.tid; }
+
+// A key as an unsigned number in the same order (the sign bit flipped): the core's mapping,
+// so the sidecar's bytewise key order, run deltas and radix digits agree with the tree's.
+using KeyBits = alex::detail::KeyTraits<int64_t>;
+inline uint64_t key_bits(int64_t k) noexcept { return KeyBits::to_u64(k); }
+inline int64_t key_of_bits(uint64_t u) noexcept { return KeyBits::from_u64(u); }
+
+}  // namespace axeng
