@@ -115,6 +115,8 @@ run_tap() { # name make-args -- files...
   while [ "$1" != "--" ]; do args+=("$1"); shift; done; shift
   for t in "$@"; do
     file=$(basename "$t" .pl); log="$log_dir/$name-$file.log"; st=0
+    # each file starts with an empty small file system
+    [ -n "$small_fs" ] && find "$small_fs" -mindepth 1 -delete
     pg_make prove_installcheck TEST_OUT="$dir" PROVE_FLAGS=-v PROVE_TESTS="t/$file.pl" "${args[@]}" > "$log" 2>&1 || st=$?
     # every server process's log: a crash signal other than SIGKILL, an assertion, ASan
     server_crashes '4|6|7|8|11' "$dir"/tap/tmp_check/log/*.log >> "$log" && st=3

@@ -25,6 +25,8 @@ $node->safe_psql('postgres', q{CREATE TABLE t (k bigint); CREATE INDEX t_ax ON t
 	CREATE UNLOGGED TABLE u (k bigint); CREATE INDEX u_ax ON u USING alexidx (k)});
 $node->stop;
 my $side = $node->data_dir . '/pg_alexidx';
+# the file system may hold what an earlier run left (cp -a would copy into it)
+system('rm', '-rf', "$fs/pg_alexidx", "$fs/filler") == 0 or die;
 system('cp', '-a', $side, "$fs/pg_alexidx") == 0 or die "copy: $!";
 system('rm', '-rf', $side) == 0 or die;
 symlink("$fs/pg_alexidx", $side) or die "symlink: $!";
