@@ -209,7 +209,7 @@ typedef struct AxShared
 	char		worker_error[512];
 	void	   *arena;
 	Size		arena_size;
-	/* the arena holds trees kept at the last clean shutdown, not yet taken (arena_file.c) */
+	/* the arena is where the image of the last clean shutdown wants it, not yet taken */
 	bool		arena_kept;
 	/* builds to drop, posted without waiting (abort and commit callbacks) */
 	slock_t		notice_mutex;
@@ -236,6 +236,7 @@ extern HTAB *alexidx_registry;
 extern bool alexidx_keep_trees;
 extern void *alexidx_arena_map(Size heap_size, bool *kept);
 extern int	alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable);
+
 
 extern void alexidx_shmem_request(void);
 extern void alexidx_shmem_startup(void);

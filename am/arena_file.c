@@ -12,7 +12,10 @@
  * backups and pg_rewind skip pgsql_tmp names), holds only those pages. The postmaster writes
  * it when it exits after a clean shutdown, once every other process is gone and the shutdown
  * checkpoint is written: the pages, an fsync, then the header that seals it, another fsync.
- * The next postmaster reads it back and removes it at once: from then on the arena is live.
+ * The next postmaster checks the image's header and maps the memfd at the image's address;
+ * the sidecar worker reads the pages in (sendfile, straight into the memfd) before any index
+ * answers, and removes the image: from then on the arena is live. The server accepts
+ * connections meanwhile, so other indexes answer at once.
  *
  * Why a sealed image is exact. On a primary a tree changes only together with the WAL record
  * of the change, under the tree's lock (insert.c, vacuum.c), and a build's tree is registered
@@ -36,13 +39,15 @@
  *     the arena holds little besides the listed trees.
  *
  * Cost: the shutdown writes and syncs the arena's used pages (about 24 bytes per entry), the
- * start reads them. alexidx.keep_trees = off skips both.
+ * worker reads them at start (about 0.15 s per 10M entries from the page cache).
+ * alexidx.keep_trees = off skips both.
  */
 #include "postgres.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -167,6 +172,8 @@ image_usable(int fd, ArenaFileHeader *h, Size total, const char **why)
 /*
  * Copies the ranges of [from, total) that hold data in extents_fd (SEEK_DATA) between the
  * mapping at base and io_fd at the same offsets: into memory (to_memory) or out to io_fd.
+ * Into memory, the kernel copies from the image straight into the memfd behind the mapping
+ * (sendfile): no page faults, no zeroing of pages about to be overwritten.
  */
 static bool
 copy_extents(int extents_fd, int io_fd, char *base, Size from, Size total, bool to_memory)
@@ -181,9 +188,16 @@ copy_extents(int extents_fd, int io_fd, char *base, Size from, Size total, bool 
 			end = (off_t) total;
 		while (off < end)
 		{
-			ssize_t		n = to_memory ? pread(io_fd, base + off, end - off, off)
-				: pwrite(io_fd, base + off, end - off, off);
+			ssize_t		n;
 
+			if (to_memory)
+			{
+				off_t		in = off;
+
+				n = lseek(arena_fd, off, SEEK_SET) == off ? sendfile(arena_fd, io_fd, &in, end - off) : -1;
+			}
+			else
+				n = pwrite(io_fd, base + off, end - off, off);
 			if (n <= 0)
 				return false;
 			off += n;
@@ -301,9 +315,29 @@ map_memory(int fd, void *want, Size total)
 	return base == MAP_FAILED ? NULL : base;
 }
 
+/* Lays out an empty arena: the header, then a new heap. */
+static void
+format_arena(char *base, Size heap_size, uint64 system_identifier)
+{
+	ArenaFileHeader *h = (ArenaFileHeader *) base;
+	AxError		err;
+
+	memset(h, 0, offsetof(ArenaFileHeader, trees));
+	strlcpy(h->magic, ARENA_IMAGE_MAGIC, sizeof(h->magic));
+	library_identity(h->library, sizeof(h->library));
+	h->system_identifier = system_identifier;
+	h->base = (uintptr_t) base;
+	h->heap_size = heap_size;
+	h->max_trees = alexidx_max_indexes;
+	if (ax_arena_create(base + header_bytes(), heap_size, &err) != AX_OK)
+		elog(FATAL, "alexidx: could not create the shared arena: %s", err.message);
+}
+
 /*
  * Postmaster, when it makes shared memory: maps the arena and returns its heap. *kept says
- * whether it holds the trees of the last clean shutdown, for the worker to take.
+ * that it is mapped where the image of the last clean shutdown wants it: the sidecar worker
+ * reads the image in (alexidx_arena_take_kept_trees), so that the server accepts connections
+ * meanwhile and indexes of other kinds answer at once. Otherwise the arena is formatted here.
  */
 void *
 alexidx_arena_map(Size heap_size, bool *kept)
@@ -314,7 +348,6 @@ alexidx_arena_map(Size heap_size, bool *kept)
 	char	   *base = NULL;
 	int			image;
 	ArenaFileHeader h;
-	TimestampTz start = GetCurrentTimestamp();
 
 	*kept = false;
 	arena_fd = -1;
@@ -337,25 +370,17 @@ alexidx_arena_map(Size heap_size, bool *kept)
 		base = map_memory(arena_fd, (void *) h.base, total);
 		if (base == NULL)
 			why = "its address is taken";
-		else if (!copy_extents(image, image, base, 0, total, true))
-		{
-			why = "it could not be read";
-			munmap(base, total);
-			base = NULL;
-			/* give back what was read */
-			if (ftruncate(arena_fd, 0) != 0 || ftruncate(arena_fd, (off_t) total) != 0)
-				ereport(FATAL, (errmsg("alexidx: could not reset the arena's memfd: %m")));
-		}
 		else
 			*kept = true;
 	}
 	if (image >= 0)
 	{
-		/* taken or of no use: the arena is live from now on */
 		close(image);
 		if (why)
+		{
 			ereport(LOG, (errmsg("alexidx: not taking the trees in \"%s\": %s", ARENA_IMAGE, why)));
-		unlink(ARENA_IMAGE);
+			unlink(ARENA_IMAGE);
+		}
 	}
 	if (base == NULL)
 		base = map_memory(arena_fd, ARENA_ADDRESS_HINT, total);
@@ -366,59 +391,57 @@ alexidx_arena_map(Size heap_size, bool *kept)
 	header = (ArenaFileHeader *) base;
 	mapped_bytes = total;
 	on_shmem_exit(arena_at_exit, 0);
-
-	if (*kept)
-	{
-		header->sealed = 0;
-		ereport(LOG, (errmsg("alexidx: read %d trees from \"%s\" (%ld ms)", header->ntrees,
-							 ARENA_IMAGE,
-							 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
-	}
-	else
-	{
-		AxError		err;
-
-		memset(header, 0, offsetof(ArenaFileHeader, trees));
-		strlcpy(header->magic, ARENA_IMAGE_MAGIC, sizeof(header->magic));
-		library_identity(header->library, sizeof(header->library));
-		header->system_identifier = cf ? cf->system_identifier : 0;
-		header->base = (uintptr_t) base;
-		header->heap_size = heap_size;
-		header->max_trees = alexidx_max_indexes;
-		if (ax_arena_create(base + header_bytes(), heap_size, &err) != AX_OK)
-			elog(FATAL, "alexidx: could not create the shared arena: %s", err.message);
-	}
+	/* a kept arena stays all zeros (no system identifier: no image at exit) until read in */
+	if (!*kept)
+		format_arena(base, heap_size, cf ? cf->system_identifier : 0);
 	return base + header_bytes();
+}
+
+/* Reads the image into the arena (again, if a worker died while reading it). */
+static bool
+read_image(void)
+{
+	int			image = open(ARENA_IMAGE, O_RDONLY);
+	bool		ok;
+
+	ok = image >= 0 && copy_extents(image, image, (char *) alexidx_shared->arena - header_bytes(),
+									0, header_bytes() + alexidx_shared->arena_size, true);
+	if (image >= 0)
+		close(image);
+	return ok;
 }
 
 /*
  * Sidecar worker, once the sidecar has every change logged so far and before any index
- * answers (backends touch the arena only after that): registers the kept trees, or, if they
- * cannot be trusted, empties the arena so that no space stays taken by them. Returns how many
- * trees it took.
+ * answers (backends touch the arena only after that): reads the image into the arena and
+ * registers its trees, or, if they cannot be trusted, formats the arena anew so that the
+ * trees load from the sidecar. The image goes either way. Returns how many trees it took.
  */
 int
 alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
 {
-	ArenaFileHeader *h = (ArenaFileHeader *) ((char *) alexidx_shared->arena - header_bytes());
 	char	   *heap = alexidx_shared->arena;
+	char	   *base = heap - header_bytes();
+	ArenaFileHeader *h = (ArenaFileHeader *) base;
 	Size		heap_size = alexidx_shared->arena_size;
 	Size		tree_bytes = 0;
-	Size		used;
 	const char *why = NULL;
 	int			i;
 	TimestampTz start = GetCurrentTimestamp();
+	ControlFileData *cf;
 
 	if (!alexidx_shared->arena_kept)
 		return 0;
-	alexidx_shared->arena_kept = false;
 	if (!usable)
 		why = "the sidecar was restored or set aside, or the server is in recovery";
+	else if (!read_image())
+		why = "it could not be read";
+	else if (h->sealed == 0 || h->base != (uintptr_t) base)
+		why = "it changed since the server started";
 	for (i = 0; why == NULL && i < h->ntrees; i++)
 	{
 		KeptTree   *k = &h->trees[i];
 		AxBuildRecord rec;
-		AxTreeStats ts;
 		AxError		err = {0};
 
 		if ((char *) k->tree < heap || (char *) k->tree >= heap + heap_size ||
@@ -435,38 +458,32 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
 			why = "the sidecar does not have one of its builds ready";
 			break;
 		}
-		if (ax_tree_stats(k->tree, &ts, &err) != AX_OK)
-		{
-			why = "a tree could not be read";
-			break;
-		}
-		tree_bytes += ts.memory_bytes;
-		if (ax_tree_stats(k->null_tree, &ts, &err) != AX_OK)
-		{
-			why = "a tree could not be read";
-			break;
-		}
-		tree_bytes += ts.memory_bytes;
+		tree_bytes += ax_tree_memory_bytes(k->tree) + ax_tree_memory_bytes(k->null_tree);
 	}
 	/* space nobody can free (a tree lost track of) would stay taken run after run */
-	used = heap_size - ax_arena_free_bytes(heap);
-	if (why == NULL && used > tree_bytes + tree_bytes / 4 + ((Size) 16 << 20))
+	if (why == NULL &&
+		heap_size - ax_arena_free_bytes(heap) > tree_bytes + tree_bytes / 4 + ((Size) 16 << 20))
 		why = "the arena holds more than the listed trees";
+	/* the arena is live from here on: a later crash must never find the image */
+	unlink(ARENA_IMAGE);
+	fsync_fname_ext("pg_alexidx", true, false, LOG);
+	pg_write_barrier();
+	alexidx_shared->arena_kept = false;
 	if (why != NULL)
 	{
-		AxError		err;
-
-		ereport(LOG, (errmsg("alexidx sidecar: not taking the kept trees: %s; they load from the sidecar", why)));
-		if (ax_arena_create(heap, heap_size, &err) != AX_OK)
-			elog(FATAL, "alexidx: could not create the shared arena: %s", err.message);
+		ereport(LOG, (errmsg("alexidx sidecar: not taking the trees in \"%s\": %s; they load from the sidecar",
+							 ARENA_IMAGE, why)));
+		cf = read_control_file();
+		format_arena(base, heap_size, cf ? cf->system_identifier : 0);
 		return 0;
 	}
+	h->sealed = 0;
 	for (i = 0; i < h->ntrees; i++)
 		if (!alexidx_register_tree(h->trees[i].build_id, h->trees[i].dboid, h->trees[i].tree,
 								   h->trees[i].null_tree))
 			ereport(LOG, (errmsg("alexidx sidecar: no registry room for kept build " UINT64_FORMAT,
 								 h->trees[i].build_id)));
-	ereport(LOG, (errmsg("alexidx sidecar: took %d trees kept at the last clean shutdown (%ld ms)",
+	ereport(LOG, (errmsg("alexidx sidecar: took %d trees kept at the last clean shutdown (read in %ld ms)",
 						 h->ntrees, (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
 	return h->ntrees;
 }

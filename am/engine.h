@@ -101,6 +101,8 @@ AxStatus	ax_tree_insert_batch(AxTree *tree, AxEntry *entries, size_t n, AxError 
 AxStatus	ax_tree_erase_batch(AxTree *tree, AxEntry *entries, size_t n, size_t *removed,
 								AxError *err);
 size_t		ax_tree_size(const AxTree *tree) AX_NOEXCEPT;
+/* Bytes of the arena the tree holds (kept as it allocates: no walk). */
+size_t		ax_tree_memory_bytes(const AxTree *tree) AX_NOEXCEPT;
 
 /*
  * Copies up to max entries with lo <= key <= hi, ascending (or descending when backward),

@@ -88,6 +88,8 @@ extern "C" std::size_t ax_tree_copy_range(const AxTree* tree, int64_t lo, int64_
                   : t->copy_range(lo, hi, as_entries(resume), as_entries(out), max);
 }
 
+extern "C" std::size_t ax_tree_memory_bytes(const AxTree* tree) noexcept { return as_tree(tree)->memory_bytes(); }
+
 extern "C" AxStatus ax_tree_stats(const AxTree* tree, AxTreeStats* out, AxError* err) {
   std::memset(out, 0, sizeof(*out));
   return ax_guard(err, [&] {
