@@ -34,9 +34,10 @@ alexidx_desc(StringInfo buf, XLogReaderState *record)
 		xl_alexidx_entries hdr;
 
 		memcpy(&hdr, data, sizeof(hdr));
-		appendStringInfo(buf, "build " UINT64_FORMAT "; rel %u/%u/%u; %u entries; format %u",
+		appendStringInfo(buf, "build " UINT64_FORMAT "; rel %u/%u/%u; %u entries%s; format %u",
 						 hdr.build_id, hdr.node.spcNode, hdr.node.dbNode, hdr.node.relNode,
-						 hdr.nentries, hdr.format);
+						 hdr.nentries, (hdr.flags & AX_WAL_PACKED) ? " (packed)" : "",
+						 hdr.format);
 	}
 	else if (info == XLOG_ALEXIDX_BUILD_CREATE || info == XLOG_ALEXIDX_BUILD_READY ||
 			 info == XLOG_ALEXIDX_RELOCATE)
@@ -88,6 +89,108 @@ alexidx_wal_register(void)
 	RegisterCustomRmgr(ALEXIDX_RMGR_ID, &alexidx_rmgr);
 }
 
+/*
+ * Where a chunk is packed: static, because inserts log in a critical section, where no memory
+ * may be allocated (only the pages a record touches become resident).
+ */
+static uint8 packed[AX_WAL_PACKED_MAX_BYTES];
+
+static inline uint8 *
+put_varint(uint8 *p, uint64 v)
+{
+	while (v >= 0x80)
+	{
+		*p++ = (uint8) (v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8) v;
+	return p;
+}
+
+/* the difference b - a, wrapping, as a zigzag-coded unsigned value */
+static inline uint64
+zigzag_diff(uint64 a, uint64 b)
+{
+	int64		d = (int64) (b - a);
+
+	return ((uint64) d << 1) ^ (uint64) (d >> 63);
+}
+
+static Size
+pack_entries(const AxEntry *e, Size n)
+{
+	uint8	   *p = packed;
+	uint64		key = 0,
+				tid = 0;
+	Size		i;
+
+	for (i = 0; i < n; i++)
+	{
+		p = put_varint(p, zigzag_diff(key, (uint64) e[i].key));
+		p = put_varint(p, zigzag_diff(tid, e[i].tid));
+		key = (uint64) e[i].key;
+		tid = e[i].tid;
+	}
+	return p - packed;
+}
+
+static inline bool
+get_varint(const uint8 **p, const uint8 *end, uint64 *v)
+{
+	uint64		r = 0;
+	int			shift;
+
+	for (shift = 0; shift < 64 && *p < end; shift += 7)
+	{
+		uint8		b = *(*p)++;
+
+		r |= (uint64) (b & 0x7f) << shift;
+		if ((b & 0x80) == 0)
+		{
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+alexidx_wal_decode_entries(const char *data, Size len, AxEntry *out)
+{
+	xl_alexidx_entries hdr;
+	const uint8 *p;
+	const uint8 *end;
+	uint64		key = 0,
+				tid = 0;
+	Size		i;
+
+	if (len < SizeOfAlexidxEntries)
+		return false;
+	memcpy(&hdr, data, sizeof(hdr));
+	if ((hdr.flags & AX_WAL_PACKED) == 0)
+	{
+		if (len != SizeOfAlexidxEntries + (Size) hdr.nentries * sizeof(AxEntry))
+			return false;
+		memcpy(out, data + SizeOfAlexidxEntries, (Size) hdr.nentries * sizeof(AxEntry));
+		return true;
+	}
+	p = (const uint8 *) data + SizeOfAlexidxEntries;
+	end = (const uint8 *) data + len;
+	for (i = 0; i < hdr.nentries; i++)
+	{
+		uint64		dk,
+					dt;
+
+		if (!get_varint(&p, end, &dk) || !get_varint(&p, end, &dt))
+			return false;
+		key += (dk >> 1) ^ (uint64) -(int64) (dk & 1);
+		tid += (dt >> 1) ^ (uint64) -(int64) (dt & 1);
+		out[i].key = (int64) key;
+		out[i].tid = tid;
+	}
+	return p == end;
+}
+
 static XLogRecPtr
 log_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n, uint8 kind)
 {
@@ -99,16 +202,18 @@ log_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n, uin
 		xl_alexidx_entries hdr;
 		Size		chunk = Min(n - off, AX_WAL_MAX_ENTRIES);
 		char		pad[SizeOfAlexidxEntries] = {0};
+		Size		len = pack_entries(entries + off, chunk);
 
 		memset(&hdr, 0, sizeof(hdr));
 		hdr.format = ALEXIDX_WAL_FORMAT;
+		hdr.flags = AX_WAL_PACKED;
 		hdr.nentries = (uint32) chunk;
 		hdr.build_id = build_id;
 		hdr.node = index->rd_node;
 		memcpy(pad, &hdr, sizeof(hdr));
 		XLogBeginInsert();
 		XLogRegisterData(pad, SizeOfAlexidxEntries);
-		XLogRegisterData((char *) (entries + off), chunk * sizeof(AxEntry));
+		XLogRegisterData((char *) packed, len);
 		end = XLogInsert(ALEXIDX_RMGR_ID, kind);
 	}
 	return end;

@@ -36,15 +36,24 @@
 #define ALEXIDX_WAL_FORMAT 1
 
 /*
- * Records stay at or below about 512 KB: PostgreSQL reads a whole record into memory, on the
- * primary and on every standby.
+ * Records stay at or below about 640 KB (32,768 entries of at most 20 bytes packed):
+ * PostgreSQL reads a whole record into memory, on the primary and on every standby.
  */
 #define AX_WAL_MAX_ENTRIES 32768
+
+/*
+ * Entries packed: each key and TID as the zigzag varint of its difference from the previous
+ * entry's. Entries are logged sorted, so the differences are small: an appended key and the
+ * next TID on the page take a byte each. Without the flag (the first records of format 1),
+ * entries follow as raw AxEntry.
+ */
+#define AX_WAL_PACKED 0x0001
+#define AX_WAL_PACKED_MAX_BYTES (AX_WAL_MAX_ENTRIES * 20)
 
 typedef struct xl_alexidx_entries
 {
 	uint16		format;			/* ALEXIDX_WAL_FORMAT */
-	uint16		flags;			/* none yet */
+	uint16		flags;			/* AX_WAL_PACKED */
 	uint32		nentries;
 	uint64		build_id;
 	RelFileNode node;			/* the index's file when logged: for rm_desc and debugging */
@@ -65,6 +74,12 @@ typedef struct xl_alexidx_mark
 {
 	uint16		format;
 } xl_alexidx_mark;
+
+/*
+ * The entries of an INSERT, DELETE or BUILD_ENTRIES record (data, len: the whole record's
+ * data) into out, which has room for the header's nentries. false: the record is damaged.
+ */
+extern bool alexidx_wal_decode_entries(const char *data, Size len, AxEntry *out);
 
 /* _PG_init, while shared_preload_libraries is loading */
 extern void alexidx_wal_register(void);

@@ -108,7 +108,7 @@ add_pending(const char *data, Size len, bool is_delete)
 	memcpy(&hdr, data, sizeof(hdr));
 	check_format(hdr.format);
 	n = hdr.nentries;
-	if (len != SizeOfAlexidxEntries + n * sizeof(AxEntry))
+	if (n > AX_WAL_MAX_ENTRIES)
 		elog(ERROR, "alexidx: WAL record at %X/%X has a bad length", LSN_FORMAT_ARGS(reader->ReadRecPtr));
 
 	if (npend + n > pend_cap)
@@ -118,7 +118,8 @@ add_pending(const char *data, Size len, bool is_delete)
 			? repalloc_huge(pend_entries, pend_cap * sizeof(AxEntry))
 			: MemoryContextAllocHuge(TopMemoryContext, pend_cap * sizeof(AxEntry));
 	}
-	memcpy(pend_entries + npend, data + SizeOfAlexidxEntries, n * sizeof(AxEntry));
+	if (!alexidx_wal_decode_entries(data, len, pend_entries + npend))
+		elog(ERROR, "alexidx: WAL record at %X/%X is damaged", LSN_FORMAT_ARGS(reader->ReadRecPtr));
 
 	/* consecutive records of one build and kind make one part; order is kept */
 	if (npend_parts > 0 && pend_parts[npend_parts - 1].build_id == hdr.build_id &&

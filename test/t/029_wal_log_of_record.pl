@@ -33,10 +33,15 @@ my $after = $node->safe_psql('postgres', 'SELECT pg_current_wal_flush_lsn()');
 my $recs = $node->safe_psql('postgres', qq{
 	SELECT record_type || ': ' || description FROM pg_get_wal_records_info('$before', '$after')
 	WHERE resource_manager = 'alexidx' ORDER BY start_lsn});
-like($recs, qr/^INSERT: build \d+; rel \d+\/\d+\/\d+; 500 entries; format 1$/m,
+like($recs, qr/^INSERT: build \d+; rel \d+\/\d+\/\d+; 500 entries \(packed\); format 1$/m,
 	'pg_walinspect names the insert batch of 500 entries');
-like($recs, qr/^DELETE: build \d+; rel \d+\/\d+\/\d+; 100 entries; format 1$/m,
+like($recs, qr/^DELETE: build \d+; rel \d+\/\d+\/\d+; 100 entries \(packed\); format 1$/m,
 	'pg_walinspect names the VACUUM delete batch of 100 entries');
+# appended keys on consecutive heap slots pack to about 2 bytes an entry (16 raw)
+my $len = $node->safe_psql('postgres', qq{
+	SELECT record_length FROM pg_get_wal_records_info('$before', '$after')
+	WHERE resource_manager = 'alexidx' AND record_type = 'INSERT' ORDER BY start_lsn LIMIT 1});
+cmp_ok($len, '<', 500 * 3 + 100, "the insert batch of 500 appended keys is packed ($len bytes)");
 
 # ---- the worker follows: applied and durable reach the WAL, the slot follows them ----
 ok(ax_poll(30, 0.1, sub { status('durable_lag_bytes') < 100000 && status('durable_lsn') ge '' &&
