@@ -57,8 +57,17 @@ typedef struct ScanOpaque
 	bool		chunk_seg_done; /* the segment had nothing beyond this chunk */
 	int			next_size;
 	MemoryContext tuple_cxt;	/* index-only scans: the returned tuple */
+	/*
+	 * Index-only scans of a by-value key: one tuple per scan, formed once, whose datum each
+	 * return overwrites (btree hands out tuples from its page, formed by no one per row).
+	 */
+	IndexTuple	value_itup;
+	char	   *value_slot;		/* where its datum sits */
+	IndexTuple	null_itup;
 	int64		pin;			/* scan_pins.c handle; -1: none (needs_pin decides) */
 } ScanOpaque;
+
+static void form_reusable_itups(IndexScanDesc scan);
 
 /*
  * Index-only scans trust the visibility map for the entries of their chunk, and scans with a
@@ -89,6 +98,7 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	so->pin = -1;
 	scan->xs_itupdesc = RelationGetDescr(index);
 	scan->opaque = so;
+	form_reusable_itups(scan);
 	return scan;
 }
 
@@ -198,6 +208,28 @@ fill_chunk(IndexScanDesc scan, bool backward)
 	}
 }
 
+/* Forms the scan's two reusable tuples, if its key is passed by value. */
+static void
+form_reusable_itups(IndexScanDesc scan)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+	TupleDesc	desc = RelationGetDescr(scan->indexRelation);
+	Form_pg_attribute att = TupleDescAttr(desc, 0);
+	MemoryContext old;
+	Datum		value = (Datum) 0;
+	bool		isnull;
+
+	if (!att->attbyval || att->attlen <= 0)
+		return;
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(so));
+	isnull = false;
+	so->value_itup = index_form_tuple(desc, &value, &isnull);
+	so->value_slot = (char *) so->value_itup + IndexInfoFindDataOffset(so->value_itup->t_info);
+	isnull = true;
+	so->null_itup = index_form_tuple(desc, &value, &isnull);
+	MemoryContextSwitchTo(old);
+}
+
 static void
 return_itup(IndexScanDesc scan, const AxEntry *e)
 {
@@ -206,10 +238,23 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
 	Datum		value = (Datum) 0;
 	bool		isnull = alexidx_entry_isnull(e);
 
-	MemoryContextReset(so->tuple_cxt);
-	old = MemoryContextSwitchTo(so->tuple_cxt);
 	if (!isnull)
 		value = alexidx_key_to_datum(e->key, so->keytype);
+	if (so->value_itup)
+	{
+		/* the caller copies what it keeps: overwriting the last tuple is safe */
+		if (isnull)
+			scan->xs_itup = so->null_itup;
+		else
+		{
+			store_att_byval(so->value_slot, value,
+							TupleDescAttr(RelationGetDescr(scan->indexRelation), 0)->attlen);
+			scan->xs_itup = so->value_itup;
+		}
+		return;
+	}
+	MemoryContextReset(so->tuple_cxt);
+	old = MemoryContextSwitchTo(so->tuple_cxt);
 	scan->xs_itup = index_form_tuple(RelationGetDescr(scan->indexRelation), &value, &isnull);
 	MemoryContextSwitchTo(old);
 }
@@ -309,6 +354,11 @@ alexidx_endscan(IndexScanDesc scan)
 	if (so->pin >= 0)
 		alexidx_pin_release(so->pin);
 	MemoryContextDelete(so->tuple_cxt);
+	if (so->value_itup)
+	{
+		pfree(so->value_itup);
+		pfree(so->null_itup);
+	}
 	pfree(so->plan.lo);
 	pfree(so->plan.hi);
 	pfree(so->chunk);
