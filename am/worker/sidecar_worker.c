@@ -34,6 +34,7 @@
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 static AxDb *sidecar = NULL;
 /* live builds still to load after a start, so the first query finds its tree ready */

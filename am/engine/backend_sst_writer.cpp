@@ -1,4 +1,4 @@
-// sst_writer.cpp: a backend writes a build's sorted entries into SST files that the sidecar
+// backend_sst_writer.cpp: a backend writes a build's sorted entries into SST files that the sidecar
 // worker then ingests. SstFileWriter only writes files; it never opens the database, so the
 // "one process opens RocksDB" rule holds.
 //

@@ -19,6 +19,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 PG_FUNCTION_INFO_V1(alexidx_version);
 PG_FUNCTION_INFO_V1(alexidx_stats);

@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 #define STAGING_DIR "pgsql_tmp_live_staging"
 #define REJECTED_DIR "pgsql_tmp_rejected"

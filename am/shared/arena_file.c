@@ -54,6 +54,7 @@
 #include "utils/timestamp.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 #define ARENA_IMAGE_MAGIC "alexidx arena 1"
 /* relative to the data directory, the postmaster's working directory */

@@ -27,7 +27,8 @@
 #include "utils/syscache.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "shared/ipc.h"
+#include "wal/wal.h"
 
 typedef struct Segment
 {

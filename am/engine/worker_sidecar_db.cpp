@@ -1,4 +1,4 @@
-// sidecar_db.cpp: the sidecar's RocksDB database. Only the sidecar worker process calls
+// worker_sidecar_db.cpp: the sidecar's RocksDB database. Only the sidecar worker process calls
 // anything in this file: RocksDB allows one process to open a database for writing.
 #include <sys/statvfs.h>
 

@@ -15,7 +15,8 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "shared/ipc.h"
+#include "wal/wal.h"
 
 #define VACUUM_CHUNK 4096
 

@@ -18,6 +18,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 AxShared   *alexidx_shared = NULL;
 HTAB	   *alexidx_registry = NULL;

@@ -27,7 +27,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "wal/wal.h"
 
 /* SST files written in parallel; two cores are the norm this is tuned for */
 #define SST_PARTS 2

@@ -28,7 +28,8 @@
 #include "utils/timestamp.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "shared/ipc.h"
+#include "wal/wal.h"
 
 /* how often applied WAL is made durable (and the slot moved) while WAL keeps coming */
 #define SYNC_INTERVAL_MS 200

@@ -1,4 +1,5 @@
-// tree.cpp: ALEX trees that live in the shared arena, behind the C API in engine.h.
+// shared_tree.cpp: ALEX trees that live in the shared arena (used by backends and the worker),
+// behind the C API in engine.h.
 //
 // Writers hold the index's LWLock exclusively, readers share it; the tree itself is not
 // thread-safe. An arena that runs full throws std::bad_alloc from the allocator; the core
