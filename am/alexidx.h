@@ -132,8 +132,7 @@ typedef struct AxIndexEntry
 	uint64		build_id;		/* hash key */
 	Oid			dboid;			/* the database of the build's index */
 	LWLock		lock;			/* shared: read the trees; exclusive: change them */
-	AxTree	   *tree;			/* entries with a key */
-	AxTree	   *null_tree;		/* entries whose key is NULL */
+	AxTreePair *pair;			/* the values' tree and the NULLs' tree */
 } AxIndexEntry;
 
 /* ---------- the arena's memory, kept across clean restarts (arena_file.c) ---------- */
@@ -152,25 +151,19 @@ extern AxIndexEntry *alexidx_acquire(Relation index, uint64 build_id, LWLockMode
 /* Frees every loaded tree (a worker that restarts on a standby reloads them). */
 extern void alexidx_forget_all_trees(void);
 /* Registers a build's trees; false (and the trees freed) when the registry is full. */
-extern bool alexidx_register_tree(uint64 build_id, Oid dboid, AxTree *tree, AxTree *null_tree);
+extern bool alexidx_register_pair(uint64 build_id, Oid dboid, AxTreePair *pair);
 /* Is the build's tree loaded, for an index of database dboid? */
 extern bool alexidx_loaded_in_database(uint64 build_id, Oid dboid);
-/* Creates an empty tree, or reports a full arena. */
-extern AxTree *alexidx_new_tree(Relation index, Size expected_entries);
+/* Creates an empty pair of trees, or reports a full arena. */
+extern AxTreePair *alexidx_new_pair(Relation index, Size expected_entries);
 extern void alexidx_report_too_many(void) pg_attribute_noreturn();
 /*
  * Frees a build's tree if it is loaded: the sidecar worker when a build dies, and any process
  * that can no longer trust a tree (the next use loads it again from the sidecar).
  */
 extern void alexidx_forget_tree(uint64 build_id);
-/* Frees one tree; a failure is only a WARNING (the arena space stays in use). */
-extern void alexidx_destroy_tree(AxTree *tree);
-/*
- * Takes entries (values first, then NULLs from nvalues on) out of both trees of an entry
- * locked exclusively. false: the trees are in an unknown state and must be forgotten.
- */
-extern bool alexidx_erase_pair(AxIndexEntry *entry, AxEntry *entries, Size nvalues, Size n,
-							   Size *removed, AxError *err);
+/* Frees a pair of trees; a failure is only a WARNING (the arena space stays in use). */
+extern void alexidx_destroy_pair(AxTreePair *pair);
 /* Posts a build for the worker to drop, without waiting (safe in abort paths). */
 extern void alexidx_post_drop(uint64 build_id);
 /* Raises an ERROR that says how much to raise alexidx.memory by. */

@@ -652,8 +652,7 @@ static std::vector<AxEntry> build_entries(AxDb* h, uint64_t build) {
   return all;
 }
 
-extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxTree* null_tree,
-                                    AxError* err) {
+extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTreePair* pair, AxError* err) {
   return ax_guard(err, [&] {
     AxBuildRecord rec;
     AxError inner{};
@@ -669,8 +668,7 @@ extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxTre
         values[w++] = e;
     }
     values.resize(w);
-    if (ax_tree_bulk_load(tree, values.data(), values.size(), &inner) != AX_OK ||
-        ax_tree_bulk_load(null_tree, nulls.data(), nulls.size(), &inner) != AX_OK)
+    if (ax_pair_bulk_load(pair, values.data(), values.size(), nulls.data(), nulls.size(), &inner) != AX_OK)
       throw Failure(inner.status, inner.message);
   });
 }
@@ -678,7 +676,8 @@ extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxTre
 namespace {
 // Walks one tree in (key, tid) order, a chunk at a time.
 struct TreeCursor {
-  const AxTree* tree;
+  const AxTreePair* pair;
+  bool nulls;  // which of its trees
   std::vector<AxEntry> chunk = std::vector<AxEntry>(1024);
   std::size_t have = 0, pos = 0;
   bool exhausted = false, has_last = false;
@@ -687,7 +686,7 @@ struct TreeCursor {
   bool next(AxEntry* out) {
     if (pos == have) {
       if (exhausted) return false;
-      have = ax_tree_copy_range(tree, INT64_MIN, INT64_MAX, has_last ? &last : nullptr, false,
+      have = ax_pair_copy_range(pair, nulls, INT64_MIN, INT64_MAX, has_last ? &last : nullptr, false,
                                 chunk.data(), chunk.size());
       pos = 0;
       exhausted = have < chunk.size();
@@ -705,12 +704,12 @@ std::string describe(const AxEntry& e) {
 }
 }  // namespace
 
-extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTree* tree, const AxTree* null_tree,
-                                       uint64_t* nsidecar, AxError* err) {
+extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTreePair* pair, uint64_t* nsidecar,
+                                       AxError* err) {
   return ax_guard(err, [&] {
     // The sidecar holds values and NULLs interleaved in (key, tid) order; each tree holds one
     // kind in the same order, so two cursors suffice.
-    TreeCursor values{tree}, nulls{null_tree};
+    TreeCursor values{pair, false}, nulls{pair, true};
     uint64_t count = 0;
     for (const AxEntry& e : build_entries(h, build)) {
       TreeCursor& c = (e.tid & AX_NULL_FLAG) ? nulls : values;

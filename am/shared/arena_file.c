@@ -56,7 +56,7 @@
 #include "alexidx.h"
 #include "shared/ipc.h"
 
-#define ARENA_IMAGE_MAGIC "alexidx arena 1"
+#define ARENA_IMAGE_MAGIC "alexidx arena 2"
 /* relative to the data directory, the postmaster's working directory */
 #define ARENA_IMAGE "pg_alexidx/pgsql_tmp_arena"
 #define ARENA_IMAGE_NEW "pg_alexidx/pgsql_tmp_arena.new"
@@ -67,8 +67,7 @@ typedef struct KeptTree
 {
 	uint64		build_id;
 	Oid			dboid;
-	AxTree	   *tree;
-	AxTree	   *null_tree;
+	AxTreePair *pair;			/* in the arena, as the trees it points to */
 } KeptTree;
 
 /* The start of the mapping (and of the image); the arena's heap follows at header_bytes(). */
@@ -208,13 +207,12 @@ list_trees(void)
 	{
 		KeptTree   *k;
 
-		if (entry->tree == NULL || header->ntrees >= header->max_trees)
+		if (entry->pair == NULL || header->ntrees >= header->max_trees)
 			continue;
 		k = &header->trees[header->ntrees++];
 		k->build_id = entry->build_id;
 		k->dboid = entry->dboid;
-		k->tree = entry->tree;
-		k->null_tree = entry->null_tree;
+		k->pair = entry->pair;
 	}
 }
 
@@ -422,8 +420,7 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
 		AxTreeStats ts;
 		AxError		err = {0};
 
-		if ((char *) k->tree < heap || (char *) k->tree >= heap + heap_size ||
-			(char *) k->null_tree < heap || (char *) k->null_tree >= heap + heap_size)
+		if ((char *) k->pair < heap || (char *) k->pair >= heap + heap_size)
 		{
 			why = "a tree lies outside the arena";
 			break;
@@ -436,13 +433,7 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
 			why = "the sidecar does not have one of its builds ready";
 			break;
 		}
-		if (ax_tree_stats(k->tree, &ts, &err) != AX_OK)
-		{
-			why = "a tree could not be read";
-			break;
-		}
-		tree_bytes += ts.memory_bytes;
-		if (ax_tree_stats(k->null_tree, &ts, &err) != AX_OK)
+		if (ax_pair_stats(k->pair, &ts, &err) != AX_OK)
 		{
 			why = "a tree could not be read";
 			break;
@@ -463,8 +454,7 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
 		return 0;
 	}
 	for (i = 0; i < h->ntrees; i++)
-		if (!alexidx_register_tree(h->trees[i].build_id, h->trees[i].dboid, h->trees[i].tree,
-								   h->trees[i].null_tree))
+		if (!alexidx_register_pair(h->trees[i].build_id, h->trees[i].dboid, h->trees[i].pair))
 			ereport(LOG, (errmsg("alexidx sidecar: no registry room for kept build " UINT64_FORMAT,
 								 h->trees[i].build_id)));
 	ereport(LOG, (errmsg("alexidx sidecar: took %d trees kept at the last clean shutdown (%ld ms)",

@@ -237,8 +237,7 @@ drop_build(uint64 build_id, AxError *err)
 static void
 load_into_registry(uint64 build_id, AxError *err)
 {
-	AxTree	   *tree;
-	AxTree	   *null_tree;
+	AxTreePair *pair;
 	AxBuildRecord rec;
 	AxTreeParams params = {0};
 	bool		loaded;
@@ -259,7 +258,7 @@ load_into_registry(uint64 build_id, AxError *err)
 	if (!alexidx_follow_catch_up(sidecar, err))
 		return;
 
-	/* the same parameters as the build that made the tree (ambuild's alexidx_new_tree) */
+	/* the same parameters as the build that made the tree (ambuild's alexidx_new_pair) */
 	alexidx_block_signals();
 	ax_db_get_record(sidecar, build_id, &rec, err);
 	alexidx_unblock_signals();
@@ -280,23 +279,18 @@ load_into_registry(uint64 build_id, AxError *err)
 		return;
 	}
 	params.max_data_node_slots = rec.max_node_slots;
-	tree = ax_tree_create(alexidx_shared->arena, &params, err);
-	null_tree = tree ? ax_tree_create(alexidx_shared->arena, &params, err) : NULL;
-	if (tree == NULL || null_tree == NULL)
-	{
-		alexidx_destroy_tree(tree);
+	pair = ax_pair_create(alexidx_shared->arena, &params, err);
+	if (pair == NULL)
 		return;
-	}
 	alexidx_block_signals();
-	ax_db_load_tree(sidecar, build_id, tree, null_tree, err);
+	ax_db_load_tree(sidecar, build_id, pair, err);
 	alexidx_unblock_signals();
 	if (err->status != AX_OK)
 	{
-		alexidx_destroy_tree(tree);
-		alexidx_destroy_tree(null_tree);
+		alexidx_destroy_pair(pair);
 		return;
 	}
-	if (!alexidx_register_tree(build_id, rec.dboid, tree, null_tree))
+	if (!alexidx_register_pair(build_id, rec.dboid, pair))
 	{
 		err->status = AX_ERROR;
 		snprintf(err->message, sizeof(err->message),
@@ -572,7 +566,7 @@ check_build(AxRequestSlot *slot)
 		return;
 	}
 	alexidx_block_signals();
-	ax_db_compare_tree(sidecar, slot->build_id, entry->tree, entry->null_tree, &n, &err);
+	ax_db_compare_tree(sidecar, slot->build_id, entry->pair, &n, &err);
 	alexidx_unblock_signals();
 	LWLockRelease(&entry->lock);
 	slot->result = n;

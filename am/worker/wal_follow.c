@@ -170,13 +170,9 @@ apply_to_tree(const PendingPart *part)
 	/* sorting the copy is harmless: RocksDB gets the same set (a batch of one build and kind) */
 	nvalues = alexidx_split_nulls(entries, part->n);
 	if (part->is_delete)
-		ok = alexidx_erase_pair(entry, entries, nvalues, part->n, NULL, &err);
+		ok = ax_pair_erase_batch(entry->pair, entries, nvalues, part->n, NULL, &err) == AX_OK;
 	else
-	{
-		ok = ax_tree_insert_batch(entry->tree, entries, nvalues, &err) == AX_OK &&
-			(nvalues == part->n ||
-			 ax_tree_insert_batch(entry->null_tree, entries + nvalues, part->n - nvalues, &err) == AX_OK);
-	}
+		ok = ax_pair_insert_batch(entry->pair, entries, nvalues, part->n, &err) == AX_OK;
 	if (!ok)
 		ereport(LOG, (errmsg("alexidx sidecar: could not apply WAL to the tree of build " UINT64_FORMAT ", which will be loaded again: %s",
 							 part->build_id, err.message)));
