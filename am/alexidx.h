@@ -242,9 +242,6 @@ extern AxCreatorState alexidx_creator_state(TransactionId xid);
 /* The build id that the metapage at the record's location names; false if unreadable. */
 extern bool alexidx_read_location_build(const AxBuildRecord *rec, uint64 *meta_build);
 extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
-/* RocksDB's threads must never get PostgreSQL's signals: the worker blocks them around calls. */
-extern void alexidx_block_signals(void);
-extern void alexidx_unblock_signals(void);
 
 /* ---------- following the WAL into the sidecar (wal_follow.c, worker only) ---------- */
 #define ALEXIDX_SLOT_NAME "alexidx_sidecar"

@@ -425,9 +425,7 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
 			why = "a tree lies outside the arena";
 			break;
 		}
-		alexidx_block_signals();
 		ax_db_get_record(sidecar, k->build_id, &rec, &err);
-		alexidx_unblock_signals();
 		if (err.status != AX_OK || rec.state != AX_BUILD_READY || rec.dboid != k->dboid)
 		{
 			why = "the sidecar does not have one of its builds ready";

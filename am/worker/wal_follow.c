@@ -198,9 +198,7 @@ apply_pending(AxDb *db, AxError *err)
 		parts[i].entries = pend_entries + pend_parts[i].off;
 		parts[i].n = pend_parts[i].n;
 	}
-	alexidx_block_signals();
 	ax_db_apply(db, parts, npend_parts, next_lsn, alexidx_server_timeline(), err);
-	alexidx_unblock_signals();
 	pfree(parts);
 	npend = 0;
 	npend_parts = 0;
@@ -225,9 +223,7 @@ get_record(AxDb *db, uint64 build_id, AxBuildRecord *rec)
 {
 	AxError		err = {0};
 
-	alexidx_block_signals();
 	ax_db_get_record(db, build_id, rec, &err);
-	alexidx_unblock_signals();
 	if (err.status != AX_OK && err.status != AX_NOTFOUND)
 		ereport(LOG, (errmsg("alexidx sidecar: %s", err.message)));
 	return err.status == AX_OK;
@@ -236,9 +232,7 @@ get_record(AxDb *db, uint64 build_id, AxBuildRecord *rec)
 static bool
 put_record(AxDb *db, const AxBuildRecord *rec, AxError *err)
 {
-	alexidx_block_signals();
 	ax_db_put_record(db, rec, err);
-	alexidx_unblock_signals();
 	return err->status == AX_OK;
 }
 
@@ -474,9 +468,7 @@ alexidx_follow_sync(AxDb *db, bool now)
 		return;
 	if (!now && !TimestampDifferenceExceeds(last_sync, t, SYNC_INTERVAL_MS))
 		return;
-	alexidx_block_signals();
 	ax_db_sync(db, &err);
-	alexidx_unblock_signals();
 	last_sync = t;
 	if (err.status != AX_OK)
 	{
@@ -608,13 +600,11 @@ drop_builds_missing_wal(AxDb *db, XLogRecPtr from)
 	{
 		size_t		before = dropped;
 
-		alexidx_block_signals();
 		n = ax_db_list_records(db, recs, 4096, &err);
 		for (i = 0; i < n && err.status == AX_OK; i++)
 			if (recs[i].persistence == RELPERSISTENCE_PERMANENT &&
 				ax_db_drop_build(db, recs[i].build_id, false, &err) == AX_OK)
 				dropped++;
-		alexidx_unblock_signals();
 		if (err.status != AX_OK)
 			ereport(ERROR, (errmsg("alexidx sidecar: could not drop builds: %s", err.message)));
 		/* the list starts again from the first record kept: stop when a round drops none */
@@ -636,9 +626,7 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 	uint32		tli;
 	bool		lost;
 
-	alexidx_block_signals();
 	ax_db_applied_lsn(db, &lsn, &tli, &err);
-	alexidx_unblock_signals();
 	if (err.status != AX_OK)
 	{
 		snprintf(why, whylen, "could not read the sidecar's WAL position: %s", err.message);
