@@ -87,6 +87,7 @@ typedef struct AxTreeStats
 	size_t		model_doublings;	/* a model node doubled its slots for a sideways split */
 	size_t		model_widenings;	/* a model node widened its key block for a new key */
 	size_t		parents_added;	/* a model node went above another for a new key */
+	size_t		failed_shrinks; /* a shrink after erases ran out of arena (node kept as is) */
 } AxTreeStats;
 
 /*

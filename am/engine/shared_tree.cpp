@@ -108,6 +108,7 @@ extern "C" AxStatus ax_tree_stats(const AxTree* tree, AxTreeStats* out, AxError*
     out->model_doublings = s.events.model_doublings;
     out->model_widenings = s.events.model_widenings;
     out->parents_added = s.events.parents_added;
+    out->failed_shrinks = s.events.failed_shrinks;
   });
 }
 
@@ -211,6 +212,7 @@ extern "C" AxStatus ax_pair_stats(const AxTreePair* pair, AxTreeStats* out, AxEr
   out->model_doublings += n.model_doublings;
   out->model_widenings += n.model_widenings;
   out->parents_added += n.parents_added;
+  out->failed_shrinks += n.failed_shrinks;
   return AX_OK;
 }
 
