@@ -120,7 +120,7 @@ alexidx_entry_isnull(const AxEntry *e)
 	return (e->tid & AX_NULL_FLAG) != 0;
 }
 
-/* Moves the NULL entries of a sorted array to the end, keeping both runs sorted;
+/* (utils.c) Moves the NULL entries of a sorted array to the end, keeping both runs sorted;
  * returns how many non-NULL entries come first. */
 extern Size alexidx_split_nulls(AxEntry *entries, Size n);
 

@@ -1,6 +1,7 @@
 /*
  * utils.c: helpers of every process that are neither callbacks nor entry points: the
- * preload check and turning an engine failure into an ereport.
+ * preload check, turning an engine failure into an ereport, and splitting a batch into
+ * values and NULLs for the two trees.
  */
 #include "postgres.h"
 
@@ -62,4 +63,31 @@ alexidx_report(const AxError *err, const char *context, Relation index)
 							name ? " for index " : "", name ? name : "", err->message)));
 	}
 	pg_unreachable();
+}
+
+Size
+alexidx_split_nulls(AxEntry *entries, Size n)
+{
+	Size		nvalues = 0,
+				nnulls = 0,
+				i;
+	AxEntry    *nulls = NULL;
+
+	for (i = 0; i < n; i++)
+		if (alexidx_entry_isnull(&entries[i]))
+			nnulls++;
+	if (nnulls == 0)
+		return n;
+	nulls = palloc_extended(nnulls * sizeof(AxEntry), MCXT_ALLOC_HUGE);
+	nnulls = 0;
+	for (i = 0; i < n; i++)
+	{
+		if (alexidx_entry_isnull(&entries[i]))
+			nulls[nnulls++] = entries[i];
+		else
+			entries[nvalues++] = entries[i];
+	}
+	memcpy(entries + nvalues, nulls, nnulls * sizeof(AxEntry));
+	pfree(nulls);
+	return nvalues;
 }

@@ -169,33 +169,6 @@ alexidx_new_pair(Relation index, Size expected_entries)
 	return pair;
 }
 
-Size
-alexidx_split_nulls(AxEntry *entries, Size n)
-{
-	Size		nvalues = 0,
-				nnulls = 0,
-				i;
-	AxEntry    *nulls = NULL;
-
-	for (i = 0; i < n; i++)
-		if (alexidx_entry_isnull(&entries[i]))
-			nnulls++;
-	if (nnulls == 0)
-		return n;
-	nulls = palloc_extended(nnulls * sizeof(AxEntry), MCXT_ALLOC_HUGE);
-	nnulls = 0;
-	for (i = 0; i < n; i++)
-	{
-		if (alexidx_entry_isnull(&entries[i]))
-			nulls[nnulls++] = entries[i];
-		else
-			entries[nvalues++] = entries[i];
-	}
-	memcpy(entries + nvalues, nulls, nnulls * sizeof(AxEntry));
-	pfree(nulls);
-	return nvalues;
-}
-
 void
 alexidx_destroy_pair(AxTreePair *pair)
 {
