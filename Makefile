@@ -6,7 +6,7 @@ EXTENSION = alexidx
 DATA = alexidx--0.1.0.sql alexidx--0.3.0.sql alexidx--0.1.0--0.2.0.sql \
 	alexidx--0.2.0--0.3.0.sql
 
-C_SOURCES = $(wildcard $(srcdir)/am/*.c)
+C_SOURCES = $(wildcard $(srcdir)/am/*.c $(srcdir)/am/*/*.c)
 CXX_SOURCES = $(wildcard $(srcdir)/am/engine/*.cpp)
 OBJS = $(patsubst $(srcdir)/%.c,%.o,$(C_SOURCES)) $(patsubst $(srcdir)/%.cpp,%.o,$(CXX_SOURCES))
 
@@ -53,7 +53,7 @@ include $(PGXS)
 # PGXS tracks no header dependencies: every object is rebuilt when any header of am/ changes
 # (the IPC structs and AxBuildRecord are shared by C and C++ files, and a stale object
 # would read them with the wrong layout).
-AM_HEADERS = $(wildcard $(srcdir)/am/*.h $(srcdir)/am/engine/*.hpp)
+AM_HEADERS = $(wildcard $(srcdir)/am/*.h $(srcdir)/am/*/*.h $(srcdir)/am/engine/*.hpp)
 $(OBJS): $(AM_HEADERS)
 
 .PHONY: regress-outdir prove_installcheck check-core asan-install

@@ -14,7 +14,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "wal/wal.h"
 
 PG_MODULE_MAGIC;
 
@@ -144,61 +144,6 @@ _PG_init(void)
 	alexidx_register_worker();
 	alexidx_insert_init();
 	alexidx_database_copy_init();
-}
-
-void
-alexidx_require_preload(void)
-{
-	if (!alexidx_preloaded)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("alexidx must be loaded via shared_preload_libraries"),
-				 errhint("Add shared_preload_libraries = 'alexidx' to postgresql.conf and restart the server.")));
-}
-
-void
-alexidx_report(const AxError *err, const char *context, Relation index)
-{
-	const char *name = index ? RelationGetRelationName(index) : NULL;
-
-	switch (err->status)
-	{
-		case AX_NOMEM:
-			alexidx_report_arena_full(index, 0);
-			break;
-		case AX_NOSPACE:
-			ereport(ERROR,
-					(errcode(ERRCODE_DISK_FULL),
-					 errmsg("alexidx: %s%s%s: no space left on the sidecar's file system",
-							context, name ? " for index " : "", name ? name : ""),
-					 errdetail("%s", err->message),
-					 errhint("Free disk space where $PGDATA/pg_alexidx lives, then retry: the "
-							 "index is intact and nothing committed was lost.")));
-			break;
-		case AX_IOERROR:
-			ereport(ERROR,
-					(errcode(ERRCODE_IO_ERROR),
-					 errmsg("alexidx: %s%s%s: %s", context,
-							name ? " for index " : "", name ? name : "", err->message),
-					 errhint("Check the server log and the file system of $PGDATA/pg_alexidx; "
-							 "nothing committed was lost.")));
-			break;
-		case AX_NOTFOUND:
-		case AX_CORRUPT:
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("alexidx: %s%s%s: %s", context,
-							name ? " for index " : "", name ? name : "", err->message),
-					 name ? errhint("Rebuild the index with REINDEX INDEX %s.", name)
-					 : errhint("Rebuild the affected alexidx index with REINDEX.")));
-			break;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("alexidx: %s%s%s: %s", context,
-							name ? " for index " : "", name ? name : "", err->message)));
-	}
-	pg_unreachable();
 }
 
 PG_FUNCTION_INFO_V1(alexidx_handler);

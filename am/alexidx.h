@@ -1,11 +1,15 @@
 /*
  * alexidx.h: declarations shared by the C files of the access method.
  *
- * Process homes:
- *   - backend side: alexidx.c (handler, GUCs), build.c, insert.c, scan.c, vacuum.c, cost.c,
- *     validate.c, functions.c, sidecar_client.c
- *   - sidecar worker: sidecar_worker.c (the only code that opens RocksDB)
- *   - both: shmem.c (shared state, the arena, the registry of loaded trees), metapage.c, keys.c
+ * Where the code lives, by the process that runs it (am/README.md has the table):
+ *   - alexidx.c: the module's entry points (_PG_init in the postmaster, the handler);
+ *     utils.c: helpers every process uses
+ *   - shared/: shared memory, the arena and its image, the registry of loaded trees;
+ *     shared/ipc.h: the request slots and AxShared, for the files that use them
+ *   - backend/: the access method's callbacks, the SQL functions, the requests to the worker
+ *   - worker/: the sidecar worker (the only code that opens RocksDB), following the WAL
+ *   - wal/: the custom WAL records
+ *   - engine/: the C++ side behind engine.h, its files named by the process that calls them
  */
 #ifndef ALEXIDX_H
 #define ALEXIDX_H
@@ -116,108 +120,11 @@ alexidx_entry_isnull(const AxEntry *e)
 	return (e->tid & AX_NULL_FLAG) != 0;
 }
 
-/* Moves the NULL entries of a sorted array to the end, keeping both runs sorted;
+/* (utils.c) Moves the NULL entries of a sorted array to the end, keeping both runs sorted;
  * returns how many non-NULL entries come first. */
 extern Size alexidx_split_nulls(AxEntry *entries, Size n);
 
-/* ---------- shared state (shmem.c) ---------- */
-#define AX_INLINE_ENTRIES 512
-#define AX_MAX_DROP_NOTICES 256
-
-typedef enum AxRequestType
-{
-	AXR_WRITE = 1,				/* put entries (group-committed) */
-	AXR_DELETE,					/* delete entries (group-committed) */
-	AXR_NEW_BUILD,				/* allocate a build id and record it */
-	AXR_INGEST,					/* ingest an SST file, mark the build ready */
-	AXR_BUILD_READY,			/* mark the build ready (no file to ingest) */
-	AXR_LOAD,					/* load a build's tree into shared memory */
-	AXR_COMPACT,				/* compact a build's range */
-	AXR_SIZE,					/* report a build's sidecar bytes */
-	AXR_CHECK,					/* compare a build's tree with the sidecar */
-	AXR_LIST,					/* list build records after build_id, one page */
-	AXR_RELOCATE,				/* the build's index may now live at record's location */
-	AXR_COPY_DATABASE,			/* copy the builds of database build_id to record.dboid */
-	AXR_RESOLVE,				/* which build is metapage id build_id in record.dboid? */
-	AXR_STAGE					/* keep these entries for this slot's next AXR_WRITE */
-} AxRequestType;
-
-/*
- * Requests carry at most AX_REQUEST_MAX_ENTRIES entries (1 MB), so that no request needs a
- * large dynamic shared memory segment (/dev/shm is 64 MB in a default Docker container) and
- * no single write holds the group commit up for long. A larger insert flush goes as AXR_STAGE
- * chunks and a final AXR_WRITE with AXF_STAGED, which the worker writes in one batch: the
- * sidecar gets all of the flush or none of it. Deletes are split into independent requests.
- */
-#define AX_REQUEST_MAX_ENTRIES 65536
-/* VACUUM's chunks are smaller: commits grouped with one wait for its write (about 10 ms) */
-#define AX_DELETE_CHUNK_ENTRIES 8192
-#define AXF_FIRST_CHUNK 0x1		/* AXR_STAGE: forget what this slot staged before */
-#define AXF_STAGED 0x2			/* AXR_WRITE: the slot's staged entries come first */
-
-typedef enum AxSlotState
-{
-	AXS_FREE = 0,
-	AXS_PENDING,
-	AXS_DONE
-} AxSlotState;
-
-typedef struct AxRequestSlot
-{
-	pg_atomic_uint32 state;
-	int			type;
-	uint64		build_id;
-	Latch	   *latch;			/* the requester's, set when done */
-	AxBuildRecord record;		/* AXR_NEW_BUILD */
-	char		path[MAXPGPATH];	/* AXR_INGEST */
-	uint32		nentries;
-	uint32		flags;			/* AXF_* */
-	dsm_handle	dsm;			/* entries live here when nentries > AX_INLINE_ENTRIES */
-	/* the answer */
-	int			status;			/* AxStatus */
-	char		message[512];
-	uint64		result;
-	AxEntry		inline_entries[AX_INLINE_ENTRIES];
-} AxRequestSlot;
-
-typedef enum AxWorkerState
-{
-	AXW_STARTING = 0,
-	AXW_RUNNING,
-	AXW_FAILED
-} AxWorkerState;
-
-typedef struct AxShared
-{
-	LWLock	   *registry_lock;	/* guards the registry hash */
-	int			index_tranche;	/* tranche of the per-index locks */
-	pg_atomic_uint32 worker_state;
-	/* ambulkdelete calls that finished, in any index: see speculative.c */
-	pg_atomic_uint64 bulkdeletes_finished;
-	Latch	   *worker_latch;
-	uint32		incarnation;
-	/*
-	 * Following the WAL (wal_follow.c): the sidecar holds the WAL before applied_lsn, and
-	 * durably before durable_lsn; the worker's replication slot keeps the WAL from there.
-	 */
-	pg_atomic_uint64 applied_lsn;
-	pg_atomic_uint64 durable_lsn;
-	/* the LSN of the newest snapshot in pg_alexidx (0: none), for alexidx_status() */
-	pg_atomic_uint64 snapshot_lsn;
-	/* 1 while only the worker may change trees: on a standby, and just after a promotion */
-	pg_atomic_uint32 worker_owns_trees;
-	char		worker_error[512];
-	void	   *arena;
-	Size		arena_size;
-	/* the arena is where the image of the last clean shutdown wants it, not yet taken */
-	bool		arena_kept;
-	/* builds to drop, posted without waiting (abort and commit callbacks) */
-	slock_t		notice_mutex;
-	int			nnotices;
-	uint64		notices[AX_MAX_DROP_NOTICES];
-	int			nslots;
-	AxRequestSlot slots[FLEXIBLE_ARRAY_MEMBER];
-} AxShared;
+/* ---------- the registry of loaded trees (shared/shmem.c) ---------- */
 
 /* One loaded tree. Lives in the registry hash, keyed by build id. */
 typedef struct AxIndexEntry
@@ -225,12 +132,8 @@ typedef struct AxIndexEntry
 	uint64		build_id;		/* hash key */
 	Oid			dboid;			/* the database of the build's index */
 	LWLock		lock;			/* shared: read the trees; exclusive: change them */
-	AxTree	   *tree;			/* entries with a key */
-	AxTree	   *null_tree;		/* entries whose key is NULL */
+	AxTreePair *pair;			/* the values' tree and the NULLs' tree */
 } AxIndexEntry;
-
-extern AxShared *alexidx_shared;
-extern HTAB *alexidx_registry;
 
 /* ---------- the arena's memory, kept across clean restarts (arena_file.c) ---------- */
 extern bool alexidx_keep_trees;
@@ -249,25 +152,19 @@ extern AxIndexEntry *alexidx_acquire(Relation index, uint64 build_id, LWLockMode
 /* Frees every loaded tree (a worker that restarts on a standby reloads them). */
 extern void alexidx_forget_all_trees(void);
 /* Registers a build's trees; false (and the trees freed) when the registry is full. */
-extern bool alexidx_register_tree(uint64 build_id, Oid dboid, AxTree *tree, AxTree *null_tree);
+extern bool alexidx_register_pair(uint64 build_id, Oid dboid, AxTreePair *pair);
 /* Is the build's tree loaded, for an index of database dboid? */
 extern bool alexidx_loaded_in_database(uint64 build_id, Oid dboid);
-/* Creates an empty tree, or reports a full arena. */
-extern AxTree *alexidx_new_tree(Relation index, Size expected_entries);
+/* Creates an empty pair of trees, or reports a full arena. */
+extern AxTreePair *alexidx_new_pair(Relation index, Size expected_entries);
 extern void alexidx_report_too_many(void) pg_attribute_noreturn();
 /*
  * Frees a build's tree if it is loaded: the sidecar worker when a build dies, and any process
  * that can no longer trust a tree (the next use loads it again from the sidecar).
  */
 extern void alexidx_forget_tree(uint64 build_id);
-/* Frees one tree; a failure is only a WARNING (the arena space stays in use). */
-extern void alexidx_destroy_tree(AxTree *tree);
-/*
- * Takes entries (values first, then NULLs from nvalues on) out of both trees of an entry
- * locked exclusively. false: the trees are in an unknown state and must be forgotten.
- */
-extern bool alexidx_erase_pair(AxIndexEntry *entry, AxEntry *entries, Size nvalues, Size n,
-							   Size *removed, AxError *err);
+/* Frees a pair of trees; a failure is only a WARNING (the arena space stays in use). */
+extern void alexidx_destroy_pair(AxTreePair *pair);
 /* Posts a build for the worker to drop, without waiting (safe in abort paths). */
 extern void alexidx_post_drop(uint64 build_id);
 /* Raises an ERROR that says how much to raise alexidx.memory by. */
@@ -326,7 +223,7 @@ extern uint64 alexidx_sidecar_resolve(Relation index, uint64 meta_build, AxBuild
  * build id order; returns how many it copied. A full page means there may be more.
  */
 extern int	alexidx_sidecar_list(AxBuildRecord *out, uint64 after);
-#define AX_LIST_MAX ((int) (sizeof(AxEntry) * AX_INLINE_ENTRIES / sizeof(AxBuildRecord)))
+/* (AX_LIST_MAX, the page size, is in shared/ipc.h: a page fits in a request slot) */
 
 /* ---------- the sidecar worker (sidecar_worker.c, build_location.c) ---------- */
 extern void alexidx_register_worker(void);
@@ -346,9 +243,6 @@ extern AxCreatorState alexidx_creator_state(TransactionId xid);
 /* The build id that the metapage at the record's location names; false if unreadable. */
 extern bool alexidx_read_location_build(const AxBuildRecord *rec, uint64 *meta_build);
 extern PGDLLEXPORT void alexidx_worker_main(Datum arg);
-/* RocksDB's threads must never get PostgreSQL's signals: the worker blocks them around calls. */
-extern void alexidx_block_signals(void);
-extern void alexidx_unblock_signals(void);
 
 /* ---------- following the WAL into the sidecar (wal_follow.c, worker only) ---------- */
 #define ALEXIDX_SLOT_NAME "alexidx_sidecar"

@@ -87,8 +87,13 @@ typedef struct AxTreeStats
 	size_t		model_doublings;	/* a model node doubled its slots for a sideways split */
 	size_t		model_widenings;	/* a model node widened its key block for a new key */
 	size_t		parents_added;	/* a model node went above another for a new key */
+	size_t		failed_shrinks; /* a shrink after erases ran out of arena (node kept as is) */
 } AxTreeStats;
 
+/*
+ * One tree. The access method uses trees only in pairs (AxTreePair, below); these are the
+ * pair's halves, and what the engine's seam test drives directly.
+ */
 AxTree	   *ax_tree_create(void *arena, const AxTreeParams *params, AxError *err);
 AxStatus	ax_tree_destroy(void *arena, AxTree *tree, AxError *err);
 AxStatus	ax_tree_bulk_load(AxTree *tree, const AxEntry *sorted, size_t n, AxError *err);
@@ -114,6 +119,50 @@ size_t		ax_tree_copy_range(const AxTree *tree, int64_t lo, int64_t hi,
 							   AxEntry *out, size_t max) AX_NOEXCEPT;
 AxStatus	ax_tree_stats(const AxTree *tree, AxTreeStats *stats, AxError *err);
 bool		ax_tree_validate(const AxTree *tree, char *why, size_t whylen);
+
+/*
+ * ---------- the two trees of one index ----------
+ *
+ * Every loaded build has a tree of the entries with a key and a tree of the entries whose key
+ * is NULL (AX_NULL_FLAG in the tid). The pair lives in the arena with them: its pointer is
+ * valid in every process, and the registry and the arena image keep only it.
+ */
+typedef struct AxTreePair AxTreePair;	/* opaque; lives inside the arena */
+
+/* Both trees with the same parameters; NULL with err set (AX_NOMEM: the arena is full). */
+AxTreePair *ax_pair_create(void *arena, const AxTreeParams *params, AxError *err);
+/* Frees both trees and the pair (NULL: nothing to do). A failure leaves arena space in use. */
+AxStatus	ax_pair_destroy(void *arena, AxTreePair *pair, AxError *err);
+/* values and nulls each sorted by (key, tid). */
+AxStatus	ax_pair_bulk_load(AxTreePair *pair, const AxEntry *values, size_t nvalues,
+							  const AxEntry *nulls, size_t nnulls, AxError *err);
+/*
+ * entries[0, nvalues) have a key and entries[nvalues, n) are NULLs (alexidx_split_nulls's
+ * order); both runs may be reordered in place. A failed insert may have inserted part of the
+ * batch: erase it again.
+ */
+AxStatus	ax_pair_insert_batch(AxTreePair *pair, AxEntry *entries, size_t nvalues, size_t n,
+								 AxError *err);
+/*
+ * The same split as ax_pair_insert_batch; *removed (may be NULL) counts what was found. On
+ * failure some entries may be gone and others not: the caller must stop trusting the trees.
+ */
+AxStatus	ax_pair_erase_batch(AxTreePair *pair, AxEntry *entries, size_t nvalues, size_t n,
+								size_t *removed, AxError *err);
+/* Entries in both trees. */
+size_t		ax_pair_size(const AxTreePair *pair) AX_NOEXCEPT;
+/* Bytes of the arena both trees hold (counted as they allocate: no walk). */
+size_t		ax_pair_memory_bytes(const AxTreePair *pair) AX_NOEXCEPT;
+/* ax_tree_copy_range on the NULLs' tree when nulls, else on the values' tree. */
+size_t		ax_pair_copy_range(const AxTreePair *pair, bool nulls, int64_t lo, int64_t hi,
+							   const AxEntry *resume, bool backward,
+							   AxEntry *out, size_t max) AX_NOEXCEPT;
+/*
+ * entries, memory_bytes and the events count both trees; the shape (depth, nodes, search
+ * distance) is the values' tree's.
+ */
+AxStatus	ax_pair_stats(const AxTreePair *pair, AxTreeStats *stats, AxError *err);
+bool		ax_pair_validate(const AxTreePair *pair, char *why, size_t whylen);
 
 /* ---------- sorting (ambuild) ---------- */
 
@@ -264,12 +313,11 @@ AxStatus	ax_db_drop_build(AxDb *db, uint64_t build_id, bool keep_record, AxError
  */
 AxStatus	ax_db_compact_step(AxDb *db, uint64_t build_id, AxEntry *cursor, bool *started,
 							   size_t budget, bool *done, AxError *err);
-/* Reads all of a build's entries and bulk-loads them into the two trees (values, NULLs). */
-AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTree *tree, AxTree *null_tree,
-							AxError *err);
+/* Reads all of a build's entries and bulk-loads them into the pair's two trees. */
+AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTreePair *pair, AxError *err);
 /* Compares the build's entries with the trees; AX_CORRUPT with a message on mismatch. */
-AxStatus	ax_db_compare_tree(AxDb *db, uint64_t build_id, const AxTree *tree,
-							   const AxTree *null_tree, uint64_t *nsidecar, AxError *err);
+AxStatus	ax_db_compare_tree(AxDb *db, uint64_t build_id, const AxTreePair *pair,
+							   uint64_t *nsidecar, AxError *err);
 /* Approximate bytes on disk and in memtables of one build. */
 AxStatus	ax_db_build_bytes(AxDb *db, uint64_t build_id, uint64_t *bytes, AxError *err);
 

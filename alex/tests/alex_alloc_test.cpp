@@ -181,3 +181,25 @@ TEST(AlexAlloc, BadAllocLeavesTreeValid) {
   }
   EXPECT_GT(failures, static_cast<std::size_t>(rounds) * 2);
 }
+
+TEST(AlexAlloc, FailedShrinkIsCounted) {
+  // Erasing most of a node shrinks it; when that re-layout cannot allocate, the erase still
+  // succeeds and the failure shows in the events instead of vanishing.
+  Arena arena;
+  {
+    ATree t(alex::Params{}, ArenaAlloc<std::byte>(&arena));
+    std::vector<AEntry> all;
+    for (int64_t i = 0; i < 20000; ++i) all.push_back(AEntry{i, 1});
+    t.bulk_load(all.data(), all.size());
+    std::vector<AEntry> gone(all.begin(), all.end() - 100);
+    arena.fail_after = 0;
+    EXPECT_EQ(t.erase_batch(gone.data(), gone.size()), gone.size());
+    arena.fail_after = SIZE_MAX;
+    EXPECT_GT(t.stats().events.failed_shrinks, 0u);
+    EXPECT_EQ(t.size(), 100u);
+    std::string why;
+    EXPECT_TRUE(t.validate(&why)) << why;
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+  }
+  EXPECT_EQ(arena.live_allocs, 0u);
+}

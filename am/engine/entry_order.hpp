@@ -1,6 +1,6 @@
 // entry_order.hpp: the order of AxEntry values, for every engine file that sorts, merges or
 // encodes them: by key, then by TID, the order of the core library's Entry (which AxEntry
-// mirrors, tree.cpp) and of the sidecar's keys (sidecar_keys.hpp).
+// mirrors, shared_tree.cpp) and of the sidecar's keys (sidecar_keys.hpp).
 #pragma once
 
 #include <cstdint>

@@ -5,6 +5,9 @@
 // into an ereport() once it is back in its own zone.
 #pragma once
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -48,5 +51,25 @@ AxStatus ax_guard(AxError* err, Body&& body) noexcept {
     return AX_ERROR;
   }
 }
+
+// Blocks every signal in the calling thread while it lives and restores the previous mask
+// when it goes. Threads inherit the mask of the thread that creates them: every entry point
+// that calls RocksDB (which starts threads of its own) or starts threads holds one, so that
+// PostgreSQL's signals, whose handlers assume the process's main thread, never reach them.
+// A signal that arrives meanwhile waits until the mask is restored.
+class SignalBlock {
+ public:
+  SignalBlock() noexcept {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_);
+  }
+  ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalBlock(const SignalBlock&) = delete;
+  SignalBlock& operator=(const SignalBlock&) = delete;
+
+ private:
+  sigset_t old_;
+};
 
 }  // namespace axeng

@@ -11,7 +11,7 @@
 // The build's entries are runs minus tombstones, plus singles. A tombstone never hides a
 // single, so a TID that VACUUM freed and a new row reused is always seen.
 //
-// Build id 0 is reserved for bookkeeping, kept in the "meta" column family (sidecar_db.cpp):
+// Build id 0 is reserved for bookkeeping, kept in the "meta" column family (worker_sidecar_db.cpp):
 // 'R' + build id -> AxBuildRecord, 'C' -> the last
 // build id handed out, 'I' -> the worker incarnation, 'S' -> the clean-shutdown marker,
 // 'L' -> the WAL position up to which the sidecar holds PostgreSQL's WAL and 'T' -> the

@@ -114,4 +114,58 @@ TEST(EngineSeam, FullArenaIsReported) {
   EXPECT_EQ(ax_tree_destroy(arena.base(), tree, &err), AX_OK) << err.message;
 }
 
+TEST(EngineSeam, PairRoutesValuesAndNulls) {
+  // The pair keeps the entries with a key and the NULLs (AX_NULL_FLAG) in separate trees:
+  // values come first in a batch, NULLs from nvalues on.
+  Arena arena(64 << 20);
+  AxError err{};
+  AxTreePair* pair = ax_pair_create(arena.base(), nullptr, &err);
+  ASSERT_NE(pair, nullptr) << err.message;
+  auto values = random_entries(2000, 7);
+  std::sort(values.begin(), values.end(), entry_less);
+  std::vector<AxEntry> nulls(50);
+  for (std::size_t i = 0; i < nulls.size(); i++) nulls[i] = AxEntry{0, (i + 1) << 16 | AX_NULL_FLAG | 1};
+  ASSERT_EQ(ax_pair_bulk_load(pair, values.data(), values.size(), nulls.data(), nulls.size(), &err), AX_OK)
+      << err.message;
+  EXPECT_EQ(ax_pair_size(pair), values.size() + nulls.size());
+
+  std::vector<AxEntry> batch = {AxEntry{123456, 1 << 16 | 7}, AxEntry{0, 999ull << 16 | AX_NULL_FLAG | 2}};
+  ASSERT_EQ(ax_pair_insert_batch(pair, batch.data(), 1, batch.size(), &err), AX_OK) << err.message;
+  std::vector<AxEntry> out(nulls.size() + 10);
+  std::size_t n = ax_pair_copy_range(pair, true, INT64_MIN, INT64_MAX, nullptr, false, out.data(), out.size());
+  ASSERT_EQ(n, nulls.size() + 1);
+  for (std::size_t i = 0; i < n; i++) EXPECT_NE(out[i].tid & AX_NULL_FLAG, 0u);
+  n = ax_pair_copy_range(pair, false, 123456, 123456, nullptr, false, out.data(), out.size());
+  ASSERT_GE(n, 1u);
+
+  AxTreeStats st;
+  ASSERT_EQ(ax_pair_stats(pair, &st, &err), AX_OK) << err.message;
+  EXPECT_EQ(st.entries, values.size() + nulls.size() + 2);
+  char why[256] = "";
+  EXPECT_TRUE(ax_pair_validate(pair, why, sizeof(why))) << why;
+
+  std::size_t removed = 0;
+  ASSERT_EQ(ax_pair_erase_batch(pair, batch.data(), 1, batch.size(), &removed, &err), AX_OK) << err.message;
+  EXPECT_EQ(removed, 2u);
+  EXPECT_EQ(ax_pair_size(pair), values.size() + nulls.size());
+  EXPECT_EQ(ax_pair_destroy(arena.base(), pair, &err), AX_OK) << err.message;
+}
+
+TEST(EngineSeam, PairFullArenaIsReported) {
+  // Creating a pair in an arena too small for it fails with a status, leaking nothing.
+  Arena arena(1 << 20);
+  AxError err{};
+  std::vector<AxTreePair*> pairs;
+  AxTreePair* p;
+  while ((p = ax_pair_create(arena.base(), nullptr, &err)) != nullptr) pairs.push_back(p);
+  EXPECT_EQ(err.status, AX_NOMEM);
+  EXPECT_STRNE(err.message, "");
+  ASSERT_FALSE(pairs.empty());
+  for (AxTreePair* q : pairs) EXPECT_EQ(ax_pair_destroy(arena.base(), q, &err), AX_OK) << err.message;
+  // everything came back: as many pairs fit again
+  std::size_t again = 0;
+  while ((p = ax_pair_create(arena.base(), nullptr, &err)) != nullptr) again++;
+  EXPECT_EQ(again, pairs.size());
+}
+
 }  // namespace

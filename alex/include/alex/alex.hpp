@@ -59,6 +59,7 @@ struct Events {
   std::size_t model_doublings = 0;  // a model node doubled its slots to split a child sideways
   std::size_t model_widenings = 0;  // a model node widened its block in place to cover a new key
   std::size_t parents_added = 0;    // a model node put above another to cover a new key
+  std::size_t failed_shrinks = 0;   // a shrink after erases ran out of memory (node kept as is)
 };
 
 struct Stats {
@@ -812,8 +813,10 @@ class Alex {
     ++events_.model_doublings;
   }
 
-  // After erases: a node well below min_density is re-laid out smaller. Optional, so an
-  // allocation failure here is swallowed (the erase itself has already succeeded).
+  // After erases: a node well below min_density is re-laid out smaller. Optional: the erase
+  // itself has already succeeded, and a failed re-layout leaves the node valid as it was, so
+  // a failure (the allocator ran out) does not fail the erase. It is not dropped either: it
+  // is counted in events().failed_shrinks, which stats() reports.
   void maybe_shrink(Data* leaf) noexcept {
     if (leaf->cap <= 64 && leaf->n > 0) return;
     if (double(leaf->n) >= sz_.min_density * double(leaf->cap)) return;
@@ -825,6 +828,7 @@ class Alex {
       else
         ++events_.retrains;
     } catch (...) {
+      ++events_.failed_shrinks;
     }
   }
 

@@ -1,4 +1,4 @@
-// sort.cpp: ordering build entries by (key, tid) before they feed the tree and the SST file.
+// backend_sort.cpp: ordering build entries by (key, tid) before they feed the tree and the SST file.
 //
 // An LSD radix sort on the 16-byte entries: its run time is linear and it beats
 // comparison sorting by a wide margin on the tens of millions of entries an index build sees.

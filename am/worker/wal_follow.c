@@ -28,7 +28,8 @@
 #include "utils/timestamp.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "shared/ipc.h"
+#include "wal/wal.h"
 
 /* how often applied WAL is made durable (and the slot moved) while WAL keeps coming */
 #define SYNC_INTERVAL_MS 200
@@ -170,13 +171,9 @@ apply_to_tree(const PendingPart *part)
 	/* sorting the copy is harmless: RocksDB gets the same set (a batch of one build and kind) */
 	nvalues = alexidx_split_nulls(entries, part->n);
 	if (part->is_delete)
-		ok = alexidx_erase_pair(entry, entries, nvalues, part->n, NULL, &err);
+		ok = ax_pair_erase_batch(entry->pair, entries, nvalues, part->n, NULL, &err) == AX_OK;
 	else
-	{
-		ok = ax_tree_insert_batch(entry->tree, entries, nvalues, &err) == AX_OK &&
-			(nvalues == part->n ||
-			 ax_tree_insert_batch(entry->null_tree, entries + nvalues, part->n - nvalues, &err) == AX_OK);
-	}
+		ok = ax_pair_insert_batch(entry->pair, entries, nvalues, part->n, &err) == AX_OK;
 	if (!ok)
 		ereport(LOG, (errmsg("alexidx sidecar: could not apply WAL to the tree of build " UINT64_FORMAT ", which will be loaded again: %s",
 							 part->build_id, err.message)));
@@ -202,9 +199,7 @@ apply_pending(AxDb *db, AxError *err)
 		parts[i].entries = pend_entries + pend_parts[i].off;
 		parts[i].n = pend_parts[i].n;
 	}
-	alexidx_block_signals();
 	ax_db_apply(db, parts, npend_parts, next_lsn, alexidx_server_timeline(), err);
-	alexidx_unblock_signals();
 	pfree(parts);
 	npend = 0;
 	npend_parts = 0;
@@ -229,9 +224,7 @@ get_record(AxDb *db, uint64 build_id, AxBuildRecord *rec)
 {
 	AxError		err = {0};
 
-	alexidx_block_signals();
 	ax_db_get_record(db, build_id, rec, &err);
-	alexidx_unblock_signals();
 	if (err.status != AX_OK && err.status != AX_NOTFOUND)
 		ereport(LOG, (errmsg("alexidx sidecar: %s", err.message)));
 	return err.status == AX_OK;
@@ -240,9 +233,7 @@ get_record(AxDb *db, uint64 build_id, AxBuildRecord *rec)
 static bool
 put_record(AxDb *db, const AxBuildRecord *rec, AxError *err)
 {
-	alexidx_block_signals();
 	ax_db_put_record(db, rec, err);
-	alexidx_unblock_signals();
 	return err->status == AX_OK;
 }
 
@@ -478,9 +469,7 @@ alexidx_follow_sync(AxDb *db, bool now)
 		return;
 	if (!now && !TimestampDifferenceExceeds(last_sync, t, SYNC_INTERVAL_MS))
 		return;
-	alexidx_block_signals();
 	ax_db_sync(db, &err);
-	alexidx_unblock_signals();
 	last_sync = t;
 	if (err.status != AX_OK)
 	{
@@ -612,13 +601,11 @@ drop_builds_missing_wal(AxDb *db, XLogRecPtr from)
 	{
 		size_t		before = dropped;
 
-		alexidx_block_signals();
 		n = ax_db_list_records(db, recs, 4096, &err);
 		for (i = 0; i < n && err.status == AX_OK; i++)
 			if (recs[i].persistence == RELPERSISTENCE_PERMANENT &&
 				ax_db_drop_build(db, recs[i].build_id, false, &err) == AX_OK)
 				dropped++;
-		alexidx_unblock_signals();
 		if (err.status != AX_OK)
 			ereport(ERROR, (errmsg("alexidx sidecar: could not drop builds: %s", err.message)));
 		/* the list starts again from the first record kept: stop when a round drops none */
@@ -640,9 +627,7 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 	uint32		tli;
 	bool		lost;
 
-	alexidx_block_signals();
 	ax_db_applied_lsn(db, &lsn, &tli, &err);
-	alexidx_unblock_signals();
 	if (err.status != AX_OK)
 	{
 		snprintf(why, whylen, "could not read the sidecar's WAL position: %s", err.message);

@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 #define STAGING_DIR "pgsql_tmp_live_staging"
 #define REJECTED_DIR "pgsql_tmp_rejected"
@@ -319,11 +320,9 @@ open_checked(const char *dir, const SidecarSnapshot *snap, bool verify)
 	uint32		tli = 0;
 	AxDb	   *db;
 
-	alexidx_block_signals();
 	db = ax_db_open(dir, set_aside, sizeof(set_aside), &err);
 	if (db && !set_aside[0] && (!verify || ax_db_verify(db, &err) == AX_OK))
 		ax_db_applied_lsn(db, &lsn, &tli, &err);
-	alexidx_unblock_signals();
 	if (db && err.status == AX_OK && !set_aside[0] && lsn == snap->lsn)
 		return db;
 	ereport(WARNING,
@@ -332,11 +331,7 @@ open_checked(const char *dir, const SidecarSnapshot *snap, bool verify)
 					set_aside[0] ? set_aside : err.status != AX_OK ? err.message :
 					db == NULL ? "it does not open" : "it does not hold the LSN its manifest names")));
 	if (db)
-	{
-		alexidx_block_signals();
 		ax_db_close(db, false, &err);
-		alexidx_unblock_signals();
-	}
 	return NULL;
 }
 
@@ -385,9 +380,7 @@ restore_from_snapshot(const char *live)
 		}
 		if (!stage_snapshot(s, staging) || (db = open_checked(staging, s, true)) == NULL)
 			continue;
-		alexidx_block_signals();
 		ax_db_close(db, false, &err);
-		alexidx_unblock_signals();
 		if (err.status != AX_OK || !rename_dir(staging, live))
 			continue;
 		remove_staging();
@@ -433,26 +426,20 @@ alexidx_open_sidecar(char *set_aside, Size set_aside_len, bool *restored, AxErro
 		uint64		lsn = 0;
 		uint32		tli = 0;
 
-		alexidx_block_signals();
 		db = ax_db_open(live, set_aside, set_aside_len, err);
 		if (db)
 			ax_db_applied_lsn(db, &lsn, &tli, err);
-		alexidx_unblock_signals();
 		if (db == NULL || err->status != AX_OK || set_aside[0] || on_history(lsn, tli))
 			return db;
 		ereport(WARNING,
 				(errmsg("alexidx sidecar: the sidecar at %X/%X on timeline %u is not on this server's timeline history (a rewind or a restore); it is discarded",
 						LSN_FORMAT_ARGS(lsn), tli)));
-		alexidx_block_signals();
 		ax_db_close(db, false, err);
-		alexidx_unblock_signals();
 		retire_dir(live, REJECTED_DIR);
 	}
 	*restored = true;
 	(void) restore_from_snapshot(live);
-	alexidx_block_signals();
 	db = ax_db_open(live, set_aside, set_aside_len, err);
-	alexidx_unblock_signals();
 	return db;
 }
 
@@ -547,9 +534,7 @@ write_snapshot(AxDb *db, XLogRecPtr redo)
 	if (exists(final))
 		return true;			/* no WAL since the last one */
 	remove_dir(tmp);
-	alexidx_block_signals();
 	ax_db_snapshot(db, tmp, &err);
-	alexidx_unblock_signals();
 	if (err.status != AX_OK || !write_manifest(tmp, &snap) ||
 		fsync_fname_ext(tmp, true, false, LOG) != 0 || !rename_dir(tmp, final))
 	{

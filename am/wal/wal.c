@@ -14,7 +14,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "wal/wal.h"
 
 static void
 alexidx_redo(XLogReaderState *record)

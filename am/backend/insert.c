@@ -27,7 +27,8 @@
 #include "utils/syscache.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "shared/ipc.h"
+#include "wal/wal.h"
 
 typedef struct Segment
 {
@@ -264,14 +265,12 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	 */
 	nvalues = alexidx_split_nulls(buf->entries, buf->n);
 	entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
-	st = ax_tree_insert_batch(entry->tree, buf->entries, nvalues, &err);
-	if (st == AX_OK && nvalues < buf->n)
-		st = ax_tree_insert_batch(entry->null_tree, buf->entries + nvalues, buf->n - nvalues, &err);
+	st = ax_pair_insert_batch(entry->pair, buf->entries, nvalues, buf->n, &err);
 	if (st != AX_OK)
 	{
 		AxError		erase_err;
 
-		if (!alexidx_erase_pair(entry, buf->entries, nvalues, buf->n, NULL, &erase_err))
+		if (ax_pair_erase_batch(entry->pair, buf->entries, nvalues, buf->n, NULL, &erase_err) != AX_OK)
 		{
 			/* the tree may hold entries that were never logged: reload it from the sidecar */
 			LWLockRelease(&entry->lock);
@@ -315,7 +314,8 @@ flush_buffer(Relation index, InsertBuffer *buf)
 
 			HOLD_INTERRUPTS();
 			entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
-			erased = alexidx_erase_pair(entry, buf->entries, nvalues, buf->n, NULL, &erase_err);
+			erased = ax_pair_erase_batch(entry->pair, buf->entries, nvalues, buf->n, NULL,
+										 &erase_err) == AX_OK;
 			LWLockRelease(&entry->lock);
 			if (!erased)
 				alexidx_forget_tree(buf->build_id);

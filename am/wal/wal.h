@@ -13,7 +13,7 @@
 #include "lib/stringinfo.h"
 #include "storage/relfilenode.h"
 
-#include "engine.h"
+#include "../engine.h"
 
 /*
  * The custom resource manager id. PostgreSQL reserves 128-255 for extensions and keeps a list

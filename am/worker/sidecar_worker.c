@@ -34,6 +34,7 @@
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 static AxDb *sidecar = NULL;
 /* live builds still to load after a start, so the first query finds its tree ready */
@@ -108,28 +109,6 @@ handle_sigterm(SIGNAL_ARGS)
 	errno = save_errno;
 }
 
-/*
- * RocksDB starts threads of its own; they inherit the signal mask of the thread that
- * creates them. Blocking every signal around each call keeps PostgreSQL's signals (and
- * their handlers, which assume the main thread) away from those threads.
- */
-static sigset_t saved_mask;
-
-void
-alexidx_block_signals(void)
-{
-	sigset_t	all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
-}
-
-void
-alexidx_unblock_signals(void)
-{
-	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
-}
-
 static void
 fail_worker(const char *what, const AxError *err)
 {
@@ -182,10 +161,8 @@ close_sidecar(int code, Datum arg)
 	{
 		if (clean_exit)
 			alexidx_follow_sync(sidecar, true);
-		alexidx_block_signals();
 		/* A clean exit leaves a marker: the next start then knows no crash happened. */
 		ax_db_close(sidecar, clean_exit, &err);
-		alexidx_unblock_signals();
 		/* safe either way: without the marker the next start assumes a crash */
 		if (err.status != AX_OK)
 			ereport(LOG, (errmsg("alexidx sidecar: %s", err.message)));
@@ -227,17 +204,14 @@ static void
 drop_build(uint64 build_id, AxError *err)
 {
 	alexidx_forget_tree(build_id);
-	alexidx_block_signals();
 	ax_db_drop_build(sidecar, build_id, false, err);
-	alexidx_unblock_signals();
 }
 
 /* Loads a build's trees from the sidecar into shared memory, unless they are loaded. */
 static void
 load_into_registry(uint64 build_id, AxError *err)
 {
-	AxTree	   *tree;
-	AxTree	   *null_tree;
+	AxTreePair *pair;
 	AxBuildRecord rec;
 	AxTreeParams params = {0};
 	bool		loaded;
@@ -258,10 +232,8 @@ load_into_registry(uint64 build_id, AxError *err)
 	if (!alexidx_follow_catch_up(sidecar, err))
 		return;
 
-	/* the same parameters as the build that made the tree (ambuild's alexidx_new_tree) */
-	alexidx_block_signals();
+	/* the same parameters as the build that made the tree (ambuild's alexidx_new_pair) */
 	ax_db_get_record(sidecar, build_id, &rec, err);
-	alexidx_unblock_signals();
 	if (err->status != AX_OK)
 		return;
 	/*
@@ -279,23 +251,16 @@ load_into_registry(uint64 build_id, AxError *err)
 		return;
 	}
 	params.max_data_node_slots = rec.max_node_slots;
-	tree = ax_tree_create(alexidx_shared->arena, &params, err);
-	null_tree = tree ? ax_tree_create(alexidx_shared->arena, &params, err) : NULL;
-	if (tree == NULL || null_tree == NULL)
-	{
-		alexidx_destroy_tree(tree);
+	pair = ax_pair_create(alexidx_shared->arena, &params, err);
+	if (pair == NULL)
 		return;
-	}
-	alexidx_block_signals();
-	ax_db_load_tree(sidecar, build_id, tree, null_tree, err);
-	alexidx_unblock_signals();
+	ax_db_load_tree(sidecar, build_id, pair, err);
 	if (err->status != AX_OK)
 	{
-		alexidx_destroy_tree(tree);
-		alexidx_destroy_tree(null_tree);
+		alexidx_destroy_pair(pair);
 		return;
 	}
-	if (!alexidx_register_tree(build_id, rec.dboid, tree, null_tree))
+	if (!alexidx_register_pair(build_id, rec.dboid, pair))
 	{
 		err->status = AX_ERROR;
 		snprintf(err->message, sizeof(err->message),
@@ -324,7 +289,6 @@ relocate_build(AxRequestSlot *slot)
 	AxBuildRecord rec;
 	const AxBuildRecord *to = &slot->record;
 
-	alexidx_block_signals();
 	if (ax_db_get_record(sidecar, slot->build_id, &rec, &err) == AX_OK &&
 		rec.dboid == to->dboid && rec.backend == to->backend &&
 		!(rec.spcoid == to->spcoid && rec.relfilenode == to->relfilenode))
@@ -340,7 +304,6 @@ relocate_build(AxRequestSlot *slot)
 				 "build " UINT64_FORMAT " belongs to database %u, not %u",
 				 slot->build_id, rec.dboid, to->dboid);
 	}
-	alexidx_unblock_signals();
 	finish_err(slot, &err);
 }
 
@@ -377,7 +340,6 @@ copy_database(AxRequestSlot *slot)
 		if (recs[i].dboid != src || recs[i].state != AX_BUILD_READY ||
 			!alexidx_read_location_build(&recs[i], &meta_build))
 			continue;
-		alexidx_block_signals();
 		to.build_id = ax_db_new_build_id(sidecar, &err);
 		to.dboid = dst;
 		to.alt_spcoid = to.alt_relfilenode = 0;
@@ -386,7 +348,6 @@ copy_database(AxRequestSlot *slot)
 		to.creating_xid = slot->record.creating_xid;
 		if (err.status == AX_OK)
 			ax_db_copy_build(sidecar, recs[i].build_id, &to, &err);
-		alexidx_unblock_signals();
 		if (err.status == AX_OK)
 			copied++;
 	}
@@ -406,9 +367,7 @@ resolve_build(AxRequestSlot *slot)
 				i;
 	AxBuildRecord *recs;
 
-	alexidx_block_signals();
 	ax_db_get_record(sidecar, slot->build_id, &rec, &err);
-	alexidx_unblock_signals();
 	if (err.status == AX_OK && rec.dboid == db)
 	{
 		slot->result = slot->build_id;
@@ -523,10 +482,8 @@ compact_some(void)
 
 	if (ncompact == 0)
 		return false;
-	alexidx_block_signals();
 	ax_db_compact_step(sidecar, compact_queue[0], &compact_cursor, &compact_started,
 					   COMPACT_STEP_ENTRIES, &done, &err);
-	alexidx_unblock_signals();
 	if (err.status != AX_OK)
 	{
 		ereport(LOG, (errmsg("alexidx sidecar: could not compact build " UINT64_FORMAT ": %s",
@@ -570,9 +527,7 @@ check_build(AxRequestSlot *slot)
 		finish_err(slot, &err);
 		return;
 	}
-	alexidx_block_signals();
-	ax_db_compare_tree(sidecar, slot->build_id, entry->tree, entry->null_tree, &n, &err);
-	alexidx_unblock_signals();
+	ax_db_compare_tree(sidecar, slot->build_id, entry->pair, &n, &err);
 	LWLockRelease(&entry->lock);
 	slot->result = n;
 	finish_err(slot, &err);
@@ -585,7 +540,6 @@ new_build(AxRequestSlot *slot)
 	AxError		err = {0};
 	AxBuildRecord rec = slot->record;
 
-	alexidx_block_signals();
 	rec.build_id = ax_db_new_build_id(sidecar, &err);
 	if (err.status == AX_OK)
 	{
@@ -593,7 +547,6 @@ new_build(AxRequestSlot *slot)
 		rec.incarnation = incarnation;
 		ax_db_put_record(sidecar, &rec, &err);
 	}
-	alexidx_unblock_signals();
 	slot->result = rec.build_id;
 	finish_err(slot, &err);
 }
@@ -609,10 +562,8 @@ ingest_build(AxRequestSlot *slot)
 
 	for (i = 0; i < nfiles; i++)
 		files[i] = psprintf("%s.%d.sst", slot->path, i);
-	alexidx_block_signals();
 	if (ax_db_ingest(sidecar, files, nfiles, &err) == AX_OK)
 		set_record_state(slot->build_id, AX_BUILD_READY, &err);
-	alexidx_unblock_signals();
 	finish_err(slot, &err);
 }
 
@@ -621,9 +572,7 @@ mark_build_ready(AxRequestSlot *slot)
 {
 	AxError		err = {0};
 
-	alexidx_block_signals();
 	set_record_state(slot->build_id, AX_BUILD_READY, &err);
-	alexidx_unblock_signals();
 	finish_err(slot, &err);
 }
 
@@ -643,9 +592,7 @@ build_size(AxRequestSlot *slot)
 {
 	AxError		err = {0};
 
-	alexidx_block_signals();
 	ax_db_build_bytes(sidecar, slot->build_id, &slot->result, &err);
-	alexidx_unblock_signals();
 	finish_err(slot, &err);
 }
 
@@ -777,9 +724,7 @@ serve_requests(void)
 	{
 		AxError		err = {0};
 
-		alexidx_block_signals();
 		ax_db_write(sidecar, parts, nparts, &err);
-		alexidx_unblock_signals();
 		for (i = 0; i < nowners; i++)
 		{
 			if (segs[i])
@@ -854,9 +799,7 @@ list_builds(size_t *n, AxError *err)
 	{
 		AxBuildRecord *recs = palloc(sizeof(AxBuildRecord) * max);
 
-		alexidx_block_signals();
 		*n = ax_db_list_records(sidecar, recs, max, err);
-		alexidx_unblock_signals();
 		if (*n < max)
 			return recs;
 		pfree(recs);
@@ -908,9 +851,7 @@ build_is_live(AxBuildRecord *rec)
 	{
 		AxError		err = {0};
 
-		alexidx_block_signals();
 		ax_db_put_record(sidecar, rec, &err);
-		alexidx_unblock_signals();
 		if (err.status != AX_OK)
 			ereport(LOG, (errmsg("alexidx sidecar: could not store the new location of build " UINT64_FORMAT ": %s",
 								 rec->build_id, err.message)));
@@ -988,11 +929,9 @@ reset_unlogged_builds(void)
 				i;
 	AxBuildRecord *recs = list_builds(&n, &err);
 
-	alexidx_block_signals();
 	for (i = 0; i < n; i++)
 		if (recs[i].persistence == 'u')
 			ax_db_drop_build(sidecar, recs[i].build_id, true, &err);
-	alexidx_unblock_signals();
 	pfree(recs);
 }
 
@@ -1038,9 +977,7 @@ open_sidecar(void)
 		 */
 		XLogRecPtr	end = RecoveryInProgress() ? GetXLogReplayRecPtr(NULL) : GetXLogInsertRecPtr();
 
-		alexidx_block_signals();
 		ax_db_raise_build_ids(sidecar, (uint64) GetCurrentTimestamp(), &err);
-		alexidx_unblock_signals();
 		if (err.status != AX_OK)
 			fail_worker("could not start", &err);
 		alexidx_follow_rebuild_until(end);
@@ -1063,7 +1000,6 @@ start_incarnation(void)
 	AxError		err = {0};
 	bool		clean;
 
-	alexidx_block_signals();
 	if (ax_db_take_clean_marker(sidecar, &clean, &err) == AX_OK)
 	{
 		if (alexidx_shared->incarnation != 0)
@@ -1071,7 +1007,6 @@ start_incarnation(void)
 		else
 			incarnation = ax_db_next_incarnation(sidecar, &err);
 	}
-	alexidx_unblock_signals();
 	if (err.status != AX_OK)
 		fail_worker("could not start", &err);
 	if ((!clean || RecoveryInProgress()) && alexidx_shared->incarnation == 0)

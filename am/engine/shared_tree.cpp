@@ -1,4 +1,5 @@
-// tree.cpp: ALEX trees that live in the shared arena, behind the C API in engine.h.
+// shared_tree.cpp: ALEX trees that live in the shared arena (used by backends and the worker),
+// behind the C API in engine.h.
 //
 // Writers hold the index's LWLock exclusively, readers share it; the tree itself is not
 // thread-safe. An arena that runs full throws std::bad_alloc from the allocator; the core
@@ -109,6 +110,7 @@ extern "C" AxStatus ax_tree_stats(const AxTree* tree, AxTreeStats* out, AxError*
     out->model_doublings = s.events.model_doublings;
     out->model_widenings = s.events.model_widenings;
     out->parents_added = s.events.parents_added;
+    out->failed_shrinks = s.events.failed_shrinks;
   });
 }
 
@@ -122,4 +124,104 @@ extern "C" bool ax_tree_validate(const AxTree* tree, char* why, std::size_t whyl
   });
   if (st != AX_OK && why && whylen) std::snprintf(why, whylen, "%s", err.message);
   return ok && st == AX_OK;
+}
+
+// ---------- the pair ----------
+
+struct AxTreePair {
+  AxTree* values;  // entries with a key
+  AxTree* nulls;   // entries whose key is NULL
+};
+
+extern "C" AxTreePair* ax_pair_create(void* arena, const AxTreeParams* params, AxError* err) {
+  AxTreePair* result = nullptr;
+  ax_guard(err, [&] {
+    ArenaAllocator<AxTreePair> alloc(arena_manager(arena));
+    AxTreePair* pair = alloc.allocate(1);
+    AxError inner{};
+    pair->values = ax_tree_create(arena, params, &inner);
+    pair->nulls = pair->values ? ax_tree_create(arena, params, &inner) : nullptr;
+    if (pair->nulls == nullptr) {
+      std::string why = inner.message;
+      AxStatus status = inner.status;
+      if (ax_tree_destroy(arena, pair->values, &inner) != AX_OK)
+        why += std::string("; freeing the other tree failed too: ") + inner.message;
+      alloc.deallocate(pair, 1);
+      throw Failure(status, why);
+    }
+    result = pair;
+  });
+  return result;
+}
+
+extern "C" AxStatus ax_pair_destroy(void* arena, AxTreePair* pair, AxError* err) {
+  if (pair == nullptr) return AX_OK;
+  return ax_guard(err, [&] {
+    // both trees are freed even if one fails; the first failure is the one reported
+    AxError first{}, second{};
+    AxStatus a = ax_tree_destroy(arena, pair->values, &first);
+    AxStatus b = ax_tree_destroy(arena, pair->nulls, &second);
+    ArenaAllocator<AxTreePair>(arena_manager(arena)).deallocate(pair, 1);
+    if (a != AX_OK) throw Failure(a, first.message);
+    if (b != AX_OK) throw Failure(b, second.message);
+  });
+}
+
+extern "C" AxStatus ax_pair_bulk_load(AxTreePair* pair, const AxEntry* values, std::size_t nvalues,
+                                      const AxEntry* nulls, std::size_t nnulls, AxError* err) {
+  AxStatus st = ax_tree_bulk_load(pair->values, values, nvalues, err);
+  return st != AX_OK ? st : ax_tree_bulk_load(pair->nulls, nulls, nnulls, err);
+}
+
+extern "C" AxStatus ax_pair_insert_batch(AxTreePair* pair, AxEntry* entries, std::size_t nvalues,
+                                         std::size_t n, AxError* err) {
+  AxStatus st = ax_tree_insert_batch(pair->values, entries, nvalues, err);
+  if (st == AX_OK && nvalues < n) st = ax_tree_insert_batch(pair->nulls, entries + nvalues, n - nvalues, err);
+  return st;
+}
+
+extern "C" AxStatus ax_pair_erase_batch(AxTreePair* pair, AxEntry* entries, std::size_t nvalues,
+                                        std::size_t n, std::size_t* removed, AxError* err) {
+  std::size_t r1 = 0, r2 = 0;
+  AxStatus st = ax_tree_erase_batch(pair->values, entries, nvalues, &r1, err);
+  if (st == AX_OK) st = ax_tree_erase_batch(pair->nulls, entries + nvalues, n - nvalues, &r2, err);
+  if (removed) *removed = r1 + r2;
+  return st;
+}
+
+extern "C" std::size_t ax_pair_size(const AxTreePair* pair) noexcept {
+  return ax_tree_size(pair->values) + ax_tree_size(pair->nulls);
+}
+
+extern "C" std::size_t ax_pair_memory_bytes(const AxTreePair* pair) noexcept {
+  return ax_tree_memory_bytes(pair->values) + ax_tree_memory_bytes(pair->nulls) + sizeof(AxTreePair);
+}
+
+extern "C" std::size_t ax_pair_copy_range(const AxTreePair* pair, bool nulls, int64_t lo, int64_t hi,
+                                          const AxEntry* resume, bool backward, AxEntry* out,
+                                          std::size_t max) noexcept {
+  return ax_tree_copy_range(nulls ? pair->nulls : pair->values, lo, hi, resume, backward, out, max);
+}
+
+extern "C" AxStatus ax_pair_stats(const AxTreePair* pair, AxTreeStats* out, AxError* err) {
+  AxTreeStats n;
+  AxStatus st = ax_tree_stats(pair->values, out, err);
+  if (st == AX_OK) st = ax_tree_stats(pair->nulls, &n, err);
+  if (st != AX_OK) return st;
+  out->entries += n.entries;
+  out->memory_bytes += n.memory_bytes;
+  out->expansions += n.expansions;
+  out->retrains += n.retrains;
+  out->shrinks += n.shrinks;
+  out->sideways_splits += n.sideways_splits;
+  out->downward_splits += n.downward_splits;
+  out->model_doublings += n.model_doublings;
+  out->model_widenings += n.model_widenings;
+  out->parents_added += n.parents_added;
+  out->failed_shrinks += n.failed_shrinks;
+  return AX_OK;
+}
+
+extern "C" bool ax_pair_validate(const AxTreePair* pair, char* why, std::size_t whylen) {
+  return ax_tree_validate(pair->values, why, whylen) && ax_tree_validate(pair->nulls, why, whylen);
 }

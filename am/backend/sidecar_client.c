@@ -19,7 +19,8 @@
 #include "utils/wait_event.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "shared/ipc.h"
+#include "wal/wal.h"
 
 static AxRequestSlot *
 my_slot(void)

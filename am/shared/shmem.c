@@ -18,6 +18,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 AxShared   *alexidx_shared = NULL;
 HTAB	   *alexidx_registry = NULL;
@@ -153,84 +154,35 @@ alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 	}
 }
 
-AxTree *
-alexidx_new_tree(Relation index, Size expected_entries)
+AxTreePair *
+alexidx_new_pair(Relation index, Size expected_entries)
 {
 	AxError		err;
 	AxTreeParams params = {0};
-	AxTree	   *tree;
+	AxTreePair *pair;
 
 	if (index && index->rd_options)
 		params.max_data_node_slots = ((AlexOptions *) index->rd_options)->max_node_slots;
-	tree = ax_tree_create(alexidx_shared->arena, &params, &err);
-	if (tree == NULL)
+	pair = ax_pair_create(alexidx_shared->arena, &params, &err);
+	if (pair == NULL)
 		alexidx_report_arena_full(index, expected_entries * ALEXIDX_ARENA_BYTES_PER_ENTRY);
-	return tree;
-}
-
-Size
-alexidx_split_nulls(AxEntry *entries, Size n)
-{
-	Size		nvalues = 0,
-				nnulls = 0,
-				i;
-	AxEntry    *nulls = NULL;
-
-	for (i = 0; i < n; i++)
-		if (alexidx_entry_isnull(&entries[i]))
-			nnulls++;
-	if (nnulls == 0)
-		return n;
-	nulls = palloc_extended(nnulls * sizeof(AxEntry), MCXT_ALLOC_HUGE);
-	nnulls = 0;
-	for (i = 0; i < n; i++)
-	{
-		if (alexidx_entry_isnull(&entries[i]))
-			nulls[nnulls++] = entries[i];
-		else
-			entries[nvalues++] = entries[i];
-	}
-	memcpy(entries + nvalues, nulls, nnulls * sizeof(AxEntry));
-	pfree(nulls);
-	return nvalues;
+	return pair;
 }
 
 void
-alexidx_destroy_tree(AxTree *tree)
+alexidx_destroy_pair(AxTreePair *pair)
 {
 	AxError		err;
 
 	/* Nothing to undo: a tree that could not be freed only keeps its arena space. */
-	if (ax_tree_destroy(alexidx_shared->arena, tree, &err) != AX_OK)
+	if (ax_pair_destroy(alexidx_shared->arena, pair, &err) != AX_OK)
 		ereport(WARNING,
 				(errmsg("alexidx: could not free a tree: %s", err.message),
 				 errdetail("Its shared memory stays in use until the server restarts.")));
 }
 
-static void
-destroy_pair(AxTree *tree, AxTree *null_tree)
-{
-	alexidx_destroy_tree(tree);
-	alexidx_destroy_tree(null_tree);
-}
-
 bool
-alexidx_erase_pair(AxIndexEntry *entry, AxEntry *entries, Size nvalues, Size n,
-				   Size *removed, AxError *err)
-{
-	size_t		r1 = 0,
-				r2 = 0;
-	bool		ok;
-
-	ok = ax_tree_erase_batch(entry->tree, entries, nvalues, &r1, err) == AX_OK &&
-		ax_tree_erase_batch(entry->null_tree, entries + nvalues, n - nvalues, &r2, err) == AX_OK;
-	if (removed)
-		*removed = r1 + r2;
-	return ok;
-}
-
-bool
-alexidx_register_tree(uint64 build_id, Oid dboid, AxTree *tree, AxTree *null_tree)
+alexidx_register_pair(uint64 build_id, Oid dboid, AxTreePair *pair)
 {
 	AxIndexEntry *entry;
 	bool		found;
@@ -240,20 +192,19 @@ alexidx_register_tree(uint64 build_id, Oid dboid, AxTree *tree, AxTree *null_tre
 	if (entry == NULL)
 	{
 		LWLockRelease(alexidx_shared->registry_lock);
-		destroy_pair(tree, null_tree);
+		alexidx_destroy_pair(pair);
 		return false;
 	}
 	if (found)
 	{
 		/* Somebody loaded it meanwhile: keep theirs. */
 		LWLockRelease(alexidx_shared->registry_lock);
-		destroy_pair(tree, null_tree);
+		alexidx_destroy_pair(pair);
 		return true;
 	}
 	LWLockInitialize(&entry->lock, alexidx_shared->index_tranche);
 	entry->dboid = dboid;
-	entry->tree = tree;
-	entry->null_tree = null_tree;
+	entry->pair = pair;
 	LWLockRelease(alexidx_shared->registry_lock);
 	return true;
 }
@@ -291,8 +242,8 @@ alexidx_forget_tree(uint64 build_id)
 	if (entry)
 	{
 		LWLockAcquire(&entry->lock, LW_EXCLUSIVE);
-		destroy_pair(entry->tree, entry->null_tree);
-		entry->tree = entry->null_tree = NULL;
+		alexidx_destroy_pair(entry->pair);
+		entry->pair = NULL;
 		LWLockRelease(&entry->lock);
 		hash_search(alexidx_registry, &build_id, HASH_REMOVE, NULL);
 	}

@@ -59,8 +59,9 @@
 #include "utils/timestamp.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
-#define ARENA_IMAGE_MAGIC "alexidx arena 1"
+#define ARENA_IMAGE_MAGIC "alexidx arena 2"
 /* relative to the data directory, the postmaster's working directory */
 #define ARENA_IMAGE "pg_alexidx/pgsql_tmp_arena"
 #define ARENA_IMAGE_NEW "pg_alexidx/pgsql_tmp_arena.new"
@@ -71,8 +72,7 @@ typedef struct KeptTree
 {
 	uint64		build_id;
 	Oid			dboid;
-	AxTree	   *tree;
-	AxTree	   *null_tree;
+	AxTreePair *pair;			/* in the arena, as the trees it points to */
 } KeptTree;
 
 /* The start of the mapping (and of the image); the arena's heap follows at header_bytes(). */
@@ -221,13 +221,12 @@ list_trees(void)
 	{
 		KeptTree   *k;
 
-		if (entry->tree == NULL || header->ntrees >= header->max_trees)
+		if (entry->pair == NULL || header->ntrees >= header->max_trees)
 			continue;
 		k = &header->trees[header->ntrees++];
 		k->build_id = entry->build_id;
 		k->dboid = entry->dboid;
-		k->tree = entry->tree;
-		k->null_tree = entry->null_tree;
+		k->pair = entry->pair;
 	}
 }
 
@@ -444,21 +443,18 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
 		AxBuildRecord rec;
 		AxError		err = {0};
 
-		if ((char *) k->tree < heap || (char *) k->tree >= heap + heap_size ||
-			(char *) k->null_tree < heap || (char *) k->null_tree >= heap + heap_size)
+		if ((char *) k->pair < heap || (char *) k->pair >= heap + heap_size)
 		{
 			why = "a tree lies outside the arena";
 			break;
 		}
-		alexidx_block_signals();
 		ax_db_get_record(sidecar, k->build_id, &rec, &err);
-		alexidx_unblock_signals();
 		if (err.status != AX_OK || rec.state != AX_BUILD_READY || rec.dboid != k->dboid)
 		{
 			why = "the sidecar does not have one of its builds ready";
 			break;
 		}
-		tree_bytes += ax_tree_memory_bytes(k->tree) + ax_tree_memory_bytes(k->null_tree);
+		tree_bytes += ax_pair_memory_bytes(k->pair);
 	}
 	/* space nobody can free (a tree lost track of) would stay taken run after run */
 	if (why == NULL &&
@@ -479,8 +475,7 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
 	}
 	h->sealed = 0;
 	for (i = 0; i < h->ntrees; i++)
-		if (!alexidx_register_tree(h->trees[i].build_id, h->trees[i].dboid, h->trees[i].tree,
-								   h->trees[i].null_tree))
+		if (!alexidx_register_pair(h->trees[i].build_id, h->trees[i].dboid, h->trees[i].pair))
 			ereport(LOG, (errmsg("alexidx sidecar: no registry room for kept build " UINT64_FORMAT,
 								 h->trees[i].build_id)));
 	ereport(LOG, (errmsg("alexidx sidecar: took %d trees kept at the last clean shutdown (read in %ld ms)",

@@ -151,10 +151,10 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 	if (so->pin >= 0)
 		alexidx_pin_mark(so->pin);
 	if (seg < so->plan.nranges)
-		n = ax_tree_copy_range(entry->tree, so->plan.lo[seg], so->plan.hi[seg], resume,
+		n = ax_pair_copy_range(entry->pair, false, so->plan.lo[seg], so->plan.hi[seg], resume,
 							   backward, out, want);
 	else
-		n = ax_tree_copy_range(entry->null_tree, PG_INT64_MIN, PG_INT64_MAX, resume,
+		n = ax_pair_copy_range(entry->pair, true, PG_INT64_MIN, PG_INT64_MAX, resume,
 							   backward, out, want);
 	LWLockRelease(&entry->lock);
 	return (int) n;

@@ -19,6 +19,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 PG_FUNCTION_INFO_V1(alexidx_version);
 PG_FUNCTION_INFO_V1(alexidx_stats);
@@ -53,10 +54,8 @@ alexidx_stats(PG_FUNCTION_ARGS)
 	uint64		build_id = alexidx_read_build_id(index);
 	AxIndexEntry *entry;
 	AxTreeStats st;
-	AxTreeStats nullst;
 	AxError		err;
 	AxStatus	status;
-	size_t		nnulls;
 	TupleDesc	tupdesc;
 	Datum		values[9];
 	bool		nulls[9] = {0};
@@ -65,15 +64,10 @@ alexidx_stats(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	entry = alexidx_acquire(index, build_id, LW_SHARED);
-	status = ax_tree_stats(entry->tree, &st, &err);
-	if (status == AX_OK)
-		status = ax_tree_stats(entry->null_tree, &nullst, &err);
-	nnulls = ax_tree_size(entry->null_tree);
+	status = ax_pair_stats(entry->pair, &st, &err);
 	LWLockRelease(&entry->lock);
 	if (status != AX_OK)
 		alexidx_report(&err, "could not compute the tree's statistics", index);
-	st.entries += nnulls;
-	st.memory_bytes += nullst.memory_bytes;
 
 	values[0] = Int64GetDatum((int64) st.entries);
 	values[1] = Int32GetDatum((int32) st.depth);
@@ -115,8 +109,7 @@ heap_check_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 	before = want;
 	before.tid = want.tid - 1;
 	entry = alexidx_acquire(hs->index, hs->build_id, LW_SHARED);
-	n = ax_tree_copy_range(isnull[0] ? entry->null_tree : entry->tree, want.key, want.key,
-						   &before, false, &got, 1);
+	n = ax_pair_copy_range(entry->pair, isnull[0], want.key, want.key, &before, false, &got, 1);
 	LWLockRelease(&entry->lock);
 	hs->checked++;
 	if (n != 1 || got.tid != want.tid)
@@ -150,8 +143,7 @@ alexidx_check(PG_FUNCTION_ARGS)
 
 	/* 1. the tree's own invariants */
 	entry = alexidx_acquire(index, build_id, LW_SHARED);
-	ok = ax_tree_validate(entry->tree, why, sizeof(why)) &&
-		ax_tree_validate(entry->null_tree, why, sizeof(why));
+	ok = ax_pair_validate(entry->pair, why, sizeof(why));
 	LWLockRelease(&entry->lock);
 	if (!ok)
 		ereport(ERROR,

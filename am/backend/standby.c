@@ -16,6 +16,7 @@
 #include "utils/wait_event.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 int			alexidx_standby_wait_ms = 30000;
 

@@ -27,7 +27,7 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "wal/wal.h"
 
 /* SST files written in parallel; two cores are the norm this is tuned for */
 #define SST_PARTS 2
@@ -177,10 +177,9 @@ sort_entries(Relation index, uint64 build_id, BuildState *bs)
  */
 static void
 load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, BuildState *bs,
-				AxTree **tree_out, AxTree **null_tree_out, instr_time *loaded)
+				AxTreePair **pair_out, instr_time *loaded)
 {
-	AxTree	   *tree;
-	AxTree	   *null_tree;
+	AxTreePair *pair;
 	AxSstJob   *job;
 	SstJobOwner *owner;
 	AxError		err;
@@ -199,14 +198,12 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, BuildSta
 	if (job == NULL)
 		alexidx_report(&err, "could not start writing the build's SST files", index);
 	owner->job = job;
-	tree = NULL;
-	null_tree = NULL;
+	pair = NULL;
 	PG_TRY();
 	{
-		tree = alexidx_new_tree(index, bs->values.n + bs->nulls.n);
-		null_tree = alexidx_new_tree(index, bs->nulls.n);
-		if (ax_tree_bulk_load(tree, bs->values.items, bs->values.n, &err) != AX_OK ||
-			ax_tree_bulk_load(null_tree, bs->nulls.items, bs->nulls.n, &err) != AX_OK)
+		pair = alexidx_new_pair(index, bs->values.n + bs->nulls.n);
+		if (ax_pair_bulk_load(pair, bs->values.items, bs->values.n, bs->nulls.items, bs->nulls.n,
+							  &err) != AX_OK)
 		{
 			if (err.status == AX_NOMEM)
 				alexidx_report_arena_full(index, (bs->values.n + bs->nulls.n) * ALEXIDX_ARENA_BYTES_PER_ENTRY);
@@ -225,15 +222,13 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, BuildSta
 	PG_CATCH();
 	{
 		stop_sst_job(owner);
-		alexidx_destroy_tree(tree);
-		alexidx_destroy_tree(null_tree);
+		alexidx_destroy_pair(pair);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	ax_sst_job_free(job, false);
 	owner->job = NULL;
-	*tree_out = tree;
-	*null_tree_out = null_tree;
+	*pair_out = pair;
 }
 
 IndexBuildResult *
@@ -244,8 +239,7 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	double		reltuples;
 	uint64		build_id;
 	AxBuildRecord record;
-	AxTree	   *tree;
-	AxTree	   *null_tree;
+	AxTreePair *pair;
 	instr_time	start,
 				t_scan,
 				t_sort,
@@ -271,8 +265,8 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	INSTR_TIME_SET_CURRENT(t_scan);
 	sort_entries(index, build_id, &bs);
 	INSTR_TIME_SET_CURRENT(t_sort);
-	load_and_ingest(index, build_id, &record, &bs, &tree, &null_tree, &t_sidecar);
-	if (!alexidx_register_tree(build_id, index->rd_node.dbNode, tree, null_tree))
+	load_and_ingest(index, build_id, &record, &bs, &pair, &t_sidecar);
+	if (!alexidx_register_pair(build_id, index->rd_node.dbNode, pair))
 		alexidx_report_too_many();
 	INSTR_TIME_SET_CURRENT(t_load);
 	INSTR_TIME_SUBTRACT(t_load, t_sidecar);

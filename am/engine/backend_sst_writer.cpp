@@ -1,4 +1,4 @@
-// sst_writer.cpp: a backend writes a build's sorted entries into SST files that the sidecar
+// backend_sst_writer.cpp: a backend writes a build's sorted entries into SST files that the sidecar
 // worker then ingests. SstFileWriter only writes files; it never opens the database, so the
 // "one process opens RocksDB" rule holds.
 //
@@ -7,7 +7,6 @@
 // but the read-only sorted arrays and their own files, and start with every signal blocked,
 // so PostgreSQL's signal handlers only ever run on the backend's own thread.
 #include <rocksdb/sst_file_writer.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -121,19 +120,18 @@ extern "C" AxSstJob* ax_sst_write_async(const char* path_prefix, uint64_t build_
       nulls_done = nulls_end;
       if (part.nvalues + part.nnulls > 0) job->parts.push_back(std::move(part));
     }
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    try {
-      job->running = static_cast<int>(job->parts.size());
-      for (auto& part : job->parts) job->threads.emplace_back([&j = *job, &part] { j.write_part(part); });
-    } catch (...) {
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
-      job->cancel = true;
-      job->join();
-      throw;
+    {
+      SignalBlock signals;  // the threads start with every signal blocked
+      try {
+        job->running = static_cast<int>(job->parts.size());
+        for (auto& part : job->parts) job->threads.emplace_back([&j = *job, &part] { j.write_part(part); });
+      } catch (...) {
+        // not swallowed: the threads started so far stop, and the failure goes on to the guard
+        job->cancel = true;
+        job->join();
+        throw;
+      }
     }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     out = job.release();
   });
   return out;

@@ -17,6 +17,7 @@
 #include "utils/pg_lsn.h"
 
 #include "alexidx.h"
+#include "shared/ipc.h"
 
 PG_FUNCTION_INFO_V1(alexidx_status);
 

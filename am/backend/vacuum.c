@@ -15,7 +15,8 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
-#include "wal.h"
+#include "shared/ipc.h"
+#include "wal/wal.h"
 
 #define VACUUM_CHUNK 4096
 
@@ -23,7 +24,7 @@ static size_t
 tree_entries(Relation index, uint64 build_id)
 {
 	AxIndexEntry *entry = alexidx_acquire(index, build_id, LW_SHARED);
-	size_t		n = ax_tree_size(entry->tree) + ax_tree_size(entry->null_tree);
+	size_t		n = ax_pair_size(entry->pair);
 
 	LWLockRelease(&entry->lock);
 	return n;
@@ -74,8 +75,7 @@ collect_dead(Relation index, uint64 build_id, IndexBulkDeleteCallback callback,
 		/* honour vacuum_cost_delay like nbtree does, a chunk of entries at a time */
 		vacuum_delay_point();
 		entry = alexidx_acquire(index, build_id, LW_SHARED);
-		n = ax_tree_copy_range(which == 0 ? entry->tree : entry->null_tree,
-							   PG_INT64_MIN, PG_INT64_MAX,
+		n = ax_pair_copy_range(entry->pair, which == 1, PG_INT64_MIN, PG_INT64_MAX,
 							   has_last ? &last : NULL, false, chunk, VACUUM_CHUNK);
 		LWLockRelease(&entry->lock);
 
@@ -115,7 +115,7 @@ remove_dead(Relation index, uint64 build_id, const DeadEntries *dead)
 		alexidx_sidecar_write(index, build_id, dead->items, dead->n, true);
 	nvalues = alexidx_split_nulls(dead->items, dead->n);
 	entry = alexidx_acquire(index, build_id, LW_EXCLUSIVE);
-	if (!alexidx_erase_pair(entry, dead->items, nvalues, dead->n, NULL, &err))
+	if (ax_pair_erase_batch(entry->pair, dead->items, nvalues, dead->n, NULL, &err) != AX_OK)
 	{
 		/*
 		 * The tree may still hold dead TIDs (which, for a logged index, were not logged as

@@ -1,5 +1,7 @@
-// sidecar_db.cpp: the sidecar's RocksDB database. Only the sidecar worker process calls
-// anything in this file: RocksDB allows one process to open a database for writing.
+// worker_sidecar_db.cpp: the sidecar's RocksDB database. Only the sidecar worker process calls
+// anything in this file: RocksDB allows one process to open a database for writing. Every
+// entry point holds a SignalBlock (guard.hpp) for the whole call: RocksDB starts threads
+// inside them, and the callers need not mask signals themselves.
 #include <sys/statvfs.h>
 
 #include <rocksdb/convenience.h>
@@ -28,8 +30,8 @@ using namespace axeng;
 
 // Compactions of one build's range can take seconds; the worker's main thread must keep
 // serving commits meanwhile, so they run on a maintenance thread of their own. The thread is
-// created inside an ax_db_* call, when the worker has every signal blocked, so PostgreSQL's
-// signals never land on it.
+// created inside an ax_db_* call, which has every signal blocked (SignalBlock), so
+// PostgreSQL's signals never land on it.
 //
 // Bookkeeping (build records, counters, the shutdown marker) lives in a column family of its
 // own, "meta": listing the builds then never has to open a build's data files, so one damaged
@@ -232,6 +234,7 @@ static void release_families(AxDb* h) {
 }
 
 extern "C" AxDb* ax_db_open(const char* dir, char* set_aside, std::size_t set_aside_len, AxError* err) {
+  SignalBlock signals;
   AxDb* out = nullptr;
   if (set_aside_len) set_aside[0] = '\0';
   ax_guard(err, [&] {
@@ -267,6 +270,7 @@ extern "C" AxDb* ax_db_open(const char* dir, char* set_aside, std::size_t set_as
 }
 
 extern "C" AxStatus ax_db_close(AxDb* h, bool write_clean_marker, AxError* err) {
+  SignalBlock signals;
   if (h == nullptr) return AX_OK;
   AxStatus st = ax_guard(err, [&] {
     h->stop();
@@ -283,6 +287,7 @@ extern "C" AxStatus ax_db_close(AxDb* h, bool write_clean_marker, AxError* err) 
 }
 
 extern "C" AxStatus ax_db_take_clean_marker(AxDb* h, bool* clean, AxError* err) {
+  SignalBlock signals;
   *clean = false;
   return ax_guard(err, [&] {
     std::string v;
@@ -295,12 +300,14 @@ extern "C" AxStatus ax_db_take_clean_marker(AxDb* h, bool* clean, AxError* err) 
 }
 
 extern "C" uint32_t ax_db_next_incarnation(AxDb* h, AxError* err) {
+  SignalBlock signals;
   uint64_t v = 0;
   ax_guard(err, [&] { v = bump_counter(h, 'I'); });
   return static_cast<uint32_t>(v);
 }
 
 extern "C" uint64_t ax_db_new_build_id(AxDb* h, AxError* err) {
+  SignalBlock signals;
   uint64_t v = 0;
   ax_guard(err, [&] { v = bump_counter(h, 'C'); });
   return v;
@@ -310,6 +317,7 @@ extern "C" uint64_t ax_db_new_build_id(AxDb* h, AxError* err) {
 // WAL, or one a restored sidecar replays): the id counter moves past it in the same write, so
 // that a later build (after a promotion) never takes an id that a build already has.
 extern "C" AxStatus ax_db_put_record(AxDb* h, const AxBuildRecord* rec, AxError* err) {
+  SignalBlock signals;
   return guarded_write(h, err, kReserveForRemovals, [&] {
     rocksdb::WriteBatch batch;
     check(batch.Put(h->meta, record_key(rec->build_id),
@@ -325,6 +333,7 @@ extern "C" AxStatus ax_db_put_record(AxDb* h, const AxBuildRecord* rec, AxError*
 }
 
 extern "C" AxStatus ax_db_get_record(AxDb* h, uint64_t build, AxBuildRecord* rec, AxError* err) {
+  SignalBlock signals;
   return ax_guard(err, [&] {
     std::string v;
     rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), h->meta, record_key(build), &v);
@@ -335,6 +344,7 @@ extern "C" AxStatus ax_db_get_record(AxDb* h, uint64_t build, AxBuildRecord* rec
 }
 
 extern "C" std::size_t ax_db_list_records(AxDb* h, AxBuildRecord* out, std::size_t max, AxError* err) {
+  SignalBlock signals;
   std::size_t n = 0;
   ax_guard(err, [&] {
     std::string lo = meta_key('R'), hi = meta_key('R' + 1);
@@ -379,6 +389,7 @@ static bool parts_add(const AxWritePart* parts, std::size_t nparts) {
 // Unsynced: the parts are the entries of unlogged and temporary indexes, which a crash empties
 // anyway; RocksDB's log reaches the OS at once, so a clean stop or a worker exit keeps them.
 extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t nparts, AxError* err) {
+  SignalBlock signals;
   return guarded_write(h, err, parts_add(parts, nparts) ? kReserveForAdds : kReserveForRemovals, [&] {
     rocksdb::WriteBatch batch;
     batch_parts(batch, parts, nparts);
@@ -397,6 +408,7 @@ static void put_lsn(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* met
 
 extern "C" AxStatus ax_db_apply(AxDb* h, const AxWritePart* parts, std::size_t nparts, uint64_t lsn,
                                 uint32_t tli, AxError* err) {
+  SignalBlock signals;
   return guarded_write(h, err, parts_add(parts, nparts) ? kReserveForAdds : kReserveForRemovals, [&] {
     rocksdb::WriteBatch batch;
     std::vector<AxWritePart> live;
@@ -416,6 +428,7 @@ extern "C" AxStatus ax_db_apply(AxDb* h, const AxWritePart* parts, std::size_t n
 }
 
 extern "C" AxStatus ax_db_applied_lsn(AxDb* h, uint64_t* lsn, uint32_t* tli, AxError* err) {
+  SignalBlock signals;
   *lsn = 0;
   *tli = 0;
   return ax_guard(err, [&] {
@@ -425,6 +438,7 @@ extern "C" AxStatus ax_db_applied_lsn(AxDb* h, uint64_t* lsn, uint32_t* tli, AxE
 }
 
 extern "C" AxStatus ax_db_snapshot(AxDb* h, const char* dir, AxError* err) {
+  SignalBlock signals;
   return guarded_write(h, err, kReserveForAdds, [&] {
     rocksdb::Checkpoint* raw = nullptr;
     check(rocksdb::Checkpoint::Create(h->db.get(), &raw), "could not start a sidecar snapshot");
@@ -435,10 +449,12 @@ extern "C" AxStatus ax_db_snapshot(AxDb* h, const char* dir, AxError* err) {
 }
 
 extern "C" AxStatus ax_db_verify(AxDb* h, AxError* err) {
+  SignalBlock signals;
   return ax_guard(err, [&] { check(h->db->VerifyChecksum(), "the sidecar's checksums do not match"); });
 }
 
 extern "C" AxStatus ax_db_raise_build_ids(AxDb* h, uint64_t floor, AxError* err) {
+  SignalBlock signals;
   return guarded_write(h, err, kReserveForRemovals, [&] {
     if (get_counter(h, 'C') >= floor) return;
     char buf[8];
@@ -448,10 +464,12 @@ extern "C" AxStatus ax_db_raise_build_ids(AxDb* h, uint64_t floor, AxError* err)
 }
 
 extern "C" AxStatus ax_db_sync(AxDb* h, AxError* err) {
+  SignalBlock signals;
   return ax_guard(err, [&] { check(h->db->SyncWAL(), "could not sync the sidecar's log"); });
 }
 
 extern "C" AxStatus ax_db_copy_build(AxDb* h, uint64_t from, const AxBuildRecord* to, AxError* err) {
+  SignalBlock signals;
   return guarded_write(h, err, kReserveForAdds, [&] {
     std::vector<AxEntry> all = build_entries(h, from);
     constexpr std::size_t kChunk = 100000;
@@ -471,6 +489,7 @@ extern "C" AxStatus ax_db_copy_build(AxDb* h, uint64_t from, const AxBuildRecord
 }
 
 extern "C" AxStatus ax_db_ingest(AxDb* h, const char* const* files, std::size_t nfiles, AxError* err) {
+  SignalBlock signals;
   return guarded_write(h, err, kReserveForAdds, [&] {
     std::vector<std::string> paths(files, files + nfiles);
     rocksdb::IngestExternalFileOptions o;
@@ -498,6 +517,7 @@ static void drop_tombstoned(std::vector<AxEntry>& runs, const std::vector<AxEntr
 // read and the write; singles are left alone.
 extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor, bool* started,
                                       std::size_t budget, bool* done, AxError* err) {
+  SignalBlock signals;
   *done = false;
   return guarded_write(h, err, kReserveForRemovals, [&] {
     // the runs of this step: from the cursor's run on, until budget entries
@@ -577,6 +597,7 @@ extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor,
 }
 
 extern "C" AxStatus ax_db_drop_build(AxDb* h, uint64_t build, bool keep_record, AxError* err) {
+  SignalBlock signals;
   return guarded_write(h, err, kReserveForRemovals, [&] {
     rocksdb::WriteBatch batch;
     for (uint64_t space : {singles_space(build), run_space(build), tomb_space(build)})
@@ -652,8 +673,8 @@ static std::vector<AxEntry> build_entries(AxDb* h, uint64_t build) {
   return all;
 }
 
-extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxTree* null_tree,
-                                    AxError* err) {
+extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTreePair* pair, AxError* err) {
+  SignalBlock signals;
   return ax_guard(err, [&] {
     AxBuildRecord rec;
     AxError inner{};
@@ -669,8 +690,7 @@ extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxTre
         values[w++] = e;
     }
     values.resize(w);
-    if (ax_tree_bulk_load(tree, values.data(), values.size(), &inner) != AX_OK ||
-        ax_tree_bulk_load(null_tree, nulls.data(), nulls.size(), &inner) != AX_OK)
+    if (ax_pair_bulk_load(pair, values.data(), values.size(), nulls.data(), nulls.size(), &inner) != AX_OK)
       throw Failure(inner.status, inner.message);
   });
 }
@@ -678,7 +698,8 @@ extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTree* tree, AxTre
 namespace {
 // Walks one tree in (key, tid) order, a chunk at a time.
 struct TreeCursor {
-  const AxTree* tree;
+  const AxTreePair* pair;
+  bool nulls;  // which of its trees
   std::vector<AxEntry> chunk = std::vector<AxEntry>(1024);
   std::size_t have = 0, pos = 0;
   bool exhausted = false, has_last = false;
@@ -687,7 +708,7 @@ struct TreeCursor {
   bool next(AxEntry* out) {
     if (pos == have) {
       if (exhausted) return false;
-      have = ax_tree_copy_range(tree, INT64_MIN, INT64_MAX, has_last ? &last : nullptr, false,
+      have = ax_pair_copy_range(pair, nulls, INT64_MIN, INT64_MAX, has_last ? &last : nullptr, false,
                                 chunk.data(), chunk.size());
       pos = 0;
       exhausted = have < chunk.size();
@@ -705,12 +726,13 @@ std::string describe(const AxEntry& e) {
 }
 }  // namespace
 
-extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTree* tree, const AxTree* null_tree,
-                                       uint64_t* nsidecar, AxError* err) {
+extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTreePair* pair, uint64_t* nsidecar,
+                                       AxError* err) {
+  SignalBlock signals;
   return ax_guard(err, [&] {
     // The sidecar holds values and NULLs interleaved in (key, tid) order; each tree holds one
     // kind in the same order, so two cursors suffice.
-    TreeCursor values{tree}, nulls{null_tree};
+    TreeCursor values{pair, false}, nulls{pair, true};
     uint64_t count = 0;
     for (const AxEntry& e : build_entries(h, build)) {
       TreeCursor& c = (e.tid & AX_NULL_FLAG) ? nulls : values;
@@ -745,6 +767,7 @@ static uint64_t build_bytes(AxDb* h, uint64_t build) {
 }
 
 extern "C" AxStatus ax_db_build_bytes(AxDb* h, uint64_t build, uint64_t* bytes, AxError* err) {
+  SignalBlock signals;
   *bytes = 0;
   return ax_guard(err, [&] { *bytes = build_bytes(h, build); });
 }

@@ -1,4 +1,4 @@
-// arena.cpp: creating the shared arena (postmaster, once per shared memory initialisation).
+// shared_arena.cpp: creating the shared arena (postmaster, once per shared memory initialisation).
 #include "arena.hpp"
 
 #include "guard.hpp"

@@ -1,0 +1,116 @@
+/*
+ * ipc.h: what the processes of alexidx share in PostgreSQL's shared memory besides the trees:
+ * the request slots through which backends ask the sidecar worker for work, the worker's
+ * state, and the WAL positions it publishes (AxShared). Included only by the files that use
+ * them; everything else goes through the functions of alexidx.h.
+ */
+#ifndef ALEXIDX_IPC_H
+#define ALEXIDX_IPC_H
+
+#include "alexidx.h"
+
+#define AX_INLINE_ENTRIES 512
+#define AX_MAX_DROP_NOTICES 256
+
+typedef enum AxRequestType
+{
+	AXR_WRITE = 1,				/* put entries (group-committed) */
+	AXR_DELETE,					/* delete entries (group-committed) */
+	AXR_NEW_BUILD,				/* allocate a build id and record it */
+	AXR_INGEST,					/* ingest an SST file, mark the build ready */
+	AXR_BUILD_READY,			/* mark the build ready (no file to ingest) */
+	AXR_LOAD,					/* load a build's tree into shared memory */
+	AXR_COMPACT,				/* compact a build's range */
+	AXR_SIZE,					/* report a build's sidecar bytes */
+	AXR_CHECK,					/* compare a build's tree with the sidecar */
+	AXR_LIST,					/* list build records after build_id, one page */
+	AXR_RELOCATE,				/* the build's index may now live at record's location */
+	AXR_COPY_DATABASE,			/* copy the builds of database build_id to record.dboid */
+	AXR_RESOLVE,				/* which build is metapage id build_id in record.dboid? */
+	AXR_STAGE					/* keep these entries for this slot's next AXR_WRITE */
+} AxRequestType;
+
+/*
+ * Requests carry at most AX_REQUEST_MAX_ENTRIES entries (1 MB), so that no request needs a
+ * large dynamic shared memory segment (/dev/shm is 64 MB in a default Docker container) and
+ * no single write holds the group commit up for long. A larger insert flush goes as AXR_STAGE
+ * chunks and a final AXR_WRITE with AXF_STAGED, which the worker writes in one batch: the
+ * sidecar gets all of the flush or none of it. Deletes are split into independent requests.
+ */
+#define AX_REQUEST_MAX_ENTRIES 65536
+/* VACUUM's chunks are smaller: commits grouped with one wait for its write (about 10 ms) */
+#define AX_DELETE_CHUNK_ENTRIES 8192
+#define AXF_FIRST_CHUNK 0x1		/* AXR_STAGE: forget what this slot staged before */
+#define AXF_STAGED 0x2			/* AXR_WRITE: the slot's staged entries come first */
+
+typedef enum AxSlotState
+{
+	AXS_FREE = 0,
+	AXS_PENDING,
+	AXS_DONE
+} AxSlotState;
+
+typedef struct AxRequestSlot
+{
+	pg_atomic_uint32 state;
+	int			type;
+	uint64		build_id;
+	Latch	   *latch;			/* the requester's, set when done */
+	AxBuildRecord record;		/* AXR_NEW_BUILD */
+	char		path[MAXPGPATH];	/* AXR_INGEST */
+	uint32		nentries;
+	uint32		flags;			/* AXF_* */
+	dsm_handle	dsm;			/* entries live here when nentries > AX_INLINE_ENTRIES */
+	/* the answer */
+	int			status;			/* AxStatus */
+	char		message[512];
+	uint64		result;
+	AxEntry		inline_entries[AX_INLINE_ENTRIES];
+} AxRequestSlot;
+
+typedef enum AxWorkerState
+{
+	AXW_STARTING = 0,
+	AXW_RUNNING,
+	AXW_FAILED
+} AxWorkerState;
+
+typedef struct AxShared
+{
+	LWLock	   *registry_lock;	/* guards the registry hash */
+	int			index_tranche;	/* tranche of the per-index locks */
+	pg_atomic_uint32 worker_state;
+	/* ambulkdelete calls that finished, in any index: see speculative.c */
+	pg_atomic_uint64 bulkdeletes_finished;
+	Latch	   *worker_latch;
+	uint32		incarnation;
+	/*
+	 * Following the WAL (wal_follow.c): the sidecar holds the WAL before applied_lsn, and
+	 * durably before durable_lsn; the worker's replication slot keeps the WAL from there.
+	 */
+	pg_atomic_uint64 applied_lsn;
+	pg_atomic_uint64 durable_lsn;
+	/* the LSN of the newest snapshot in pg_alexidx (0: none), for alexidx_status() */
+	pg_atomic_uint64 snapshot_lsn;
+	/* 1 while only the worker may change trees: on a standby, and just after a promotion */
+	pg_atomic_uint32 worker_owns_trees;
+	char		worker_error[512];
+	void	   *arena;
+	Size		arena_size;
+	/* the arena holds trees kept at the last clean shutdown, not yet taken (arena_file.c) */
+	bool		arena_kept;
+	/* builds to drop, posted without waiting (abort and commit callbacks) */
+	slock_t		notice_mutex;
+	int			nnotices;
+	uint64		notices[AX_MAX_DROP_NOTICES];
+	int			nslots;
+	AxRequestSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} AxShared;
+
+extern AxShared *alexidx_shared;
+extern HTAB *alexidx_registry;
+
+/* One page of alexidx_sidecar_list(): as many build records as a slot's inline entries hold. */
+#define AX_LIST_MAX ((int) (sizeof(AxEntry) * AX_INLINE_ENTRIES / sizeof(AxBuildRecord)))
+
+#endif							/* ALEXIDX_IPC_H */
