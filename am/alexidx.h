@@ -138,7 +138,7 @@ typedef struct AxIndexEntry
 /* ---------- the arena's memory, kept across clean restarts (arena_file.c) ---------- */
 extern bool alexidx_keep_trees;
 extern void *alexidx_arena_map(Size heap_size, bool *kept);
-extern int	alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable);
+extern int	alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable);
 
 
 extern void alexidx_shmem_request(void);

@@ -258,7 +258,13 @@ AxDb	   *ax_db_open(const char *dir, char *set_aside, size_t set_aside_len, AxEr
  * "clean shutdown" first. A failure means the marker may be missing (the next start then
  * treats the stop as a crash, which is safe).
  */
-AxStatus	ax_db_close(AxDb *db, bool write_clean_marker, AxError *err);
+AxStatus	ax_db_close(AxDb *db, bool write_clean_marker, uint64_t *final_sequence, AxError *err);
+/*
+ * RocksDB's latest sequence number: every write raises it. *final_sequence (ax_db_close, may
+ * be NULL) is the value after the clean marker, 0 if the close failed; a database opened
+ * later with the same value saw no write in between (the arena image relies on it).
+ */
+uint64_t	ax_db_sequence(AxDb *db) AX_NOEXCEPT;
 /*
  * *clean: the previous run ended with ax_db_close(db, true, ...); consumes the marker. On
  * failure *clean is false: an unknown ending counts as a crash.

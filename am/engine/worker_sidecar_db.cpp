@@ -269,22 +269,28 @@ extern "C" AxDb* ax_db_open(const char* dir, char* set_aside, std::size_t set_as
   return out;
 }
 
-extern "C" AxStatus ax_db_close(AxDb* h, bool write_clean_marker, AxError* err) {
+extern "C" AxStatus ax_db_close(AxDb* h, bool write_clean_marker, uint64_t* final_sequence, AxError* err) {
   SignalBlock signals;
+  if (final_sequence) *final_sequence = 0;
   if (h == nullptr) return AX_OK;
+  uint64_t sequence = 0;
   AxStatus st = ax_guard(err, [&] {
     h->stop();
     rocksdb::Status marker;
     if (write_clean_marker) marker = h->db->Put(synced(), h->meta, meta_key('S'), rocksdb::Slice());
     rocksdb::CancelAllBackgroundWork(h->db.get(), true);
+    sequence = h->db->GetLatestSequenceNumber();
     release_families(h);
     rocksdb::Status closed = h->db->Close();
     check(marker, "could not write the clean shutdown marker");
     check(closed, "could not close the sidecar database");
   });
   delete h;
+  if (st == AX_OK && final_sequence) *final_sequence = sequence;
   return st;
 }
+
+extern "C" uint64_t ax_db_sequence(AxDb* h) noexcept { return h->db->GetLatestSequenceNumber(); }
 
 extern "C" AxStatus ax_db_take_clean_marker(AxDb* h, bool* clean, AxError* err) {
   SignalBlock signals;

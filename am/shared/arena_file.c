@@ -35,6 +35,8 @@
  *     backup_label): in recovery the worker applies the WAL to the trees itself;
  *   - the same alexidx library (size, inode, modification time), alexidx.memory and
  *     alexidx.max_indexes, and the old address is free;
+ *   - the sidecar is as the worker closed it at that shutdown: the same RocksDB sequence
+ *     number (every write raises it), so nothing wrote to it offline;
  *   - the worker finds every listed build ready in the sidecar, in the same database, and
  *     the arena holds little besides the listed trees.
  *
@@ -61,7 +63,7 @@
 #include "alexidx.h"
 #include "shared/ipc.h"
 
-#define ARENA_IMAGE_MAGIC "alexidx arena 2"
+#define ARENA_IMAGE_MAGIC "alexidx arena 3"
 /* relative to the data directory, the postmaster's working directory */
 #define ARENA_IMAGE "pg_alexidx/pgsql_tmp_arena"
 #define ARENA_IMAGE_NEW "pg_alexidx/pgsql_tmp_arena.new"
@@ -86,6 +88,7 @@ typedef struct ArenaFileHeader
 	int			max_trees;
 	uint32		sealed;			/* in an image: written completely */
 	XLogRecPtr	checkpoint;		/* pg_control's checkpoint when the image was written */
+	uint64		sidecar_at;		/* the sidecar's RocksDB sequence number then */
 	int			ntrees;
 	KeptTree	trees[FLEXIBLE_ARRAY_MEMBER];
 } ArenaFileHeader;
@@ -243,6 +246,7 @@ write_image(const ControlFileData *cf)
 
 	list_trees();
 	header->checkpoint = cf->checkPoint;
+	header->sidecar_at = alexidx_shared->sidecar_closed_at;
 	header->sealed = 0;
 	fd = open(ARENA_IMAGE_NEW, O_CREAT | O_TRUNC | O_WRONLY, S_IRUSR | S_IWUSR);
 	ok = fd >= 0 && ftruncate(fd, (off_t) mapped_bytes) == 0 &&
@@ -282,8 +286,10 @@ arena_at_exit(int code, Datum arg)
 	{
 		ControlFileData *cf = read_control_file();
 
+		/* the worker closed the sidecar cleanly: the image can name its state */
 		if (cf != NULL && cf->state == DB_SHUTDOWNED &&
-			cf->system_identifier == header->system_identifier)
+			cf->system_identifier == header->system_identifier &&
+			alexidx_shared->sidecar_closed_at != 0)
 			write_image(cf);
 	}
 	munmap(header, mapped_bytes);
@@ -417,7 +423,7 @@ read_image(void)
  * trees load from the sidecar. The image goes either way. Returns how many trees it took.
  */
 int
-alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
+alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 {
 	char	   *heap = alexidx_shared->arena;
 	char	   *base = heap - header_bytes();
@@ -437,6 +443,8 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, bool usable)
 		why = "it could not be read";
 	else if (h->sealed == 0 || h->base != (uintptr_t) base)
 		why = "it changed since the server started";
+	else if (h->sidecar_at != opened_at)
+		why = "the sidecar changed since it was written";
 	for (i = 0; why == NULL && i < h->ntrees; i++)
 	{
 		KeptTree   *k = &h->trees[i];

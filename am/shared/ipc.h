@@ -99,6 +99,8 @@ typedef struct AxShared
 	Size		arena_size;
 	/* the arena holds trees kept at the last clean shutdown, not yet taken (arena_file.c) */
 	bool		arena_kept;
+	/* RocksDB's sequence number when the worker closed the sidecar cleanly (0: it did not) */
+	uint64		sidecar_closed_at;
 	/* builds to drop, posted without waiting (abort and commit callbacks) */
 	slock_t		notice_mutex;
 	int			nnotices;

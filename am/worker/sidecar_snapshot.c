@@ -331,7 +331,7 @@ open_checked(const char *dir, const SidecarSnapshot *snap, bool verify)
 					set_aside[0] ? set_aside : err.status != AX_OK ? err.message :
 					db == NULL ? "it does not open" : "it does not hold the LSN its manifest names")));
 	if (db)
-		ax_db_close(db, false, &err);
+		ax_db_close(db, false, NULL, &err);
 	return NULL;
 }
 
@@ -380,7 +380,7 @@ restore_from_snapshot(const char *live)
 		}
 		if (!stage_snapshot(s, staging) || (db = open_checked(staging, s, true)) == NULL)
 			continue;
-		ax_db_close(db, false, &err);
+		ax_db_close(db, false, NULL, &err);
 		if (err.status != AX_OK || !rename_dir(staging, live))
 			continue;
 		remove_staging();
@@ -434,7 +434,7 @@ alexidx_open_sidecar(char *set_aside, Size set_aside_len, bool *restored, AxErro
 		ereport(WARNING,
 				(errmsg("alexidx sidecar: the sidecar at %X/%X on timeline %u is not on this server's timeline history (a rewind or a restore); it is discarded",
 						LSN_FORMAT_ARGS(lsn), tli)));
-		ax_db_close(db, false, err);
+		ax_db_close(db, false, NULL, err);
 		retire_dir(live, REJECTED_DIR);
 	}
 	*restored = true;

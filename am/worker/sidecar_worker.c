@@ -44,6 +44,8 @@ static uint32 incarnation = 0;
 static volatile sig_atomic_t shutdown_requested = false;
 /* set when the main loop ends on SIGTERM: the sidecar is closed cleanly and marked so */
 static bool clean_exit = false;
+/* RocksDB's sequence number when this worker opened the sidecar (arena_file.c) */
+static uint64 opened_at = 0;
 
 static AxBuildRecord *list_builds(size_t *n, AxError *err);
 
@@ -162,7 +164,7 @@ close_sidecar(int code, Datum arg)
 		if (clean_exit)
 			alexidx_follow_sync(sidecar, true);
 		/* A clean exit leaves a marker: the next start then knows no crash happened. */
-		ax_db_close(sidecar, clean_exit, &err);
+		ax_db_close(sidecar, clean_exit, clean_exit ? &alexidx_shared->sidecar_closed_at : NULL, &err);
 		/* safe either way: without the marker the next start assumes a crash */
 		if (err.status != AX_OK)
 			ereport(LOG, (errmsg("alexidx sidecar: %s", err.message)));
@@ -961,6 +963,9 @@ open_sidecar(void)
 	sidecar = alexidx_open_sidecar(set_aside, sizeof(set_aside), &restored, &err);
 	if (sidecar == NULL)
 		fail_worker("could not open the sidecar database", &err);
+	/* before any write of this run: the arena image must find the sidecar it was made with */
+	opened_at = ax_db_sequence(sidecar);
+	alexidx_shared->sidecar_closed_at = 0;
 	if (set_aside[0])
 		ereport(WARNING,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -1096,7 +1101,7 @@ alexidx_worker_main(Datum arg)
 	alexidx_shared->worker_latch = MyLatch;
 	catch_up_at_start();
 	/* on a primary after a clean restart, the trees are there already */
-	alexidx_arena_take_kept_trees(sidecar, sidecar_is_live && !RecoveryInProgress());
+	alexidx_arena_take_kept_trees(sidecar, opened_at, sidecar_is_live && !RecoveryInProgress());
 	pg_write_barrier();
 	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_RUNNING);
 	ereport(LOG, (errmsg("alexidx sidecar started (incarnation %u, previous shutdown %s)",

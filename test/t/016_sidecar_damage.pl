@@ -14,7 +14,10 @@ use Test::More;
 use Time::HiRes qw(usleep);
 use AlexidxRel;
 
-my $node = ax_node('damage', conf => "autovacuum = off\n");
+# The damage is done with the server stopped cleanly; alexidx.keep_trees would bring the trees
+# back from the arena image without reading the sidecar (034 covers damage under it), so this
+# file tests the path that reads the sidecar.
+my $node = ax_node('damage', conf => "autovacuum = off\nalexidx.keep_trees = off\n");
 my $db = $node->data_dir . '/pg_alexidx/pgsql_tmp_live';
 
 sub fresh_index

@@ -140,4 +140,35 @@ is($taken, 0, 'alexidx.keep_trees = off: no kept trees');
 like($log, qr/not taking the trees in .*: alexidx.keep_trees is off/, 'alexidx.keep_trees = off: the start says why');
 $node->stop;
 ok(!-e $image, 'alexidx.keep_trees = off: the shutdown writes no image');
+$node->append_conf('postgresql.conf', "alexidx.keep_trees = on\n");
+$node->start;
+# every tree loaded (through its index), so the next shutdown lists all three
+$node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan = off;
+	SELECT count(*) FROM t WHERE k = 1; SELECT count(*) FROM t WHERE v = 1; SELECT count(*) FROM u WHERE k = 1");
+
+# Bytes of a sidecar file damaged while the server is stopped: no write, so the image is
+# taken and the trees answer as before the damage; alexidx_check, which reads the sidecar,
+# reports it with the REINDEX to run.
+$node->safe_psql('postgres', 'CHECKPOINT');
+# (last: the damaged sidecar stays)
+($taken) = restart_and_verify('SST damaged offline', 'fast', in_recovery => 1, between => sub {
+	my @sst = sort { (-s $b) <=> (-s $a) } glob($node->data_dir . '/pg_alexidx/pgsql_tmp_live/*.sst');
+	open(my $fh, '+<', $sst[0]) or die "$sst[0]: $!";
+	binmode $fh;
+	my $size = -s $sst[0];
+	for my $off (map { int($size * $_ / 10) } 1 .. 6)
+	{
+		seek($fh, $off, 0);
+		print $fh "\xde\xad\xbe\xef" x 64;
+	}
+	close $fh;
+});
+is($taken, 3, 'SST damaged offline: the trees were taken from the image');
+is($node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan = off; SELECT count(*) FROM t WHERE k >= 0"),
+	$rows, 'SST damaged offline: the index answers as before the damage');
+my ($cret, $cout, $cerr) = $node->psql('postgres', "SELECT alexidx_check('t_ax')");
+isnt($cret, 0, 'SST damaged offline: alexidx_check reads the sidecar and fails');
+like($cerr, qr/REINDEX/, 'SST damaged offline: the error names REINDEX') or diag($cerr);
+
+$node->stop;
 done_testing();
