@@ -35,11 +35,13 @@ bool entry_less(const AxEntry& a, const AxEntry& b) {
 }
 
 TEST(EngineSeam, SortReportsWhatItCannotDo) {
-  // A radix buffer that cannot exist: the array is left alone and the caller is told.
-  AxEntry one[1] = {{5, 7}};
+  // A radix buffer that cannot exist: the array is left alone and the caller is told. (The
+  // sort first looks for input already in order; the first two entries are out of order, so
+  // it reads no further than them.)
+  AxEntry two[2] = {{5, 7}, {4, 1}};
   AxError err{};
   std::size_t absurd = SIZE_MAX / sizeof(AxEntry);
-  EXPECT_NE(ax_sort_entries(one, absurd, &err), AX_OK);
+  EXPECT_NE(ax_sort_entries(two, absurd, &err), AX_OK);
   EXPECT_NE(err.status, AX_OK);
   EXPECT_STRNE(err.message, "");
 }
