@@ -147,3 +147,12 @@ CREATE FUNCTION alexidx_status(
     OUT slot_name text, OUT slot_restart_lsn pg_lsn, OUT retained_wal_bytes bigint,
     OUT snapshot_lsn pg_lsn)
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+-- What the trees did since they were loaded (ALEX's structural events), for tuning
+-- max_node_slots and understanding insert costs.
+CREATE FUNCTION alexidx_tree_events(index regclass,
+    OUT expansions bigint, OUT retrains bigint, OUT shrinks bigint, OUT failed_shrinks bigint,
+    OUT sideways_splits bigint, OUT downward_splits bigint, OUT model_doublings bigint,
+    OUT model_widenings bigint, OUT parents_added bigint)
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION alexidx_tree_events(regclass) FROM PUBLIC;

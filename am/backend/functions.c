@@ -1,6 +1,6 @@
 /*
- * functions.c: SQL-callable functions: alexidx_version(), alexidx_stats(regclass) and
- * alexidx_check(regclass, heapallindexed).
+ * functions.c: SQL-callable functions: alexidx_version(), alexidx_stats(regclass),
+ * alexidx_tree_events(regclass) and alexidx_check(regclass, heapallindexed).
  */
 #include "postgres.h"
 
@@ -23,6 +23,7 @@
 
 PG_FUNCTION_INFO_V1(alexidx_version);
 PG_FUNCTION_INFO_V1(alexidx_stats);
+PG_FUNCTION_INFO_V1(alexidx_tree_events);
 PG_FUNCTION_INFO_V1(alexidx_check);
 PG_FUNCTION_INFO_V1(alexidx_sidecar_builds);
 
@@ -46,28 +47,60 @@ open_alexidx_index(Oid relid, LOCKMODE mode)
 	return index;
 }
 
+/* The index's trees' statistics, for the functions below. */
+static void
+pair_stats(FunctionCallInfo fcinfo, Relation index, uint64 build_id, AxTreeStats *st,
+		   TupleDesc *tupdesc)
+{
+	AxIndexEntry *entry;
+	AxError		err;
+	AxStatus	status;
+
+	if (get_call_result_type(fcinfo, NULL, tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	entry = alexidx_acquire(index, build_id, LW_SHARED);
+	status = ax_pair_stats(entry->pair, st, &err);
+	LWLockRelease(&entry->lock);
+	if (status != AX_OK)
+		alexidx_report(&err, "could not compute the tree's statistics", index);
+}
+
+Datum
+alexidx_tree_events(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	index = open_alexidx_index(relid, AccessShareLock);
+	AxTreeStats st;
+	TupleDesc	tupdesc;
+	Datum		values[9];
+	bool		nulls[9] = {0};
+
+	pair_stats(fcinfo, index, alexidx_read_build_id(index), &st, &tupdesc);
+	relation_close(index, AccessShareLock);
+	values[0] = Int64GetDatum((int64) st.expansions);
+	values[1] = Int64GetDatum((int64) st.retrains);
+	values[2] = Int64GetDatum((int64) st.shrinks);
+	values[3] = Int64GetDatum((int64) st.failed_shrinks);
+	values[4] = Int64GetDatum((int64) st.sideways_splits);
+	values[5] = Int64GetDatum((int64) st.downward_splits);
+	values[6] = Int64GetDatum((int64) st.model_doublings);
+	values[7] = Int64GetDatum((int64) st.model_widenings);
+	values[8] = Int64GetDatum((int64) st.parents_added);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
 Datum
 alexidx_stats(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	Relation	index = open_alexidx_index(relid, AccessShareLock);
 	uint64		build_id = alexidx_read_build_id(index);
-	AxIndexEntry *entry;
 	AxTreeStats st;
-	AxError		err;
-	AxStatus	status;
 	TupleDesc	tupdesc;
 	Datum		values[9];
 	bool		nulls[9] = {0};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
-	entry = alexidx_acquire(index, build_id, LW_SHARED);
-	status = ax_pair_stats(entry->pair, &st, &err);
-	LWLockRelease(&entry->lock);
-	if (status != AX_OK)
-		alexidx_report(&err, "could not compute the tree's statistics", index);
+	pair_stats(fcinfo, index, build_id, &st, &tupdesc);
 
 	values[0] = Int64GetDatum((int64) st.entries);
 	values[1] = Int32GetDatum((int32) st.depth);

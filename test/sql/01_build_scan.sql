@@ -101,3 +101,14 @@ RESET enable_seqscan;
 
 SELECT alexidx_check('t_ax');
 SELECT alexidx_check('e_ax');
+
+-- alexidx_tree_events: what the trees did since they were loaded. A build lays the tree out
+-- in one go (no events); 200,000 appended keys make it grow.
+CREATE TABLE ev (k bigint);
+CREATE INDEX ev_ax ON ev USING alexidx (k);
+SELECT expansions + sideways_splits + downward_splits + model_doublings + model_widenings
+       + parents_added AS events_after_build FROM alexidx_tree_events('ev_ax');
+INSERT INTO ev SELECT g FROM generate_series(1, 200000) g;
+SELECT expansions + sideways_splits + downward_splits + model_doublings + model_widenings
+       + parents_added > 0 AS grew, failed_shrinks FROM alexidx_tree_events('ev_ax');
+DROP TABLE ev;

@@ -7,4 +7,5 @@ CREATE UNIQUE INDEX ON bad USING alexidx (a);
 CREATE INDEX ON bad USING alexidx (a) WITH (no_such_option = 1);
 CREATE INDEX ON bad USING alexidx (a) WITH (max_node_slots = -5);
 SELECT alexidx_stats('bad');
+SELECT alexidx_tree_events('bad');
 DROP TABLE bad;
