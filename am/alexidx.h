@@ -124,6 +124,10 @@ alexidx_entry_isnull(const AxEntry *e)
  * returns how many non-NULL entries come first. */
 extern Size alexidx_split_nulls(AxEntry *entries, Size n);
 
+/* (utils.c) Room for at least need elements in a growable array; returns it, maybe moved. */
+extern void *alexidx_grow(void *items, Size *cap, Size need, Size elem, Size first,
+						  MemoryContext cxt);
+
 /* ---------- the registry of loaded trees (shared/shmem.c) ---------- */
 
 /* One loaded tree. Lives in the registry hash, keyed by build id. */

@@ -1,7 +1,7 @@
 /*
  * utils.c: helpers of every process that are neither callbacks nor entry points: the
- * preload check, turning an engine failure into an ereport, and splitting a batch into
- * values and NULLs for the two trees.
+ * preload check, turning an engine failure into an ereport, splitting a batch into values
+ * and NULLs for the two trees, and growing an array.
  */
 #include "postgres.h"
 
@@ -90,4 +90,22 @@ alexidx_split_nulls(AxEntry *entries, Size n)
 	memcpy(entries + nvalues, nulls, nnulls * sizeof(AxEntry));
 	pfree(nulls);
 	return nvalues;
+}
+
+/*
+ * Makes room for at least need elements of elem bytes: doubles the capacity (to at least
+ * first for a new array), allocates a new array in cxt and moves an old one wherever it is
+ * (repalloc keeps its context). Arrays may pass 1 GB (a big build, a huge insert buffer).
+ */
+void *
+alexidx_grow(void *items, Size *cap, Size need, Size elem, Size first, MemoryContext cxt)
+{
+	Size		newcap;
+
+	if (items != NULL && need <= *cap)
+		return items;
+	newcap = Max(*cap * 2, Max(need, first));
+	items = items ? repalloc_huge(items, newcap * elem) : MemoryContextAllocHuge(cxt, newcap * elem);
+	*cap = newcap;
+	return items;
 }

@@ -59,10 +59,7 @@ static inline void
 array_push(EntryArray *a, int64 key, uint64 tid)
 {
 	if (a->n == a->cap)
-	{
-		a->cap *= 2;
-		a->items = repalloc_huge(a->items, a->cap * sizeof(AxEntry));
-	}
+		a->items = alexidx_grow(a->items, &a->cap, a->n + 1, sizeof(AxEntry), 0, NULL);
 	a->items[a->n].key = key;
 	a->items[a->n].tid = tid;
 	a->n++;

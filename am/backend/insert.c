@@ -57,10 +57,10 @@ typedef struct InsertBuffer
 	/* where each subtransaction's entries start, to drop them if it aborts */
 	Segment    *segs;
 	int			nsegs;
-	int			segcap;
+	Size		segcap;
 	SpecNote   *specs;
 	int			nspecs;
-	int			speccap;
+	Size		speccap;
 } InsertBuffer;
 
 /* A build this transaction created, or the build of an index it dropped. */
@@ -74,11 +74,11 @@ typedef struct BuildNote
 static HTAB *buffers = NULL;
 /* alexidx indexes that an ALTER touched in this transaction: they may have moved */
 static Oid *altered = NULL;
-static int	naltered = 0;
-static int	alteredcap = 0;
+static Size naltered = 0;
+static Size alteredcap = 0;
 static BuildNote *notes = NULL;
-static int	nnotes = 0;
-static int	notecap = 0;
+static Size nnotes = 0;
+static Size notecap = 0;
 static object_access_hook_type prev_object_access_hook = NULL;
 
 static void settle_old_entries(Relation index, InsertBuffer *buf, bool keep_current);
@@ -364,30 +364,21 @@ alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	if (buf->nsegs == 0 || buf->segs[buf->nsegs - 1].subid != subid)
 	{
 		if (buf->nsegs == buf->segcap)
-		{
-			buf->segcap *= 2;
-			buf->segs = repalloc(buf->segs, buf->segcap * sizeof(Segment));
-		}
+			buf->segs = alexidx_grow(buf->segs, &buf->segcap, buf->nsegs + 1, sizeof(Segment), 0, NULL);
 		buf->segs[buf->nsegs].subid = subid;
 		buf->segs[buf->nsegs].start = buf->n;
 		buf->nsegs++;
 	}
 	if (buf->n == buf->cap)
-	{
-		buf->cap *= 2;
-		buf->entries = repalloc_huge(buf->entries, buf->cap * sizeof(AxEntry));
-	}
+		buf->entries = alexidx_grow(buf->entries, &buf->cap, buf->n + 1, sizeof(AxEntry), 0, NULL);
 	buf->entries[buf->n].key = isnull[0] ? 0 : alexidx_datum_to_key(values[0], buf->keytype);
 	buf->entries[buf->n].tid = alexidx_tid_pack(ht_ctid, isnull[0]);
 	speculative = alexidx_tuple_is_speculative(heapRel, ht_ctid);
 	if (speculative)
 	{
 		if (buf->nspecs == buf->speccap)
-		{
-			buf->speccap = buf->speccap ? buf->speccap * 2 : 16;
-			buf->specs = buf->specs ? repalloc_huge(buf->specs, buf->speccap * sizeof(SpecNote))
-				: MemoryContextAlloc(TopMemoryContext, buf->speccap * sizeof(SpecNote));
-		}
+			buf->specs = alexidx_grow(buf->specs, &buf->speccap, buf->nspecs + 1, sizeof(SpecNote), 16,
+									  TopMemoryContext);
 		buf->specs[buf->nspecs].pos = buf->n;
 		buf->specs[buf->nspecs].cid = GetCurrentCommandId(false);
 		buf->specs[buf->nspecs].bulkdeletes = pg_atomic_read_u64(&alexidx_shared->bulkdeletes_finished);
@@ -483,11 +474,7 @@ remember_altered(Oid indexoid)
 		if (altered[i] == indexoid)
 			return;
 	if (naltered == alteredcap)
-	{
-		alteredcap = alteredcap ? alteredcap * 2 : 8;
-		altered = altered ? repalloc(altered, alteredcap * sizeof(Oid))
-			: MemoryContextAlloc(TopMemoryContext, alteredcap * sizeof(Oid));
-	}
+		altered = alexidx_grow(altered, &alteredcap, naltered + 1, sizeof(Oid), 8, TopMemoryContext);
 	altered[naltered++] = indexoid;
 }
 
@@ -506,11 +493,7 @@ static void
 add_note(uint64 build_id, bool dropped)
 {
 	if (nnotes == notecap)
-	{
-		notecap = notecap ? notecap * 2 : 8;
-		notes = notes ? repalloc(notes, notecap * sizeof(BuildNote))
-			: MemoryContextAlloc(TopMemoryContext, notecap * sizeof(BuildNote));
-	}
+		notes = alexidx_grow(notes, &notecap, nnotes + 1, sizeof(BuildNote), 8, TopMemoryContext);
 	notes[nnotes].build_id = build_id;
 	notes[nnotes].subid = GetCurrentSubTransactionId();
 	notes[nnotes].dropped = dropped;

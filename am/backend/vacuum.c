@@ -43,11 +43,8 @@ static void
 dead_push(DeadEntries *d, const AxEntry *e)
 {
 	if (d->n == d->cap)
-	{
-		d->cap = d->cap ? d->cap * 2 : 1024;
-		d->items = d->items ? repalloc_huge(d->items, d->cap * sizeof(AxEntry))
-			: palloc_extended(d->cap * sizeof(AxEntry), MCXT_ALLOC_HUGE);
-	}
+		d->items = alexidx_grow(d->items, &d->cap, d->n + 1, sizeof(AxEntry), 1024,
+								CurrentMemoryContext);
 	d->items[d->n++] = *e;
 }
 

@@ -181,8 +181,8 @@ list_snapshots(int *n, int *nbad)
 	char	   *top = alexidx_sidecar_dir();
 	DIR		   *dir = AllocateDir(top);
 	struct dirent *de;
-	int			cap = 8;
-	SidecarSnapshot   *snaps = palloc(sizeof(SidecarSnapshot) * cap);
+	Size		cap = 0;
+	SidecarSnapshot *snaps = alexidx_grow(NULL, &cap, 8, sizeof(SidecarSnapshot), 8, CurrentMemoryContext);
 	int			i,
 				j;
 
@@ -193,7 +193,7 @@ list_snapshots(int *n, int *nbad)
 		if (strncmp(de->d_name, SNAP_PREFIX, strlen(SNAP_PREFIX)) != 0)
 			continue;
 		if (*n == cap)
-			snaps = repalloc(snaps, sizeof(SidecarSnapshot) * (cap *= 2));
+			snaps = alexidx_grow(snaps, &cap, *n + 1, sizeof(SidecarSnapshot), 8, NULL);
 		if (read_manifest(de->d_name, &snaps[*n]))
 			(*n)++;
 		else

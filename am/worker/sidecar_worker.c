@@ -446,13 +446,8 @@ stage_entries(AxRequestSlot *slot)
 	if ((slot->flags & AXF_FIRST_CHUNK) || st->build_id != slot->build_id)
 		st->n = 0;
 	st->build_id = slot->build_id;
-	if (st->n + slot->nentries > st->cap)
-	{
-		st->cap = Max(st->cap * 2, st->n + slot->nentries);
-		st->entries = st->entries
-			? repalloc_huge(st->entries, st->cap * sizeof(AxEntry))
-			: MemoryContextAllocHuge(TopMemoryContext, st->cap * sizeof(AxEntry));
-	}
+	st->entries = alexidx_grow(st->entries, &st->cap, st->n + slot->nentries, sizeof(AxEntry), 0,
+							   TopMemoryContext);
 	memcpy(st->entries + st->n, entries, slot->nentries * sizeof(AxEntry));
 	st->n += slot->nentries;
 	ereport(DEBUG1, (errmsg("alexidx sidecar: stage of %u entries for build " UINT64_FORMAT,

@@ -74,8 +74,8 @@ static AxEntry *pend_entries = NULL;
 static Size npend = 0;
 static Size pend_cap = 0;
 static PendingPart *pend_parts = NULL;
-static int	npend_parts = 0;
-static int	pend_parts_cap = 0;
+static Size npend_parts = 0;
+static Size pend_parts_cap = 0;
 
 static void move_slot(XLogRecPtr lsn, bool save);
 
@@ -112,13 +112,7 @@ add_pending(const char *data, Size len, bool is_delete)
 	if (n > AX_WAL_MAX_ENTRIES)
 		elog(ERROR, "alexidx: WAL record at %X/%X has a bad length", LSN_FORMAT_ARGS(reader->ReadRecPtr));
 
-	if (npend + n > pend_cap)
-	{
-		pend_cap = Max(pend_cap * 2, npend + n);
-		pend_entries = pend_entries
-			? repalloc_huge(pend_entries, pend_cap * sizeof(AxEntry))
-			: MemoryContextAllocHuge(TopMemoryContext, pend_cap * sizeof(AxEntry));
-	}
+	pend_entries = alexidx_grow(pend_entries, &pend_cap, npend + n, sizeof(AxEntry), 0, TopMemoryContext);
 	if (!alexidx_wal_decode_entries(data, len, pend_entries + npend))
 		elog(ERROR, "alexidx: WAL record at %X/%X is damaged", LSN_FORMAT_ARGS(reader->ReadRecPtr));
 
@@ -129,12 +123,8 @@ add_pending(const char *data, Size len, bool is_delete)
 	else
 	{
 		if (npend_parts == pend_parts_cap)
-		{
-			pend_parts_cap = Max(pend_parts_cap * 2, 64);
-			pend_parts = pend_parts
-				? repalloc(pend_parts, pend_parts_cap * sizeof(PendingPart))
-				: MemoryContextAlloc(TopMemoryContext, pend_parts_cap * sizeof(PendingPart));
-		}
+			pend_parts = alexidx_grow(pend_parts, &pend_parts_cap, npend_parts + 1, sizeof(PendingPart), 64,
+									  TopMemoryContext);
 		pend_parts[npend_parts].build_id = hdr.build_id;
 		pend_parts[npend_parts].is_delete = is_delete;
 		pend_parts[npend_parts].off = npend;
