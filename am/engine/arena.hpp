@@ -11,7 +11,10 @@
 #include <boost/interprocess/managed_external_buffer.hpp>
 #include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
 #include <boost/interprocess/sync/mutex_family.hpp>
+#include <sys/mman.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <new>
 
 namespace axeng {
@@ -32,6 +35,21 @@ inline SegmentManager* arena_manager(void* base) {
   return static_cast<ArenaHeader*>(base)->manager;
 }
 
+// A large block about to be freed gives its whole pages back to the kernel first (the heap
+// keeps its bookkeeping at the block's edges, outside them): the arena's memory holds no stale
+// copies of dropped trees, so the memory stays free for the OS and the arena image written at
+// a clean shutdown (which copies the pages that hold data) stays as small as the live trees.
+// Done before the free, while no one else can have the block.
+inline void give_back_pages(void* p, std::size_t bytes) noexcept {
+  constexpr std::size_t kPage = 4096;
+  constexpr std::size_t kWorthIt = 256 * 1024;
+  if (bytes < kWorthIt) return;
+  auto begin = (reinterpret_cast<std::uintptr_t>(p) + kPage - 1) & ~(kPage - 1);
+  auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kPage - 1);
+  // best effort: on failure the pages just stay (nothing depends on them being zero)
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_REMOVE);
+}
+
 template <class T>
 struct ArenaAllocator {
   using value_type = T;
@@ -46,7 +64,10 @@ struct ArenaAllocator {
     if (p == nullptr) throw std::bad_alloc();
     return static_cast<T*>(p);
   }
-  void deallocate(T* p, std::size_t) noexcept { manager->deallocate(p); }
+  void deallocate(T* p, std::size_t n) noexcept {
+    give_back_pages(p, n * sizeof(T));
+    manager->deallocate(p);
+  }
 
   template <class U>
   bool operator==(const ArenaAllocator<U>& o) const noexcept { return manager == o.manager; }

@@ -263,9 +263,12 @@ write_image(const ControlFileData *cf)
 		ok = false;
 	if (ok && rename(ARENA_IMAGE_NEW, ARENA_IMAGE) == 0)
 	{
+		struct stat st;
+
 		fsync_fname_ext("pg_alexidx", true, false, LOG);
-		ereport(LOG, (errmsg("alexidx: wrote the arena's %d trees to \"%s\" for the next start (%ld ms)",
+		ereport(LOG, (errmsg("alexidx: wrote the arena's %d trees to \"%s\" for the next start (%lld MB, %ld ms)",
 							 header->ntrees, ARENA_IMAGE,
+							 stat(ARENA_IMAGE, &st) == 0 ? (long long) st.st_blocks / 2048 : -1LL,
 							 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
 		return;
 	}
