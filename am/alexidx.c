@@ -100,9 +100,9 @@ _PG_init(void)
 					   &alexidx_memory_mb, 1024, 16, INT_MAX / 2, GUC_UNIT_MB);
 	DefineCustomBoolVariable("alexidx.keep_trees",
 							 "Keeps the trees in shared memory across a clean restart.",
-							 "The arena is a file under /dev/shm that a clean shutdown seals and the "
-							 "next start maps back, so indexes answer at once instead of loading from "
-							 "the sidecar. It holds alexidx.memory of RAM while the server is stopped.",
+							 "A clean shutdown writes the arena's used pages to pg_alexidx/pgsql_tmp_arena "
+							 "and the next start reads them back, instead of loading every tree from "
+							 "the sidecar.",
 							 &alexidx_keep_trees, true, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	define_startup_int("alexidx.max_indexes",
 					   "Most alexidx index builds that can be loaded at once.",

@@ -35,15 +35,28 @@ inline SegmentManager* arena_manager(void* base) {
   return static_cast<ArenaHeader*>(base)->manager;
 }
 
-// A large block about to be freed gives its whole pages back to the kernel first (the heap
-// keeps its bookkeeping at the block's edges, outside them): the arena's memory holds no stale
-// copies of dropped trees, so the memory stays free for the OS and the arena image written at
+// While a whole tree is freed (GiveBackPages in scope), each large block about to be freed
+// gives its whole pages back to the kernel first (the heap keeps its bookkeeping at the
+// block's edges, outside them): dropped trees hold no memory, and the arena image written at
 // a clean shutdown (which copies the pages that hold data) stays as small as the live trees.
-// Done before the free, while no one else can have the block.
+// Done before the free, while no one else can have the block. Not for the blocks a growing
+// tree frees as it re-lays out nodes: they are reused at once, and would only fault back in.
+inline bool& giving_back_pages() noexcept {
+  static thread_local bool on = false;
+  return on;
+}
+
+struct GiveBackPages {
+  GiveBackPages() noexcept { giving_back_pages() = true; }
+  ~GiveBackPages() { giving_back_pages() = false; }
+  GiveBackPages(const GiveBackPages&) = delete;
+  GiveBackPages& operator=(const GiveBackPages&) = delete;
+};
+
 inline void give_back_pages(void* p, std::size_t bytes) noexcept {
   constexpr std::size_t kPage = 4096;
-  constexpr std::size_t kWorthIt = 256 * 1024;
-  if (bytes < kWorthIt) return;
+  constexpr std::size_t kWorthIt = 64 * 1024;
+  if (!giving_back_pages() || bytes < kWorthIt) return;
   auto begin = (reinterpret_cast<std::uintptr_t>(p) + kPage - 1) & ~(kPage - 1);
   auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kPage - 1);
   // best effort: on failure the pages just stay (nothing depends on them being zero)

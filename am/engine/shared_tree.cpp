@@ -53,6 +53,7 @@ extern "C" AxTree* ax_tree_create(void* arena, const AxTreeParams* params, AxErr
 extern "C" AxStatus ax_tree_destroy(void* arena, AxTree* tree, AxError* err) {
   if (tree == nullptr) return AX_OK;
   return ax_guard(err, [&] {
+    GiveBackPages whole_tree;
     Tree* t = as_tree(tree);
     t->~Tree();
     ArenaAllocator<Tree>(arena_manager(arena)).deallocate(t, 1);

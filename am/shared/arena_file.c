@@ -53,6 +53,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/xlog.h"
 #include "catalog/pg_control.h"
 #include "common/controldata_utils.h"
 #include "miscadmin.h"
@@ -370,6 +371,8 @@ alexidx_arena_map(Size heap_size, bool *kept)
 		if (arena_fd < 0)
 			ereport(LOG, (errmsg("alexidx: could not make a memfd for the arena, trees will not be kept across restarts: %m")));
 	}
+	/* what a postmaster killed while it wrote an image left */
+	unlink(ARENA_IMAGE_NEW);
 	image = open(ARENA_IMAGE, O_RDONLY);
 	if (image >= 0 && arena_fd < 0)
 		why = "alexidx.keep_trees is off";
@@ -436,7 +439,6 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 	const char *why = NULL;
 	int			i;
 	TimestampTz start = GetCurrentTimestamp();
-	ControlFileData *cf;
 
 	if (!alexidx_shared->arena_kept)
 		return 0;
@@ -448,6 +450,8 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 		why = "it changed since the server started";
 	else if (h->sidecar_at != opened_at)
 		why = "the sidecar changed since it was written";
+	else if (h->ntrees < 0 || h->ntrees > h->max_trees || h->max_trees != alexidx_max_indexes)
+		why = "its list of trees is damaged";
 	for (i = 0; why == NULL && i < h->ntrees; i++)
 	{
 		KeptTree   *k = &h->trees[i];
@@ -471,19 +475,24 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 	if (why == NULL &&
 		heap_size - ax_arena_free_bytes(heap) > tree_bytes + tree_bytes / 4 + ((Size) 16 << 20))
 		why = "the arena holds more than the listed trees";
-	/* the arena is live from here on: a later crash must never find the image */
+	/*
+	 * The arena is live from here on: a later crash must never find the image. An arena that
+	 * is not taken is formatted before the flag goes, so that a worker failing in between
+	 * leaves the next one to finish the job.
+	 */
 	unlink(ARENA_IMAGE);
 	fsync_fname_ext("pg_alexidx", true, false, LOG);
-	pg_write_barrier();
-	alexidx_shared->arena_kept = false;
 	if (why != NULL)
 	{
 		ereport(LOG, (errmsg("alexidx sidecar: not taking the trees in \"%s\": %s; they load from the sidecar",
 							 ARENA_IMAGE, why)));
-		cf = read_control_file();
-		format_arena(base, heap_size, cf ? cf->system_identifier : 0);
+		format_arena(base, heap_size, GetSystemIdentifier());
+		pg_write_barrier();
+		alexidx_shared->arena_kept = false;
 		return 0;
 	}
+	pg_write_barrier();
+	alexidx_shared->arena_kept = false;
 	h->sealed = 0;
 	for (i = 0; i < h->ntrees; i++)
 		if (!alexidx_register_pair(h->trees[i].build_id, h->trees[i].dboid, h->trees[i].pair))

@@ -659,13 +659,16 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
 						errdetail("Failed while allocating a WAL reading processor.")));
 	tree_mode = RecoveryInProgress();
-	pg_atomic_write_u32(&alexidx_shared->worker_owns_trees, tree_mode ? 1 : 0);
 	/*
 	 * A worker that restarts on a standby may have applied records to the trees beyond what
-	 * the sidecar kept: they load again from the sidecar.
+	 * the sidecar kept: they load again from the sidecar. So must trees a worker left owned
+	 * after a promotion it had not finished (it exited before handing them to the backends):
+	 * they lack the records it had not applied yet, which this worker, no longer in tree mode,
+	 * would apply to RocksDB only.
 	 */
-	if (tree_mode)
+	if (tree_mode || pg_atomic_read_u32(&alexidx_shared->worker_owns_trees) != 0)
 		alexidx_forget_all_trees();
+	pg_atomic_write_u32(&alexidx_shared->worker_owns_trees, tree_mode ? 1 : 0);
 	ereport(LOG, (errmsg("alexidx sidecar: following the WAL from %X/%X%s", LSN_FORMAT_ARGS(lsn),
 						 tree_mode ? " (standby: the worker applies it to the trees too)" : "")));
 	return true;
