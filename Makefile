@@ -3,8 +3,8 @@
 
 MODULE_big = alexidx
 EXTENSION = alexidx
-DATA = alexidx--0.1.0.sql alexidx--0.3.0.sql alexidx--0.1.0--0.2.0.sql \
-	alexidx--0.2.0--0.3.0.sql
+DATA = alexidx--0.1.0.sql alexidx--0.4.0.sql alexidx--0.1.0--0.2.0.sql \
+	alexidx--0.2.0--0.3.0.sql alexidx--0.3.0--0.4.0.sql
 
 C_SOURCES = $(wildcard $(srcdir)/am/*.c $(srcdir)/am/*/*.c)
 CXX_SOURCES = $(wildcard $(srcdir)/am/engine/*.cpp)

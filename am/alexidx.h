@@ -32,7 +32,7 @@
 
 #include "engine.h"
 
-#define ALEXIDX_VERSION "0.3.0"
+#define ALEXIDX_VERSION "0.4.0"
 
 /* ---------- GUCs (alexidx.c) ---------- */
 extern int	alexidx_memory_mb;
@@ -75,22 +75,31 @@ extern uint64 alexidx_read_metapage(Relation index);
  * database after CREATE DATABASE ... TEMPLATE (the metapage is then updated). */
 extern uint64 alexidx_read_build_id(Relation index);
 
-/* ---------- keys (keys.c): datums to order-preserving int64 ---------- */
+/* ---------- keys (keys.c): datums to order-preserving keys ---------- */
+/* The whole key space, as copy-range bounds. */
+#define AX_KEY_MIN ((AxKey) {PG_INT64_MIN, 0})
+#define AX_KEY_MAX ((AxKey) {PG_INT64_MAX, PG_UINT64_MAX})
 extern bool alexidx_type_supported(Oid typid);
-extern int64 alexidx_datum_to_key(Datum value, Oid typid);
+/* Keys of this type are two words (AxEntry.key_lo): uuid. */
+extern bool alexidx_type_wide(Oid typid);
+extern AxKey alexidx_datum_to_key(Datum value, Oid typid);
 
 extern bool alexidx_key_returnable(Oid typid);
 /* The type index keys map from (the opclass input type, never a domain). */
 extern Oid alexidx_index_key_type(Relation index);
-extern Datum alexidx_key_to_datum(int64 key, Oid typid);
+/* By-reference types (uuid) come back palloc'd. */
+extern Datum alexidx_key_to_datum(AxKey key, Oid typid);
+extern char *alexidx_key_string(AxKey key, Oid typid);
+struct pg_uuid_t;
+extern void alexidx_key_to_uuid(AxKey key, struct pg_uuid_t *out);
 
 /* What a scan reads: disjoint ascending [lo, hi] ranges of the values' tree, then NULLs. */
 typedef struct AxScanPlan
 {
 	int			nranges;
 	int			maxranges;
-	int64	   *lo;
-	int64	   *hi;
+	AxKey	   *lo;
+	AxKey	   *hi;
 	bool		want_nulls;
 	/* the ranges hold more than the keys match: the executor checks each row again */
 	bool		recheck;

@@ -27,16 +27,27 @@ extern "C"
 #define AX_NOEXCEPT
 #endif
 
-/* One index entry: the order-preserving int64 image of the key and the heap TID packed
- * as (block << 16 | offset). Entries order by (key, tid). A NULL key is stored with key 0
- * and AX_NULL_FLAG set in the offset bits (heap offsets never reach 0x8000); the access
- * method keeps NULL entries in a tree of their own. */
+/* One index entry: the order-preserving image of the key and the heap TID packed as
+ * (block << 16 | offset). A key is one signed word (key) in a narrow index (every type but
+ * uuid; key_lo is then 0), or two words in a wide one (uuid): key holds the leading 64 bits
+ * with the sign bit flipped, so that signed order is the bytes' order, and key_lo the
+ * trailing 64 bits, unsigned. Entries order by (key, key_lo, tid). A NULL key is stored as
+ * zeros with AX_NULL_FLAG set in the offset bits (heap offsets never reach 0x8000); the
+ * access method keeps NULL entries in a tree of their own. */
 #define AX_NULL_FLAG 0x8000
 typedef struct AxEntry
 {
 	int64_t		key;
 	uint64_t	tid;
+	uint64_t	key_lo;			/* wide keys only; 0 in a narrow index */
 } AxEntry;
+
+/* A key alone, as a scan bound: (key, key_lo) ordered as in AxEntry. */
+typedef struct AxKey
+{
+	int64_t		key;
+	uint64_t	key_lo;
+} AxKey;
 
 typedef enum AxStatus
 {
@@ -68,6 +79,7 @@ typedef struct AxTree AxTree;	/* opaque; lives inside the arena */
 typedef struct AxTreeParams
 {
 	size_t		max_data_node_slots;	/* 0 = library default */
+	bool		wide;			/* two-word keys (AxEntry.key_lo): a uuid index */
 } AxTreeParams;
 
 typedef struct AxTreeStats
@@ -114,7 +126,7 @@ size_t		ax_tree_memory_bytes(const AxTree *tree) AX_NOEXCEPT;
  * strictly after (before) *resume when resume is non-NULL. A result < max means the range
  * is exhausted.
  */
-size_t		ax_tree_copy_range(const AxTree *tree, int64_t lo, int64_t hi,
+size_t		ax_tree_copy_range(const AxTree *tree, AxKey lo, AxKey hi,
 							   const AxEntry *resume, bool backward,
 							   AxEntry *out, size_t max) AX_NOEXCEPT;
 AxStatus	ax_tree_stats(const AxTree *tree, AxTreeStats *stats, AxError *err);
@@ -149,12 +161,14 @@ AxStatus	ax_pair_insert_batch(AxTreePair *pair, AxEntry *entries, size_t nvalues
  */
 AxStatus	ax_pair_erase_batch(AxTreePair *pair, AxEntry *entries, size_t nvalues, size_t n,
 								size_t *removed, AxError *err);
+/* The pair was made with AxTreeParams.wide. */
+bool		ax_pair_is_wide(const AxTreePair *pair) AX_NOEXCEPT;
 /* Entries in both trees. */
 size_t		ax_pair_size(const AxTreePair *pair) AX_NOEXCEPT;
 /* Bytes of the arena both trees hold (counted as they allocate: no walk). */
 size_t		ax_pair_memory_bytes(const AxTreePair *pair) AX_NOEXCEPT;
 /* ax_tree_copy_range on the NULLs' tree when nulls, else on the values' tree. */
-size_t		ax_pair_copy_range(const AxTreePair *pair, bool nulls, int64_t lo, int64_t hi,
+size_t		ax_pair_copy_range(const AxTreePair *pair, bool nulls, AxKey lo, AxKey hi,
 							   const AxEntry *resume, bool backward,
 							   AxEntry *out, size_t max) AX_NOEXCEPT;
 /*
@@ -178,7 +192,7 @@ typedef struct AxSstJob AxSstJob;
  * disjoint key ranges, on background threads. values and nulls are each sorted by (key, tid)
  * and must stay untouched until ax_sst_job_finish() or ax_sst_job_free().
  */
-AxSstJob   *ax_sst_write_async(const char *path_prefix, uint64_t build_id,
+AxSstJob   *ax_sst_write_async(const char *path_prefix, uint64_t build_id, bool wide,
 								const AxEntry *values, size_t nvalues,
 								const AxEntry *nulls, size_t nnulls,
 								int nparts, AxError *err);
@@ -231,6 +245,8 @@ typedef struct AxBuildRecord
 
 /* The record and entries came from the WAL (a standby), not from a build in this server. */
 #define AX_BUILD_FROM_WAL 0x1
+/* Keys are two words (a uuid index): entries carry key_lo, in the trees and in the sidecar. */
+#define AX_BUILD_WIDE_KEYS 0x2
 
 /* Records of the first format end before alt_spcoid; they are read with it zeroed. */
 #define AX_BUILD_RECORD_V1_SIZE 40
@@ -243,6 +259,7 @@ typedef struct AxWritePart
 {
 	uint64_t	build_id;
 	bool		is_delete;
+	bool		wide;			/* the build's keys are two words (AX_BUILD_WIDE_KEYS) */
 	const AxEntry *entries;
 	size_t		n;
 } AxWritePart;
@@ -317,7 +334,7 @@ AxStatus	ax_db_drop_build(AxDb *db, uint64_t build_id, bool keep_record, AxError
  * step, which also queues a RocksDB compaction of the build's range to give the space back.
  * Steps may interleave with any writes: each covers whole runs and their tombstones.
  */
-AxStatus	ax_db_compact_step(AxDb *db, uint64_t build_id, AxEntry *cursor, bool *started,
+AxStatus	ax_db_compact_step(AxDb *db, uint64_t build_id, bool wide, AxEntry *cursor, bool *started,
 							   size_t budget, bool *done, AxError *err);
 /* Reads all of a build's entries and bulk-loads them into the pair's two trees. */
 AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTreePair *pair, AxError *err);

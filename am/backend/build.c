@@ -56,11 +56,12 @@ array_init(EntryArray *a, Size cap)
 }
 
 static inline void
-array_push(EntryArray *a, int64 key, uint64 tid)
+array_push(EntryArray *a, AxKey key, uint64 tid)
 {
 	if (a->n == a->cap)
 		a->items = alexidx_grow(a->items, &a->cap, a->n + 1, sizeof(AxEntry), 0, NULL);
-	a->items[a->n].key = key;
+	a->items[a->n].key = key.key;
+	a->items[a->n].key_lo = key.key_lo;
 	a->items[a->n].tid = tid;
 	a->n++;
 }
@@ -72,7 +73,11 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	BuildState *bs = (BuildState *) state;
 
 	if (isnull[0])
-		array_push(&bs->nulls, 0, alexidx_tid_pack(tid, true));
+	{
+		AxKey		none = {0, 0};
+
+		array_push(&bs->nulls, none, alexidx_tid_pack(tid, true));
+	}
 	else
 		array_push(&bs->values, alexidx_datum_to_key(values[0], bs->keytype),
 				   alexidx_tid_pack(tid, false));
@@ -190,7 +195,8 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, BuildSta
 	owner->callback.func = stop_sst_job;
 	owner->callback.arg = owner;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &owner->callback);
-	job = ax_sst_write_async(prefix, build_id, bs->values.items, bs->values.n,
+	job = ax_sst_write_async(prefix, build_id, alexidx_type_wide(bs->keytype),
+							 bs->values.items, bs->values.n,
 							 bs->nulls.items, bs->nulls.n, SST_PARTS, &err);
 	if (job == NULL)
 		alexidx_report(&err, "could not start writing the build's SST files", index);

@@ -49,7 +49,8 @@ report(EntryCheck *c, const AxEntry *e, const char *what)
 	ereport(WARNING,
 			(errmsg("alexidx index \"%s\" has an entry for %s that points to (%u,%u), %s",
 					RelationGetRelationName(c->index),
-					alexidx_entry_isnull(e) ? "NULL" : psprintf("key " INT64_FORMAT, e->key),
+					alexidx_entry_isnull(e) ? "NULL" :
+					psprintf("key %s", alexidx_key_string((AxKey) {e->key, e->key_lo}, c->keytype)),
 					ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid), what)));
 }
 
@@ -105,9 +106,13 @@ check_entry(EntryCheck *c, const AxEntry *e, BlockNumber nblocks)
 	FormIndexDatum(c->info, c->slot, c->estate, values, isnull);
 	if (isnull[0] != alexidx_entry_isnull(e))
 		report(c, e, isnull[0] ? "a row whose key is NULL" : "a row whose key is not NULL");
-	else if (!isnull[0] && alexidx_datum_to_key(values[0], c->keytype) != e->key)
-		report(c, e, psprintf("a row with key " INT64_FORMAT,
-							  alexidx_datum_to_key(values[0], c->keytype)));
+	else if (!isnull[0])
+	{
+		AxKey		k = alexidx_datum_to_key(values[0], c->keytype);
+
+		if (k.key != e->key || k.key_lo != e->key_lo)
+			report(c, e, psprintf("a row with key %s", alexidx_key_string(k, c->keytype)));
+	}
 }
 
 int64
@@ -142,7 +147,7 @@ alexidx_check_entries_in_heap(Relation index, Relation heap, uint64 build_id)
 
 			CHECK_FOR_INTERRUPTS();
 			entry = alexidx_acquire(index, build_id, LW_SHARED);
-			n = ax_pair_copy_range(entry->pair, which == 1, PG_INT64_MIN, PG_INT64_MAX, has_last ? &last : NULL, false,
+			n = ax_pair_copy_range(entry->pair, which == 1, AX_KEY_MIN, AX_KEY_MAX, has_last ? &last : NULL, false,
 								   chunk, CHECK_CHUNK);
 			LWLockRelease(&entry->lock);
 			for (i = 0; i < n; i++)

@@ -135,14 +135,18 @@ heap_check_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 	AxEntry		before;
 	AxIndexEntry *entry;
 	size_t		n;
+	AxKey		key = {0, 0};
 
-	want.key = isnull[0] ? 0 : alexidx_datum_to_key(values[0], hs->keytype);
+	if (!isnull[0])
+		key = alexidx_datum_to_key(values[0], hs->keytype);
+	want.key = key.key;
+	want.key_lo = key.key_lo;
 	want.tid = alexidx_tid_pack(tid, isnull[0]);
 	/* the first entry strictly after (key, tid - 1) must be (key, tid) */
 	before = want;
 	before.tid = want.tid - 1;
 	entry = alexidx_acquire(hs->index, hs->build_id, LW_SHARED);
-	n = ax_pair_copy_range(entry->pair, isnull[0], want.key, want.key, &before, false, &got, 1);
+	n = ax_pair_copy_range(entry->pair, isnull[0], key, key, &before, false, &got, 1);
 	LWLockRelease(&entry->lock);
 	hs->checked++;
 	if (n != 1 || got.tid != want.tid)
@@ -150,10 +154,10 @@ heap_check_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 		hs->missing++;
 		if (hs->missing <= 10)
 			ereport(WARNING,
-					(errmsg("alexidx index \"%s\" lacks heap tuple (%u,%u) with key " INT64_FORMAT,
+					(errmsg("alexidx index \"%s\" lacks heap tuple (%u,%u) with key %s",
 							RelationGetRelationName(index),
 							ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
-							want.key)));
+							alexidx_key_string(key, hs->keytype))));
 	}
 }
 

@@ -371,7 +371,14 @@ alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	}
 	if (buf->n == buf->cap)
 		buf->entries = alexidx_grow(buf->entries, &buf->cap, buf->n + 1, sizeof(AxEntry), 0, NULL);
-	buf->entries[buf->n].key = isnull[0] ? 0 : alexidx_datum_to_key(values[0], buf->keytype);
+	{
+		AxKey		k = {0, 0};
+
+		if (!isnull[0])
+			k = alexidx_datum_to_key(values[0], buf->keytype);
+		buf->entries[buf->n].key = k.key;
+		buf->entries[buf->n].key_lo = k.key_lo;
+	}
 	buf->entries[buf->n].tid = alexidx_tid_pack(ht_ctid, isnull[0]);
 	speculative = alexidx_tuple_is_speculative(heapRel, ht_ctid);
 	if (speculative)

@@ -1,13 +1,15 @@
 /*
- * keys.c: mapping column values and scan keys onto the trees' int64 key space.
+ * keys.c: mapping column values and scan keys onto the trees' key space.
  *
- * Every supported type maps to int64 in an order-preserving way, so one tree type serves all
- * of them:
+ * Every supported type maps to a key in an order-preserving way. Narrow keys are one int64
+ * (AxEntry.key; key_lo is 0):
  *   - int2, int4, int8, date, timestamp, timestamptz: their own integer value (infinite dates
  *     and timestamps are already the extremes of their integer range);
  *   - oid: its unsigned value;
  *   - float4, float8: the IEEE bits made monotonic, with -0 folded onto +0 and every NaN onto
  *     one key above +Infinity, because PostgreSQL sorts floats that way.
+ * A uuid is a wide key: all 16 bytes, as two words compared in turn, which is PostgreSQL's
+ * bytewise uuid order; the trees route on the leading word and compare both.
  * A scan becomes a list of disjoint [lo, hi] ranges (one, or one per IN-list value), plus,
  * when the keys ask for them, the index's NULL entries. A date, timestamp or timestamptz value
  * compared with a column of another of the three types is turned into the range of column keys
@@ -27,6 +29,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "alexidx.h"
 
@@ -44,9 +47,51 @@ alexidx_type_supported(Oid typid)
 		case FLOAT4OID:
 		case FLOAT8OID:
 		case OIDOID:
+		case UUIDOID:
 			return true;
 		default:
 			return false;
+	}
+}
+
+bool
+alexidx_type_wide(Oid typid)
+{
+	return typid == UUIDOID;
+}
+
+/* A uuid's 16 bytes, big-endian, as two words: the leading one with its sign bit flipped. */
+static AxKey
+uuid_to_key(const pg_uuid_t *u)
+{
+	AxKey		k;
+	uint64		hi = 0,
+				lo = 0;
+	int			i;
+
+	for (i = 0; i < 8; i++)
+	{
+		hi = (hi << 8) | u->data[i];
+		lo = (lo << 8) | u->data[8 + i];
+	}
+	k.key = (int64) (hi ^ UINT64CONST(0x8000000000000000));
+	k.key_lo = lo;
+	return k;
+}
+
+void
+alexidx_key_to_uuid(AxKey key, pg_uuid_t *out)
+{
+	uint64		hi = (uint64) key.key ^ UINT64CONST(0x8000000000000000),
+				lo = key.key_lo;
+	int			i;
+
+	for (i = 7; i >= 0; i--)
+	{
+		out->data[i] = (unsigned char) (hi & 0xff);
+		out->data[8 + i] = (unsigned char) (lo & 0xff);
+		hi >>= 8;
+		lo >>= 8;
 	}
 }
 
@@ -65,8 +110,8 @@ float_to_key(double d)
 	return (int64) (bits ^ UINT64CONST(0x8000000000000000));
 }
 
-int64
-alexidx_datum_to_key(Datum value, Oid typid)
+static int64
+narrow_datum_to_key(Datum value, Oid typid)
 {
 	switch (typid)
 	{
@@ -94,6 +139,18 @@ alexidx_datum_to_key(Datum value, Oid typid)
 	return 0;					/* keep the compiler quiet */
 }
 
+AxKey
+alexidx_datum_to_key(Datum value, Oid typid)
+{
+	AxKey		k;
+
+	if (typid == UUIDOID)
+		return uuid_to_key(DatumGetUUIDP(value));
+	k.key = narrow_datum_to_key(value, typid);
+	k.key_lo = 0;
+	return k;
+}
+
 /*
  * The type keys are mapped from: the operator class's input type, so that a column of a
  * domain over bigint, or of regclass under oid_ops, maps like its base type.
@@ -112,8 +169,10 @@ alexidx_key_returnable(Oid typid)
 }
 
 Datum
-alexidx_key_to_datum(int64 key, Oid typid)
+alexidx_key_to_datum(AxKey k, Oid typid)
 {
+	int64		key = k.key;
+
 	switch (typid)
 	{
 		case INT2OID:
@@ -130,13 +189,43 @@ alexidx_key_to_datum(int64 key, Oid typid)
 			return TimestampTzGetDatum((TimestampTz) key);
 		case OIDOID:
 			return ObjectIdGetDatum((Oid) key);
+		case UUIDOID:
+			{
+				pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+				alexidx_key_to_uuid(k, u);
+				return UUIDPGetDatum(u);
+			}
 		default:
 			elog(ERROR, "alexidx: cannot return keys of type %u", typid);
 	}
 	return (Datum) 0;
 }
 
+/* A key for messages: its int64 image, or a wide key as its type prints it. */
+char *
+alexidx_key_string(AxKey key, Oid typid)
+{
+	if (alexidx_type_wide(typid))
+	{
+		Oid			output;
+		bool		varlena;
+
+		getTypeOutputInfo(typid, &output, &varlena);
+		return OidOutputFunctionCall(output, alexidx_key_to_datum(key, typid));
+	}
+	return psprintf(INT64_FORMAT, key.key);
+}
+
 /* ---------- date, timestamp and timestamptz compared with each other ---------- */
+
+static inline AxKey
+narrow_key(int64 v)
+{
+	AxKey		k = {v, 0};
+
+	return k;
+}
 
 static bool
 is_datetime(Oid typid)
@@ -176,7 +265,7 @@ datetime_cmp(Oid keytype, Oid argtype, int64 key, Datum arg)
 		f = argtype == DATEOID ? timestamp_cmp_date : timestamp_cmp_timestamptz;
 	else
 		f = argtype == DATEOID ? timestamptz_cmp_date : timestamptz_cmp_timestamp;
-	return DatumGetInt32(DirectFunctionCall2(f, alexidx_key_to_datum(key, keytype), arg));
+	return DatumGetInt32(DirectFunctionCall2(f, alexidx_key_to_datum(narrow_key(key), keytype), arg));
 }
 
 /*
@@ -256,7 +345,7 @@ apply_datetime_bound(Oid keytype, Oid argtype, int strategy, Datum arg, int64 *l
 				fmax,
 				nobegin,
 				noend;
-	int64		raw = alexidx_datum_to_key(arg, argtype);
+	int64		raw = narrow_datum_to_key(arg, argtype);
 	int64		approx;
 	int64		lt,
 				le;
@@ -328,49 +417,139 @@ apply_datetime_bound(Oid keytype, Oid argtype, int strategy, Datum arg, int64 *l
 	return *lo <= *hi;
 }
 
+/* ---------- keys as (key, key_lo) pairs: one order for narrow and wide keys ---------- */
+
+/*
+ * A plan's bounds are AxKeys, ordered by (key, key_lo). Narrow keys have key_lo 0, so the
+ * key just above a narrow v is (v, 1) and the one below it (v - 1, UINT64_MAX): bounds that no
+ * narrow entry equals but that order every narrow entry rightly. normalize_narrow() turns them
+ * back into plain narrow bounds at the end, for the narrow trees, which look at key alone.
+ */
+static const AxKey KEY_MIN = {PG_INT64_MIN, 0};
+static const AxKey KEY_MAX = {PG_INT64_MAX, PG_UINT64_MAX};
+
+static inline int
+key_cmp(AxKey a, AxKey b)
+{
+	if (a.key != b.key)
+		return a.key < b.key ? -1 : 1;
+	if (a.key_lo != b.key_lo)
+		return a.key_lo < b.key_lo ? -1 : 1;
+	return 0;
+}
+
+static inline AxKey
+key_max(AxKey a, AxKey b)
+{
+	return key_cmp(a, b) >= 0 ? a : b;
+}
+
+static inline AxKey
+key_min(AxKey a, AxKey b)
+{
+	return key_cmp(a, b) <= 0 ? a : b;
+}
+
+/* The next key up; v is not KEY_MAX. */
+static AxKey
+key_succ(AxKey v)
+{
+	if (v.key_lo == PG_UINT64_MAX)
+		return narrow_key(v.key + 1);
+	v.key_lo++;
+	return v;
+}
+
+/* The next key down; v is not KEY_MIN. */
+static AxKey
+key_pred(AxKey v)
+{
+	if (v.key_lo == 0)
+	{
+		AxKey		k = {v.key - 1, PG_UINT64_MAX};
+
+		return k;
+	}
+	v.key_lo--;
+	return v;
+}
+
+/*
+ * [lo, hi] as bounds on narrow keys: lo rounds up to the next key with key_lo 0, hi down.
+ * false when no narrow key lies in it.
+ */
+static bool
+normalize_narrow(AxKey *lo, AxKey *hi)
+{
+	if (lo->key_lo != 0)
+	{
+		if (lo->key == PG_INT64_MAX)
+			return false;
+		*lo = narrow_key(lo->key + 1);
+	}
+	hi->key_lo = 0;
+	return key_cmp(*lo, *hi) <= 0;
+}
+
+/* The date/time bound on AxKeys: the column's keys are narrow. */
+static bool
+apply_datetime_key_bound(Oid keytype, Oid argtype, int strategy, Datum arg, AxKey *lo, AxKey *hi,
+						 bool *recheck)
+{
+	int64		l,
+				h;
+	bool		ok;
+
+	if (!normalize_narrow(lo, hi))
+		return false;
+	l = lo->key;
+	h = hi->key;
+	ok = apply_datetime_bound(keytype, argtype, strategy, arg, &l, &h, recheck);
+	*lo = narrow_key(l);
+	*hi = narrow_key(h);
+	return ok;
+}
+
 /* Narrows [lo, hi] by one comparison; false when nothing can match. */
 static bool
-apply_bound(int strategy, int64 v, int64 *lo, int64 *hi)
+apply_bound(int strategy, AxKey v, AxKey *lo, AxKey *hi)
 {
 	switch (strategy)
 	{
 		case BTLessStrategyNumber:
-			if (v == PG_INT64_MIN)
+			if (key_cmp(v, KEY_MIN) == 0)
 				return false;
-			*hi = Min(*hi, v - 1);
+			*hi = key_min(*hi, key_pred(v));
 			break;
 		case BTLessEqualStrategyNumber:
-			*hi = Min(*hi, v);
+			*hi = key_min(*hi, v);
 			break;
 		case BTEqualStrategyNumber:
-			*lo = Max(*lo, v);
-			*hi = Min(*hi, v);
+			*lo = key_max(*lo, v);
+			*hi = key_min(*hi, v);
 			break;
 		case BTGreaterEqualStrategyNumber:
-			*lo = Max(*lo, v);
+			*lo = key_max(*lo, v);
 			break;
 		case BTGreaterStrategyNumber:
-			if (v == PG_INT64_MAX)
+			if (key_cmp(v, KEY_MAX) == 0)
 				return false;
-			*lo = Max(*lo, v + 1);
+			*lo = key_max(*lo, key_succ(v));
 			break;
 		default:
 			elog(ERROR, "alexidx: unexpected strategy %d", strategy);
 	}
-	return *lo <= *hi;
+	return key_cmp(*lo, *hi) <= 0;
 }
 
 static int
-cmp_int64(const void *a, const void *b)
+cmp_key(const void *a, const void *b)
 {
-	int64		x = *(const int64 *) a,
-				y = *(const int64 *) b;
-
-	return x < y ? -1 : x > y;
+	return key_cmp(*(const AxKey *) a, *(const AxKey *) b);
 }
 
 /* The array's non-NULL elements as keys, sorted and distinct. */
-static int64 *
+static AxKey *
 array_keys(ScanKey key, Oid elemtype, int *nout)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(key->sk_argument);
@@ -382,21 +561,21 @@ array_keys(ScanKey key, Oid elemtype, int *nout)
 	int			nelems,
 				i,
 				n = 0;
-	int64	   *keys;
+	AxKey	   *keys;
 
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &nelems);
-	keys = palloc(sizeof(int64) * Max(nelems, 1));
+	keys = palloc(sizeof(AxKey) * Max(nelems, 1));
 	for (i = 0; i < nelems; i++)
 		if (!nulls[i])
 			keys[n++] = alexidx_datum_to_key(elems[i], elemtype);
-	qsort(keys, n, sizeof(int64), cmp_int64);
+	qsort(keys, n, sizeof(AxKey), cmp_key);
 	if (n > 1)
 	{
 		int			w = 1;
 
 		for (i = 1; i < n; i++)
-			if (keys[i] != keys[w - 1])
+			if (key_cmp(keys[i], keys[w - 1]) != 0)
 				keys[w++] = keys[i];
 		n = w;
 	}
@@ -407,18 +586,15 @@ array_keys(ScanKey key, Oid elemtype, int *nout)
 /* A set of disjoint key intervals, sorted: what an IN list allows. */
 typedef struct KeySet
 {
-	int64	   *lo;
-	int64	   *hi;
+	AxKey	   *lo;
+	AxKey	   *hi;
 	int			n;
 } KeySet;
 
 static int
 cmp_interval(const void *a, const void *b)
 {
-	const int64 *x = a,
-			   *y = b;
-
-	return x[0] < y[0] ? -1 : x[0] > y[0];
+	return key_cmp(((const AxKey *) a)[0], ((const AxKey *) b)[0]);
 }
 
 /*
@@ -428,35 +604,35 @@ cmp_interval(const void *a, const void *b)
  * than one.
  */
 static KeySet
-in_list_set(const int64 *vals, int nvals, Oid keytype, Oid argtype, bool *recheck)
+in_list_set(const AxKey *vals, int nvals, Oid keytype, Oid argtype, bool *recheck)
 {
 	KeySet		set;
-	int64	   *pairs = palloc(sizeof(int64) * 2 * Max(nvals, 1));
+	AxKey	   *pairs = palloc(sizeof(AxKey) * 2 * Max(nvals, 1));
 	int			i,
 				n = 0;
 
 	for (i = 0; i < nvals; i++)
 	{
-		int64		lo = PG_INT64_MIN,
-					hi = PG_INT64_MAX;
+		AxKey		lo = KEY_MIN,
+					hi = KEY_MAX;
 
 		if (argtype == keytype || !is_datetime(argtype) || !is_datetime(keytype))
 			lo = hi = vals[i];
-		else if (!apply_datetime_bound(keytype, argtype, BTEqualStrategyNumber,
-									   alexidx_key_to_datum(vals[i], argtype), &lo, &hi, recheck))
+		else if (!apply_datetime_key_bound(keytype, argtype, BTEqualStrategyNumber,
+										   alexidx_key_to_datum(vals[i], argtype), &lo, &hi, recheck))
 			continue;
 		pairs[2 * n] = lo;
 		pairs[2 * n + 1] = hi;
 		n++;
 	}
-	qsort(pairs, n, sizeof(int64) * 2, cmp_interval);
-	set.lo = palloc(sizeof(int64) * Max(n, 1));
-	set.hi = palloc(sizeof(int64) * Max(n, 1));
+	qsort(pairs, n, sizeof(AxKey) * 2, cmp_interval);
+	set.lo = palloc(sizeof(AxKey) * Max(n, 1));
+	set.hi = palloc(sizeof(AxKey) * Max(n, 1));
 	set.n = 0;
 	for (i = 0; i < n; i++)
 	{
-		if (set.n > 0 && pairs[2 * i] <= set.hi[set.n - 1])
-			set.hi[set.n - 1] = Max(set.hi[set.n - 1], pairs[2 * i + 1]);
+		if (set.n > 0 && key_cmp(pairs[2 * i], set.hi[set.n - 1]) <= 0)
+			set.hi[set.n - 1] = key_max(set.hi[set.n - 1], pairs[2 * i + 1]);
 		else
 		{
 			set.lo[set.n] = pairs[2 * i];
@@ -475,21 +651,21 @@ intersect(KeySet *a, const KeySet *b)
 	int			i = 0,
 				j = 0,
 				n = 0;
-	int64	   *lo = palloc(sizeof(int64) * Max(a->n + b->n, 1));
-	int64	   *hi = palloc(sizeof(int64) * Max(a->n + b->n, 1));
+	AxKey	   *lo = palloc(sizeof(AxKey) * Max(a->n + b->n, 1));
+	AxKey	   *hi = palloc(sizeof(AxKey) * Max(a->n + b->n, 1));
 
 	while (i < a->n && j < b->n)
 	{
-		int64		l = Max(a->lo[i], b->lo[j]),
-					h = Min(a->hi[i], b->hi[j]);
+		AxKey		l = key_max(a->lo[i], b->lo[j]),
+					h = key_min(a->hi[i], b->hi[j]);
 
-		if (l <= h)
+		if (key_cmp(l, h) <= 0)
 		{
 			lo[n] = l;
 			hi[n] = h;
 			n++;
 		}
-		if (a->hi[i] < b->hi[j])
+		if (key_cmp(a->hi[i], b->hi[j]) < 0)
 			i++;
 		else
 			j++;
@@ -501,20 +677,38 @@ intersect(KeySet *a, const KeySet *b)
 
 /* Narrows [lo, hi] by column OP value, cross-type date/time comparisons included. */
 static bool
-apply_key_bound(Oid keytype, Oid argtype, int strategy, int64 v, int64 *lo, int64 *hi,
+apply_key_bound(Oid keytype, Oid argtype, int strategy, AxKey v, AxKey *lo, AxKey *hi,
 				bool *recheck)
 {
 	if (argtype != keytype && is_datetime(argtype) && is_datetime(keytype))
-		return apply_datetime_bound(keytype, argtype, strategy, alexidx_key_to_datum(v, argtype),
-									lo, hi, recheck);
+		return apply_datetime_key_bound(keytype, argtype, strategy,
+										alexidx_key_to_datum(v, argtype), lo, hi, recheck);
 	return apply_bound(strategy, v, lo, hi);
+}
+
+/* Appends [lo, hi] to the plan (narrow bounds made plain first); drops an empty range. */
+static void
+plan_add_range(AxScanPlan *plan, bool wide, AxKey lo, AxKey hi)
+{
+	if (!wide && !normalize_narrow(&lo, &hi))
+		return;
+	if (plan->nranges == plan->maxranges)
+	{
+		plan->maxranges *= 2;
+		plan->lo = repalloc(plan->lo, sizeof(AxKey) * plan->maxranges);
+		plan->hi = repalloc(plan->hi, sizeof(AxKey) * plan->maxranges);
+	}
+	plan->lo[plan->nranges] = lo;
+	plan->hi[plan->nranges] = hi;
+	plan->nranges++;
 }
 
 void
 alexidx_plan_scan(ScanKey keys, int nkeys, Oid keytype, AxScanPlan *plan)
 {
-	int64		lo = PG_INT64_MIN,
-				hi = PG_INT64_MAX;
+	AxKey		lo = KEY_MIN,
+				hi = KEY_MAX;
+	bool		wide = alexidx_type_wide(keytype);
 	bool		possible = true;
 	bool		value_keys = false,
 				is_null = false,
@@ -544,7 +738,7 @@ alexidx_plan_scan(ScanKey keys, int nkeys, Oid keytype, AxScanPlan *plan)
 		if (key->sk_flags & SK_SEARCHARRAY)
 		{
 			int			n;
-			int64	   *vals = array_keys(key, argtype, &n);
+			AxKey	   *vals = array_keys(key, argtype, &n);
 
 			if (n == 0)
 				possible = false;
@@ -580,22 +774,10 @@ alexidx_plan_scan(ScanKey keys, int nkeys, Oid keytype, AxScanPlan *plan)
 		return;
 	if (eq.n < 0)
 	{
-		plan->lo[0] = lo;
-		plan->hi[0] = hi;
-		plan->nranges = 1;
+		plan_add_range(plan, wide, lo, hi);
 		return;
 	}
 	for (i = 0; i < eq.n; i++)
-		if (eq.hi[i] >= lo && eq.lo[i] <= hi)
-		{
-			if (plan->nranges == plan->maxranges)
-			{
-				plan->maxranges *= 2;
-				plan->lo = repalloc(plan->lo, sizeof(int64) * plan->maxranges);
-				plan->hi = repalloc(plan->hi, sizeof(int64) * plan->maxranges);
-			}
-			plan->lo[plan->nranges] = Max(eq.lo[i], lo);
-			plan->hi[plan->nranges] = Min(eq.hi[i], hi);
-			plan->nranges++;
-		}
+		if (key_cmp(eq.hi[i], lo) >= 0 && key_cmp(eq.lo[i], hi) <= 0)
+			plan_add_range(plan, wide, key_max(eq.lo[i], lo), key_min(eq.hi[i], hi));
 }

@@ -14,11 +14,13 @@
 
 #include "access/itup.h"
 #include "access/relscan.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/tidbitmap.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/uuid.h"
 
 #include "alexidx.h"
 
@@ -91,8 +93,8 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	so->keytype = alexidx_index_key_type(index);
 	so->chunk = palloc(sizeof(AxEntry) * MAX_CHUNK);
 	so->plan.maxranges = 4;
-	so->plan.lo = palloc(sizeof(int64) * so->plan.maxranges);
-	so->plan.hi = palloc(sizeof(int64) * so->plan.maxranges);
+	so->plan.lo = palloc(sizeof(AxKey) * so->plan.maxranges);
+	so->plan.hi = palloc(sizeof(AxKey) * so->plan.maxranges);
 	so->tuple_cxt = AllocSetContextCreate(CurrentMemoryContext, "alexidx scan tuple",
 										  ALLOCSET_SMALL_SIZES);
 	so->pin = -1;
@@ -154,7 +156,7 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 		n = ax_pair_copy_range(entry->pair, false, so->plan.lo[seg], so->plan.hi[seg], resume,
 							   backward, out, want);
 	else
-		n = ax_pair_copy_range(entry->pair, true, PG_INT64_MIN, PG_INT64_MAX, resume,
+		n = ax_pair_copy_range(entry->pair, true, AX_KEY_MIN, AX_KEY_MAX, resume,
 							   backward, out, want);
 	LWLockRelease(&entry->lock);
 	return (int) n;
@@ -208,7 +210,7 @@ fill_chunk(IndexScanDesc scan, bool backward)
 	}
 }
 
-/* Forms the scan's two reusable tuples, if its key is passed by value. */
+/* Forms the scan's two reusable tuples, if its key is passed by value (or is a uuid). */
 static void
 form_reusable_itups(IndexScanDesc scan)
 {
@@ -217,9 +219,12 @@ form_reusable_itups(IndexScanDesc scan)
 	Form_pg_attribute att = TupleDescAttr(desc, 0);
 	MemoryContext old;
 	Datum		value = (Datum) 0;
+	pg_uuid_t	zero = {{0}};
 	bool		isnull;
 
-	if (!att->attbyval || att->attlen <= 0)
+	if (so->keytype == UUIDOID && att->attlen == UUID_LEN)
+		value = UUIDPGetDatum(&zero);
+	else if (!att->attbyval || att->attlen <= 0)
 		return;
 	old = MemoryContextSwitchTo(GetMemoryChunkContext(so));
 	isnull = false;
@@ -238,21 +243,27 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
 	Datum		value = (Datum) 0;
 	bool		isnull = alexidx_entry_isnull(e);
 
-	if (!isnull)
-		value = alexidx_key_to_datum(e->key, so->keytype);
 	if (so->value_itup)
 	{
 		/* the caller copies what it keeps: overwriting the last tuple is safe */
 		if (isnull)
 			scan->xs_itup = so->null_itup;
+		else if (so->keytype == UUIDOID)
+		{
+			/* by reference, fixed length: the 16 bytes go where the datum's are */
+			alexidx_key_to_uuid((AxKey) {e->key, e->key_lo}, (pg_uuid_t *) so->value_slot);
+			scan->xs_itup = so->value_itup;
+		}
 		else
 		{
-			store_att_byval(so->value_slot, value,
+			store_att_byval(so->value_slot, alexidx_key_to_datum((AxKey) {e->key, 0}, so->keytype),
 							TupleDescAttr(RelationGetDescr(scan->indexRelation), 0)->attlen);
 			scan->xs_itup = so->value_itup;
 		}
 		return;
 	}
+	if (!isnull)
+		value = alexidx_key_to_datum((AxKey) {e->key, e->key_lo}, so->keytype);
 	MemoryContextReset(so->tuple_cxt);
 	old = MemoryContextSwitchTo(so->tuple_cxt);
 	scan->xs_itup = index_form_tuple(RelationGetDescr(scan->indexRelation), &value, &isnull);

@@ -169,6 +169,8 @@ alexidx_sidecar_new_build(Relation index, AxBuildRecord *out)
 	rec->creating_xid = creating_xid_durably();
 	if (index->rd_options)
 		rec->max_node_slots = (uint32) ((AlexOptions *) index->rd_options)->max_node_slots;
+	if (alexidx_type_wide(alexidx_index_key_type(index)))
+		rec->flags |= AX_BUILD_WIDE_KEYS;
 	submit_and_wait(slot);
 	check_answer(slot, "could not start a build", index);
 	*out = *rec;
@@ -200,6 +202,8 @@ send_entries(Relation index, AxRequestType type, uint64 build_id, const AxEntry 
 	Assert(n <= AX_REQUEST_MAX_ENTRIES);
 	slot->nentries = (uint32) n;
 	slot->flags = flags;
+	if (alexidx_type_wide(alexidx_index_key_type(index)))
+		slot->flags |= AXF_WIDE;
 	if (n <= AX_INLINE_ENTRIES)
 		memcpy(slot->inline_entries, entries, n * sizeof(AxEntry));
 	else

@@ -72,7 +72,7 @@ collect_dead(Relation index, uint64 build_id, IndexBulkDeleteCallback callback,
 		/* honour vacuum_cost_delay like nbtree does, a chunk of entries at a time */
 		vacuum_delay_point();
 		entry = alexidx_acquire(index, build_id, LW_SHARED);
-		n = ax_pair_copy_range(entry->pair, which == 1, PG_INT64_MIN, PG_INT64_MAX,
+		n = ax_pair_copy_range(entry->pair, which == 1, AX_KEY_MIN, AX_KEY_MAX,
 							   has_last ? &last : NULL, false, chunk, VACUUM_CHUNK);
 		LWLockRelease(&entry->lock);
 

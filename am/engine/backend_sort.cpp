@@ -1,6 +1,6 @@
-// backend_sort.cpp: ordering build entries by (key, tid) before they feed the tree and the SST file.
+// backend_sort.cpp: ordering build entries by (key, key_lo, tid) before they feed the tree and the SST file.
 //
-// An LSD radix sort on the 16-byte entries: its run time is linear and it beats
+// An LSD radix sort on the entries: its run time is linear and it beats
 // comparison sorting by a wide margin on the tens of millions of entries an index build sees.
 // A heap scan usually hands entries over in TID order already; then the stable passes over
 // the key bytes alone give (key, tid) order and the TID passes are skipped.
@@ -52,13 +52,22 @@ extern "C" AxStatus ax_sort_entries(AxEntry* entries, std::size_t n, AxError* er
     AxEntry* dst = tmp.data();
     auto tid = [](const AxEntry& e) { return e.tid; };
     auto key = [](const AxEntry& e) { return axeng::key_bits(e.key); };
+    auto key_lo = [](const AxEntry& e) { return e.key_lo; };
     bool tids_sorted = true;
     for (std::size_t i = 1; i < n && tids_sorted; i++) tids_sorted = src[i - 1].tid <= src[i].tid;
-    // Least significant first: the TID (6 bytes), then the key (8 bytes). Constant bytes
-    // (common: high key bytes of narrow domains) are skipped.
+    // Least significant first: the TID (6 bytes), the trailing key word of wide keys (8
+    // bytes, all zero in a narrow index), then the key (8 bytes). Constant bytes (common:
+    // high key bytes of narrow domains) are skipped.
     for (unsigned shift = 0; shift < 48 && !tids_sorted; shift += 8) {
       if (byte_is_constant(src, n, shift, tid)) continue;
       radix_pass(src, dst, n, shift, tid);
+      std::swap(src, dst);
+    }
+    bool narrow = true;
+    for (std::size_t i = 0; i < n && narrow; i++) narrow = src[i].key_lo == 0;
+    for (unsigned shift = 0; shift < 64 && !narrow; shift += 8) {
+      if (byte_is_constant(src, n, shift, key_lo)) continue;
+      radix_pass(src, dst, n, shift, key_lo);
       std::swap(src, dst);
     }
     for (unsigned shift = 0; shift < 64; shift += 8) {

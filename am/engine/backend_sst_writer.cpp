@@ -39,6 +39,7 @@ struct Part {
 
 struct AxSstJob {
   uint64_t build_id = 0;
+  bool wide = false;
   std::vector<Part> parts;
   std::vector<std::thread> threads;
   std::atomic<int> running{0};
@@ -58,13 +59,13 @@ void AxSstJob::write_part(Part& part) {
     options.compression = rocksdb::kZSTD;
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options);
     rocksdb::Status s = writer.Open(part.path);
-    char key[kDataKeyLen];
+    char key[kMaxDataKeyLen];
     std::size_t i = 0, j = 0, runs = 0;
     AxEntry run[kRunEntries];
     std::size_t nrun = 0;
     auto put_run = [&] {
-      encode_data_key(key, run_space(build_id), run[0]);
-      s = writer.Put(rocksdb::Slice(key, kDataKeyLen), encode_run(run, nrun));
+      const std::size_t len = encode_data_key(key, run_space(build_id), run[0], wide);
+      s = writer.Put(rocksdb::Slice(key, len), encode_run(run, nrun, wide));
       nrun = 0;
     };
     // merge the values with the NULL entries that fall in this part, in (key, tid) order,
@@ -91,13 +92,14 @@ void AxSstJob::write_part(Part& part) {
   running.fetch_sub(1);
 }
 
-extern "C" AxSstJob* ax_sst_write_async(const char* path_prefix, uint64_t build_id, const AxEntry* values,
+extern "C" AxSstJob* ax_sst_write_async(const char* path_prefix, uint64_t build_id, bool wide, const AxEntry* values,
                                         std::size_t nvalues, const AxEntry* nulls, std::size_t nnulls,
                                         int nparts, AxError* err) {
   AxSstJob* out = nullptr;
   ax_guard(err, [&] {
     auto job = std::make_unique<AxSstJob>();
     job->build_id = build_id;
+    job->wide = wide;
     std::size_t total = nvalues + nnulls;
     if (total == 0) {
       out = job.release();

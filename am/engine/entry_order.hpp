@@ -1,5 +1,5 @@
 // entry_order.hpp: the order of AxEntry values, for every engine file that sorts, merges or
-// encodes them: by key, then by TID, the order of the core library's Entry (which AxEntry
+// encodes them: by key (its leading word, then key_lo, which is 0 in narrow indexes), then by TID, the order of the core library's Entry (which AxEntry
 // mirrors, shared_tree.cpp) and of the sidecar's keys (sidecar_keys.hpp).
 #pragma once
 
@@ -11,9 +11,16 @@
 namespace axeng {
 
 inline bool entry_less(const AxEntry& a, const AxEntry& b) noexcept {
-  return a.key != b.key ? a.key < b.key : a.tid < b.tid;
+  if (a.key != b.key) return a.key < b.key;
+  if (a.key_lo != b.key_lo) return a.key_lo < b.key_lo;
+  return a.tid < b.tid;
 }
-inline bool entry_eq(const AxEntry& a, const AxEntry& b) noexcept { return a.key == b.key && a.tid == b.tid; }
+inline bool entry_eq(const AxEntry& a, const AxEntry& b) noexcept {
+  return a.key == b.key && a.key_lo == b.key_lo && a.tid == b.tid;
+}
+inline bool key_less(const AxKey& a, const AxKey& b) noexcept {
+  return a.key != b.key ? a.key < b.key : a.key_lo < b.key_lo;
+}
 
 // A key as an unsigned number in the same order (the sign bit flipped): the core's mapping,
 // so the sidecar's bytewise key order, run deltas and radix digits agree with the tree's.

@@ -9,109 +9,265 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "alex/alex.hpp"
+#include "alex/key128.hpp"
 #include "arena.hpp"
 #include "guard.hpp"
 
 using namespace axeng;
 
 namespace {
-using Tree = alex::Alex<int64_t, uint64_t, ArenaAllocator<std::byte>>;
-using TreeEntry = Tree::Entry;
+// Narrow indexes key the tree on the int64 image; wide ones (uuid) on two words, routed by
+// the leading one (alex/key128.hpp).
+using NarrowTree = alex::Alex<int64_t, uint64_t, ArenaAllocator<std::byte>>;
+using WideTree = alex::Alex<alex::Key128, uint64_t, ArenaAllocator<std::byte>>;
+using NarrowEntry = NarrowTree::Entry;
+using WideEntry = WideTree::Entry;
 
-static_assert(sizeof(TreeEntry) == sizeof(AxEntry), "AxEntry must mirror the tree's Entry");
-static_assert(offsetof(TreeEntry, key) == offsetof(AxEntry, key));
-static_assert(offsetof(TreeEntry, payload) == offsetof(AxEntry, tid));
+static_assert(sizeof(WideEntry) == sizeof(AxEntry), "wide entries convert in place");
+static_assert(sizeof(NarrowEntry) < sizeof(AxEntry), "narrow entries pack in place");
 
-Tree* as_tree(AxTree* t) { return reinterpret_cast<Tree*>(t); }
-const Tree* as_tree(const AxTree* t) { return reinterpret_cast<const Tree*>(t); }
-TreeEntry* as_entries(AxEntry* e) { return reinterpret_cast<TreeEntry*>(e); }
-const TreeEntry* as_entries(const AxEntry* e) { return reinterpret_cast<const TreeEntry*>(e); }
+constexpr uint64_t kSign = uint64_t{1} << 63;
+
+// A narrow tree's entries are AxEntry without key_lo: a batch is packed in place (front to
+// back: each packed entry lands at or before where it was read) for the core and spread out
+// again after (back to front).
+NarrowEntry* pack_narrow(AxEntry* e, std::size_t n) noexcept {
+  auto* out = reinterpret_cast<NarrowEntry*>(static_cast<void*>(e));
+  for (std::size_t i = 0; i < n; i++) {
+    const NarrowEntry x{e[i].key, e[i].tid};
+    out[i] = x;
+  }
+  return out;
+}
+void unpack_narrow(AxEntry* e, std::size_t n) noexcept {
+  const auto* in = reinterpret_cast<const NarrowEntry*>(static_cast<const void*>(e));
+  for (std::size_t i = n; i-- > 0;) {
+    const NarrowEntry x = in[i];
+    e[i] = AxEntry{x.key, x.payload, 0};
+  }
+}
+NarrowEntry narrow_of(const AxEntry& e) noexcept { return NarrowEntry{e.key, e.tid}; }
+
+// Wide entries have AxEntry's size: converted in place, both ways.
+alex::Key128 wide_key(int64_t key, uint64_t key_lo) noexcept {
+  return alex::Key128{static_cast<uint64_t>(key) ^ kSign, key_lo};
+}
+WideEntry wide_of(const AxEntry& e) noexcept { return WideEntry{wide_key(e.key, e.key_lo), e.tid}; }
+AxEntry ax_of(const WideEntry& w) noexcept {
+  return AxEntry{static_cast<int64_t>(w.key.hi ^ kSign), w.payload, w.key.lo};
+}
+WideEntry* to_wide(AxEntry* e, std::size_t n) noexcept {
+  auto* out = reinterpret_cast<WideEntry*>(static_cast<void*>(e));
+  for (std::size_t i = 0; i < n; i++) {
+    const WideEntry x = wide_of(e[i]);
+    out[i] = x;
+  }
+  return out;
+}
+void from_wide(AxEntry* e, std::size_t n) noexcept {
+  const auto* in = reinterpret_cast<const WideEntry*>(static_cast<const void*>(e));
+  for (std::size_t i = 0; i < n; i++) {
+    const AxEntry x = ax_of(in[i]);
+    e[i] = x;
+  }
+}
 }  // namespace
 
-struct AxTree;  // only ever a Tree in disguise
+// Lives in the arena: which tree, and where.
+struct AxTree {
+  bool wide;
+  NarrowTree* narrow;
+  WideTree* w;
+};
+
+namespace {
+template <class T>
+T* make_tree(void* arena, const alex::Params& p) {
+  ArenaAllocator<std::byte> alloc(arena_manager(arena));
+  ArenaAllocator<T> tree_alloc(alloc);
+  T* mem = tree_alloc.allocate(1);
+  try {
+    return new (mem) T(p, alloc);
+  } catch (...) {
+    tree_alloc.deallocate(mem, 1);
+    throw;
+  }
+}
+template <class T>
+void free_tree(void* arena, T* t) {
+  if (t == nullptr) return;
+  t->~T();
+  ArenaAllocator<T>(arena_manager(arena)).deallocate(t, 1);
+}
+// Calls fn with the tree, as whichever type it is.
+template <class Fn>
+decltype(auto) with_tree(const AxTree* t, Fn&& fn) {
+  return t->wide ? fn(*t->w) : fn(*t->narrow);
+}
+}  // namespace
 
 extern "C" AxTree* ax_tree_create(void* arena, const AxTreeParams* params, AxError* err) {
-  Tree* result = nullptr;
+  AxTree* result = nullptr;
   ax_guard(err, [&] {
-    ArenaAllocator<std::byte> alloc(arena_manager(arena));
     alex::Params p;
     if (params && params->max_data_node_slots) p.max_data_node_slots = params->max_data_node_slots;
-    ArenaAllocator<Tree> tree_alloc(alloc);
-    Tree* mem = tree_alloc.allocate(1);
+    ArenaAllocator<AxTree> box_alloc(arena_manager(arena));
+    AxTree* box = box_alloc.allocate(1);
+    *box = AxTree{params && params->wide, nullptr, nullptr};
     try {
-      result = new (mem) Tree(p, alloc);
+      if (box->wide)
+        box->w = make_tree<WideTree>(arena, p);
+      else
+        box->narrow = make_tree<NarrowTree>(arena, p);
     } catch (...) {
-      tree_alloc.deallocate(mem, 1);
+      box_alloc.deallocate(box, 1);
       throw;
     }
+    result = box;
   });
-  return reinterpret_cast<AxTree*>(result);
+  return result;
 }
 
 extern "C" AxStatus ax_tree_destroy(void* arena, AxTree* tree, AxError* err) {
   if (tree == nullptr) return AX_OK;
   return ax_guard(err, [&] {
     GiveBackPages whole_tree;
-    Tree* t = as_tree(tree);
-    t->~Tree();
-    ArenaAllocator<Tree>(arena_manager(arena)).deallocate(t, 1);
+    free_tree(arena, tree->narrow);
+    free_tree(arena, tree->w);
+    ArenaAllocator<AxTree>(arena_manager(arena)).deallocate(tree, 1);
   });
 }
 
 extern "C" AxStatus ax_tree_bulk_load(AxTree* tree, const AxEntry* sorted, std::size_t n, AxError* err) {
-  return ax_guard(err, [&] { as_tree(tree)->bulk_load(as_entries(sorted), n); });
+  return ax_guard(err, [&] {
+    // The input is shared with the SST writer threads: the tree's entries are a copy.
+    if (tree->wide) {
+      std::vector<WideEntry> v(n);
+      for (std::size_t i = 0; i < n; i++) v[i] = wide_of(sorted[i]);
+      tree->w->bulk_load(v.data(), n);
+    } else {
+      std::vector<NarrowEntry> v(n);
+      for (std::size_t i = 0; i < n; i++) v[i] = narrow_of(sorted[i]);
+      tree->narrow->bulk_load(v.data(), n);
+    }
+  });
 }
 
 extern "C" AxStatus ax_tree_insert_batch(AxTree* tree, AxEntry* entries, std::size_t n, AxError* err) {
   return ax_guard(err, [&] {
-    if (n == 1)
-      as_tree(tree)->insert(entries[0].key, entries[0].tid);
-    else
-      as_tree(tree)->insert_batch(as_entries(entries), n);
+    if (n == 1) {
+      if (tree->wide)
+        tree->w->insert(wide_key(entries[0].key, entries[0].key_lo), entries[0].tid);
+      else
+        tree->narrow->insert(entries[0].key, entries[0].tid);
+      return;
+    }
+    // spread back out even when the core throws: the caller erases what was inserted
+    if (tree->wide) {
+      WideEntry* w = to_wide(entries, n);
+      try {
+        tree->w->insert_batch(w, n);
+      } catch (...) {
+        from_wide(entries, n);
+        throw;
+      }
+      from_wide(entries, n);
+    } else {
+      NarrowEntry* p = pack_narrow(entries, n);
+      try {
+        tree->narrow->insert_batch(p, n);
+      } catch (...) {
+        unpack_narrow(entries, n);
+        throw;
+      }
+      unpack_narrow(entries, n);
+    }
   });
 }
 
 extern "C" AxStatus ax_tree_erase_batch(AxTree* tree, AxEntry* entries, std::size_t n,
                                         std::size_t* removed, AxError* err) {
   *removed = 0;
-  return ax_guard(err, [&] { *removed = as_tree(tree)->erase_batch(as_entries(entries), n); });
+  return ax_guard(err, [&] {
+    if (tree->wide) {
+      WideEntry* w = to_wide(entries, n);
+      try {
+        *removed = tree->w->erase_batch(w, n);
+      } catch (...) {
+        from_wide(entries, n);
+        throw;
+      }
+      from_wide(entries, n);
+    } else {
+      NarrowEntry* p = pack_narrow(entries, n);
+      try {
+        *removed = tree->narrow->erase_batch(p, n);
+      } catch (...) {
+        unpack_narrow(entries, n);
+        throw;
+      }
+      unpack_narrow(entries, n);
+    }
+  });
 }
 
-extern "C" std::size_t ax_tree_size(const AxTree* tree) noexcept { return as_tree(tree)->size(); }
+extern "C" std::size_t ax_tree_size(const AxTree* tree) noexcept {
+  return with_tree(tree, [](const auto& t) { return t.size(); });
+}
 
-extern "C" std::size_t ax_tree_copy_range(const AxTree* tree, int64_t lo, int64_t hi,
+extern "C" std::size_t ax_tree_copy_range(const AxTree* tree, AxKey lo, AxKey hi,
                                           const AxEntry* resume, bool backward, AxEntry* out,
                                           std::size_t max) noexcept {
-  // No guard: copying allocates nothing and the core's copy_range is noexcept.
-  const Tree* t = as_tree(tree);
-  return backward ? t->copy_range_reverse(lo, hi, as_entries(resume), as_entries(out), max)
-                  : t->copy_range(lo, hi, as_entries(resume), as_entries(out), max);
+  // No guard: copying allocates nothing and the core's copy_range is noexcept. The core
+  // writes its own entries into out, which are converted in place.
+  std::size_t n;
+  if (tree->wide) {
+    const WideTree* t = tree->w;
+    const WideEntry r = resume ? wide_of(*resume) : WideEntry{};
+    auto* o = reinterpret_cast<WideEntry*>(static_cast<void*>(out));
+    const alex::Key128 l = wide_key(lo.key, lo.key_lo), h = wide_key(hi.key, hi.key_lo);
+    n = backward ? t->copy_range_reverse(l, h, resume ? &r : nullptr, o, max)
+                 : t->copy_range(l, h, resume ? &r : nullptr, o, max);
+    from_wide(out, n);
+  } else {
+    const NarrowTree* t = tree->narrow;
+    const NarrowEntry r = resume ? narrow_of(*resume) : NarrowEntry{};
+    auto* o = reinterpret_cast<NarrowEntry*>(static_cast<void*>(out));
+    n = backward ? t->copy_range_reverse(lo.key, hi.key, resume ? &r : nullptr, o, max)
+                 : t->copy_range(lo.key, hi.key, resume ? &r : nullptr, o, max);
+    unpack_narrow(out, n);
+  }
+  return n;
 }
 
-extern "C" std::size_t ax_tree_memory_bytes(const AxTree* tree) noexcept { return as_tree(tree)->memory_bytes(); }
+extern "C" std::size_t ax_tree_memory_bytes(const AxTree* tree) noexcept {
+  return with_tree(tree, [](const auto& t) { return t.memory_bytes(); });
+}
 
 extern "C" AxStatus ax_tree_stats(const AxTree* tree, AxTreeStats* out, AxError* err) {
   std::memset(out, 0, sizeof(*out));
   return ax_guard(err, [&] {
-    const Tree* t = as_tree(tree);
-    alex::Stats s = t->stats();
-    out->entries = s.entries;
-    out->depth = s.depth;
-    out->model_nodes = s.model_nodes;
-    out->data_nodes = s.data_nodes;
-    out->memory_bytes = t->memory_bytes();
-    out->avg_search_distance = s.avg_search_distance;
-    out->expansions = s.events.expansions;
-    out->retrains = s.events.retrains;
-    out->shrinks = s.events.shrinks;
-    out->sideways_splits = s.events.sideways_splits;
-    out->downward_splits = s.events.downward_splits;
-    out->model_doublings = s.events.model_doublings;
-    out->model_widenings = s.events.model_widenings;
-    out->parents_added = s.events.parents_added;
-    out->failed_shrinks = s.events.failed_shrinks;
+    with_tree(tree, [&](const auto& t) {
+      alex::Stats s = t.stats();
+      out->entries = s.entries;
+      out->depth = s.depth;
+      out->model_nodes = s.model_nodes;
+      out->data_nodes = s.data_nodes;
+      out->memory_bytes = t.memory_bytes();
+      out->avg_search_distance = s.avg_search_distance;
+      out->expansions = s.events.expansions;
+      out->retrains = s.events.retrains;
+      out->shrinks = s.events.shrinks;
+      out->sideways_splits = s.events.sideways_splits;
+      out->downward_splits = s.events.downward_splits;
+      out->model_doublings = s.events.model_doublings;
+      out->model_widenings = s.events.model_widenings;
+      out->parents_added = s.events.parents_added;
+      out->failed_shrinks = s.events.failed_shrinks;
+    });
   });
 }
 
@@ -120,7 +276,7 @@ extern "C" bool ax_tree_validate(const AxTree* tree, char* why, std::size_t whyl
   AxError err{};
   AxStatus st = ax_guard(&err, [&] {
     std::string reason;
-    ok = as_tree(tree)->validate(&reason);
+    ok = with_tree(tree, [&](const auto& t) { return t.validate(&reason); });
     if (!ok && why && whylen) std::snprintf(why, whylen, "%s", reason.c_str());
   });
   if (st != AX_OK && why && whylen) std::snprintf(why, whylen, "%s", err.message);
@@ -198,7 +354,9 @@ extern "C" std::size_t ax_pair_memory_bytes(const AxTreePair* pair) noexcept {
   return ax_tree_memory_bytes(pair->values) + ax_tree_memory_bytes(pair->nulls) + sizeof(AxTreePair);
 }
 
-extern "C" std::size_t ax_pair_copy_range(const AxTreePair* pair, bool nulls, int64_t lo, int64_t hi,
+extern "C" bool ax_pair_is_wide(const AxTreePair* pair) noexcept { return pair->values->wide; }
+
+extern "C" std::size_t ax_pair_copy_range(const AxTreePair* pair, bool nulls, AxKey lo, AxKey hi,
                                           const AxEntry* resume, bool backward, AxEntry* out,
                                           std::size_t max) noexcept {
   return ax_tree_copy_range(nulls ? pair->nulls : pair->values, lo, hi, resume, backward, out, max);

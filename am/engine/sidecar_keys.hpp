@@ -1,8 +1,10 @@
 // sidecar_keys.hpp: how entries and bookkeeping are laid out in the sidecar's key space.
 //
-// Data key (22 bytes):
-//   space id (8, big-endian) | key with the sign bit flipped (8, big-endian) | block (4, BE) | offset (2, BE)
-// so RocksDB's bytewise order is exactly (key, tid) order within a space. Each build owns three
+// Data key (22 bytes, or 30 in a build of wide keys):
+//   space id (8, big-endian) | key with the sign bit flipped (8, big-endian)
+//   | [wide builds: key_lo (8, BE)] | block (4, BE) | offset (2, BE)
+// so RocksDB's bytewise order is exactly (key, key_lo, tid) order within a space; a build's
+// keys all have the one length, which tells the two layouts apart. Each build owns three
 // adjacent spaces (space id = build id * 4 + kind), each one contiguous range
 // [prefix(id), prefix(id + 1)), so a build's data never spans another build's files:
 //   - singles (kind 0): entries added by inserts, one key each, empty value;
@@ -28,6 +30,10 @@
 namespace axeng {
 
 constexpr std::size_t kDataKeyLen = 22;
+constexpr std::size_t kWideDataKeyLen = 30;
+constexpr std::size_t kMaxDataKeyLen = kWideDataKeyLen;
+inline std::size_t data_key_len(bool wide) { return wide ? kWideDataKeyLen : kDataKeyLen; }
+inline bool is_data_key_len(std::size_t n) { return n == kDataKeyLen || n == kWideDataKeyLen; }
 
 inline void put_be64(char* out, uint64_t v) {
   for (int i = 7; i >= 0; i--) { out[i] = static_cast<char>(v & 0xff); v >>= 8; }
@@ -38,9 +44,14 @@ inline uint64_t get_be64(const char* in) {
   return v;
 }
 
-inline void encode_data_key(char* out, uint64_t build, const AxEntry& e) {
+// Returns the key's length (data_key_len(wide)); out has room for kMaxDataKeyLen.
+inline std::size_t encode_data_key(char* out, uint64_t build, const AxEntry& e, bool wide) {
   put_be64(out, build);
   put_be64(out + 8, key_bits(e.key));
+  if (wide) {
+    put_be64(out + 16, e.key_lo);
+    out += 8;
+  }
   uint64_t block = e.tid >> 16, offset = e.tid & 0xffff;
   out[16] = static_cast<char>(block >> 24);
   out[17] = static_cast<char>(block >> 16);
@@ -48,11 +59,18 @@ inline void encode_data_key(char* out, uint64_t build, const AxEntry& e) {
   out[19] = static_cast<char>(block);
   out[20] = static_cast<char>(offset >> 8);
   out[21] = static_cast<char>(offset);
+  return data_key_len(wide);
 }
 
-inline AxEntry decode_data_key(const char* in) {
+// len: the key's length, which is_data_key_len() accepted.
+inline AxEntry decode_data_key(const char* in, std::size_t len) {
   AxEntry e;
   e.key = key_of_bits(get_be64(in + 8));
+  e.key_lo = 0;
+  if (len == kWideDataKeyLen) {
+    e.key_lo = get_be64(in + 16);
+    in += 8;
+  }
   uint64_t block = (uint64_t(static_cast<unsigned char>(in[16])) << 24) |
                    (uint64_t(static_cast<unsigned char>(in[17])) << 16) |
                    (uint64_t(static_cast<unsigned char>(in[18])) << 8) |

@@ -368,17 +368,17 @@ extern "C" std::size_t ax_db_list_records(AxDb* h, AxBuildRecord* out, std::size
 
 // Puts the parts' entries (or, for deletes, removes singles and hides run entries) into batch.
 static void batch_parts(rocksdb::WriteBatch& batch, const AxWritePart* parts, std::size_t nparts) {
-  char key[kDataKeyLen];
+  char key[kMaxDataKeyLen];
   for (std::size_t p = 0; p < nparts; p++) {
     for (std::size_t i = 0; i < parts[p].n; i++) {
-      encode_data_key(key, singles_space(parts[p].build_id), parts[p].entries[i]);
-      rocksdb::Slice k(key, kDataKeyLen);
+      const std::size_t len = encode_data_key(key, singles_space(parts[p].build_id), parts[p].entries[i], parts[p].wide);
+      rocksdb::Slice k(key, len);
       if (parts[p].is_delete) {
         // the entry is a single or sits in a run: remove the one, hide the other
         check(batch.Delete(k), "could not batch a delete");
-        char tomb[kDataKeyLen];
-        encode_data_key(tomb, tomb_space(parts[p].build_id), parts[p].entries[i]);
-        check(batch.Put(rocksdb::Slice(tomb, kDataKeyLen), rocksdb::Slice()), "could not batch a tombstone");
+        char tomb[kMaxDataKeyLen];
+        encode_data_key(tomb, tomb_space(parts[p].build_id), parts[p].entries[i], parts[p].wide);
+        check(batch.Put(rocksdb::Slice(tomb, len), rocksdb::Slice()), "could not batch a tombstone");
       } else {
         check(batch.Put(k, rocksdb::Slice()), "could not batch a put");
       }
@@ -478,13 +478,14 @@ extern "C" AxStatus ax_db_copy_build(AxDb* h, uint64_t from, const AxBuildRecord
   SignalBlock signals;
   return guarded_write(h, err, kReserveForAdds, [&] {
     std::vector<AxEntry> all = build_entries(h, from);
+    const bool wide = (to->flags & AX_BUILD_WIDE_KEYS) != 0;
     constexpr std::size_t kChunk = 100000;
-    char key[kDataKeyLen];
+    char key[kMaxDataKeyLen];
     for (std::size_t i = 0; i < all.size(); i += kChunk) {
       rocksdb::WriteBatch batch;
       for (std::size_t j = i; j < std::min(all.size(), i + kChunk); j++) {
-        encode_data_key(key, singles_space(to->build_id), all[j]);
-        check(batch.Put(rocksdb::Slice(key, kDataKeyLen), rocksdb::Slice()), "could not batch a put");
+        const std::size_t len = encode_data_key(key, singles_space(to->build_id), all[j], wide);
+        check(batch.Put(rocksdb::Slice(key, len), rocksdb::Slice()), "could not batch a put");
       }
       check(h->db->Write(synced(), &batch), "could not copy the build's entries");
     }
@@ -521,14 +522,14 @@ static void drop_tombstoned(std::vector<AxEntry>& runs, const std::vector<AxEntr
 // Rewrites the build's runs without the entries its tombstones hide, and drops the tombstones,
 // in one synced write. Runs in the worker's main thread, so no delete can slip in between the
 // read and the write; singles are left alone.
-extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor, bool* started,
+extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, bool wide, AxEntry* cursor, bool* started,
                                       std::size_t budget, bool* done, AxError* err) {
   SignalBlock signals;
   *done = false;
   return guarded_write(h, err, kReserveForRemovals, [&] {
     // the runs of this step: from the cursor's run on, until budget entries
     std::vector<AxEntry> runs;
-    char key[kDataKeyLen];
+    char key[kMaxDataKeyLen];
     std::string hi_space = build_prefix(run_space(build) + 1);
     rocksdb::Slice upper(hi_space);
     rocksdb::ReadOptions ro;
@@ -536,16 +537,15 @@ extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor,
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(h->db->NewIterator(ro));
     if (*started) {
-      encode_data_key(key, run_space(build), *cursor);
-      it->Seek(rocksdb::Slice(key, kDataKeyLen));
+      it->Seek(rocksdb::Slice(key, encode_data_key(key, run_space(build), *cursor, wide)));
     } else {
       it->Seek(build_prefix(run_space(build)));
     }
     AxEntry first{}, next{};
     bool have_first = false, have_next = false;
     for (; it->Valid(); it->Next()) {
-      if (it->key().size() != kDataKeyLen) throw Failure(AX_CORRUPT, "sidecar key has a bad length");
-      AxEntry run_first = decode_data_key(it->key().data());
+      if (it->key().size() != data_key_len(wide)) throw Failure(AX_CORRUPT, "sidecar key has a bad length");
+      AxEntry run_first = decode_data_key(it->key().data(), it->key().size());
       if (have_first && runs.size() >= budget) {
         next = run_first;
         have_next = true;
@@ -553,7 +553,7 @@ extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor,
       }
       if (!have_first) first = run_first, have_first = true;
       try {
-        decode_run(run_first, it->value().data(), it->value().size(), runs);
+        decode_run(run_first, it->value().data(), it->value().size(), runs, wide);
       } catch (const std::runtime_error& e) {
         throw Failure(AX_CORRUPT, std::string("sidecar run is damaged: ") + e.what());
       }
@@ -566,8 +566,7 @@ extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor,
     }
     // the tombstones of the same key range, then the runs rewritten without them
     auto range_key = [&](uint64_t space, const AxEntry& e) {
-      encode_data_key(key, space, e);
-      return std::string(key, kDataKeyLen);
+      return std::string(key, encode_data_key(key, space, e, wide));
     };
     std::string tomb_lo = range_key(tomb_space(build), first);
     std::string tomb_hi = have_next ? range_key(tomb_space(build), next) : build_prefix(tomb_space(build) + 1);
@@ -577,7 +576,10 @@ extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor,
       rocksdb::ReadOptions tro;
       tro.iterate_upper_bound = &tupper;
       std::unique_ptr<rocksdb::Iterator> t(h->db->NewIterator(tro));
-      for (t->Seek(tomb_lo); t->Valid(); t->Next()) tombs.push_back(decode_data_key(t->key().data()));
+      for (t->Seek(tomb_lo); t->Valid(); t->Next()) {
+        if (t->key().size() != data_key_len(wide)) throw Failure(AX_CORRUPT, "sidecar key has a bad length");
+        tombs.push_back(decode_data_key(t->key().data(), t->key().size()));
+      }
       check(t->status(), "could not read the build's tombstones");
     }
     drop_tombstoned(runs, tombs);
@@ -588,8 +590,8 @@ extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, AxEntry* cursor,
     check(batch.DeleteRange(tomb_lo, tomb_hi), "could not batch a range delete");
     for (std::size_t r = 0; r < runs.size(); r += kRunEntries) {
       std::size_t n = std::min(kRunEntries, runs.size() - r);
-      encode_data_key(key, run_space(build), runs[r]);
-      check(batch.Put(rocksdb::Slice(key, kDataKeyLen), encode_run(&runs[r], n)), "could not batch a run");
+      const std::size_t len = encode_data_key(key, run_space(build), runs[r], wide);
+      check(batch.Put(rocksdb::Slice(key, len), encode_run(&runs[r], n, wide)), "could not batch a run");
     }
     check(h->db->Write(synced(), &batch), "could not rewrite the build's runs");
     if (have_next) {
@@ -637,8 +639,8 @@ static void for_each_key(rocksdb::DB* db, uint64_t space, const rocksdb::Snapsho
   ro.snapshot = snap;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
   for (it->Seek(lo); it->Valid(); it->Next()) {
-    if (it->key().size() != kDataKeyLen) throw Failure(AX_CORRUPT, "sidecar key has a bad length");
-    fn(decode_data_key(it->key().data()), it->value());
+    if (!is_data_key_len(it->key().size())) throw Failure(AX_CORRUPT, "sidecar key has a bad length");
+    fn(decode_data_key(it->key().data(), it->key().size()), it->value(), it->key().size() == kWideDataKeyLen);
   }
   check(it->status(), "could not read the build's entries");
 }
@@ -649,14 +651,14 @@ static std::vector<AxEntry> live_run_entries(rocksdb::DB* db, uint64_t build, co
                                              std::size_t reserve) {
   std::vector<AxEntry> runs, tombs;
   runs.reserve(reserve);
-  for_each_key(db, run_space(build), snap, [&](const AxEntry& first, const rocksdb::Slice& v) {
+  for_each_key(db, run_space(build), snap, [&](const AxEntry& first, const rocksdb::Slice& v, bool wide) {
     try {
-      decode_run(first, v.data(), v.size(), runs);
+      decode_run(first, v.data(), v.size(), runs, wide);
     } catch (const std::runtime_error& e) {
       throw Failure(AX_CORRUPT, std::string("sidecar run is damaged: ") + e.what());
     }
   });
-  for_each_key(db, tomb_space(build), snap, [&](const AxEntry& e, const rocksdb::Slice&) { tombs.push_back(e); });
+  for_each_key(db, tomb_space(build), snap, [&](const AxEntry& e, const rocksdb::Slice&, bool) { tombs.push_back(e); });
   drop_tombstoned(runs, tombs);
   return runs;
 }
@@ -672,7 +674,7 @@ static std::vector<AxEntry> build_entries(AxDb* h, uint64_t build) {
   std::vector<AxEntry> runs = live_run_entries(h->db.get(), build, snap, build_bytes(h, build) / 8 + 1024);
   std::vector<AxEntry> singles;
   for_each_key(h->db.get(), singles_space(build), snap,
-               [&](const AxEntry& e, const rocksdb::Slice&) { singles.push_back(e); });
+               [&](const AxEntry& e, const rocksdb::Slice&, bool) { singles.push_back(e); });
   if (singles.empty()) return runs;
   std::vector<AxEntry> all(runs.size() + singles.size());
   std::merge(runs.begin(), runs.end(), singles.begin(), singles.end(), all.begin(), entry_less);
@@ -714,7 +716,7 @@ struct TreeCursor {
   bool next(AxEntry* out) {
     if (pos == have) {
       if (exhausted) return false;
-      have = ax_pair_copy_range(pair, nulls, INT64_MIN, INT64_MAX, has_last ? &last : nullptr, false,
+      have = ax_pair_copy_range(pair, nulls, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, has_last ? &last : nullptr, false,
                                 chunk.data(), chunk.size());
       pos = 0;
       exhausted = have < chunk.size();
@@ -728,6 +730,8 @@ struct TreeCursor {
 };
 
 std::string describe(const AxEntry& e) {
+  if (e.key_lo != 0)
+    return "(" + std::to_string(e.key) + ":" + std::to_string(e.key_lo) + ", " + std::to_string(e.tid) + ")";
   return "(" + std::to_string(e.key) + ", " + std::to_string(e.tid) + ")";
 }
 }  // namespace
@@ -745,7 +749,7 @@ extern "C" AxStatus ax_db_compare_tree(AxDb* h, uint64_t build, const AxTreePair
       AxEntry t;
       count++;
       if (!c.next(&t)) throw Failure(AX_CORRUPT, "the sidecar holds entry " + describe(e) + " that the tree lacks");
-      if (t.key != e.key || t.tid != e.tid)
+      if (!entry_eq(t, e))
         throw Failure(AX_CORRUPT, "tree and sidecar differ at sidecar entry " + describe(e) + " vs tree entry " +
                                       describe(t));
     }

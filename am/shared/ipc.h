@@ -42,6 +42,7 @@ typedef enum AxRequestType
 #define AX_DELETE_CHUNK_ENTRIES 8192
 #define AXF_FIRST_CHUNK 0x1		/* AXR_STAGE: forget what this slot staged before */
 #define AXF_STAGED 0x2			/* AXR_WRITE: the slot's staged entries come first */
+#define AXF_WIDE 0x4			/* AXR_WRITE, AXR_DELETE: the build's keys are two words */
 
 typedef enum AxSlotState
 {

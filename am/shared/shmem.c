@@ -163,6 +163,7 @@ alexidx_new_pair(Relation index, Size expected_entries)
 
 	if (index && index->rd_options)
 		params.max_data_node_slots = ((AlexOptions *) index->rd_options)->max_node_slots;
+	params.wide = index && alexidx_type_wide(alexidx_index_key_type(index));
 	pair = ax_pair_create(alexidx_shared->arena, &params, &err);
 	if (pair == NULL)
 		alexidx_report_arena_full(index, expected_entries * ALEXIDX_ARENA_BYTES_PER_ENTRY);

@@ -36,7 +36,9 @@ alexidx_desc(StringInfo buf, XLogReaderState *record)
 		memcpy(&hdr, data, sizeof(hdr));
 		appendStringInfo(buf, "build " UINT64_FORMAT "; rel %u/%u/%u; %u entries%s; format %u",
 						 hdr.build_id, hdr.node.spcNode, hdr.node.dbNode, hdr.node.relNode,
-						 hdr.nentries, (hdr.flags & AX_WAL_PACKED) ? " (packed)" : "",
+						 hdr.nentries,
+						 (hdr.flags & AX_WAL_WIDE) ? " (packed, wide keys)" :
+						 (hdr.flags & AX_WAL_PACKED) ? " (packed)" : "",
 						 hdr.format);
 	}
 	else if (info == XLOG_ALEXIDX_BUILD_CREATE || info == XLOG_ALEXIDX_BUILD_READY ||
@@ -117,7 +119,7 @@ zigzag_diff(uint64 a, uint64 b)
 }
 
 static Size
-pack_entries(const AxEntry *e, Size n)
+pack_entries(const AxEntry *e, Size n, bool wide)
 {
 	uint8	   *p = packed;
 	uint64		key = 0,
@@ -128,6 +130,14 @@ pack_entries(const AxEntry *e, Size n)
 	{
 		p = put_varint(p, zigzag_diff(key, (uint64) e[i].key));
 		p = put_varint(p, zigzag_diff(tid, e[i].tid));
+		if (wide)
+		{
+			uint64		lo = e[i].key_lo;
+			int			b;
+
+			for (b = 0; b < 8; b++, lo >>= 8)
+				*p++ = (uint8) (lo & 0xff);
+		}
 		key = (uint64) e[i].key;
 		tid = e[i].tid;
 	}
@@ -169,9 +179,18 @@ alexidx_wal_decode_entries(const char *data, Size len, AxEntry *out)
 	memcpy(&hdr, data, sizeof(hdr));
 	if ((hdr.flags & AX_WAL_PACKED) == 0)
 	{
-		if (len != SizeOfAlexidxEntries + (Size) hdr.nentries * sizeof(AxEntry))
+		/* the first records: (int64 key, uint64 tid) pairs, narrow keys only */
+		if ((hdr.flags & AX_WAL_WIDE) ||
+			len != SizeOfAlexidxEntries + (Size) hdr.nentries * 2 * sizeof(uint64))
 			return false;
-		memcpy(out, data + SizeOfAlexidxEntries, (Size) hdr.nentries * sizeof(AxEntry));
+		for (i = 0; i < hdr.nentries; i++)
+		{
+			const char *raw = data + SizeOfAlexidxEntries + i * 2 * sizeof(uint64);
+
+			memcpy(&out[i].key, raw, sizeof(uint64));
+			memcpy(&out[i].tid, raw + sizeof(uint64), sizeof(uint64));
+			out[i].key_lo = 0;
+		}
 		return true;
 	}
 	p = (const uint8 *) data + SizeOfAlexidxEntries;
@@ -187,6 +206,17 @@ alexidx_wal_decode_entries(const char *data, Size len, AxEntry *out)
 		tid += (dt >> 1) ^ (uint64) -(int64) (dt & 1);
 		out[i].key = (int64) key;
 		out[i].tid = tid;
+		out[i].key_lo = 0;
+		if (hdr.flags & AX_WAL_WIDE)
+		{
+			int			b;
+
+			if (end - p < 8)
+				return false;
+			for (b = 7; b >= 0; b--)
+				out[i].key_lo = (out[i].key_lo << 8) | p[b];
+			p += 8;
+		}
 	}
 	return p == end;
 }
@@ -195,6 +225,7 @@ static XLogRecPtr
 log_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n, uint8 kind)
 {
 	XLogRecPtr	end = InvalidXLogRecPtr;
+	bool		wide = alexidx_type_wide(alexidx_index_key_type(index));
 	Size		off;
 
 	for (off = 0; off < n; off += AX_WAL_MAX_ENTRIES)
@@ -202,11 +233,11 @@ log_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n, uin
 		xl_alexidx_entries hdr;
 		Size		chunk = Min(n - off, AX_WAL_MAX_ENTRIES);
 		char		pad[SizeOfAlexidxEntries] = {0};
-		Size		len = pack_entries(entries + off, chunk);
+		Size		len = pack_entries(entries + off, chunk, wide);
 
 		memset(&hdr, 0, sizeof(hdr));
 		hdr.format = ALEXIDX_WAL_FORMAT;
-		hdr.flags = AX_WAL_PACKED;
+		hdr.flags = AX_WAL_PACKED | (wide ? AX_WAL_WIDE : 0);
 		hdr.nentries = (uint32) chunk;
 		hdr.build_id = build_id;
 		hdr.node = index->rd_node;

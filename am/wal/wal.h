@@ -45,10 +45,15 @@
  * Entries packed: each key and TID as the zigzag varint of its difference from the previous
  * entry's. Entries are logged sorted, so the differences are small: an appended key and the
  * next TID on the page take a byte each. Without the flag (the first records of format 1),
- * entries follow as raw AxEntry.
+ * entries follow as raw 16-byte (key, tid) pairs.
+ *
+ * AX_WAL_WIDE (packed records only): the build's keys are two words; each entry's key_lo
+ * follows its two varints as 8 bytes, little-endian (random in a uuid: a difference would not
+ * be smaller).
  */
 #define AX_WAL_PACKED 0x0001
-#define AX_WAL_PACKED_MAX_BYTES (AX_WAL_MAX_ENTRIES * 20)
+#define AX_WAL_WIDE 0x0002
+#define AX_WAL_PACKED_MAX_BYTES (AX_WAL_MAX_ENTRIES * 28)
 
 typedef struct xl_alexidx_entries
 {

@@ -253,6 +253,7 @@ load_into_registry(uint64 build_id, AxError *err)
 		return;
 	}
 	params.max_data_node_slots = rec.max_node_slots;
+	params.wide = (rec.flags & AX_BUILD_WIDE_KEYS) != 0;
 	pair = ax_pair_create(alexidx_shared->arena, &params, err);
 	if (pair == NULL)
 		return;
@@ -475,13 +476,18 @@ static bool
 compact_some(void)
 {
 	AxError		err = {0};
+	AxBuildRecord rec;
 	bool		done = false;
 
 	if (ncompact == 0)
 		return false;
-	ax_db_compact_step(sidecar, compact_queue[0], &compact_cursor, &compact_started,
-					   COMPACT_STEP_ENTRIES, &done, &err);
-	if (err.status != AX_OK)
+	/* the record says how the build's keys are laid out (a dropped build: nothing to do) */
+	if (ax_db_get_record(sidecar, compact_queue[0], &rec, &err) == AX_OK)
+		ax_db_compact_step(sidecar, compact_queue[0], (rec.flags & AX_BUILD_WIDE_KEYS) != 0,
+						   &compact_cursor, &compact_started, COMPACT_STEP_ENTRIES, &done, &err);
+	if (err.status == AX_NOTFOUND)
+		done = true;
+	else if (err.status != AX_OK)
 	{
 		ereport(LOG, (errmsg("alexidx sidecar: could not compact build " UINT64_FORMAT ": %s",
 							 compact_queue[0], err.message)));
@@ -695,11 +701,13 @@ serve_requests(void)
 			}
 			parts[nparts].build_id = slot->build_id;
 			parts[nparts].is_delete = false;
+			parts[nparts].wide = (slot->flags & AXF_WIDE) != 0;
 			parts[nparts].entries = st->entries;
 			parts[nparts++].n = st->n;
 		}
 		parts[nparts].build_id = slot->build_id;
 		parts[nparts].is_delete = slot->type == AXR_DELETE;
+		parts[nparts].wide = (slot->flags & AXF_WIDE) != 0;
 		parts[nparts].n = slot->nentries;
 		parts[nparts].entries = request_entries(slot, &segs[nowners]);
 		if (parts[nparts].entries == NULL)

@@ -66,6 +66,7 @@ typedef struct PendingPart
 {
 	uint64		build_id;
 	bool		is_delete;
+	bool		wide;			/* AX_WAL_WIDE */
 	Size		off;
 	Size		n;
 } PendingPart;
@@ -118,7 +119,8 @@ add_pending(const char *data, Size len, bool is_delete)
 
 	/* consecutive records of one build and kind make one part; order is kept */
 	if (npend_parts > 0 && pend_parts[npend_parts - 1].build_id == hdr.build_id &&
-		pend_parts[npend_parts - 1].is_delete == is_delete)
+		pend_parts[npend_parts - 1].is_delete == is_delete &&
+		pend_parts[npend_parts - 1].wide == ((hdr.flags & AX_WAL_WIDE) != 0))
 		pend_parts[npend_parts - 1].n += n;
 	else
 	{
@@ -127,6 +129,7 @@ add_pending(const char *data, Size len, bool is_delete)
 									  TopMemoryContext);
 		pend_parts[npend_parts].build_id = hdr.build_id;
 		pend_parts[npend_parts].is_delete = is_delete;
+		pend_parts[npend_parts].wide = (hdr.flags & AX_WAL_WIDE) != 0;
 		pend_parts[npend_parts].off = npend;
 		pend_parts[npend_parts].n = n;
 		npend_parts++;
@@ -186,6 +189,7 @@ apply_pending(AxDb *db, AxError *err)
 	{
 		parts[i].build_id = pend_parts[i].build_id;
 		parts[i].is_delete = pend_parts[i].is_delete;
+		parts[i].wide = pend_parts[i].wide;
 		parts[i].entries = pend_entries + pend_parts[i].off;
 		parts[i].n = pend_parts[i].n;
 	}

@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "engine.h"
+#include "engine/entry_order.hpp"
+#include "engine/run_codec.hpp"
+#include "engine/sidecar_keys.hpp"
 
 namespace {
 
@@ -33,6 +36,27 @@ std::vector<AxEntry> random_entries(std::size_t n, unsigned seed) {
 bool entry_less(const AxEntry& a, const AxEntry& b) {
   return a.key != b.key ? a.key < b.key : a.tid < b.tid;
 }
+
+// Wide (uuid) entries whose leading words repeat a lot: order then hangs on key_lo, and the
+// trees must compare it (routing sees only the leading word).
+std::vector<AxEntry> wide_entries(std::size_t n, unsigned seed, unsigned distinct_leading) {
+  std::mt19937_64 rng(seed);
+  std::vector<AxEntry> v(n);
+  for (auto& e : v) {
+    e.key = static_cast<int64_t>(rng() % distinct_leading) * 1000003 - 7;
+    e.key_lo = rng() % 4 == 0 ? rng() % 16 : rng();  // small and huge trailing words
+    e.tid = (rng() % 100000) << 16 | (1 + rng() % 200);
+  }
+  return v;
+}
+
+bool wide_less(const AxEntry& a, const AxEntry& b) {
+  if (a.key != b.key) return a.key < b.key;
+  if (a.key_lo != b.key_lo) return a.key_lo < b.key_lo;
+  return a.tid < b.tid;
+}
+
+bool same(const AxEntry& a, const AxEntry& b) { return a.key == b.key && a.key_lo == b.key_lo && a.tid == b.tid; }
 
 TEST(EngineSeam, SortReportsWhatItCannotDo) {
   // A radix buffer that cannot exist: the array is left alone and the caller is told. (The
@@ -91,7 +115,7 @@ TEST(EngineSeam, EraseCountsWhatItRemoved) {
   EXPECT_EQ(st.expansions + st.sideways_splits + st.downward_splits, 0u);
 
   std::vector<AxEntry> out(v.size());
-  std::size_t n = ax_tree_copy_range(tree, INT64_MIN, INT64_MAX, nullptr, false, out.data(), out.size());
+  std::size_t n = ax_tree_copy_range(tree, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, nullptr, false, out.data(), out.size());
   ASSERT_EQ(n, v.size() - present);
   for (std::size_t i = 0; i < n; i++) {
     ASSERT_EQ(out[i].key, v[2 * i + 1].key);
@@ -134,10 +158,10 @@ TEST(EngineSeam, PairRoutesValuesAndNulls) {
   std::vector<AxEntry> batch = {AxEntry{123456, 1 << 16 | 7}, AxEntry{0, 999ull << 16 | AX_NULL_FLAG | 2}};
   ASSERT_EQ(ax_pair_insert_batch(pair, batch.data(), 1, batch.size(), &err), AX_OK) << err.message;
   std::vector<AxEntry> out(nulls.size() + 10);
-  std::size_t n = ax_pair_copy_range(pair, true, INT64_MIN, INT64_MAX, nullptr, false, out.data(), out.size());
+  std::size_t n = ax_pair_copy_range(pair, true, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, nullptr, false, out.data(), out.size());
   ASSERT_EQ(n, nulls.size() + 1);
   for (std::size_t i = 0; i < n; i++) EXPECT_NE(out[i].tid & AX_NULL_FLAG, 0u);
-  n = ax_pair_copy_range(pair, false, 123456, 123456, nullptr, false, out.data(), out.size());
+  n = ax_pair_copy_range(pair, false, AxKey{123456, 0}, AxKey{123456, 0}, nullptr, false, out.data(), out.size());
   ASSERT_GE(n, 1u);
 
   AxTreeStats st;
@@ -168,6 +192,145 @@ TEST(EngineSeam, PairFullArenaIsReported) {
   std::size_t again = 0;
   while ((p = ax_pair_create(arena.base(), nullptr, &err)) != nullptr) again++;
   EXPECT_EQ(again, pairs.size());
+}
+
+TEST(EngineSeam, SortOrdersWideKeysByBothWords) {
+  for (std::size_t n : {std::size_t{100}, std::size_t{50000}}) {
+    auto v = wide_entries(n, 11, 50);
+    auto want = v;
+    std::sort(want.begin(), want.end(), wide_less);
+    AxError err{};
+    ASSERT_EQ(ax_sort_entries(v.data(), v.size(), &err), AX_OK) << err.message;
+    for (std::size_t i = 0; i < n; i++) ASSERT_TRUE(same(v[i], want[i])) << i;
+  }
+}
+
+// Every entry of [lo, hi] in the given direction, read a few at a time with resumes.
+std::vector<AxEntry> read_range(const AxTreePair* pair, AxKey lo, AxKey hi, bool backward) {
+  std::vector<AxEntry> got, chunk(7);
+  const AxEntry* resume = nullptr;
+  AxEntry last{};
+  for (;;) {
+    std::size_t n = ax_pair_copy_range(pair, false, lo, hi, resume, backward, chunk.data(), chunk.size());
+    got.insert(got.end(), chunk.begin(), chunk.begin() + n);
+    if (n < chunk.size()) return got;
+    last = chunk[n - 1];
+    resume = &last;
+  }
+}
+
+bool key_in(const AxEntry& e, AxKey lo, AxKey hi) {
+  auto le = [](int64_t k1, uint64_t l1, int64_t k2, uint64_t l2) { return k1 != k2 ? k1 < k2 : l1 <= l2; };
+  return le(lo.key, lo.key_lo, e.key, e.key_lo) && le(e.key, e.key_lo, hi.key, hi.key_lo);
+}
+
+TEST(EngineSeam, WidePairMatchesASortedArray) {
+  // A wide pair after a bulk load, batch inserts and erases holds exactly what a sorted array
+  // does, and its ranges cut on both words, forwards and backwards, across resumes.
+  Arena arena(256 << 20);
+  AxError err{};
+  AxTreeParams params{};
+  params.wide = true;
+  AxTreePair* pair = ax_pair_create(arena.base(), &params, &err);
+  ASSERT_NE(pair, nullptr) << err.message;
+  EXPECT_TRUE(ax_pair_is_wide(pair));
+  auto ref = wide_entries(20000, 5, 40);
+  std::sort(ref.begin(), ref.end(), wide_less);
+  ref.erase(std::unique(ref.begin(), ref.end(), same), ref.end());
+  ASSERT_EQ(ax_pair_bulk_load(pair, ref.data(), ref.size(), nullptr, 0, &err), AX_OK) << err.message;
+  auto more = wide_entries(30000, 6, 40);
+  std::sort(more.begin(), more.end(), wide_less);
+  more.erase(std::unique(more.begin(), more.end(), same), more.end());
+  auto batch = more;
+  ASSERT_EQ(ax_pair_insert_batch(pair, batch.data(), batch.size(), batch.size(), &err), AX_OK) << err.message;
+  for (const AxEntry& e : more) ref.push_back(e);
+  std::sort(ref.begin(), ref.end(), wide_less);
+  // erase every third entry
+  std::vector<AxEntry> gone;
+  for (std::size_t i = 0; i < ref.size(); i += 3) gone.push_back(ref[i]);
+  std::size_t removed = 0;
+  auto gone_batch = gone;
+  ASSERT_EQ(ax_pair_erase_batch(pair, gone_batch.data(), gone_batch.size(), gone_batch.size(), &removed, &err),
+            AX_OK)
+      << err.message;
+  EXPECT_EQ(removed, gone.size());
+  std::vector<AxEntry> left;
+  for (std::size_t i = 0; i < ref.size(); i++)
+    if (i % 3 != 0) left.push_back(ref[i]);
+  ASSERT_EQ(ax_pair_size(pair), left.size());
+  char why[256] = "";
+  EXPECT_TRUE(ax_pair_validate(pair, why, sizeof(why))) << why;
+
+  std::mt19937_64 rng(9);
+  std::vector<std::pair<AxKey, AxKey>> ranges = {{AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}}};
+  for (int i = 0; i < 200; i++) {
+    const AxEntry& a = left[rng() % left.size()];
+    const AxEntry& b = left[rng() % left.size()];
+    AxKey lo{a.key, a.key_lo}, hi{b.key, b.key_lo};
+    if (wide_less(b, a)) std::swap(lo, hi);
+    if (i % 4 == 1) hi = lo;                        // one key
+    if (i % 4 == 2) lo.key_lo += 1, hi = lo;        // usually no key
+    if (i % 4 == 3) hi = AxKey{lo.key, UINT64_MAX};  // one leading word, all trailing ones
+    ranges.push_back({lo, hi});
+  }
+  for (auto [lo, hi] : ranges) {
+    std::vector<AxEntry> want;
+    for (const AxEntry& e : left)
+      if (key_in(e, lo, hi)) want.push_back(e);
+    auto fwd = read_range(pair, lo, hi, false);
+    ASSERT_EQ(fwd.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); i++) ASSERT_TRUE(same(fwd[i], want[i])) << i;
+    auto bwd = read_range(pair, lo, hi, true);
+    ASSERT_EQ(bwd.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); i++) ASSERT_TRUE(same(bwd[i], want[want.size() - 1 - i])) << i;
+  }
+  EXPECT_EQ(ax_pair_destroy(arena.base(), pair, &err), AX_OK) << err.message;
+}
+
+TEST(EngineSeam, NarrowBatchesKeepTheirEntries) {
+  // A narrow tree packs a batch in place for the core and spreads it out again: the caller's
+  // array must come back whole (erase failures reuse it).
+  Arena arena(64 << 20);
+  AxError err{};
+  AxTreePair* pair = ax_pair_create(arena.base(), nullptr, &err);
+  ASSERT_NE(pair, nullptr) << err.message;
+  auto v = random_entries(5000, 3);
+  std::sort(v.begin(), v.end(), entry_less);
+  v.erase(std::unique(v.begin(), v.end(), same), v.end());
+  auto batch = v;
+  ASSERT_EQ(ax_pair_insert_batch(pair, batch.data(), batch.size(), batch.size(), &err), AX_OK) << err.message;
+  std::sort(batch.begin(), batch.end(), entry_less);
+  for (std::size_t i = 0; i < v.size(); i++) ASSERT_TRUE(same(batch[i], v[i])) << i;
+  EXPECT_EQ(ax_pair_destroy(arena.base(), pair, &err), AX_OK) << err.message;
+}
+
+TEST(EngineSeam, SidecarKeysOfWideBuildsSortAsEntries) {
+  // The sidecar's byte order of wide data keys is the entries' order, and runs round-trip.
+  auto v = wide_entries(3000, 21, 30);
+  std::sort(v.begin(), v.end(), wide_less);
+  v.erase(std::unique(v.begin(), v.end(), same), v.end());
+  std::vector<std::string> keys;
+  for (const AxEntry& e : v) {
+    char k[axeng::kMaxDataKeyLen];
+    std::size_t len = axeng::encode_data_key(k, 77, e, true);
+    ASSERT_EQ(len, axeng::kWideDataKeyLen);
+    keys.emplace_back(k, len);
+    AxEntry back = axeng::decode_data_key(k, len);
+    ASSERT_TRUE(same(back, e));
+  }
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  for (std::size_t i = 0; i + 1 < keys.size(); i++) ASSERT_LT(keys[i], keys[i + 1]) << i;
+  for (std::size_t start = 0; start < v.size(); start += axeng::kRunEntries) {
+    std::size_t n = std::min(axeng::kRunEntries, v.size() - start);
+    std::string packed = axeng::encode_run(&v[start], n, true);
+    std::vector<AxEntry> out;
+    axeng::decode_run(v[start], packed.data(), packed.size(), out, true);
+    ASSERT_EQ(out.size(), n);
+    for (std::size_t i = 0; i < n; i++) ASSERT_TRUE(same(out[i], v[start + i])) << start + i;
+  }
+  // narrow keys keep their 22-byte layout
+  char k[axeng::kMaxDataKeyLen];
+  EXPECT_EQ(axeng::encode_data_key(k, 77, AxEntry{5, 1 << 16 | 1, 0}, false), axeng::kDataKeyLen);
 }
 
 }  // namespace

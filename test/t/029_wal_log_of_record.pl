@@ -146,7 +146,7 @@ $node->safe_psql('up', q{
 });
 $node->safe_psql('up', 'ALTER EXTENSION alexidx UPDATE');
 is($node->safe_psql('up', "SELECT extversion FROM pg_extension WHERE extname = 'alexidx'") . ' '
-	. $node->safe_psql('up', 'SELECT worker_state FROM alexidx_status()'), '0.3.0 running',
+	. $node->safe_psql('up', 'SELECT worker_state FROM alexidx_status()'), '0.4.0 running',
 	'ALTER EXTENSION alexidx UPDATE from 0.1.0 adds alexidx_status()');
 like($node->safe_psql('up', 'SELECT snapshot_lsn FROM alexidx_status()'), qr{^[0-9A-F]+/[0-9A-F]+$},
 	'after the update, alexidx_status() shows the newest sidecar snapshot');
@@ -157,6 +157,16 @@ like($node->safe_psql('up', "SET enable_seqscan = off; SET enable_bitmapscan = o
 is($node->safe_psql('up', "SET enable_seqscan = off; SET enable_bitmapscan = off; $cross"),
 	$node->safe_psql('up', "SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off; $cross"),
 	'after the update, the cross-type comparison through the index equals a seq scan');
+# 0.4.0: the update adds uuid_ops, and a uuid index made after it answers as a seq scan does
+$node->safe_psql('up', q{
+	CREATE TABLE u (k uuid);
+	INSERT INTO u SELECT md5(g::text)::uuid FROM generate_series(1, 5000) g;
+	CREATE INDEX u_ax ON u USING alexidx (k);
+});
+my $uq = q{SELECT count(*), min(k::text), max(k::text) FROM u WHERE k >= '40000000-0000-0000-0000-000000000000' AND k < 'c0000000-0000-0000-0000-000000000000'};
+is($node->safe_psql('up', "SET enable_seqscan = off; SET enable_bitmapscan = off; $uq"),
+	$node->safe_psql('up', "SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off; $uq"),
+	'after the update, a uuid index equals a seq scan');
 $node->stop;
 
 # ---- wal_level = minimal: refused with a message that names it ----

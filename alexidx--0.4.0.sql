@@ -1,4 +1,4 @@
--- alexidx--0.3.0.sql: the access method, its operator classes and its functions.
+-- alexidx--0.4.0.sql: the access method, its operator classes and its functions.
 \echo Use "CREATE EXTENSION alexidx" to load this file. \quit
 
 -- Refuse to install unless the library was preloaded: the trees need postmaster shared memory.
@@ -115,6 +115,10 @@ ALTER OPERATOR FAMILY datetime_ops USING alexidx ADD
 CREATE OPERATOR CLASS oid_ops DEFAULT FOR TYPE oid USING alexidx AS
     OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
     FUNCTION 1 btoidcmp(oid, oid);
+-- A uuid is a wide key: all 16 bytes, in PostgreSQL's bytewise uuid order.
+CREATE OPERATOR CLASS uuid_ops DEFAULT FOR TYPE uuid USING alexidx AS
+    OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+    FUNCTION 1 uuid_cmp(uuid, uuid);
 
 CREATE FUNCTION alexidx_version() RETURNS text
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT IMMUTABLE;
