@@ -5,7 +5,7 @@
 #   (default)      1M and 10M rows, sequential and uniform random bigint keys (~20-25 minutes)
 #   --rows 1M      only 1M rows (a quick run, ~5 minutes); any comma list works: --rows 1M,10M
 #   --huge         adds 100M rows (needs ~16 GB of RAM and an hour or more)
-#   --dists D      seq,uni (default both)
+#   --dists D      any of seq,uni,uuid4,uuid7 (default seq,uni)
 #   --no-build     use the system-wide installed extension (default: build this checkout's HEAD
 #                  commit into a private relocated PostgreSQL tree, leaving the system install alone)
 #   --check        run alexidx_check after each dataset

@@ -4,10 +4,17 @@
 Run through scripts/pg-bench.sh (it builds and installs the extension first). Python 3 stdlib
 only; every PostgreSQL tool runs as the `postgres` user when we are root.
 
-Datasets (bigint keys, table (k bigint, v bigint), v = row number):
-  seq  k = row number 1..N (ascending, heap order = key order)
-  uni  k = hashint8extended(row number, 42): a 64-bit hash, i.e. keys spread uniformly over
-       the whole bigint range, in random heap order (duplicates: practically none)
+Datasets (table (k bigint, v bigint) or (k uuid, v bigint), v = row number):
+  seq    k = row number 1..N (ascending, heap order = key order)
+  uni    k = hashint8extended(row number, 42): a 64-bit hash, i.e. keys spread uniformly over
+         the whole bigint range, in random heap order (duplicates: practically none)
+  uuid4  k = md5(row number)::uuid: random 128-bit keys as gen_random_uuid() makes them, but
+         reproducible, so that a lookup can name a key that exists
+  uuid7  k = a version-7 layout: 48 bits of milliseconds (the row number / 16 after a fixed
+         epoch: 16 rows per millisecond, as clock_timestamp() would give at 16k rows/s), the
+         version nibble, then random bits (md5 of the row number)
+uuid ranges are "the next 100 (10,000) keys from a random existing key" (ORDER BY k LIMIT),
+since 128-bit key arithmetic is not available to pgbench.
 Two identical tables per dataset, `ax` (alexidx index) and `bt` (btree index), so that each
 query can only use one kind of index; `noidx` (no index) is the baseline of the bulk loads.
 
@@ -246,7 +253,46 @@ class Bench:
     # --- SQL fragments -------------------------------------------------------------------
     @staticmethod
     def key_sql(dist, expr):
-        return expr if dist == "seq" else f"hashint8extended({expr}, 42)"
+        if dist == "seq":
+            return expr
+        if dist == "uni":
+            return f"hashint8extended({expr}, 42)"
+        if dist == "uuid4":
+            return f"md5(({expr})::text)::uuid"
+        if dist == "uuid7":
+            return (f"(lpad(to_hex(1700000000000 + ({expr}) / 16), 12, '0') || '7' || "
+                    f"substr(md5(({expr})::text), 1, 3) || '8' || substr(md5(({expr})::text), 4, 15))::uuid")
+        raise ValueError(dist)
+
+    @staticmethod
+    def key_type(dist):
+        return "uuid" if dist.startswith("uuid") else "bigint"
+
+    def insert_script(self, dist, t, salt):
+        """A pgbench script inserting one new row into t."""
+        if dist == "seq":
+            return f"INSERT INTO {t} VALUES (nextval('{t}_seq'), 0);\n"
+        if dist == "uni":
+            return f"\\set i random(1, 1000000000000000)\nINSERT INTO {t} VALUES (hashint8extended(:i, {salt}), 0);\n"
+        if dist == "uuid4":
+            return f"\\set i random(1, 1000000000000000)\nINSERT INTO {t} VALUES (md5(:i::text || 'x{salt}')::uuid, 0);\n"
+        # uuid7: the next keys in time order (the sequence goes on after the loaded rows)
+        return f"INSERT INTO {t} SELECT {self.key_sql(dist, 's.i')}, 0 FROM nextval('{t}_seq') s(i);\n"
+
+    def range_sql(self, dist, t, width, n):
+        """A pgbench script reading about `width` consecutive rows of t."""
+        if dist == "seq":
+            return (f"\\set a random(1, {n - width})\n"
+                    f"SELECT sum(v) FROM {t} WHERE k BETWEEN :a AND :a + {width - 1};\n")
+        if dist == "uni":
+            wk = int(2**64 * width / n)  # key-space width holding `width` rows on average
+            half = (2**63 - wk) // 2 - 1
+            return (f"\\set h random(-{half}, {half})\n\\set lo 2 * :h\n"
+                    f"\\set hi :lo + {wk}\n"
+                    f"SELECT sum(v) FROM {t} WHERE k >= :lo AND k < :hi;\n")
+        return (f"\\set a random(1, {n})\n"
+                f"SELECT sum(v) FROM (SELECT v FROM {t} WHERE k >= {self.key_sql(dist, ':a')} "
+                f"ORDER BY k LIMIT {width}) s;\n")
 
     def run_dataset(self, n, dist):
         inst = self.inst
@@ -257,10 +303,10 @@ class Bench:
         log(f"== dataset {name}: loading {n:,} rows into ax, bt")
         inst.psql("DROP TABLE IF EXISTS ax, bt, noidx; DROP SEQUENCE IF EXISTS ax_seq, bt_seq;")
         inst.psql(f"""
-CREATE TABLE ax (k bigint, v bigint);
-CREATE TABLE noidx (k bigint, v bigint);
+CREATE TABLE ax (k {self.key_type(dist)}, v bigint);
+CREATE TABLE noidx (k {self.key_type(dist)}, v bigint);
 INSERT INTO ax SELECT {self.key_sql(dist, 'g')}, g FROM generate_series(1, {n}) g;
-CREATE TABLE bt (k bigint, v bigint);
+CREATE TABLE bt (k {self.key_type(dist)}, v bigint);
 INSERT INTO bt SELECT * FROM ax;
 VACUUM (FREEZE, ANALYZE) ax;
 VACUUM (FREEZE, ANALYZE) bt;
@@ -312,18 +358,7 @@ CHECKPOINT;
         env = {"PGOPTIONS": FORCE_INDEX}
         lookup = {t: f"\\set i random(1, {n})\nSELECT v FROM {t} WHERE k = {self.key_sql(dist, ':i')};\n"
                   for t in ("ax", "bt")}
-        ranges = {}
-        for width in (100, 10_000):
-            for t in ("ax", "bt"):
-                if dist == "seq":
-                    ranges[(width, t)] = (f"\\set a random(1, {n - width})\n"
-                                          f"SELECT sum(v) FROM {t} WHERE k BETWEEN :a AND :a + {width - 1};\n")
-                else:
-                    wk = int(2**64 * width / n)  # key-space width holding `width` rows on average
-                    half = (2**63 - wk) // 2 - 1
-                    ranges[(width, t)] = (f"\\set h random(-{half}, {half})\n\\set lo 2 * :h\n"
-                                          f"\\set hi :lo + {wk}\n"
-                                          f"SELECT sum(v) FROM {t} WHERE k >= :lo AND k < :hi;\n")
+        ranges = {(width, t): self.range_sql(dist, t, width, n) for width in (100, 10_000) for t in ("ax", "bt")}
         self.record_plans(ds, n, dist)
         for clients in (1, 2):
             res = {}
@@ -339,7 +374,8 @@ CHECKPOINT;
                 res[t] = inst.pgbench(ranges[(width, t)], 1, secs, f"range{width}_{t}", env=env)
             log(f"range scans of {width} rows: alexidx {res['ax'][1]:.3f} ms, btree {res['bt'][1]:.3f} ms")
             self.add(ds, f"range{width}_latency", "ms", res["ax"][1], res["bt"][1], "lower",
-                     "1 client, sum(v) over the range" + ("" if dist == "seq" else "; rows per range vary (Poisson, mean as named)"))
+                     "1 client, sum(v) over the range" + {"seq": "", "uni": "; rows per range vary (Poisson, mean as named)"}.get(
+                         dist, f"; the {width} keys from a random existing one (ORDER BY k LIMIT {width})"))
 
         # --- restart to first answer --------------------------------------------------
         res = {}
@@ -410,12 +446,7 @@ CHECKPOINT;
         start = n + 10 * BULK_ROWS
         inst.psql(f"CREATE SEQUENCE ax_seq START {start}; CREATE SEQUENCE bt_seq START {start};")
         for clients in (1, 8):
-            scripts = {}
-            for t in ("ax", "bt"):
-                if dist == "seq":
-                    scripts[t] = f"INSERT INTO {t} VALUES (nextval('{t}_seq'), 0);\n"
-                else:
-                    scripts[t] = f"\\set i random(1, 1000000000000000)\nINSERT INTO {t} VALUES (hashint8extended(:i, 7), 0);\n"
+            scripts = {t: self.insert_script(dist, t, 7) for t in ("ax", "bt")}
             # alternate the two indexes over COMMIT_ROUNDS rounds and keep each one's median, so
             # that whatever the machine does in the background (a checkpoint, RocksDB compacting
             # the bulk loads) is not charged to whichever index happens to run first
@@ -478,10 +509,7 @@ CHECKPOINT;
             wait_applied(inst.flush_lsn())
             log(f"standby: REINDEX of {n:,} entries took {t_reindex:.2f}s on the primary and was applied on the "
                 f"standby {time.time() - t0:.2f}s after it began")
-            if dist == "seq":
-                script = "INSERT INTO ax VALUES (nextval('ax_seq'), 0);\n"
-            else:
-                script = "\\set i random(1, 1000000000000000)\nINSERT INTO ax VALUES (hashint8extended(:i, 9), 0);\n"
+            script = self.insert_script(dist, "ax", 9)
             with StandbySampler(inst, applied) as samples:
                 tps = inst.pgbench(script, 8, secs, "standby_insert_ax")[0]
                 # keep sampling while the standby drains, so that the last positions get their times
@@ -509,9 +537,11 @@ CHECKPOINT;
         env = {"PGOPTIONS": FORCE_INDEX}
         key = self.key_sql(dist, str(n // 3))
         for t in ("ax", "bt"):
-            for q in (f"SELECT v FROM {t} WHERE k = {key}",
-                      f"SELECT sum(v) FROM {t} WHERE k >= {key} AND k < {key} + "
-                      f"{10_000 if dist == 'seq' else int(2**64 * 10_000 / n)}"):
+            rng = (f"SELECT sum(v) FROM (SELECT v FROM {t} WHERE k >= {key} ORDER BY k LIMIT 10000) s"
+                   if dist.startswith("uuid") else
+                   f"SELECT sum(v) FROM {t} WHERE k >= {key} AND k < {key} + "
+                   f"{10_000 if dist == 'seq' else int(2**64 * 10_000 / n)}")
+            for q in (f"SELECT v FROM {t} WHERE k = {key}", rng):
                 plan = self.inst.psql(f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {q};", env=env)
                 self.plans.append(f"-- {ds['name']}: {q}\n{plan}\n")
 
@@ -550,6 +580,31 @@ TARGETS = [  # metric, comparison, bound, label
     ("range10000_latency", "<=", 1.0, "10,000-row range latency ratio"),
     ("restart_first_answer", "abs<=", 2.0, "restart to first alexidx answer (s)"),
 ]
+UUID_TARGETS = [  # issue 15, on random uuids (uuid4), 1M rows
+    ("bulk_insert_select_share", "<=", 0.5, "bulk INSERT...SELECT index share ratio"),
+    ("bulk_copy_share", "<=", 0.5, "bulk COPY index share ratio"),
+    ("disk_bytes", "<=", 0.6, "on-disk size ratio (sidecar_bytes)"),
+    ("lookup_tps_c1", ">=", 1.0, "point-lookup TPS ratio, 1 client"),
+    ("lookup_tps_c2", ">=", 1.0, "point-lookup TPS ratio, 2 clients"),
+]
+
+
+def target_lines(results, ds, targets):
+    lines = []
+    for metric, op, bound, label in targets:
+        r = next((x for x in results if x["dataset"] == ds and x["metric"] == metric), None)
+        if r is None:
+            continue
+        if op == "abs<=":
+            v, ok = r["alexidx"], r["alexidx"] <= bound
+            shown = f"{v:.2f} s"
+            op = "<="
+        else:
+            v = ratio(r)
+            ok = v is not None and (v <= bound if op == "<=" else v >= bound)
+            shown = "n/a" if v is None else f"{v:.2f}"
+        lines.append(f"  {'PASS' if ok else 'MISS'}  {label:<42} {shown:>8}  (target {op} {bound})")
+    return lines
 
 
 def report(results, out_dir, header):
@@ -569,19 +624,10 @@ def report(results, out_dir, header):
         ds = f"uni_{rows_label(rows)}"
         caveat = "" if rows == 10_000_000 else "  (targets are defined for 10M; this run measured " + ds + ")"
         lines.append(f"Targets on {ds}:{caveat}")
-        for metric, op, bound, label in TARGETS:
-            r = next((x for x in results if x["dataset"] == ds and x["metric"] == metric), None)
-            if r is None:
-                continue
-            if op == "abs<=":
-                v, ok = r["alexidx"], r["alexidx"] <= bound
-                shown = f"{v:.2f} s"
-                op = "<="
-            else:
-                v = ratio(r)
-                ok = v is not None and (v <= bound if op == "<=" else v >= bound)
-                shown = "n/a" if v is None else f"{v:.2f}"
-            lines.append(f"  {'PASS' if ok else 'MISS'}  {label:<42} {shown:>8}  (target {op} {bound})")
+        lines += target_lines(results, ds, TARGETS)
+    if any(r["dataset"] == "uuid4_1M" for r in results):
+        lines.append("Targets on uuid4_1M (issue 15):")
+        lines += target_lines(results, "uuid4_1M", UUID_TARGETS)
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(out_dir, "pg-bench.txt"), "w") as f:
@@ -632,7 +678,7 @@ def main():
     ap.add_argument("--out", required=True, help="where the CSV, table and chart go")
     ap.add_argument("--rows", default="1M,10M", help="comma list of sizes (default 1M,10M)")
     ap.add_argument("--huge", action="store_true", help="add 100M rows")
-    ap.add_argument("--dists", default="seq,uni", help="comma list of seq,uni")
+    ap.add_argument("--dists", default="seq,uni", help="comma list of seq,uni,uuid4,uuid7")
     ap.add_argument("--duration", type=int, default=0, help="seconds per pgbench run (default 4 for 1M, 10 above)")
     ap.add_argument("--check", action="store_true", help="run alexidx_check at the end of each dataset")
     ap.add_argument("--no-standby", dest="standby", action="store_false",
