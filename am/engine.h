@@ -42,6 +42,17 @@ typedef struct AxEntry
 	uint64_t	key_lo;			/* wide keys only; 0 in a narrow index */
 } AxEntry;
 
+/*
+ * What CREATE INDEX of a narrow index collects: AxEntry without key_lo, a third smaller to
+ * sort, log and load. The build's arrays hold these unless the index is wide (then AxEntry);
+ * both layouts start with key and tid.
+ */
+typedef struct AxNarrowEntry
+{
+	int64_t		key;
+	uint64_t	tid;
+} AxNarrowEntry;
+
 /* A key alone, as a scan bound: (key, key_lo) ordered as in AxEntry. */
 typedef struct AxKey
 {
@@ -145,9 +156,15 @@ typedef struct AxTreePair AxTreePair;	/* opaque; lives inside the arena */
 AxTreePair *ax_pair_create(void *arena, const AxTreeParams *params, AxError *err);
 /* Frees both trees and the pair (NULL: nothing to do). A failure leaves arena space in use. */
 AxStatus	ax_pair_destroy(void *arena, AxTreePair *pair, AxError *err);
-/* values and nulls each sorted by (key, tid). */
+/* values and nulls each sorted by (key, key_lo, tid). */
 AxStatus	ax_pair_bulk_load(AxTreePair *pair, const AxEntry *values, size_t nvalues,
 							  const AxEntry *nulls, size_t nnulls, AxError *err);
+/*
+ * The same from a build's arrays: AxEntry when the pair is wide, AxNarrowEntry otherwise
+ * (which the narrow trees take as they are, without a copy).
+ */
+AxStatus	ax_pair_bulk_load_build(AxTreePair *pair, const void *values, size_t nvalues,
+									const void *nulls, size_t nnulls, AxError *err);
 /*
  * entries[0, nvalues) have a key and entries[nvalues, n) are NULLs (alexidx_split_nulls's
  * order); both runs may be reordered in place. A failed insert may have inserted part of the
@@ -180,8 +197,9 @@ bool		ax_pair_validate(const AxTreePair *pair, char *why, size_t whylen);
 
 /* ---------- sorting (ambuild) ---------- */
 
-/* Sorts by (key, tid); on failure (no memory for the radix buffer) the order is undefined. */
+/* Sorts by (key, key_lo, tid); on failure (no memory for the radix buffer) the order is undefined. */
 AxStatus	ax_sort_entries(AxEntry *entries, size_t n, AxError *err);
+AxStatus	ax_sort_narrow_entries(AxNarrowEntry *entries, size_t n, AxError *err);
 
 /* ---------- SST files written by a backend during ambuild ---------- */
 
@@ -189,12 +207,13 @@ typedef struct AxSstJob AxSstJob;
 
 /*
  * Starts writing the build's entries into up to nparts SST files "<prefix>.<i>.sst" with
- * disjoint key ranges, on background threads. values and nulls are each sorted by (key, tid)
- * and must stay untouched until ax_sst_job_finish() or ax_sst_job_free().
+ * disjoint key ranges, on background threads. values and nulls (AxEntry when wide, else
+ * AxNarrowEntry) are each sorted and must stay untouched until ax_sst_job_finish() or
+ * ax_sst_job_free().
  */
 AxSstJob   *ax_sst_write_async(const char *path_prefix, uint64_t build_id, bool wide,
-								const AxEntry *values, size_t nvalues,
-								const AxEntry *nulls, size_t nnulls,
+								const void *values, size_t nvalues,
+								const void *nulls, size_t nnulls,
 								int nparts, AxError *err);
 bool		ax_sst_job_done(AxSstJob *job);
 /* Waits for the threads; *nfiles gets the number of files written. */

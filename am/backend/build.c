@@ -32,12 +32,13 @@
 /* SST files written in parallel; two cores are the norm this is tuned for */
 #define SST_PARTS 2
 
-/* A growing array of entries in backend memory. */
+/* A growing array of entries in backend memory: AxEntry if wide, else AxNarrowEntry. */
 typedef struct EntryArray
 {
-	AxEntry    *items;
+	void	   *items;
 	Size		n;
 	Size		cap;
+	bool		wide;
 } EntryArray;
 
 typedef struct BuildState
@@ -47,23 +48,48 @@ typedef struct BuildState
 	EntryArray	nulls;
 } BuildState;
 
+static inline Size
+array_elem(const EntryArray *a)
+{
+	return a->wide ? sizeof(AxEntry) : sizeof(AxNarrowEntry);
+}
+
 static void
-array_init(EntryArray *a, Size cap)
+array_init(EntryArray *a, Size cap, bool wide)
 {
 	a->cap = cap;
 	a->n = 0;
-	a->items = palloc_extended(cap * sizeof(AxEntry), MCXT_ALLOC_HUGE);
+	a->wide = wide;
+	a->items = palloc_extended(cap * array_elem(a), MCXT_ALLOC_HUGE);
 }
 
 static inline void
 array_push(EntryArray *a, AxKey key, uint64 tid)
 {
 	if (a->n == a->cap)
-		a->items = alexidx_grow(a->items, &a->cap, a->n + 1, sizeof(AxEntry), 0, NULL);
-	a->items[a->n].key = key.key;
-	a->items[a->n].key_lo = key.key_lo;
-	a->items[a->n].tid = tid;
+		a->items = alexidx_grow(a->items, &a->cap, a->n + 1, array_elem(a), 0, NULL);
+	if (a->wide)
+	{
+		AxEntry    *e = (AxEntry *) a->items + a->n;
+
+		e->key = key.key;
+		e->key_lo = key.key_lo;
+		e->tid = tid;
+	}
+	else
+	{
+		AxNarrowEntry *e = (AxNarrowEntry *) a->items + a->n;
+
+		e->key = key.key;
+		e->tid = tid;
+	}
 	a->n++;
+}
+
+static AxStatus
+array_sort(EntryArray *a, AxError *err)
+{
+	return a->wide ? ax_sort_entries(a->items, a->n, err) : ax_sort_narrow_entries(a->items, a->n, err);
 }
 
 static void
@@ -162,13 +188,12 @@ sort_entries(Relation index, uint64 build_id, BuildState *bs)
 	AxError		err;
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SORT);
-	if (ax_sort_entries(bs->values.items, bs->values.n, &err) != AX_OK ||
-		ax_sort_entries(bs->nulls.items, bs->nulls.n, &err) != AX_OK)
+	if (array_sort(&bs->values, &err) != AX_OK || array_sort(&bs->nulls, &err) != AX_OK)
 		alexidx_report(&err, "could not sort the build's entries", index);
 	if (alexidx_index_is_logged(index))
 	{
-		alexidx_wal_log_build_entries(index, build_id, bs->values.items, bs->values.n);
-		alexidx_wal_log_build_entries(index, build_id, bs->nulls.items, bs->nulls.n);
+		alexidx_wal_log_build_entries(index, build_id, bs->values.items, bs->values.n, bs->values.wide);
+		alexidx_wal_log_build_entries(index, build_id, bs->nulls.items, bs->nulls.n, bs->nulls.wide);
 	}
 }
 
@@ -205,8 +230,8 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, BuildSta
 	PG_TRY();
 	{
 		pair = alexidx_new_pair(index, bs->values.n + bs->nulls.n);
-		if (ax_pair_bulk_load(pair, bs->values.items, bs->values.n, bs->nulls.items, bs->nulls.n,
-							  &err) != AX_OK)
+		if (ax_pair_bulk_load_build(pair, bs->values.items, bs->values.n, bs->nulls.items, bs->nulls.n,
+									&err) != AX_OK)
 		{
 			if (err.status == AX_NOMEM)
 				alexidx_report_arena_full(index, (bs->values.n + bs->nulls.n) * ALEXIDX_ARENA_BYTES_PER_ENTRY);
@@ -261,8 +286,8 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	alexidx_write_metapage(index, MAIN_FORKNUM, build_id);
 
 	INSTR_TIME_SET_CURRENT(start);
-	array_init(&bs.values, 1024);
-	array_init(&bs.nulls, 16);
+	array_init(&bs.values, 1024, alexidx_type_wide(bs.keytype));
+	array_init(&bs.nulls, 16, alexidx_type_wide(bs.keytype));
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   build_callback, &bs, NULL);
 	INSTR_TIME_SET_CURRENT(t_scan);

@@ -27,9 +27,9 @@ namespace {
 
 struct Part {
   std::string path;
-  const AxEntry* values = nullptr;
+  EntryView values;
   std::size_t nvalues = 0;
-  const AxEntry* nulls = nullptr;
+  EntryView nulls;
   std::size_t nnulls = 0;
   std::string error;
   bool written = false;
@@ -92,14 +92,15 @@ void AxSstJob::write_part(Part& part) {
   running.fetch_sub(1);
 }
 
-extern "C" AxSstJob* ax_sst_write_async(const char* path_prefix, uint64_t build_id, bool wide, const AxEntry* values,
-                                        std::size_t nvalues, const AxEntry* nulls, std::size_t nnulls,
+extern "C" AxSstJob* ax_sst_write_async(const char* path_prefix, uint64_t build_id, bool wide, const void* values_in,
+                                        std::size_t nvalues, const void* nulls_in, std::size_t nnulls,
                                         int nparts, AxError* err) {
   AxSstJob* out = nullptr;
   ax_guard(err, [&] {
     auto job = std::make_unique<AxSstJob>();
     job->build_id = build_id;
     job->wide = wide;
+    const EntryView values{values_in, wide}, nulls{nulls_in, wide};
     std::size_t total = nvalues + nnulls;
     if (total == 0) {
       out = job.release();
@@ -112,12 +113,23 @@ extern "C" AxSstJob* ax_sst_write_async(const char* path_prefix, uint64_t build_
       Part part;
       part.path = std::string(path_prefix) + "." + std::to_string(p) + ".sst";
       std::size_t a = nvalues * p / nparts, b = nvalues * (p + 1) / nparts;
-      part.values = values + a;
+      part.values = values.from(a);
       part.nvalues = b - a;
       std::size_t nulls_end = nnulls;
-      if (p + 1 < nparts && b < nvalues)
-        nulls_end = std::lower_bound(nulls, nulls + nnulls, values[b], entry_less) - nulls;
-      part.nulls = nulls + nulls_done;
+      if (p + 1 < nparts && b < nvalues) {
+        // the first NULL entry at or after values[b]
+        const AxEntry cut = values[b];
+        std::size_t lo = nulls_done, hi = nnulls;
+        while (lo < hi) {
+          std::size_t mid = lo + (hi - lo) / 2;
+          if (entry_less(nulls[mid], cut))
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+        nulls_end = lo;
+      }
+      part.nulls = nulls.from(nulls_done);
       part.nnulls = nulls_end - nulls_done;
       nulls_done = nulls_end;
       if (part.nvalues + part.nnulls > 0) job->parts.push_back(std::move(part));

@@ -3,6 +3,7 @@
 // mirrors, shared_tree.cpp) and of the sidecar's keys (sidecar_keys.hpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "../engine.h"
@@ -18,6 +19,24 @@ inline bool entry_less(const AxEntry& a, const AxEntry& b) noexcept {
 inline bool entry_eq(const AxEntry& a, const AxEntry& b) noexcept {
   return a.key == b.key && a.key_lo == b.key_lo && a.tid == b.tid;
 }
+// Both layouts of a build's arrays, read as AxEntry.
+inline AxEntry as_entry(const AxEntry& e) noexcept { return e; }
+inline AxEntry as_entry(const AxNarrowEntry& e) noexcept { return AxEntry{e.key, e.tid, 0}; }
+
+// A build's array in either layout (wide: AxEntry, else AxNarrowEntry), read by index.
+struct EntryView {
+  const void* base = nullptr;
+  bool wide = false;
+  AxEntry operator[](std::size_t i) const noexcept {
+    return wide ? static_cast<const AxEntry*>(base)[i] : as_entry(static_cast<const AxNarrowEntry*>(base)[i]);
+  }
+  EntryView from(std::size_t i) const noexcept {
+    return EntryView{wide ? static_cast<const void*>(static_cast<const AxEntry*>(base) + i)
+                          : static_cast<const void*>(static_cast<const AxNarrowEntry*>(base) + i),
+                     wide};
+  }
+};
+
 inline bool key_less(const AxKey& a, const AxKey& b) noexcept {
   return a.key != b.key ? a.key < b.key : a.key_lo < b.key_lo;
 }

@@ -27,6 +27,9 @@ using NarrowEntry = NarrowTree::Entry;
 using WideEntry = WideTree::Entry;
 
 static_assert(sizeof(WideEntry) == sizeof(AxEntry), "wide entries convert in place");
+static_assert(sizeof(NarrowEntry) == sizeof(AxNarrowEntry) && offsetof(NarrowEntry, key) == offsetof(AxNarrowEntry, key) &&
+                  offsetof(NarrowEntry, payload) == offsetof(AxNarrowEntry, tid),
+              "a narrow build's arrays are the narrow tree's entries");
 static_assert(sizeof(NarrowEntry) < sizeof(AxEntry), "narrow entries pack in place");
 
 constexpr uint64_t kSign = uint64_t{1} << 63;
@@ -328,6 +331,17 @@ extern "C" AxStatus ax_pair_bulk_load(AxTreePair* pair, const AxEntry* values, s
                                       const AxEntry* nulls, std::size_t nnulls, AxError* err) {
   AxStatus st = ax_tree_bulk_load(pair->values, values, nvalues, err);
   return st != AX_OK ? st : ax_tree_bulk_load(pair->nulls, nulls, nnulls, err);
+}
+
+extern "C" AxStatus ax_pair_bulk_load_build(AxTreePair* pair, const void* values, std::size_t nvalues,
+                                            const void* nulls, std::size_t nnulls, AxError* err) {
+  if (pair->values->wide)
+    return ax_pair_bulk_load(pair, static_cast<const AxEntry*>(values), nvalues, static_cast<const AxEntry*>(nulls),
+                             nnulls, err);
+  return ax_guard(err, [&] {
+    pair->values->narrow->bulk_load(static_cast<const NarrowEntry*>(values), nvalues);
+    pair->nulls->narrow->bulk_load(static_cast<const NarrowEntry*>(nulls), nnulls);
+  });
 }
 
 extern "C" AxStatus ax_pair_insert_batch(AxTreePair* pair, AxEntry* entries, std::size_t nvalues,

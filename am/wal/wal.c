@@ -118,8 +118,12 @@ zigzag_diff(uint64 a, uint64 b)
 	return ((uint64) d << 1) ^ (uint64) (d >> 63);
 }
 
+/*
+ * entries: AxEntry when wide, else AxNarrowEntry (a narrow build's arrays) or AxEntry with
+ * key_lo 0 (stride tells): both start with key and tid.
+ */
 static Size
-pack_entries(const AxEntry *e, Size n, bool wide)
+pack_entries(const char *entries, Size stride, Size n, bool wide)
 {
 	uint8	   *p = packed;
 	uint64		key = 0,
@@ -128,18 +132,20 @@ pack_entries(const AxEntry *e, Size n, bool wide)
 
 	for (i = 0; i < n; i++)
 	{
-		p = put_varint(p, zigzag_diff(key, (uint64) e[i].key));
-		p = put_varint(p, zigzag_diff(tid, e[i].tid));
+		const AxNarrowEntry *e = (const AxNarrowEntry *) (entries + i * stride);
+
+		p = put_varint(p, zigzag_diff(key, (uint64) e->key));
+		p = put_varint(p, zigzag_diff(tid, e->tid));
 		if (wide)
 		{
-			uint64		lo = e[i].key_lo;
+			uint64		lo = ((const AxEntry *) e)->key_lo;
 			int			b;
 
 			for (b = 0; b < 8; b++, lo >>= 8)
 				*p++ = (uint8) (lo & 0xff);
 		}
-		key = (uint64) e[i].key;
-		tid = e[i].tid;
+		key = (uint64) e->key;
+		tid = e->tid;
 	}
 	return p - packed;
 }
@@ -222,7 +228,7 @@ alexidx_wal_decode_entries(const char *data, Size len, AxEntry *out)
 }
 
 static XLogRecPtr
-log_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n, uint8 kind)
+log_entries(Relation index, uint64 build_id, const char *entries, Size stride, Size n, uint8 kind)
 {
 	XLogRecPtr	end = InvalidXLogRecPtr;
 	bool		wide = alexidx_type_wide(alexidx_index_key_type(index));
@@ -233,7 +239,7 @@ log_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n, uin
 		xl_alexidx_entries hdr;
 		Size		chunk = Min(n - off, AX_WAL_MAX_ENTRIES);
 		char		pad[SizeOfAlexidxEntries] = {0};
-		Size		len = pack_entries(entries + off, chunk, wide);
+		Size		len = pack_entries(entries + off * stride, stride, chunk, wide);
 
 		memset(&hdr, 0, sizeof(hdr));
 		hdr.format = ALEXIDX_WAL_FORMAT;
@@ -255,7 +261,7 @@ alexidx_wal_log_entries(Relation index, uint64 build_id, const AxEntry *entries,
 						bool is_delete)
 {
 	Assert(CritSectionCount > 0);
-	return log_entries(index, build_id, entries, n,
+	return log_entries(index, build_id, (const char *) entries, sizeof(AxEntry), n,
 					   is_delete ? XLOG_ALEXIDX_DELETE : XLOG_ALEXIDX_INSERT);
 }
 
@@ -265,9 +271,11 @@ alexidx_wal_log_entries(Relation index, uint64 build_id, const AxEntry *entries,
  * before commit) and its worker skips these records.
  */
 void
-alexidx_wal_log_build_entries(Relation index, uint64 build_id, const AxEntry *entries, Size n)
+alexidx_wal_log_build_entries(Relation index, uint64 build_id, const void *entries, Size n,
+							  bool wide)
 {
-	(void) log_entries(index, build_id, entries, n, XLOG_ALEXIDX_BUILD_ENTRIES);
+	(void) log_entries(index, build_id, entries, wide ? sizeof(AxEntry) : sizeof(AxNarrowEntry), n,
+					   XLOG_ALEXIDX_BUILD_ENTRIES);
 }
 
 void

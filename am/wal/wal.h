@@ -95,9 +95,12 @@ extern void alexidx_wal_register(void);
  */
 extern XLogRecPtr alexidx_wal_log_entries(Relation index, uint64 build_id,
 										  const AxEntry *entries, Size n, bool is_delete);
-/* Logs the entries of a new build, sorted, in chunks (BUILD_ENTRIES records). */
+/*
+ * Logs the entries of a new build, sorted, in chunks (BUILD_ENTRIES records): AxEntry when
+ * wide, else AxNarrowEntry.
+ */
 extern void alexidx_wal_log_build_entries(Relation index, uint64 build_id,
-										  const AxEntry *entries, Size n);
+										  const void *entries, Size n, bool wide);
 /* Logs a build's record (kind: BUILD_CREATE, BUILD_READY or RELOCATE). */
 extern void alexidx_wal_log_build(uint8 kind, const AxBuildRecord *record);
 /* Logs a mark and returns its end: everything logged before it is then in flushable WAL. */

@@ -194,6 +194,31 @@ TEST(EngineSeam, PairFullArenaIsReported) {
   EXPECT_EQ(again, pairs.size());
 }
 
+TEST(EngineSeam, NarrowBuildArraysSortAndLoad) {
+  // A narrow build's 16-byte entries: sorted as AxEntry would be, and loaded as they are.
+  auto v = random_entries(60000, 13);
+  std::vector<AxNarrowEntry> narrow(v.size());
+  for (std::size_t i = 0; i < v.size(); i++) narrow[i] = AxNarrowEntry{v[i].key, v[i].tid};
+  std::sort(v.begin(), v.end(), entry_less);
+  AxError err{};
+  ASSERT_EQ(ax_sort_narrow_entries(narrow.data(), narrow.size(), &err), AX_OK) << err.message;
+  for (std::size_t i = 0; i < v.size(); i++) ASSERT_TRUE(narrow[i].key == v[i].key && narrow[i].tid == v[i].tid) << i;
+  Arena arena(64 << 20);
+  AxTreePair* pair = ax_pair_create(arena.base(), nullptr, &err);
+  ASSERT_NE(pair, nullptr) << err.message;
+  narrow.erase(std::unique(narrow.begin(), narrow.end(),
+                           [](const AxNarrowEntry& a, const AxNarrowEntry& b) { return a.key == b.key && a.tid == b.tid; }),
+               narrow.end());
+  ASSERT_EQ(ax_pair_bulk_load_build(pair, narrow.data(), narrow.size(), nullptr, 0, &err), AX_OK) << err.message;
+  std::vector<AxEntry> out(narrow.size() + 1);
+  std::size_t n = ax_pair_copy_range(pair, false, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, nullptr, false,
+                                     out.data(), out.size());
+  ASSERT_EQ(n, narrow.size());
+  for (std::size_t i = 0; i < n; i++)
+    ASSERT_TRUE(out[i].key == narrow[i].key && out[i].tid == narrow[i].tid && out[i].key_lo == 0) << i;
+  EXPECT_EQ(ax_pair_destroy(arena.base(), pair, &err), AX_OK) << err.message;
+}
+
 TEST(EngineSeam, SortOrdersWideKeysByBothWords) {
   for (std::size_t n : {std::size_t{100}, std::size_t{50000}}) {
     auto v = wide_entries(n, 11, 50);
