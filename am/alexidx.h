@@ -184,11 +184,20 @@ extern void alexidx_post_drop(uint64 build_id);
 extern void alexidx_report_arena_full(Relation index, Size wanted) pg_attribute_noreturn();
 /*
  * Arena bytes one entry takes in a tree, for that ERROR's estimate of what is missing: the
- * 16-byte entry plus the gaps its data node keeps free (densities 0.6-0.85) and its share of
+ * 16-byte tree entry (24 in a uuid index) plus the gaps its data node keeps free (densities 0.6-0.85) and its share of
  * the node headers. Trees measure 20-24 bytes per entry whether bulk-loaded or grown by
  * inserts (the core's AlexStats.Reasonable test holds a bulk load to 24).
  */
 #define ALEXIDX_ARENA_BYTES_PER_ENTRY 24
+/* the same for a uuid index, whose keys take 8 bytes more */
+#define ALEXIDX_ARENA_BYTES_PER_WIDE_ENTRY 32
+
+static inline Size
+alexidx_arena_bytes_per_entry(Relation index)
+{
+	return index && alexidx_type_wide(alexidx_index_key_type(index)) ?
+		ALEXIDX_ARENA_BYTES_PER_WIDE_ENTRY : ALEXIDX_ARENA_BYTES_PER_ENTRY;
+}
 
 /*
  * Does the index's change go through PostgreSQL's WAL (wal.c)? Permanent indexes: yes, whose

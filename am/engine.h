@@ -160,6 +160,12 @@ AxStatus	ax_pair_destroy(void *arena, AxTreePair *pair, AxError *err);
 AxStatus	ax_pair_bulk_load(AxTreePair *pair, const AxEntry *values, size_t nvalues,
 							  const AxEntry *nulls, size_t nnulls, AxError *err);
 /*
+ * The same from arrays the caller gives up: they are rewritten in place into the trees' own
+ * entry layout (no copy), and hold nothing meaningful after.
+ */
+AxStatus	ax_pair_bulk_load_consuming(AxTreePair *pair, AxEntry *values, size_t nvalues,
+										AxEntry *nulls, size_t nnulls, AxError *err);
+/*
  * The same from a build's arrays: AxEntry when the pair is wide, AxNarrowEntry otherwise
  * (which the narrow trees take as they are, without a copy).
  */

@@ -234,7 +234,7 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, BuildSta
 									&err) != AX_OK)
 		{
 			if (err.status == AX_NOMEM)
-				alexidx_report_arena_full(index, (bs->values.n + bs->nulls.n) * ALEXIDX_ARENA_BYTES_PER_ENTRY);
+				alexidx_report_arena_full(index, (bs->values.n + bs->nulls.n) * alexidx_arena_bytes_per_entry(index));
 			alexidx_report(&err, "could not load the tree", index);
 		}
 		INSTR_TIME_SET_CURRENT(*loaded);

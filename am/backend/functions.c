@@ -157,7 +157,7 @@ heap_check_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 					(errmsg("alexidx index \"%s\" lacks heap tuple (%u,%u) with key %s",
 							RelationGetRelationName(index),
 							ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
-							alexidx_key_string(key, hs->keytype))));
+							isnull[0] ? "NULL" : alexidx_key_string(key, hs->keytype))));
 	}
 }
 

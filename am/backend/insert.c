@@ -292,7 +292,7 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	}
 	LWLockRelease(&entry->lock);
 	if (st == AX_NOMEM)
-		alexidx_report_arena_full(index, buf->n * ALEXIDX_ARENA_BYTES_PER_ENTRY);
+		alexidx_report_arena_full(index, buf->n * alexidx_arena_bytes_per_entry(index));
 	if (st != AX_OK)
 		alexidx_report(&err, "could not insert into the tree", index);
 

@@ -724,6 +724,13 @@ alexidx_plan_scan(ScanKey keys, int nkeys, Oid keytype, AxScanPlan *plan)
 		ScanKey		key = &keys[i];
 		Oid			argtype = OidIsValid(key->sk_subtype) ? key->sk_subtype : keytype;
 
+		if (alexidx_type_wide(argtype) != wide)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("alexidx cannot compare %s keys with %s values",
+							format_type_be(keytype), format_type_be(argtype)),
+					 errhint("Remove the cross-type operator from the index's operator family.")));
+
 		if (key->sk_flags & SK_ISNULL)
 		{
 			if (key->sk_flags & SK_SEARCHNULL)

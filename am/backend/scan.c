@@ -262,10 +262,11 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
 		}
 		return;
 	}
-	if (!isnull)
-		value = alexidx_key_to_datum((AxKey) {e->key, e->key_lo}, so->keytype);
 	MemoryContextReset(so->tuple_cxt);
 	old = MemoryContextSwitchTo(so->tuple_cxt);
+	/* a key passed by reference is made here too, and goes with the tuple */
+	if (!isnull)
+		value = alexidx_key_to_datum((AxKey) {e->key, e->key_lo}, so->keytype);
 	scan->xs_itup = index_form_tuple(RelationGetDescr(scan->indexRelation), &value, &isnull);
 	MemoryContextSwitchTo(old);
 }

@@ -67,6 +67,14 @@ alexidx_validate(Oid opclassoid)
 							format_operator(op->amopopr))));
 			result = false;
 		}
+		else if (alexidx_type_wide(op->amoplefttype) != alexidx_type_wide(op->amoprighttype))
+		{
+			/* a uuid key and a one-word key have no common order */
+			ereport(INFO,
+					(errmsg("alexidx operator family contains operator %s comparing uuid with another type",
+							format_operator(op->amopopr))));
+			result = false;
+		}
 		if (!check_amop_signature(op->amopopr, BOOLOID, op->amoplefttype, op->amoprighttype))
 		{
 			ereport(INFO,

@@ -333,6 +333,19 @@ extern "C" AxStatus ax_pair_bulk_load(AxTreePair* pair, const AxEntry* values, s
   return st != AX_OK ? st : ax_tree_bulk_load(pair->nulls, nulls, nnulls, err);
 }
 
+extern "C" AxStatus ax_pair_bulk_load_consuming(AxTreePair* pair, AxEntry* values, std::size_t nvalues,
+                                                AxEntry* nulls, std::size_t nnulls, AxError* err) {
+  return ax_guard(err, [&] {
+    if (pair->values->wide) {
+      pair->values->w->bulk_load(to_wide(values, nvalues), nvalues);
+      pair->nulls->w->bulk_load(to_wide(nulls, nnulls), nnulls);
+    } else {
+      pair->values->narrow->bulk_load(pack_narrow(values, nvalues), nvalues);
+      pair->nulls->narrow->bulk_load(pack_narrow(nulls, nnulls), nnulls);
+    }
+  });
+}
+
 extern "C" AxStatus ax_pair_bulk_load_build(AxTreePair* pair, const void* values, std::size_t nvalues,
                                             const void* nulls, std::size_t nnulls, AxError* err) {
   if (pair->values->wide)

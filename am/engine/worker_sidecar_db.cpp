@@ -425,6 +425,11 @@ extern "C" AxStatus ax_db_apply(AxDb* h, const AxWritePart* parts, std::size_t n
       rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), h->meta, record_key(parts[p].build_id), &v);
       if (s.IsNotFound()) continue;
       check(s, "could not read a build record");
+      // the key layout is the build's: a part of the other width would write keys no read finds
+      AxBuildRecord rec;
+      if (decode_record(v, &rec) && ((rec.flags & AX_BUILD_WIDE_KEYS) != 0) != parts[p].wide)
+        throw Failure(AX_CORRUPT, "WAL entries for build " + std::to_string(parts[p].build_id) +
+                                      " do not have the key width of its record");
       live.push_back(parts[p]);
     }
     batch_parts(batch, live.data(), live.size());
@@ -698,7 +703,9 @@ extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTreePair* pair, A
         values[w++] = e;
     }
     values.resize(w);
-    if (ax_pair_bulk_load(pair, values.data(), values.size(), nulls.data(), nulls.size(), &inner) != AX_OK)
+    // the vectors are ours: the trees take them rewritten in place (no second copy)
+    if (ax_pair_bulk_load_consuming(pair, values.data(), values.size(), nulls.data(), nulls.size(), &inner) !=
+        AX_OK)
       throw Failure(inner.status, inner.message);
   });
 }

@@ -31,7 +31,7 @@ typedef enum AxRequestType
 } AxRequestType;
 
 /*
- * Requests carry at most AX_REQUEST_MAX_ENTRIES entries (1 MB), so that no request needs a
+ * Requests carry at most AX_REQUEST_MAX_ENTRIES entries (1.5 MB of 24-byte entries), so that no request needs a
  * large dynamic shared memory segment (/dev/shm is 64 MB in a default Docker container) and
  * no single write holds the group commit up for long. A larger insert flush goes as AXR_STAGE
  * chunks and a final AXR_WRITE with AXF_STAGED, which the worker writes in one batch: the

@@ -166,7 +166,7 @@ alexidx_new_pair(Relation index, Size expected_entries)
 	params.wide = index && alexidx_type_wide(alexidx_index_key_type(index));
 	pair = ax_pair_create(alexidx_shared->arena, &params, &err);
 	if (pair == NULL)
-		alexidx_report_arena_full(index, expected_entries * ALEXIDX_ARENA_BYTES_PER_ENTRY);
+		alexidx_report_arena_full(index, expected_entries * alexidx_arena_bytes_per_entry(index));
 	return pair;
 }
 

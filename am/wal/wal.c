@@ -242,7 +242,7 @@ log_entries(Relation index, uint64 build_id, const char *entries, Size stride, S
 		Size		len = pack_entries(entries + off * stride, stride, chunk, wide);
 
 		memset(&hdr, 0, sizeof(hdr));
-		hdr.format = ALEXIDX_WAL_FORMAT;
+		hdr.format = wide ? ALEXIDX_WAL_FORMAT_WIDE : ALEXIDX_WAL_FORMAT;
 		hdr.flags = AX_WAL_PACKED | (wide ? AX_WAL_WIDE : 0);
 		hdr.nentries = (uint32) chunk;
 		hdr.build_id = build_id;

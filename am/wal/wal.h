@@ -32,8 +32,13 @@
 #define XLOG_ALEXIDX_BUILD_READY 0x50	/* the build has all its entries */
 #define XLOG_ALEXIDX_RELOCATE 0x60	/* ALTER INDEX ... SET TABLESPACE: the index may live here too */
 
-/* Bumped whenever a record's layout changes; the worker refuses formats it does not know. */
+/*
+ * Bumped whenever a record's layout changes; the worker refuses formats it does not know.
+ * Format 2 is an entries record of wide keys (AX_WAL_WIDE): an alexidx before 0.4.0 must refuse
+ * it rather than read its key_lo bytes as varints. Every other record is still written as 1.
+ */
 #define ALEXIDX_WAL_FORMAT 1
+#define ALEXIDX_WAL_FORMAT_WIDE 2
 
 /*
  * Records stay at or below about 640 KB (32,768 entries of at most 20 bytes packed):

@@ -91,11 +91,12 @@ publish(void)
 static void
 check_format(unsigned format)
 {
-	if (format != ALEXIDX_WAL_FORMAT)
+	if (format != ALEXIDX_WAL_FORMAT && format != ALEXIDX_WAL_FORMAT_WIDE)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("alexidx: WAL record at %X/%X has format %u, this alexidx reads format %u",
-						LSN_FORMAT_ARGS(reader->ReadRecPtr), format, ALEXIDX_WAL_FORMAT),
+				 errmsg("alexidx: WAL record at %X/%X has format %u, this alexidx reads formats %u and %u",
+						LSN_FORMAT_ARGS(reader->ReadRecPtr), format, ALEXIDX_WAL_FORMAT,
+						ALEXIDX_WAL_FORMAT_WIDE),
 				 errhint("Install the alexidx version that wrote this WAL.")));
 }
 
@@ -109,6 +110,9 @@ add_pending(const char *data, Size len, bool is_delete)
 		elog(ERROR, "alexidx: WAL record at %X/%X is too short", LSN_FORMAT_ARGS(reader->ReadRecPtr));
 	memcpy(&hdr, data, sizeof(hdr));
 	check_format(hdr.format);
+	if ((hdr.format == ALEXIDX_WAL_FORMAT_WIDE) != ((hdr.flags & AX_WAL_WIDE) != 0))
+		elog(ERROR, "alexidx: WAL record at %X/%X is damaged (format and key width disagree)",
+			 LSN_FORMAT_ARGS(reader->ReadRecPtr));
 	n = hdr.nentries;
 	if (n > AX_WAL_MAX_ENTRIES)
 		elog(ERROR, "alexidx: WAL record at %X/%X has a bad length", LSN_FORMAT_ARGS(reader->ReadRecPtr));

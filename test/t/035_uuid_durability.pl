@@ -71,12 +71,30 @@ $primary->safe_psql('postgres', q{
 });
 $expect += 1000;
 
-# ---- a clean restart (the arena image), then a crash again (the sidecar after compaction) ----
+# ---- an unlogged uuid index: no WAL, so its writes go to the worker as requests (wide ones),
+# 100,000 rows after the build arrive in staged parts, and VACUUM's removals as requests too ----
+$primary->safe_psql('postgres', q{
+	CREATE UNLOGGED TABLE uu (k uuid, v int);
+	CREATE INDEX uu_ax ON uu USING alexidx (k);
+	INSERT INTO uu SELECT ('0123456789abcdef' || substr(md5('u' || g), 1, 16))::uuid, g FROM generate_series(1, 100000) g;
+	DELETE FROM uu WHERE v % 4 = 0;
+	VACUUM uu;
+});
+ax_verify($primary, table => 'uu', index => 'uu_ax', where => $all, label => 'unlogged uuid index', expect_count => 75000);
+
+# ---- a clean restart (the arena image), one without it (trees from the sidecar), then a
+# crash (the sidecar after compaction; the unlogged table comes back empty) ----
 $primary->restart;
 check($primary, 'primary, after a clean restart');
+ax_verify($primary, table => 'uu', index => 'uu_ax', where => $all, label => 'unlogged, after a clean restart', expect_count => 75000);
+$primary->append_conf('postgresql.conf', "alexidx.keep_trees = off\n");
+$primary->restart;
+check($primary, 'primary, after a clean restart without the arena image');
+ax_verify($primary, table => 'uu', index => 'uu_ax', where => $all, label => 'unlogged, trees from the sidecar', expect_count => 75000);
 ax_crash($primary);
 $primary->start;
 check($primary, 'primary, after the second crash');
+ax_verify($primary, table => 'uu', index => 'uu_ax', where => $all, label => 'unlogged, after a crash (emptied)', expect_count => 0);
 
 # ---- the standby: its sidecar came from the WAL alone ----
 $primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
@@ -92,6 +110,11 @@ $standby->restart;
 is($standby->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan = off; $q"),
 	$primary->safe_psql('postgres', "SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off; $q"),
 	'standby, after a restart (trees from its sidecar): the same');
+
+# ---- CREATE DATABASE ... TEMPLATE copies the uuid index's build ----
+$primary->safe_psql('postgres', 'CREATE DATABASE copied TEMPLATE postgres');
+ax_verify($primary, db => 'copied', table => 'u', index => 'u_ax', where => $all, label => 'uuid index in a template copy',
+	expect_count => $expect);
 
 $standby->stop;
 $primary->stop;
