@@ -5,6 +5,12 @@
 // linear model whose slope is a power of two. Routing is then an exact integer shift:
 // it is monotone, has no floating-point boundary errors, and a node can be split,
 // doubled or extended without moving keys between children.
+//
+// The map must be monotone (a < b implies to_u64(a) <= to_u64(b)) but need not be
+// injective. Routing and the data nodes' models see only the image, so all keys with one
+// image share a data node, exactly like duplicates of one integral key; exact comparisons
+// always use the key itself. Code that asks "can these keys be told apart by routing?"
+// must compare images (same_u64), not keys.
 #pragma once
 
 #include <bit>
@@ -18,6 +24,9 @@ struct KeyTraits {
   static_assert(std::is_integral_v<K> && !std::is_same_v<K, bool>,
                 "alex::Alex supports integral key types");
   static_assert(sizeof(K) <= 8, "keys wider than 64 bits are not supported");
+
+  // Equal images mean equal keys.
+  static constexpr bool injective = true;
 
   // Order-preserving: a < b  <=>  to_u64(a) < to_u64(b).
   static constexpr std::uint64_t to_u64(K k) noexcept {
@@ -33,6 +42,8 @@ struct KeyTraits {
     else
       return static_cast<K>(u);
   }
+  // to_u64(a) == to_u64(b), i.e. a == b for these keys.
+  static constexpr bool same_u64(K a, K b) noexcept { return a == b; }
 };
 
 // A block is [start, start + 2^bits) with start a multiple of 2^bits; bits is 0..64.
