@@ -50,8 +50,9 @@ using ATree = alex::Alex<int64_t, uint64_t, ArenaAlloc<std::byte>>;
 using AEntry = ATree::Entry;
 static_assert(!std::is_default_constructible_v<ArenaAlloc<std::byte>>);
 
-std::multiset<std::pair<int64_t, uint64_t>> contents(const ATree& t) {
-  std::multiset<std::pair<int64_t, uint64_t>> s;
+template <class T>
+std::multiset<std::pair<decltype(T::Entry::key), uint64_t>> contents(const T& t) {
+  std::multiset<std::pair<decltype(T::Entry::key), uint64_t>> s;
   for (auto it = t.begin(); it != t.end(); ++it) s.insert({it.key(), it.payload()});
   return s;
 }
@@ -91,11 +92,52 @@ TEST(AlexAlloc, AllMemoryThroughAllocatorAndFreed) {
   EXPECT_GT(arena.total_allocs, 0u);
 }
 
+TEST(AlexAlloc, AllMemoryThroughAllocatorAndFreedKey128) {
+  using KTree = alex::Alex<alex::Key128, uint64_t, ArenaAlloc<std::byte>>;
+  using KEntry = KTree::Entry;
+  Arena arena;
+  {
+    alex::Params p;
+    p.max_data_node_slots = 256;
+    KTree t(p, ArenaAlloc<std::byte>(&arena));
+    std::mt19937_64 rng(2);
+    for (int i = 0; i < 100000; ++i) t.insert(alex::Key128{rng() % 4, rng()}, i);  // nodes past their limit
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    std::vector<KEntry> b;
+    for (int i = 0; i < 100000; ++i) b.push_back(KEntry{alex::Key128{rng(), rng()}, 1});
+    t.insert_batch(b.data(), b.size());
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    EXPECT_EQ(t.erase_batch(b.data(), b.size()), b.size());
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    for (int i = 0; i < 50000; ++i) t.insert(alex::Key128{~uint64_t{0} - i / 16, ~uint64_t{0} - i}, 0);
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    std::string why;
+    EXPECT_TRUE(t.validate(&why)) << why;
+    // iteration order by the full key (reference order written out in test_util.hpp)
+    std::size_t count = 0;
+    for (auto it = t.begin(), prev = t.end(); it != t.end(); prev = it, ++it, ++count)
+      if (prev != t.end()) {
+        ASSERT_FALSE(alex_test::RefLess()(*it, *prev)) << "out of order at " << count;
+      }
+    EXPECT_EQ(count, t.size());
+    std::vector<KEntry> sorted;
+    for (uint64_t i = 0; i < 100000; ++i) sorted.push_back(KEntry{alex::Key128{i / 1000, i}, 0});
+    t.bulk_load(sorted.data(), sorted.size());
+    EXPECT_EQ(t.memory_bytes(), arena.live_bytes);
+    EXPECT_TRUE(t.validate(&why)) << why;
+  }
+  EXPECT_EQ(arena.live_allocs, 0u);
+  EXPECT_EQ(arena.live_bytes, 0u);
+}
+
 // Random operations against an allocator that fails after a random number of further
 // allocations; after every failure the tree must validate, keep every entry it had, hold
 // only entries from before plus part of the failing batch, and account its memory exactly.
-TEST(AlexAlloc, BadAllocLeavesTreeValid) {
-  const uint64_t seed = 4242;
+// rnd_key(rng, round) draws the keys of a round.
+template <class K, class KeyFn>
+void bad_alloc_rounds(uint64_t seed, KeyFn rnd_key_of) {
+  using ATree = alex::Alex<K, uint64_t, ArenaAlloc<std::byte>>;
+  using AEntry = typename ATree::Entry;
   std::mt19937_64 rng(seed);
   std::size_t failures = 0;
 #if defined(__SANITIZE_ADDRESS__)
@@ -109,12 +151,8 @@ TEST(AlexAlloc, BadAllocLeavesTreeValid) {
       alex::Params p;
       p.max_data_node_slots = 64u << (rng() % 6);  // small nodes: many splits
       ATree t(p, ArenaAlloc<std::byte>(&arena));
-      std::multiset<std::pair<int64_t, uint64_t>> ref;
-      const int64_t domain = (round % 3 == 0) ? 50 : (round % 3 == 1) ? 100000 : INT64_MAX;
-      auto rnd_key = [&]() -> int64_t {
-        if (domain == INT64_MAX) return static_cast<int64_t>(rng());
-        return static_cast<int64_t>(rng() % static_cast<uint64_t>(domain));
-      };
+      std::multiset<std::pair<K, uint64_t>> ref;
+      auto rnd_key = [&]() -> K { return rnd_key_of(rng, round); };
       for (int op = 0; op < 400; ++op) {
         arena.fail_after = rng() % 40;
         const int kind = static_cast<int>(rng() % 5);
@@ -153,14 +191,14 @@ TEST(AlexAlloc, BadAllocLeavesTreeValid) {
           ASSERT_TRUE(t.validate(&why)) << "seed " << seed << " round " << round << ": " << why;
           auto now = contents(t);
           // everything from before is still there
-          std::multiset<std::pair<int64_t, uint64_t>> extra = now;
+          std::multiset<std::pair<K, uint64_t>> extra = now;
           for (auto& x : ref) {
             auto it = extra.find(x);
             ASSERT_TRUE(it != extra.end()) << "lost an entry after bad_alloc, seed " << seed;
             extra.erase(it);
           }
           // anything new came from the failing batch
-          std::multiset<std::pair<int64_t, uint64_t>> allowed;
+          std::multiset<std::pair<K, uint64_t>> allowed;
           for (auto& e : batch) allowed.insert({e.key, e.payload});
           for (auto& x : extra) {
             auto it = allowed.find(x);
@@ -180,6 +218,29 @@ TEST(AlexAlloc, BadAllocLeavesTreeValid) {
     ASSERT_EQ(arena.live_allocs, 0u) << "leak after round " << round;
   }
   EXPECT_GT(failures, static_cast<std::size_t>(rounds) * 2);
+}
+
+TEST(AlexAlloc, BadAllocLeavesTreeValid) {
+  bad_alloc_rounds<int64_t>(4242, [](std::mt19937_64& rng, int round) -> int64_t {
+    const int64_t domain = (round % 3 == 0) ? 50 : (round % 3 == 1) ? 100000 : INT64_MAX;
+    if (domain == INT64_MAX) return static_cast<int64_t>(rng());
+    return static_cast<int64_t>(rng() % static_cast<uint64_t>(domain));
+  });
+}
+
+// The same with 128-bit keys: few leading halves (so data nodes that cannot split grow
+// past their size limit), UUIDv7-like keys, and uniform ones.
+TEST(AlexAlloc, BadAllocLeavesTreeValidKey128) {
+  uint64_t ms = 0x018f'0000'0000ull;
+  bad_alloc_rounds<alex::Key128>(4343, [&ms](std::mt19937_64& rng, int round) -> alex::Key128 {
+    switch (round % 3) {
+      case 0: return alex::Key128{rng() % 3, rng() % 64};
+      case 1:
+        if (rng() % 8 == 0) ++ms;
+        return alex_test::v7_key(ms, rng);
+      default: return alex::Key128{rng(), rng()};
+    }
+  });
 }
 
 TEST(AlexAlloc, FailedShrinkIsCounted) {

@@ -1,8 +1,10 @@
 // Differential test: long seeded random traces of every operation against a reference
 // multiset of (key, payload) pairs (std::multimap semantics with equal keys ordered by
-// payload). Full equality and validate() after every phase.
+// payload). Full equality and validate() after every phase. One trace with int64 keys,
+// one with alex::Key128 (routed on its leading 64 bits only, so the key generators make
+// many keys share them).
 //
-//   ALEX_DIFF_OPS   operations in total (default 10,000,000; the sanitizer build sets 1M)
+//   ALEX_DIFF_OPS   operations in total per trace (default 10,000,000; the sanitizer build sets 1M)
 //   ALEX_DIFF_SEED  seed to replay (printed on failure)
 #include <gtest/gtest.h>
 
@@ -20,13 +22,17 @@ uint64_t env_u64(const char* name, uint64_t dflt) {
   return (v && *v) ? std::strtoull(v, nullptr, 10) : dflt;
 }
 
-using Ref = std::multiset<std::pair<int64_t, uint64_t>>;
-
 struct KeyGen {
+  using Key = int64_t;
+  static constexpr uint64_t kMaxInsertBatch = 600, kMaxEraseBatch = 400;
   int mode = 0;
   int64_t small_domain = 10;
   int64_t seq = 0;
   std::lognormal_distribution<double> logn{0.0, 2.0};
+  void new_phase(std::mt19937_64& rng) {
+    mode = static_cast<int>(rng() % 6);
+    small_domain = int64_t{1} << (rng() % 14);
+  }
   int64_t operator()(std::mt19937_64& rng) {
     switch (mode) {
       case 0: return static_cast<int64_t>(rng() % static_cast<uint64_t>(small_domain));   // heavy duplicates
@@ -42,7 +48,52 @@ struct KeyGen {
   }
 };
 
+// 128-bit keys. The tree routes and predicts on hi only, so most modes make many keys share
+// a hi: those keys must stay in one data node (which then cannot be split) and every exact
+// comparison must look at lo as well.
+struct Key128Gen {
+  using Key = alex::Key128;
+  // Batches of 1024 and more also take batch_sort's radix path (on hi only, then runs of
+  // equal hi sorted by the full key).
+  static constexpr uint64_t kMaxInsertBatch = 3000, kMaxEraseBatch = 2500;
+  int mode = 0;
+  uint64_t small_domain = 10;  // distinct hi values (or keys) in the small-domain modes
+  uint64_t hi_base = 0;
+  uint64_t ms = 0x018f'0000'0000ull;  // v7 timestamp, only ever increases
+  std::vector<Key> pool;              // mode 3: the few full keys of the phase
+  void new_phase(std::mt19937_64& rng) {
+    mode = static_cast<int>(rng() % 7);
+    small_domain = uint64_t{1} << (rng() % 12);
+    const uint64_t bases[] = {0, (uint64_t{1} << 63) - 4, ~uint64_t{0} - 8, rng()};
+    hi_base = bases[rng() % 4];
+    pool.clear();
+    for (uint64_t i = 0; i < small_domain; ++i) pool.push_back(Key{hi_base + rng() % 4, rng() % 4 == 0 ? 0 : rng()});
+  }
+  Key operator()(std::mt19937_64& rng) {
+    switch (mode) {
+      case 0: return Key{rng(), rng()};                                 // uniform 128-bit
+      case 1: return Key{hi_base + rng() % small_domain, rng()};        // few hi, many lo
+      case 2:                                                          // UUIDv7-like
+        if (rng() % 4 == 0) ms += 1 + rng() % 3;
+        return Key{(ms << 16) | 0x7000 | (rng() & 0xfff), (rng() >> 2) | (uint64_t{1} << 63)};
+      case 3: return pool[rng() % pool.size()];                         // exact duplicates
+      case 4: {                                                        // edges of both halves
+        const uint64_t e[] = {0, 1, (uint64_t{1} << 63) - 1, uint64_t{1} << 63, ~uint64_t{0} - 1, ~uint64_t{0}};
+        return Key{e[rng() % 6], rng() % 2 ? e[rng() % 6] : rng() % 8};
+      }
+      case 5: return Key{rng() % small_domain, rng() % small_domain};  // dense in both halves
+      default: return Key{hi_base + rng() % 1000, rng()};              // medium hi repetition
+    }
+  }
+};
+
+template <class Gen>
 class Runner {
+  using K = typename Gen::Key;
+  using Tree = alex::Alex<K, uint64_t>;
+  using Entry = typename Tree::Entry;
+  using Ref = std::multiset<std::pair<K, uint64_t>, RefLess>;
+
  public:
   Runner(uint64_t seed) : rng_(seed) {}
 
@@ -52,8 +103,7 @@ class Runner {
     while (done < total_ops) {
       if (phase % 6 == 0) new_tree();
       ++phase;
-      gen_.mode = static_cast<int>(rng_() % 6);
-      gen_.small_domain = int64_t{1} << (rng_() % 14);
+      gen_.new_phase(rng_);
       const uint64_t ops = std::min<uint64_t>(total_ops - done, 5000 + rng_() % 40000);
       SCOPED_TRACE("phase " + std::to_string(phase) + " mode " + std::to_string(gen_.mode));
       uint64_t n = 0;
@@ -97,7 +147,7 @@ class Runner {
       return 1;
     }
     if (r < 420 && !big) {
-      std::vector<Entry> b(1 + rng_() % 600);
+      std::vector<Entry> b(1 + rng_() % Gen::kMaxInsertBatch);
       for (auto& e : b) e = Entry{gen_(rng_), rng_() % 16};
       for (auto& e : b) ref_.insert({e.key, e.payload});
       tree_->insert_batch(b.data(), b.size());
@@ -112,7 +162,7 @@ class Runner {
       return 1;
     }
     if (r < 650) {
-      std::vector<Entry> b(1 + rng_() % 400);
+      std::vector<Entry> b(1 + rng_() % Gen::kMaxEraseBatch);
       for (auto& e : b) e = (ref_.empty() || rng_() % 3 == 0) ? Entry{gen_(rng_), rng_() % 16} : random_existing();
       std::size_t want = 0;
       for (auto& e : b) {
@@ -148,7 +198,7 @@ class Runner {
     } else {
       all.resize(rng_() % 100000);
       for (auto& e : all) e = Entry{gen_(rng_), rng_() % 16};
-      std::sort(all.begin(), all.end());
+      std::sort(all.begin(), all.end(), RefLess());
       ref_.clear();
       for (auto& e : all) ref_.insert({e.key, e.payload});
     }
@@ -156,7 +206,7 @@ class Runner {
     return 1 + all.size() / 64;
   }
 
-  void expect_at(Tree::iterator it, Ref::const_iterator want, const char* what) {
+  void expect_at(typename Tree::iterator it, typename Ref::const_iterator want, const char* what) {
     if (want == ref_.end()) {
       ASSERT_TRUE(it == tree_->end()) << what;
     } else {
@@ -167,7 +217,7 @@ class Runner {
   }
 
   void check_lookups() {
-    const int64_t k = gen_(rng_);
+    const K k = gen_(rng_);
     const uint64_t p = rng_() % 16;
     expect_at(tree_->lower_bound(k), ref_.lower_bound({k, 0}), "lower_bound(k)");
     expect_at(tree_->upper_bound(k), ref_.upper_bound({k, UINT64_MAX}), "upper_bound(k)");
@@ -177,9 +227,9 @@ class Runner {
   // Chunked scan, each chunk compared with the reference's answer for the same resume
   // point (so exact duplicate pairs straddling a chunk boundary behave identically).
   void check_range(bool reverse) {
-    int64_t lo = gen_(rng_), hi = gen_(rng_);
+    K lo = gen_(rng_), hi = gen_(rng_);
     if (rng_() % 8 == 0) std::swap(lo, hi);  // sometimes empty (hi < lo)
-    else if (hi < lo) std::swap(lo, hi);
+    else if (ref_key_less(hi, lo)) std::swap(lo, hi);
     const std::size_t chunk = 1 + rng_() % 64;
     std::vector<Entry> buf(chunk);
     const Entry* resume = nullptr;
@@ -188,18 +238,18 @@ class Runner {
       const std::size_t c = reverse ? tree_->copy_range_reverse(lo, hi, resume, buf.data(), chunk)
                                     : tree_->copy_range(lo, hi, resume, buf.data(), chunk);
       ASSERT_LE(c, chunk);
-      std::vector<std::pair<int64_t, uint64_t>> want;
-      if (!(hi < lo)) {
+      std::vector<std::pair<K, uint64_t>> want;
+      if (!ref_key_less(hi, lo)) {
         if (!reverse) {
           auto it = resume ? ref_.upper_bound({resume->key, resume->payload}) : ref_.lower_bound({lo, 0});
-          if (resume && resume->key < lo) it = ref_.lower_bound({lo, 0});
-          for (; it != ref_.end() && it->first <= hi && want.size() < chunk; ++it) want.push_back(*it);
+          if (resume && ref_key_less(resume->key, lo)) it = ref_.lower_bound({lo, 0});
+          for (; it != ref_.end() && !ref_key_less(hi, it->first) && want.size() < chunk; ++it) want.push_back(*it);
         } else {
           auto it = resume ? ref_.lower_bound({resume->key, resume->payload}) : ref_.upper_bound({hi, UINT64_MAX});
-          if (resume && hi < resume->key) it = ref_.upper_bound({hi, UINT64_MAX});
+          if (resume && ref_key_less(hi, resume->key)) it = ref_.upper_bound({hi, UINT64_MAX});
           while (it != ref_.begin() && want.size() < chunk) {
             --it;
-            if (it->first < lo) break;
+            if (ref_key_less(it->first, lo)) break;
             want.push_back(*it);
           }
         }
@@ -216,7 +266,7 @@ class Runner {
   }
 
   void check_backward() {
-    const int64_t k = gen_(rng_);
+    const K k = gen_(rng_);
     auto it = tree_->lower_bound(k);
     auto want = ref_.lower_bound({k, 0});
     for (int i = 0; i < 20; ++i) {
@@ -246,19 +296,24 @@ class Runner {
   }
 
   std::mt19937_64 rng_;
-  KeyGen gen_;
+  Gen gen_;
   std::unique_ptr<Tree> tree_;
   Ref ref_;
 };
 
 }  // namespace
 
-TEST(AlexDifferential, RandomTraces) {
-  const uint64_t seed = env_u64("ALEX_DIFF_SEED", 20240917);
+template <class Gen>
+void run_traces(const char* what, uint64_t default_seed) {
+  const uint64_t seed = env_u64("ALEX_DIFF_SEED", default_seed);
   const uint64_t ops = env_u64("ALEX_DIFF_OPS", 10000000);
   SCOPED_TRACE("replay with ALEX_DIFF_SEED=" + std::to_string(seed) + " ALEX_DIFF_OPS=" + std::to_string(ops));
-  std::printf("alex_diff_test: seed %llu, %llu operations\n", static_cast<unsigned long long>(seed),
+  std::printf("alex_diff_test (%s keys): seed %llu, %llu operations\n", what, static_cast<unsigned long long>(seed),
               static_cast<unsigned long long>(ops));
-  Runner r(seed);
+  Runner<Gen> r(seed);
   r.run(ops);
 }
+
+TEST(AlexDifferential, RandomTraces) { run_traces<KeyGen>("int64", 20240917); }
+
+TEST(AlexDifferentialKey128, RandomTraces) { run_traces<Key128Gen>("Key128", 20240918); }

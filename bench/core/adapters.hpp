@@ -1,8 +1,9 @@
 // Uniform adapters over the three structures compared by the core benchmark:
-// alex::Alex, absl::btree_multimap and std::multimap (all int64 -> uint64,
-// multiset semantics).  absl and std::multimap allocate through a counting
-// allocator so that memory per entry can be reported; alex reports its own
-// allocator traffic via memory_bytes().
+// alex::Alex, absl::btree_multimap and std::multimap (all Key -> uint64,
+// multiset semantics; Key is int64, or alex::Key128 for the uuid datasets).
+// absl and std::multimap allocate through a counting allocator so that memory
+// per entry can be reported; alex reports its own allocator traffic via
+// memory_bytes().
 #pragma once
 
 #include <cstddef>
@@ -55,32 +56,34 @@ struct CountingAlloc {
 };
 
 // ---------------------------------------------------------------- alex
-struct AlexAdapter {
+template <class K>
+struct AlexAdapterT {
   static constexpr const char* kName = "alex";
-  using Map = alex::Alex<int64_t, uint64_t>;
-  using Elem = Map::Entry;
+  using Key = K;
+  using Map = alex::Alex<K, uint64_t>;
+  using Elem = typename Map::Entry;
 
   Map m;
 
-  static Elem make(const KV& kv) { return Elem{kv.key, kv.payload}; }
+  static Elem make(const BasicKV<K>& kv) { return Elem{kv.key, kv.payload}; }
 
   void load(const Elem* sorted, std::size_t n) { m.bulk_load(sorted, n); }
-  void insert(int64_t k, uint64_t p) { m.insert(k, p); }
-  bool erase(int64_t k, uint64_t p) { return m.erase(k, p); }
-  uint64_t find_first(int64_t k) const {
+  void insert(K k, uint64_t p) { m.insert(k, p); }
+  bool erase(K k, uint64_t p) { return m.erase(k, p); }
+  uint64_t find_first(K k) const {
     auto it = m.lower_bound(k);
     if (it != m.end() && it.key() == k) return it.payload();
     return std::numeric_limits<uint64_t>::max();
   }
-  uint64_t scan(int64_t k, int len) const {
+  uint64_t scan(K k, int len) const {
     uint64_t sum = 0;
     auto it = m.lower_bound(k);
     const auto e = m.end();
     for (int i = 0; i < len && it != e; ++i, ++it) sum += it.payload();
     return sum;
   }
-  uint64_t scan_copy(int64_t k, int len, Elem* buf) const {
-    std::size_t got = m.copy_range(k, std::numeric_limits<int64_t>::max(), nullptr, buf,
+  uint64_t scan_copy(K k, int len, Elem* buf) const {
+    std::size_t got = m.copy_range(k, std::numeric_limits<K>::max(), nullptr, buf,
                                    static_cast<std::size_t>(len));
     uint64_t sum = 0;
     for (std::size_t i = 0; i < got; ++i) sum += buf[i].payload;
@@ -90,12 +93,14 @@ struct AlexAdapter {
   std::size_t size() const { return m.size(); }
   std::size_t memory_bytes() const { return m.memory_bytes(); }
 };
+using AlexAdapter = AlexAdapterT<int64_t>;
 
 // ---------------------------------------------------------------- maps
 template <class MapT, class NameTag>
 struct MultimapAdapter {
   static constexpr const char* kName = NameTag::kName;
-  using Elem = KV;
+  using Key = typename MapT::key_type;
+  using Elem = BasicKV<Key>;
 
   AllocCounter counter;
   MapT m{typename MapT::allocator_type(&counter)};
@@ -104,15 +109,15 @@ struct MultimapAdapter {
   MultimapAdapter(const MultimapAdapter&) = delete;
   MultimapAdapter& operator=(const MultimapAdapter&) = delete;
 
-  static Elem make(const KV& kv) { return kv; }
+  static Elem make(const Elem& kv) { return kv; }
 
   // "Bulk load" for the comparison structures: build from the same sorted
   // input, always inserting at the end with a hint (linear-time build).
   void load(const Elem* sorted, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) m.emplace_hint(m.end(), sorted[i].key, sorted[i].payload);
   }
-  void insert(int64_t k, uint64_t p) { m.emplace(k, p); }
-  bool erase(int64_t k, uint64_t p) {
+  void insert(Key k, uint64_t p) { m.emplace(k, p); }
+  bool erase(Key k, uint64_t p) {
     for (auto it = m.lower_bound(k); it != m.end() && it->first == k; ++it) {
       if (it->second == p) {
         m.erase(it);
@@ -121,12 +126,12 @@ struct MultimapAdapter {
     }
     return false;
   }
-  uint64_t find_first(int64_t k) const {
+  uint64_t find_first(Key k) const {
     auto it = m.lower_bound(k);
     if (it != m.end() && it->first == k) return it->second;
     return std::numeric_limits<uint64_t>::max();
   }
-  uint64_t scan(int64_t k, int len) const {
+  uint64_t scan(Key k, int len) const {
     uint64_t sum = 0;
     auto it = m.lower_bound(k);
     const auto e = m.end();
@@ -144,12 +149,16 @@ struct StdTag {
   static constexpr const char* kName = "std";
 };
 
-using AbslMap = absl::btree_multimap<int64_t, uint64_t, std::less<int64_t>,
-                                     CountingAlloc<std::pair<const int64_t, uint64_t>>>;
-using StdMap = std::multimap<int64_t, uint64_t, std::less<int64_t>,
-                            CountingAlloc<std::pair<const int64_t, uint64_t>>>;
+template <class K>
+using AbslMapT = absl::btree_multimap<K, uint64_t, std::less<K>, CountingAlloc<std::pair<const K, uint64_t>>>;
+template <class K>
+using StdMapT = std::multimap<K, uint64_t, std::less<K>, CountingAlloc<std::pair<const K, uint64_t>>>;
+template <class K>
+using AbslAdapterT = MultimapAdapter<AbslMapT<K>, AbslTag>;
+template <class K>
+using StdAdapterT = MultimapAdapter<StdMapT<K>, StdTag>;
 
-using AbslAdapter = MultimapAdapter<AbslMap, AbslTag>;
-using StdAdapter = MultimapAdapter<StdMap, StdTag>;
+using AbslAdapter = AbslAdapterT<int64_t>;
+using StdAdapter = StdAdapterT<int64_t>;
 
 }  // namespace corebench

@@ -1,9 +1,15 @@
 // alexidx core benchmark: alex::Alex vs absl::btree_multimap vs std::multimap.
 //
 // Benchmark names are "<op>/<structure>/<dataset>/<size>" (Google Benchmark
-// appends "/iterations:N/manual_time").  Every benchmark uses manual timing:
-// only the operation under test is inside the timed region; dataset
-// generation, preloading, copying of batch inputs and destruction are not.
+// appends "/iterations:N/manual_time").  The int64 datasets are sequential,
+// seq_gaps, uniform, lognormal, clustered and duplicates; uuid_random and
+// uuid_v7 have alex::Key128 keys (uuid-like, see datasets.hpp), run through
+// the same operations with Alex<Key128, uint64>, absl::btree_multimap<Key128,
+// uint64> and std::multimap<Key128, uint64>.
+//
+// Every benchmark uses manual timing: only the operation under test is inside
+// the timed region; dataset generation, preloading, copying of batch inputs
+// and destruction are not.
 //
 // Counters (all plain values, comparable across structures):
 //   ns_per_op      mean wall-clock nanoseconds per key (per scan for range scans)
@@ -40,6 +46,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <malloc.h>
@@ -57,14 +64,18 @@ using Clock = std::chrono::steady_clock;
 // One dataset and one loaded read-only structure are cached at a time; the
 // benchmarks are registered grouped by (size, dataset, structure) so each is
 // generated / loaded once.
-std::unique_ptr<Dataset> g_dataset;
+template <class K>
+std::unique_ptr<BasicDataset<K>> g_dataset;
 
-const Dataset& get_dataset(Dist d, std::size_t n) {
-  if (!g_dataset || g_dataset->dist != d || g_dataset->n != n) {
-    g_dataset.reset();
-    g_dataset = std::make_unique<Dataset>(make_dataset(d, n));
+template <class K>
+const BasicDataset<K>& get_dataset(Dist d, std::size_t n) {
+  auto& slot = g_dataset<K>;
+  if (!slot || slot->dist != d || slot->n != n) {
+    g_dataset<int64_t>.reset();  // at most one dataset in memory
+    g_dataset<Key128>.reset();
+    slot = std::make_unique<BasicDataset<K>>(make_dataset<K>(d, n));
   }
-  return *g_dataset;
+  return *slot;
 }
 
 struct StructCache {
@@ -79,15 +90,15 @@ void drop_struct_cache() {
 }
 
 template <class A>
-std::vector<typename A::Elem> to_elems(const std::vector<KV>& v) {
+std::vector<typename A::Elem> to_elems(const std::vector<BasicKV<typename A::Key>>& v) {
   std::vector<typename A::Elem> out;
   out.reserve(v.size());
-  for (const KV& kv : v) out.push_back(A::make(kv));
+  for (const auto& kv : v) out.push_back(A::make(kv));
   return out;
 }
 
 template <class A>
-A& get_loaded(const Dataset& ds) {
+A& get_loaded(const BasicDataset<typename A::Key>& ds) {
   std::string key = std::string(A::kName) + "/" + dist_name(ds.dist) + "/" + std::to_string(ds.n);
   if (g_struct_cache.key != key) {
     drop_struct_cache();
@@ -151,7 +162,8 @@ void set_mem(benchmark::State& st, const A& a) {
 template <class A>
 void add_struct_stats(benchmark::State&, const A&) {}
 
-void add_struct_stats(benchmark::State& st, const AlexAdapter& a) {
+template <class K>
+void add_struct_stats(benchmark::State& st, const AlexAdapterT<K>& a) {
   alex::Stats s = a.m.stats();
   st.counters["depth"] = static_cast<double>(s.depth);
   st.counters["model_nodes"] = static_cast<double>(s.model_nodes);
@@ -166,7 +178,7 @@ void add_struct_stats(benchmark::State& st, const AlexAdapter& a) {
 // ------------------------------------------------------------------ benchmarks
 template <class A>
 void BM_BulkLoad(benchmark::State& st, Dist d, std::size_t n) {
-  const Dataset& ds = get_dataset(d, n);
+  const auto& ds = get_dataset<typename A::Key>(d, n);
   drop_struct_cache();
   auto in = to_elems<A>(ds.sorted);
   Meter m;
@@ -185,13 +197,13 @@ void BM_BulkLoad(benchmark::State& st, Dist d, std::size_t n) {
 
 template <class A>
 void BM_Lookup(benchmark::State& st, Dist d, std::size_t n) {
-  const Dataset& ds = get_dataset(d, n);
+  const auto& ds = get_dataset<typename A::Key>(d, n);
   const A& a = get_loaded<A>(ds);
   Meter m;
   for (auto _ : st) {
     uint64_t sum = 0;
     m.time(st, static_cast<double>(ds.probes.size()), [&] {
-      for (const KV& p : ds.probes) sum += a.find_first(p.key);
+      for (const auto& p : ds.probes) sum += a.find_first(p.key);
     });
     benchmark::DoNotOptimize(sum);
     if (sum != ds.probe_payload_sum) {
@@ -205,13 +217,13 @@ void BM_Lookup(benchmark::State& st, Dist d, std::size_t n) {
 
 template <class A>
 void BM_RangeScan(benchmark::State& st, Dist d, std::size_t n) {
-  const Dataset& ds = get_dataset(d, n);
+  const auto& ds = get_dataset<typename A::Key>(d, n);
   const A& a = get_loaded<A>(ds);
   Meter m;
   for (auto _ : st) {
     uint64_t sum = 0;
     m.time(st, static_cast<double>(ds.scan_starts.size()), [&] {
-      for (int64_t k : ds.scan_starts) sum += a.scan(k, kScanLength);
+      for (const auto& k : ds.scan_starts) sum += a.scan(k, kScanLength);
     });
     benchmark::DoNotOptimize(sum);
     if (sum != ds.scan_payload_sum) {
@@ -222,15 +234,16 @@ void BM_RangeScan(benchmark::State& st, Dist d, std::size_t n) {
   m.report(st);
 }
 
+template <class A>
 void BM_RangeScanCopy(benchmark::State& st, Dist d, std::size_t n) {
-  const Dataset& ds = get_dataset(d, n);
-  const AlexAdapter& a = get_loaded<AlexAdapter>(ds);
-  std::vector<AlexAdapter::Elem> buf(kScanLength);
+  const auto& ds = get_dataset<typename A::Key>(d, n);
+  const A& a = get_loaded<A>(ds);
+  std::vector<typename A::Elem> buf(kScanLength);
   Meter m;
   for (auto _ : st) {
     uint64_t sum = 0;
     m.time(st, static_cast<double>(ds.scan_starts.size()), [&] {
-      for (int64_t k : ds.scan_starts) sum += a.scan_copy(k, kScanLength, buf.data());
+      for (const auto& k : ds.scan_starts) sum += a.scan_copy(k, kScanLength, buf.data());
     });
     benchmark::DoNotOptimize(sum);
     if (sum != ds.scan_payload_sum) {
@@ -250,14 +263,14 @@ std::unique_ptr<A> preload(const std::vector<typename A::Elem>& in) {
 
 template <class A>
 void BM_Insert(benchmark::State& st, Dist d, std::size_t n) {
-  const Dataset& ds = get_dataset(d, n);
+  const auto& ds = get_dataset<typename A::Key>(d, n);
   drop_struct_cache();
   auto half = to_elems<A>(ds.half_sorted);
   Meter m;
   for (auto _ : st) {
     auto a = preload<A>(half);
     m.time(st, static_cast<double>(ds.other_half.size()), [&] {
-      for (const KV& kv : ds.other_half) a->insert(kv.key, kv.payload);
+      for (const auto& kv : ds.other_half) a->insert(kv.key, kv.payload);
     });
     if (a->size() != n) {
       st.SkipWithError("insert: wrong size");
@@ -269,15 +282,16 @@ void BM_Insert(benchmark::State& st, Dist d, std::size_t n) {
   m.report(st);
 }
 
+template <class A>
 void BM_InsertBatch(benchmark::State& st, Dist d, std::size_t n, std::size_t batch) {
-  const Dataset& ds = get_dataset(d, n);
+  const auto& ds = get_dataset<typename A::Key>(d, n);
   drop_struct_cache();
-  auto half = to_elems<AlexAdapter>(ds.half_sorted);
-  auto rest = to_elems<AlexAdapter>(ds.other_half);
-  std::vector<AlexAdapter::Elem> scratch;
+  auto half = to_elems<A>(ds.half_sorted);
+  auto rest = to_elems<A>(ds.other_half);
+  std::vector<typename A::Elem> scratch;
   Meter m;
   for (auto _ : st) {
-    auto a = preload<AlexAdapter>(half);
+    auto a = preload<A>(half);
     scratch = rest;  // insert_batch may reorder its input
     m.time(st, static_cast<double>(scratch.size()), [&] {
       for (std::size_t off = 0; off < scratch.size(); off += batch)
@@ -295,7 +309,7 @@ void BM_InsertBatch(benchmark::State& st, Dist d, std::size_t n, std::size_t bat
 
 template <class A>
 void BM_Erase(benchmark::State& st, Dist d, std::size_t n) {
-  const Dataset& ds = get_dataset(d, n);
+  const auto& ds = get_dataset<typename A::Key>(d, n);
   drop_struct_cache();
   auto all = to_elems<A>(ds.sorted);
   Meter m;
@@ -303,7 +317,7 @@ void BM_Erase(benchmark::State& st, Dist d, std::size_t n) {
     auto a = preload<A>(all);
     std::size_t erased = 0;
     m.time(st, static_cast<double>(ds.other_half.size()), [&] {
-      for (const KV& kv : ds.other_half) erased += a->erase(kv.key, kv.payload);
+      for (const auto& kv : ds.other_half) erased += a->erase(kv.key, kv.payload);
     });
     if (erased != ds.other_half.size() || a->size() != n - ds.other_half.size()) {
       st.SkipWithError("erase: wrong count");
@@ -316,7 +330,7 @@ void BM_Erase(benchmark::State& st, Dist d, std::size_t n) {
 
 template <class A>
 void BM_Append(benchmark::State& st, Dist d, std::size_t n) {
-  const Dataset& ds = get_dataset(d, n);
+  const auto& ds = get_dataset<typename A::Key>(d, n);
   drop_struct_cache();
   auto all = to_elems<A>(ds.sorted);
   const std::size_t cnt = ds.append_count();
@@ -393,20 +407,20 @@ template <class A>
 void register_struct(Dist d, std::size_t n) {
   const std::string s = A::kName;
   if (!contains(g_opt.structs, s)) return;
-  const bool is_alex = s == "alex";
+  constexpr bool kIsAlex = std::is_same_v<A, AlexAdapterT<typename A::Key>>;
   // Read-only group first (shares one cached loaded structure).
   reg("bulk_load", s, d, n, iters(n, 5, 2), [d, n](benchmark::State& st) { BM_BulkLoad<A>(st, d, n); });
   reg("lookup", s, d, n, iters(n, 5, 3), [d, n](benchmark::State& st) { BM_Lookup<A>(st, d, n); });
   reg("range_scan", s, d, n, iters(n, 5, 3), [d, n](benchmark::State& st) { BM_RangeScan<A>(st, d, n); });
-  if (is_alex)
+  if constexpr (kIsAlex)
     reg("range_scan_copy", s, d, n, iters(n, 5, 3),
-        [d, n](benchmark::State& st) { BM_RangeScanCopy(st, d, n); });
+        [d, n](benchmark::State& st) { BM_RangeScanCopy<A>(st, d, n); });
   // Mutating group: a fresh structure per iteration.
   reg("insert", s, d, n, iters(n, 3, 1), [d, n](benchmark::State& st) { BM_Insert<A>(st, d, n); });
-  if (is_alex) {
+  if constexpr (kIsAlex) {
     for (std::size_t b : {std::size_t{1000}, std::size_t{65536}})
       reg("insert_batch_" + std::to_string(b), s, d, n, iters(n, 3, 1),
-          [d, n, b](benchmark::State& st) { BM_InsertBatch(st, d, n, b); });
+          [d, n, b](benchmark::State& st) { BM_InsertBatch<A>(st, d, n, b); });
   }
   reg("erase", s, d, n, iters(n, 3, 1), [d, n](benchmark::State& st) { BM_Erase<A>(st, d, n); });
   reg("append", s, d, n, iters(n, 3, 1), [d, n](benchmark::State& st) { BM_Append<A>(st, d, n); });
@@ -416,9 +430,15 @@ void register_all() {
   for (std::size_t n : g_opt.sizes) {
     for (Dist d : kAllDists) {
       if (!g_opt.datasets.empty() && !contains(g_opt.datasets, dist_name(d))) continue;
-      register_struct<AlexAdapter>(d, n);
-      register_struct<AbslAdapter>(d, n);
-      register_struct<StdAdapter>(d, n);
+      if (is_key128(d)) {
+        register_struct<AlexAdapterT<Key128>>(d, n);
+        register_struct<AbslAdapterT<Key128>>(d, n);
+        register_struct<StdAdapterT<Key128>>(d, n);
+      } else {
+        register_struct<AlexAdapter>(d, n);
+        register_struct<AbslAdapter>(d, n);
+        register_struct<StdAdapter>(d, n);
+      }
     }
   }
 }

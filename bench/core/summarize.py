@@ -25,7 +25,8 @@ OPS_VS_ABSL = [
     ("erase", "erase"),
 ]
 
-DATASET_ORDER = ["sequential", "seq_gaps", "uniform", "lognormal", "clustered", "duplicates"]
+DATASET_ORDER = ["sequential", "seq_gaps", "uniform", "lognormal", "clustered", "duplicates",
+                 "uuid_random", "uuid_v7"]
 
 
 def size_key(s):

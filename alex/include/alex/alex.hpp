@@ -692,7 +692,9 @@ class Alex {
       lo = std::min(lo, leaf->entry(leaf->first()));
       hi = std::max(hi, leaf->entry(leaf->last()));
     }
-    const bool all_equal = lo.key == hi.key;
+    // One key image (one repeated integral key, or Key128s sharing their leading 64 bits):
+    // routing cannot separate the entries, so the node can only grow.
+    const bool all_equal = Traits::same_u64(lo.key, hi.key);
     p.append = detail::cost::is_append_heavy(leaf->inserts, leaf->appends) ||
                (g > 1 && leaf->n > 0 && leaf->entry(leaf->last()) < in[0]);
     p.need = sz_.cap_for(p.m);
@@ -937,7 +939,8 @@ class Alex {
       if (u < lo || u > hi) return w.fail("key outside its data node's slot range");
       if (w.have_last) {
         if (v < w.last) return w.fail("global order broken");
-        if (first_in_leaf && !(w.last.key < v.key)) return w.fail("same key in two data nodes");
+        // (compares images: for Key128, keys sharing their leading 64 bits share a node)
+        if (first_in_leaf && !(Traits::to_u64(w.last.key) < u)) return w.fail("same key in two data nodes");
       }
       w.last = v;
       w.have_last = true;

@@ -1,7 +1,9 @@
 // batch_sort.hpp: sorts a batch of entries by (key, payload). Batches are the hot path of
 // insert_batch / erase_batch, so large ones use an LSD radix sort on the order-preserving
 // key image (11-bit digits, passes whose digit is constant are skipped), then sort each
-// run of equal keys by payload. Scratch memory is process-local and temporary.
+// run of equal images by (key, payload): for integral keys that is a run of one key sorted
+// by payload; for Key128 the image is only the leading 64 bits, so a run may hold several
+// keys. Scratch memory is process-local and temporary.
 #pragma once
 
 #include <algorithm>
@@ -48,10 +50,10 @@ void sort_entries(Entry<K, P>* e, std::size_t n) {
     std::swap(src, dst);
   }
   if (src != e) std::memcpy(static_cast<void*>(e), src, n * sizeof(E));
-  // Equal keys: order by payload.
+  // Equal images: order by (key, payload).
   for (std::size_t i = 0; i < n;) {
     std::size_t j = i + 1;
-    while (j < n && e[j].key == e[i].key) ++j;
+    while (j < n && KeyTraits<K>::same_u64(e[j].key, e[i].key)) ++j;
     if (j - i > 1) std::sort(e + i, e + j);
     i = j;
   }

@@ -2,11 +2,12 @@
 // tree and by node splits for the replacement of one data node.
 //
 // A subtree over a run covers the smallest aligned block holding its keys. If the run is
-// small (or one repeated key) it becomes a single data node; otherwise a model node whose
-// fanout the cost model picks from a histogram of the keys (a flattened version of ALEX's
-// fanout tree: every candidate fanout is scored from one pass over the keys). Slots are
-// then grouped buddy-style: an aligned run of slots whose keys fit in one data node shares
-// that node, an over-full single slot recurses into a deeper subtree.
+// small (or has one key image, which no routing can separate: one repeated integral key, or
+// Key128s sharing their leading 64 bits) it becomes a single data node; otherwise a model
+// node whose fanout the cost model picks from a histogram of the keys (a flattened version
+// of ALEX's fanout tree: every candidate fanout is scored from one pass over the keys).
+// Slots are then grouped buddy-style: an aligned run of slots whose keys fit in one data
+// node shares that node, an over-full single slot recurses into a deeper subtree.
 //
 // Leaves are chained (prev/next) in key order as they are built; the caller splices the
 // chain into the tree when it commits. If an allocation fails, everything built so far is
@@ -55,7 +56,7 @@ class Builder {
   }
 
   NodeBase* subtree(const E* e, std::size_t m) {
-    if (m == 0 || m <= sz_.leaf_target || e[0].key == e[m - 1].key) return leaf(e, m);
+    if (m == 0 || m <= sz_.leaf_target || one_image(e, m)) return leaf(e, m);
     const std::uint64_t u0 = Traits::to_u64(e[0].key), u1 = Traits::to_u64(e[m - 1].key);
     const unsigned tb = common_block_bits(u0, u1);
     const unsigned flog = choose_fanout(e, m, block_start_of(u0, tb), tb);
@@ -81,8 +82,7 @@ class Builder {
   template <class Sink>
   void groups(std::uint64_t start, unsigned shift, std::size_t gs, std::size_t r, const E* e, std::size_t m,
               std::size_t threshold, bool force_split, Sink&& sink) {
-    const bool all_equal = m > 0 && e[0].key == e[m - 1].key;
-    if (all_equal || (!force_split && (m <= threshold || (r == 1 && m <= sz_.max_leaf_keys)))) {
+    if (one_image(e, m) || (!force_split && (m <= threshold || (r == 1 && m <= sz_.max_leaf_keys)))) {
       sink(gs, r, leaf(e, m));
       return;
     }
@@ -99,6 +99,12 @@ class Builder {
   }
 
  private:
+  // The sorted run e[0..m) has one key image (for integral keys: one repeated key), so no
+  // model node can route its entries apart.
+  static bool one_image(const E* e, std::size_t m) noexcept {
+    return m > 0 && Traits::same_u64(e[0].key, e[m - 1].key);
+  }
+
   static unsigned ceil_log2(std::size_t x) noexcept {
     unsigned l = 0;
     while ((std::size_t{1} << l) < x) ++l;

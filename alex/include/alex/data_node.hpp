@@ -235,7 +235,9 @@ struct DataNode : NodeBase {
   // the first `spread` slots (spread < cap leaves room on the right for appends).
   // Placement is model-based as in ALEX: each key goes to its predicted slot or the first
   // free one after it. Runs of equal keys are spread at the average spacing so that inserts
-  // among millions of duplicates still find a gap nearby.
+  // among millions of duplicates still find a gap nearby. "Equal" here means equal key
+  // images (to_u64): the model cannot tell such keys apart, so for Key128 a run of keys
+  // sharing their leading 64 bits is spread like a run of duplicates.
   template <class Src>
   void lay_out(const Src& src, std::size_t m, std::size_t spread) noexcept {
     n = m;
@@ -257,7 +259,7 @@ struct DataNode : NodeBase {
     const double step = double(spread) / double(m);
     if (lay_out_distinct(src, m, step)) return;
     std::memset(bits, 0, cap / 8);
-    // Train on the rank of the first entry of each key, so a run of duplicates is
+    // Train on the rank of the first entry of each key image, so a run of duplicates is
     // predicted at its start (where lower_bound must land).
     {
       std::size_t run_first = 0;
@@ -265,7 +267,7 @@ struct DataNode : NodeBase {
       auto y_of = [&](std::size_t i) {  // fit_linear visits i = 0, 1, 2, ... in each pass
         if (i == 0)
           run_first = 0;
-        else if (src.key(i) != src.key(i - 1))
+        else if (!Traits::same_u64(src.key(i), src.key(i - 1)))
           run_first = i;
         return double(run_first) * step;
       };
@@ -279,7 +281,7 @@ struct DataNode : NodeBase {
       const K k = src.key(i);
       const P p = src.pay(i);
       const double pr = model.raw(Traits::to_u64(k));
-      if (i > 0 && k == prev_key)
+      if (i > 0 && Traits::same_u64(k, prev_key))
         ideal += step;
       else
         ideal = pr;
@@ -308,12 +310,12 @@ struct DataNode : NodeBase {
     }
     return pos;
   }
-  // lay_out's fast path for m >= 1 sorted entries with pairwise distinct keys (the usual
+  // lay_out's fast path for m >= 1 sorted entries with pairwise distinct key images (the usual
   // case): the targets are the ranks times `step`, so the least-squares fit needs one pass
   // for the key mean and one for the moments (the rank sums are closed-form), and each
   // key's predicted slot is also its ideal slot. The bitmap is written one word at a time,
   // in order, instead of being zeroed first. Returns false, having written nothing, when
-  // two keys are equal (lay_out then takes the general path).
+  // two key images are equal (lay_out then takes the general path, which spreads the run).
   template <class Src>
   bool lay_out_distinct(const Src& src, std::size_t m, double step) noexcept {
     const std::uint64_t base = Traits::to_u64(src.key(0));
@@ -322,7 +324,7 @@ struct DataNode : NodeBase {
       K prev_key = src.key(0);
       for (std::size_t i = 1; i < m; ++i) {
         const K k = src.key(i);
-        if (k == prev_key) return false;
+        if (Traits::same_u64(k, prev_key)) return false;
         prev_key = k;
         sx += static_cast<double>(Traits::to_u64(k) - base);  // sorted: never below base
       }
