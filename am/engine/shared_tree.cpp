@@ -110,6 +110,32 @@ template <class Fn>
 decltype(auto) with_tree(const AxTree* t, Fn&& fn) {
   return t->wide ? fn(*t->w) : fn(*t->narrow);
 }
+// Calls fn(tree, batch) with the batch rewritten in place into the tree's entry layout, and
+// gives the caller its own layout back afterwards, also when the core throws (the caller then
+// erases what went in, or stops trusting the tree).
+template <class Fn>
+void tree_batch(AxTree* tree, AxEntry* e, std::size_t n, Fn&& fn) {
+  struct Restore {
+    const AxTree* t;
+    AxEntry* e;
+    std::size_t n;
+    ~Restore() {
+      if (t->wide)
+        from_wide(e, n);
+      else
+        unpack_narrow(e, n);
+    }
+  };
+  if (tree->wide) {
+    WideEntry* w = to_wide(e, n);
+    Restore back{tree, e, n};
+    fn(*tree->w, w);
+  } else {
+    NarrowEntry* p = pack_narrow(e, n);
+    Restore back{tree, e, n};
+    fn(*tree->narrow, p);
+  }
+}
 }  // namespace
 
 extern "C" AxTree* ax_tree_create(void* arena, const AxTreeParams* params, AxError* err) {
@@ -168,26 +194,7 @@ extern "C" AxStatus ax_tree_insert_batch(AxTree* tree, AxEntry* entries, std::si
         tree->narrow->insert(entries[0].key, entries[0].tid);
       return;
     }
-    // spread back out even when the core throws: the caller erases what was inserted
-    if (tree->wide) {
-      WideEntry* w = to_wide(entries, n);
-      try {
-        tree->w->insert_batch(w, n);
-      } catch (...) {
-        from_wide(entries, n);
-        throw;
-      }
-      from_wide(entries, n);
-    } else {
-      NarrowEntry* p = pack_narrow(entries, n);
-      try {
-        tree->narrow->insert_batch(p, n);
-      } catch (...) {
-        unpack_narrow(entries, n);
-        throw;
-      }
-      unpack_narrow(entries, n);
-    }
+    tree_batch(tree, entries, n, [&](auto& t, auto* core) { t.insert_batch(core, n); });
   });
 }
 
@@ -195,25 +202,7 @@ extern "C" AxStatus ax_tree_erase_batch(AxTree* tree, AxEntry* entries, std::siz
                                         std::size_t* removed, AxError* err) {
   *removed = 0;
   return ax_guard(err, [&] {
-    if (tree->wide) {
-      WideEntry* w = to_wide(entries, n);
-      try {
-        *removed = tree->w->erase_batch(w, n);
-      } catch (...) {
-        from_wide(entries, n);
-        throw;
-      }
-      from_wide(entries, n);
-    } else {
-      NarrowEntry* p = pack_narrow(entries, n);
-      try {
-        *removed = tree->narrow->erase_batch(p, n);
-      } catch (...) {
-        unpack_narrow(entries, n);
-        throw;
-      }
-      unpack_narrow(entries, n);
-    }
+    tree_batch(tree, entries, n, [&](auto& t, auto* core) { *removed = t.erase_batch(core, n); });
   });
 }
 
