@@ -14,6 +14,7 @@
 #include "alex/alex.hpp"
 #include "alex/key128.hpp"
 #include "arena.hpp"
+#include "entry_order.hpp"
 #include "guard.hpp"
 
 using namespace axeng;
@@ -31,8 +32,6 @@ static_assert(sizeof(NarrowEntry) == sizeof(AxNarrowEntry) && offsetof(NarrowEnt
                   offsetof(NarrowEntry, payload) == offsetof(AxNarrowEntry, tid),
               "a narrow build's arrays are the narrow tree's entries");
 static_assert(sizeof(NarrowEntry) < sizeof(AxEntry), "narrow entries pack in place");
-
-constexpr uint64_t kSign = uint64_t{1} << 63;
 
 // A narrow tree's entries are AxEntry without key_lo: a batch is packed in place (front to
 // back: each packed entry lands at or before where it was read) for the core and spread out
@@ -54,13 +53,12 @@ void unpack_narrow(AxEntry* e, std::size_t n) noexcept {
 }
 NarrowEntry narrow_of(const AxEntry& e) noexcept { return NarrowEntry{e.key, e.tid}; }
 
-// Wide entries have AxEntry's size: converted in place, both ways.
-alex::Key128 wide_key(int64_t key, uint64_t key_lo) noexcept {
-  return alex::Key128{static_cast<uint64_t>(key) ^ kSign, key_lo};
-}
+// Wide entries have AxEntry's size: converted in place, both ways. The leading word is the
+// key's unsigned image (key_bits), as the sidecar's byte order has it.
+alex::Key128 wide_key(int64_t key, uint64_t key_lo) noexcept { return alex::Key128{key_bits(key), key_lo}; }
 WideEntry wide_of(const AxEntry& e) noexcept { return WideEntry{wide_key(e.key, e.key_lo), e.tid}; }
 AxEntry ax_of(const WideEntry& w) noexcept {
-  return AxEntry{static_cast<int64_t>(w.key.hi ^ kSign), w.payload, w.key.lo};
+  return AxEntry{key_of_bits(w.key.hi), w.payload, w.key.lo};
 }
 WideEntry* to_wide(AxEntry* e, std::size_t n) noexcept {
   auto* out = reinterpret_cast<WideEntry*>(static_cast<void*>(e));
