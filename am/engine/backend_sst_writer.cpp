@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ranges>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -117,17 +118,12 @@ extern "C" AxSstJob* ax_sst_write_async(const char* path_prefix, uint64_t build_
       part.nvalues = b - a;
       std::size_t nulls_end = nnulls;
       if (p + 1 < nparts && b < nvalues) {
-        // the first NULL entry at or after values[b]
+        // the first NULL entry at or after values[b] (by position: the view has no iterators)
         const AxEntry cut = values[b];
-        std::size_t lo = nulls_done, hi = nnulls;
-        while (lo < hi) {
-          std::size_t mid = lo + (hi - lo) / 2;
-          if (entry_less(nulls[mid], cut))
-            lo = mid + 1;
-          else
-            hi = mid;
-        }
-        nulls_end = lo;
+        const auto positions = std::views::iota(nulls_done, nnulls);
+        nulls_end = nulls_done + static_cast<std::size_t>(
+            std::ranges::partition_point(positions, [&](std::size_t i) { return entry_less(nulls[i], cut); }) -
+            positions.begin());
       }
       part.nulls = nulls.from(nulls_done);
       part.nnulls = nulls_end - nulls_done;
