@@ -30,6 +30,7 @@ int			alexidx_insert_buffer = 65536;
 int			alexidx_sweep_interval = 10;
 bool		alexidx_preloaded = false;
 bool		alexidx_hold_sidecar_apply = false;
+bool		alexidx_hold_arena_copy = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -126,6 +127,11 @@ _PG_init(void)
 							 "The WAL stays the log of record and its replication slot keeps it; "
 							 "a restart, a tree load or alexidx_check still catch the sidecar up.",
 							 &alexidx_hold_sidecar_apply, false, PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("alexidx.hold_arena_copy",
+							 "For tests: after a clean restart, the sidecar worker waits before it copies the kept trees into memory.",
+							 "Meanwhile the trees answer from the image of the last shutdown and changes wait.",
+							 &alexidx_hold_arena_copy, false, PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("alexidx.snapshots",
 							"Sidecar snapshots kept in pg_alexidx for base backups.",

@@ -41,6 +41,7 @@ extern int	alexidx_insert_buffer;
 extern int	alexidx_sweep_interval;
 extern bool alexidx_preloaded;
 extern bool alexidx_hold_sidecar_apply;
+extern bool alexidx_hold_arena_copy;
 
 /* Fails with a message naming shared_preload_libraries unless we were preloaded. */
 extern void alexidx_require_preload(void);
@@ -152,6 +153,15 @@ typedef struct AxIndexEntry
 extern bool alexidx_keep_trees;
 extern void *alexidx_arena_map(Size heap_size, bool *kept);
 extern int	alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable);
+extern void alexidx_arena_copy_kept_trees(void);
+/*
+ * After a clean restart the trees are read from the image of the last shutdown, mapped
+ * read-only, until the worker has copied it into the arena's memory. Before reading a tree
+ * (with its lock held, so that no change to the copy can precede the read): maps the copy if
+ * it is done. Before changing anything in the arena: waits until it is done, then maps it.
+ */
+extern void alexidx_arena_follow(void);
+extern void alexidx_arena_wait_writable(void);
 
 
 extern void alexidx_shmem_request(void);
@@ -164,6 +174,10 @@ extern void alexidx_shmem_startup(void);
 extern AxIndexEntry *alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode);
 /* Frees every loaded tree (a worker that restarts on a standby reloads them). */
 extern void alexidx_forget_all_trees(void);
+/* Takes every tree out of the registry without freeing it (the arena is about to be formatted). */
+extern void alexidx_unregister_all_trees(void);
+/* Returns once every process that was reading a tree has let go of its lock. */
+extern void alexidx_wait_for_tree_readers(void);
 /* Registers a build's trees; false (and the trees freed) when the registry is full. */
 extern bool alexidx_register_pair(uint64 build_id, Oid dboid, AxTreePair *pair);
 /* Is the build's tree loaded, for an index of database dboid? */

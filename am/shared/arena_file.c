@@ -59,7 +59,9 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "alexidx.h"
 #include "shared/ipc.h"
@@ -99,6 +101,13 @@ bool		alexidx_keep_trees = true;
 static ArenaFileHeader *header = NULL;
 static Size mapped_bytes = 0;
 static int	arena_fd = -1;		/* the memfd; -1: anonymous memory, no image */
+/*
+ * The image this server started from, open read-write (the worker empties it once copied):
+ * while on_image, this process maps it read-only where the memfd should be. Both are
+ * inherited from the postmaster.
+ */
+static int	image_fd = -1;
+static bool on_image = false;
 
 static Size
 header_bytes(void)
@@ -279,13 +288,63 @@ write_image(const ControlFileData *cf)
 	unlink(ARENA_IMAGE_NEW);
 }
 
+/* Maps the memfd where this process mapped the image; false (and a LOG) if it cannot. */
+static bool
+map_memfd_over_image(void)
+{
+	if (mmap(header, mapped_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, arena_fd, 0) !=
+		(void *) header)
+	{
+		ereport(LOG, (errmsg("alexidx: could not map the arena's memory: %m")));
+		return false;
+	}
+	on_image = false;
+	return true;
+}
+
+void
+alexidx_arena_follow(void)
+{
+	if (!on_image || pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) == 0)
+		return;
+	pg_read_barrier();
+	/* the image stays mapped on failure: this process cannot go on without the trees */
+	if (!map_memfd_over_image())
+		ereport(FATAL, (errcode(ERRCODE_OUT_OF_MEMORY),
+						errmsg("alexidx: could not map the arena's memory: %m")));
+}
+
+void
+alexidx_arena_wait_writable(void)
+{
+	if (!on_image)
+		return;
+	while (pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) == 0)
+	{
+		if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	alexidx_arena_follow();
+}
+
 /* At postmaster exit, and before a crash restart makes shared memory anew. */
 static void
 arena_at_exit(int code, Datum arg)
 {
+	bool		in_memfd;
+
 	if (header == NULL)
 		return;
-	if (arena_fd >= 0 && code == 0 &&
+	/* the trees are in the memfd only once the worker copied them out of the image */
+	in_memfd = !on_image ||
+		(pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) != 0 && map_memfd_over_image());
+	if (arena_fd >= 0 && code == 0 && in_memfd &&
 		pg_atomic_read_u32(&alexidx_shared->worker_owns_trees) == 0)
 	{
 		ControlFileData *cf = read_control_file();
@@ -301,6 +360,10 @@ arena_at_exit(int code, Datum arg)
 	if (arena_fd >= 0)
 		close(arena_fd);
 	arena_fd = -1;
+	if (image_fd >= 0)
+		close(image_fd);
+	image_fd = -1;
+	on_image = false;
 }
 
 /* Maps total bytes of shared memory (fd -1: anonymous) at want if it is free; NULL: none. */
@@ -373,7 +436,7 @@ alexidx_arena_map(Size heap_size, bool *kept)
 	}
 	/* what a postmaster killed while it wrote an image left */
 	unlink(ARENA_IMAGE_NEW);
-	image = open(ARENA_IMAGE, O_RDONLY);
+	image = open(ARENA_IMAGE, O_RDWR);
 	if (image >= 0 && arena_fd < 0)
 		why = "alexidx.keep_trees is off";
 	else if (image >= 0 && image_usable(image, &h, total, &why))
@@ -381,8 +444,20 @@ alexidx_arena_map(Size heap_size, bool *kept)
 		base = map_memory(arena_fd, (void *) h.base, total);
 		if (base == NULL)
 			why = "its address is taken";
+		/* the image itself, read-only, in the memfd's place until the worker copied it */
+		else if (mmap(base, total, PROT_READ, MAP_SHARED | MAP_FIXED, image, 0) != base)
+		{
+			why = "it could not be mapped";
+			munmap(base, total);
+			base = NULL;
+		}
 		else
+		{
 			*kept = true;
+			on_image = true;
+			image_fd = image;
+			image = -1;
+		}
 	}
 	if (image >= 0)
 	{
@@ -402,31 +477,52 @@ alexidx_arena_map(Size heap_size, bool *kept)
 	header = (ArenaFileHeader *) base;
 	mapped_bytes = total;
 	on_shmem_exit(arena_at_exit, 0);
-	/* a kept arena stays all zeros (no system identifier: no image at exit) until read in */
 	if (!*kept)
 		format_arena(base, heap_size, cf ? cf->system_identifier : 0);
+	pg_atomic_write_u32(&alexidx_shared->arena_in_memfd, *kept ? 0 : 1);
 	return base + header_bytes();
 }
 
-/* Reads the image into the arena (again, if a worker died while reading it). */
 static bool
-read_image(void)
+register_kept_pair(const KeptTree *k)
 {
-	int			image = open(ARENA_IMAGE, O_RDONLY);
-	bool		ok;
+	/* a worker that died after registering it: registering again would free it */
+	if (alexidx_loaded_in_database(k->build_id, k->dboid))
+		return true;
+	return alexidx_register_pair(k->build_id, k->dboid, k->pair);
+}
 
-	ok = image >= 0 && copy_extents(image, image, (char *) alexidx_shared->arena - header_bytes(),
-									0, header_bytes() + alexidx_shared->arena_size, true);
-	if (image >= 0)
-		close(image);
-	return ok;
+static void
+fail_arena_copy(void)
+{
+	ereport(FATAL, (errcode(ERRCODE_OUT_OF_MEMORY),
+					errmsg("alexidx sidecar: could not map the arena's memory: %m")));
+}
+
+/*
+ * The image is not taken (or could not be copied): the worker formats the memfd, and every
+ * process maps it at its next use of a tree. No tree is registered: nobody reads the image.
+ */
+static void
+format_memfd(bool copied_some)
+{
+	if (!map_memfd_over_image())
+		fail_arena_copy();
+	/* a partial copy would hold memory nothing uses */
+	if (copied_some &&
+		fallocate(arena_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t) mapped_bytes) != 0)
+		ereport(LOG, (errmsg("alexidx sidecar: could not free the arena's memory: %m")));
+	format_arena((char *) header, alexidx_shared->arena_size, GetSystemIdentifier());
+	pg_write_barrier();
+	pg_atomic_write_u32(&alexidx_shared->arena_in_memfd, 1);
 }
 
 /*
  * Sidecar worker, once the sidecar has every change logged so far and before any index
- * answers (backends touch the arena only after that): reads the image into the arena and
- * registers its trees, or, if they cannot be trusted, formats the arena anew so that the
- * trees load from the sidecar. The image goes either way. Returns how many trees it took.
+ * answers: registers the trees of the image the processes map, or, if they cannot be
+ * trusted, formats the arena anew so that the trees load from the sidecar. The image's name
+ * goes either way (a crash from here on must never find it). Returns how many trees it took;
+ * they answer from the image at once, and alexidx_arena_copy_kept_trees makes them writable.
  */
 int
 alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
@@ -444,9 +540,7 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 		return 0;
 	if (!usable)
 		why = "the sidecar was restored or set aside, or the server is in recovery";
-	else if (!read_image())
-		why = "it could not be read";
-	else if (h->sealed == 0 || h->base != (uintptr_t) base)
+	else if (!on_image || h->sealed == 0 || h->base != (uintptr_t) base)
 		why = "it changed since the server started";
 	else if (h->sidecar_at != opened_at)
 		why = "the sidecar changed since it was written";
@@ -475,30 +569,66 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 	if (why == NULL &&
 		heap_size - ax_arena_free_bytes(heap) > tree_bytes + tree_bytes / 4 + ((Size) 16 << 20))
 		why = "the arena holds more than the listed trees";
-	/*
-	 * The arena is live from here on: a later crash must never find the image. An arena that
-	 * is not taken is formatted before the flag goes, so that a worker failing in between
-	 * leaves the next one to finish the job.
-	 */
 	unlink(ARENA_IMAGE);
 	fsync_fname_ext("pg_alexidx", true, false, LOG);
 	if (why != NULL)
 	{
 		ereport(LOG, (errmsg("alexidx sidecar: not taking the trees in \"%s\": %s; they load from the sidecar",
 							 ARENA_IMAGE, why)));
-		format_arena(base, heap_size, GetSystemIdentifier());
-		pg_write_barrier();
 		alexidx_shared->arena_kept = false;
+		format_memfd(false);
 		return 0;
 	}
-	pg_write_barrier();
-	alexidx_shared->arena_kept = false;
-	h->sealed = 0;
 	for (i = 0; i < h->ntrees; i++)
-		if (!alexidx_register_pair(h->trees[i].build_id, h->trees[i].dboid, h->trees[i].pair))
+		if (!register_kept_pair(&h->trees[i]))
 			ereport(LOG, (errmsg("alexidx sidecar: no registry room for kept build " UINT64_FORMAT,
 								 h->trees[i].build_id)));
-	ereport(LOG, (errmsg("alexidx sidecar: took %d trees kept at the last clean shutdown (read in %ld ms)",
+	pg_write_barrier();
+	alexidx_shared->arena_kept = false;
+	ereport(LOG, (errmsg("alexidx sidecar: took %d trees kept at the last clean shutdown (%ld ms; they answer from the image until it is copied into memory)",
 						 h->ntrees, (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
 	return h->ntrees;
+}
+
+/*
+ * Sidecar worker, after alexidx_arena_take_kept_trees (a worker that died before it finished
+ * is followed by one that does it again): copies the image into the memfd and says that the
+ * arena lives there now, then empties the image. Until then changes wait, and after it every
+ * process maps the memfd before it next reads a tree.
+ */
+void
+alexidx_arena_copy_kept_trees(void)
+{
+	char	   *base = (char *) header;
+	TimestampTz start = GetCurrentTimestamp();
+
+	if (alexidx_shared->arena_kept || image_fd < 0)
+		return;
+	if (pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) != 0)
+		;						/* copied by a worker that died before it emptied the image */
+	else if (!copy_extents(image_fd, image_fd, base, 0, mapped_bytes, true))
+	{
+		ereport(LOG, (errcode_for_file_access(),
+					  errmsg("alexidx sidecar: could not copy the kept trees into memory, they load from the sidecar: %m")));
+		alexidx_unregister_all_trees();
+		format_memfd(true);
+	}
+	else if (!map_memfd_over_image())
+		fail_arena_copy();
+	else
+	{
+		/* the next shutdown's image is sealed only once written completely */
+		((ArenaFileHeader *) base)->sealed = 0;
+		pg_write_barrier();
+		pg_atomic_write_u32(&alexidx_shared->arena_in_memfd, 1);
+		ereport(LOG, (errmsg("alexidx sidecar: copied the kept trees into memory in %ld ms",
+							 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
+	}
+	/* whoever read a tree from the image under its lock is done: nobody maps its pages again */
+	alexidx_wait_for_tree_readers();
+	if (ftruncate(image_fd, 0) != 0)
+		ereport(LOG, (errcode_for_file_access(),
+					  errmsg("alexidx sidecar: could not empty the arena image: %m")));
+	close(image_fd);
+	image_fd = -1;
 }

@@ -100,6 +100,12 @@ typedef struct AxShared
 	Size		arena_size;
 	/* the arena holds trees kept at the last clean shutdown, not yet taken (arena_file.c) */
 	bool		arena_kept;
+	/*
+	 * 1 once the memfd holds the arena. Until then the processes map the image of the last
+	 * clean shutdown read-only in its place and only read trees; each maps the memfd over it
+	 * at its next use of a tree after this is set (alexidx_arena_follow).
+	 */
+	pg_atomic_uint32 arena_in_memfd;
 	/* RocksDB's sequence number when the worker closed the sidecar cleanly (0: it did not) */
 	uint64		sidecar_closed_at;
 	/* builds to drop, posted without waiting (abort and commit callbacks) */

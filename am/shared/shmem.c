@@ -88,6 +88,7 @@ alexidx_shmem_startup(void)
 		/* a new shared memory: no backend runs, so no build is writing SST files */
 		alexidx_remove_leftover_ingest_files();
 
+		pg_atomic_init_u32(&alexidx_shared->arena_in_memfd, 0);
 		alexidx_shared->arena_size = arena_bytes();
 		alexidx_shared->arena = alexidx_arena_map(alexidx_shared->arena_size,
 												  &alexidx_shared->arena_kept);
@@ -108,9 +109,12 @@ alexidx_shmem_startup(void)
 void
 alexidx_report_arena_full(Relation index, Size wanted)
 {
-	Size		free_bytes = ax_arena_free_bytes(alexidx_shared->arena);
+	Size		free_bytes;
 	int			suggest_mb = alexidx_memory_mb + Max(alexidx_memory_mb / 2,
 													 (int) (wanted / (1024 * 1024)) + 64);
+
+	alexidx_arena_follow();
+	free_bytes = ax_arena_free_bytes(alexidx_shared->arena);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -131,6 +135,9 @@ alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 
 	/* just promoted: the trees lack what was replayed until the worker has applied it */
 	alexidx_wait_for_tree_handover();
+	/* just after a clean restart: changes wait until the trees are out of the image */
+	if (mode == LW_EXCLUSIVE)
+		alexidx_arena_wait_writable();
 
 	for (attempts = 0;; attempts++)
 	{
@@ -142,6 +149,7 @@ alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 		{
 			LWLockAcquire(&entry->lock, mode);
 			LWLockRelease(alexidx_shared->registry_lock);
+			alexidx_arena_follow();
 			return entry;
 		}
 		LWLockRelease(alexidx_shared->registry_lock);
@@ -164,6 +172,7 @@ alexidx_new_pair(Relation index, Size expected_entries)
 	if (index && index->rd_options)
 		params.max_data_node_slots = ((AlexOptions *) index->rd_options)->max_node_slots;
 	params.wide = index && alexidx_type_wide(alexidx_index_key_type(index));
+	alexidx_arena_wait_writable();
 	pair = ax_pair_create(alexidx_shared->arena, &params, &err);
 	if (pair == NULL)
 		alexidx_report_arena_full(index, expected_entries * alexidx_arena_bytes_per_entry(index));
@@ -175,6 +184,7 @@ alexidx_destroy_pair(AxTreePair *pair)
 {
 	AxError		err;
 
+	alexidx_arena_wait_writable();
 	/* Nothing to undo: a tree that could not be freed only keeps its arena space. */
 	if (ax_pair_destroy(alexidx_shared->arena, pair, &err) != AX_OK)
 		ereport(WARNING,
@@ -247,6 +257,41 @@ alexidx_forget_tree(uint64 build_id)
 		entry->pair = NULL;
 		LWLockRelease(&entry->lock);
 		hash_search(alexidx_registry, &build_id, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(alexidx_shared->registry_lock);
+}
+
+void
+alexidx_unregister_all_trees(void)
+{
+	HASH_SEQ_STATUS seq;
+	AxIndexEntry *entry;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, alexidx_registry);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		/* a reader of the tree finishes first */
+		LWLockAcquire(&entry->lock, LW_EXCLUSIVE);
+		entry->pair = NULL;
+		LWLockRelease(&entry->lock);
+		hash_search(alexidx_registry, &entry->build_id, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(alexidx_shared->registry_lock);
+}
+
+void
+alexidx_wait_for_tree_readers(void)
+{
+	HASH_SEQ_STATUS seq;
+	AxIndexEntry *entry;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
+	hash_seq_init(&seq, alexidx_registry);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		LWLockAcquire(&entry->lock, LW_EXCLUSIVE);
+		LWLockRelease(&entry->lock);
 	}
 	LWLockRelease(alexidx_shared->registry_lock);
 }

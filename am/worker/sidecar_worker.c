@@ -1078,6 +1078,29 @@ apply_some_wal(TimestampTz *retry_at)
 	return more_wal;
 }
 
+/* alexidx.hold_arena_copy (tests): keeps the kept trees in the image until it is turned off. */
+static void
+hold_arena_copy(void)
+{
+	while (alexidx_hold_arena_copy && !shutdown_requested)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+	if (shutdown_requested)
+	{
+		clean_exit = true;
+		proc_exit(1);
+	}
+}
+
 void
 alexidx_worker_main(Datum arg)
 {
@@ -1103,8 +1126,13 @@ alexidx_worker_main(Datum arg)
 	clean = start_incarnation();
 	alexidx_shared->worker_latch = MyLatch;
 	catch_up_at_start();
-	/* on a primary after a clean restart, the trees are there already */
+	/*
+	 * On a primary after a clean restart, the trees are there already: they answer from the
+	 * image at once, and take changes once copied into memory.
+	 */
 	alexidx_arena_take_kept_trees(sidecar, opened_at, sidecar_is_live && !RecoveryInProgress());
+	hold_arena_copy();
+	alexidx_arena_copy_kept_trees();
 	pg_write_barrier();
 	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_RUNNING);
 	ereport(LOG, (errmsg("alexidx sidecar started (incarnation %u, previous shutdown %s)",

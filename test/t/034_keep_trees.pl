@@ -30,6 +30,7 @@ my $rows = $node->safe_psql('postgres', 'SELECT count(k) FROM t');
 my $urows = $node->safe_psql('postgres', 'SELECT count(*) FROM u');
 
 my $image = $node->data_dir . '/pg_alexidx/pgsql_tmp_arena';
+my $pos;
 
 # Restarts with $how ('fast' or 'immediate'), then says whether the start took kept trees
 # (how many), and checks every index against seq scans.
@@ -86,6 +87,64 @@ is($node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan
 	$node->safe_psql('postgres', "SET enable_indexscan = off; SET enable_bitmapscan = off; $by_v"),
 	'after CREATE and DROP INDEX: the second index of t equals a seq scan');
 
+# The kept trees answer as soon as the worker has registered them, read from the image the
+# processes map read-only; changes wait until the worker has copied it into the arena's memory
+# (alexidx.hold_arena_copy holds that copy here), and the image's space is given back then.
+sub image_bytes_held
+{
+	my ($pm) = split /\n/, slurp_file($node->data_dir . '/postmaster.pid');
+	for my $fd (glob("/proc/$pm/fd/*"))
+	{
+		my $to = readlink($fd) // '';
+		return -s $fd if $to =~ m{pgsql_tmp_arena};
+	}
+	return undef;
+}
+$node->append_conf('postgresql.conf', "alexidx.hold_arena_copy = on\n");
+$pos = -s $node->logfile;
+$node->stop('fast');
+ok(-e $image, 'held copy: the shutdown wrote the image');
+$node->start;
+ok(ax_poll(30, 0.1, sub { substr(slurp_file($node->logfile), $pos) =~ /took 3 trees kept at the last clean shutdown/ }),
+	'held copy: the start took the three trees');
+ax_verify($node, label => 'answering from the image', expect_count => $rows, no_check => 1);
+ax_verify($node, label => 'answering from the image (unlogged)', table => 'u', index => 'u_ax',
+	expect_count => $urows, no_check => 1);
+unlike(substr(slurp_file($node->logfile), $pos), qr/copied the kept trees into memory/,
+	'held copy: the trees answered before they were copied');
+ok(!-e $image, 'held copy: the image has no name once taken');
+cmp_ok(image_bytes_held() // 0, '>', 1 << 20, 'held copy: the postmaster keeps the image open');
+my $writer = ax_bg($node, 'postgres', 'held_writer', "INSERT INTO t VALUES (800001, 1);\n");
+ok(ax_poll(30, 0.1, sub { $node->safe_psql('postgres',
+	q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO t VALUES (800001%' AND wait_event_type = 'Extension'}) eq '1' }),
+	'held copy: an INSERT waits for the copy');
+sleep 1;
+ok($writer->{h}->pumpable, 'held copy: the INSERT is still waiting a second later');
+$node->append_conf('postgresql.conf', "alexidx.hold_arena_copy = off\n");
+$node->reload;
+my ($wrc, undef, $werr) = ax_bg_finish($writer, 60);
+is($wrc, 0, 'held copy: the INSERT ends once the trees are copied') or diag($werr);
+ok(ax_poll(30, 0.1, sub { substr(slurp_file($node->logfile), $pos) =~ /copied the kept trees into memory/ }),
+	'held copy: the worker copied the trees');
+ok(ax_poll(30, 0.1, sub { (image_bytes_held() // 0) == 0 }), 'held copy: the image\'s space is given back');
+$rows++;
+is($node->safe_psql('postgres', 'SELECT count(k) FROM t'), $rows, 'held copy: the row is in the table');
+ax_verify($node, label => 'after the copy', expect_count => $rows);
+$node->safe_psql('postgres', 'DELETE FROM t WHERE k = 800001; VACUUM t;');
+$rows--;
+($taken) = restart_and_verify('clean restart after a held copy', 'fast');
+is($taken, 3, 'clean restart after a held copy: kept again');
+
+# a stop while the copy is held writes no image (the memory holds no trees yet): the next
+# start loads from the sidecar
+$node->append_conf('postgresql.conf', "alexidx.hold_arena_copy = on\n");
+$node->restart;
+ok(ax_poll(30, 0.1, sub { $node->safe_psql('postgres', "SELECT count(*) FROM t WHERE k = 1") ne '' }), 'stop while held: the server answers');
+($taken, $log, $written) = restart_and_verify('stop while held', 'fast',
+	between => sub { $node->append_conf('postgresql.conf', "alexidx.hold_arena_copy = off\n") });
+ok(!$written, 'stop while held: no image written');
+is($taken, 0, 'stop while held: no kept trees');
+
 # an immediate stop does not seal: the trees load from the sidecar, and the unlogged index
 # is reset like its table
 $node->safe_psql('postgres', 'INSERT INTO t SELECT 600000 + g, g FROM generate_series(1, 1000) g');
@@ -98,7 +157,7 @@ $urows = 100;
 
 # a crash restart (a backend killed) makes shared memory anew without a seal
 $node->safe_psql('postgres', 'SELECT 1');
-my $pos = -s $node->logfile;
+$pos = -s $node->logfile;
 my $bg = ax_bg($node, 'postgres', 'victim', "SELECT pg_sleep(60);\n");
 ax_poll(30, 0.05, sub { $node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'}) eq '1' });
 my $victim = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'});
