@@ -12,10 +12,21 @@
  * backups and pg_rewind skip pgsql_tmp names), holds only those pages. The postmaster writes
  * it when it exits after a clean shutdown, once every other process is gone and the shutdown
  * checkpoint is written: the pages, an fsync, then the header that seals it, another fsync.
- * The next postmaster checks the image's header and maps the memfd at the image's address;
- * the sidecar worker reads the pages in (sendfile, straight into the memfd) before any index
- * answers, and removes the image: from then on the arena is live. The server accepts
- * connections meanwhile, so other indexes answer at once.
+ * The next postmaster checks the image's header and maps the image itself, read-only, at its
+ * address (the memfd's place); every process it forks inherits that. The sidecar worker checks
+ * the trees against the sidecar and registers them: they answer at once, read from the image
+ * (faulted in as touched, mostly from the page cache), however large the arena. Then the
+ * worker copies the image into the memfd (sendfile, no page faults) and says so
+ * (arena_in_memfd); each process maps the memfd over the image before it next reads a tree,
+ * and changes wait until then (alexidx_arena_wait_writable). A reader that read the image
+ * did so under its tree's lock, so once the worker has taken each tree's lock after the
+ * copy nobody touches the image again, and the worker empties it (its name went when the
+ * worker took it).
+ *
+ * Reads never see a stale tree: the copy equals the image (nothing changes before it is
+ * done), and a process maps the copy after taking a tree's lock, which any change since
+ * the copy was taken under. A stray write into the read-only image faults at once instead of
+ * changing one process's view.
  *
  * Why a sealed image is exact. On a primary a tree changes only together with the WAL record
  * of the change, under the tree's lock (insert.c, vacuum.c), and a build's tree is registered
@@ -40,8 +51,9 @@
  *   - the worker finds every listed build ready in the sidecar, in the same database, and
  *     the arena holds little besides the listed trees.
  *
- * Cost: the shutdown writes and syncs the arena's used pages (about 24 bytes per entry), the
- * worker reads them at start (about 0.15 s per 10M entries from the page cache).
+ * Cost: the shutdown writes and syncs the arena's used pages (about 20 bytes per entry); at
+ * start the worker copies them in the background (about 0.15 s per 10M entries from the page
+ * cache), during which changes to alexidx indexes and requests to the worker wait.
  * alexidx.keep_trees = off skips both.
  */
 #include "postgres.h"
@@ -407,9 +419,9 @@ format_arena(char *base, Size heap_size, uint64 system_identifier)
 
 /*
  * Postmaster, when it makes shared memory: maps the arena and returns its heap. *kept says
- * that it is mapped where the image of the last clean shutdown wants it: the sidecar worker
- * reads the image in (alexidx_arena_take_kept_trees), so that the server accepts connections
- * meanwhile and indexes of other kinds answer at once. Otherwise the arena is formatted here.
+ * that the image of the last clean shutdown is mapped there instead, read-only: the sidecar
+ * worker takes its trees (alexidx_arena_take_kept_trees) and copies it into the memfd
+ * (alexidx_arena_copy_kept_trees). Otherwise the memfd is mapped and formatted here.
  */
 void *
 alexidx_arena_map(Size heap_size, bool *kept)
