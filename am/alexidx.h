@@ -153,6 +153,7 @@ typedef struct AxIndexEntry
 extern bool alexidx_keep_trees;
 extern void *alexidx_arena_map(Size heap_size, bool *kept);
 extern int	alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable);
+extern bool alexidx_arena_copy_pending(void);
 extern void alexidx_arena_copy_kept_trees(void);
 /*
  * After a clean restart the trees are read from the image of the last shutdown, mapped
@@ -161,6 +162,12 @@ extern void alexidx_arena_copy_kept_trees(void);
  * it is done. Before changing anything in the arena: waits until it is done, then maps it.
  */
 extern void alexidx_arena_follow(void);
+/*
+ * Before concluding that a tree is not loaded: just after a clean restart, waits until the
+ * worker has registered the kept trees (it opens the sidecar first), rather than asking it
+ * for a tree that is about to be there.
+ */
+extern void alexidx_arena_wait_kept_taken(void);
 extern void alexidx_arena_wait_writable(void);
 
 

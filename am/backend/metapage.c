@@ -109,6 +109,7 @@ alexidx_read_build_id(Relation index)
 		return *(uint64 *) index->rd_amcache;
 
 	meta_build = alexidx_read_metapage(index);
+	alexidx_arena_wait_kept_taken();
 	if (alexidx_loaded_in_database(meta_build, index->rd_node.dbNode))
 		build_id = meta_build;
 	else

@@ -327,6 +327,23 @@ alexidx_arena_follow(void)
 }
 
 void
+alexidx_arena_wait_kept_taken(void)
+{
+	while (alexidx_shared->arena_kept)
+	{
+		if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 2,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pg_read_barrier();
+}
+
+void
 alexidx_arena_wait_writable(void)
 {
 	if (!on_image)
@@ -602,6 +619,14 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 	return h->ntrees;
 }
 
+/* Sidecar worker: are there kept trees still to copy out of the image? */
+bool
+alexidx_arena_copy_pending(void)
+{
+	return image_fd >= 0 && !alexidx_shared->arena_kept &&
+		pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) == 0;
+}
+
 /*
  * Sidecar worker, after alexidx_arena_take_kept_trees (a worker that died before it finished
  * is followed by one that does it again): copies the image into the memfd and says that the
@@ -616,8 +641,12 @@ alexidx_arena_copy_kept_trees(void)
 
 	if (alexidx_shared->arena_kept || image_fd < 0)
 		return;
+	/*
+	 * Copied by an earlier worker: this one, forked by the postmaster, maps the image still
+	 * (emptied, if that worker got so far) and must map the memfd before anything else.
+	 */
 	if (pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) != 0)
-		;						/* copied by a worker that died before it emptied the image */
+		alexidx_arena_follow();
 	else if (!copy_extents(image_fd, image_fd, base, 0, mapped_bytes, true))
 	{
 		ereport(LOG, (errcode_for_file_access(),

@@ -157,6 +157,12 @@ alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 		if (attempts > 2)
 			elog(ERROR, "alexidx: tree of index \"%s\" vanished while loading",
 				 RelationGetRelationName(index));
+		if (attempts == 0 && alexidx_shared->arena_kept)
+		{
+			/* just after a clean restart: the tree may be about to come from the image */
+			alexidx_arena_wait_kept_taken();
+			continue;
+		}
 		/* After a restart: the worker rebuilds the tree from the sidecar. */
 		alexidx_sidecar_load(index, build_id);
 	}

@@ -1082,7 +1082,7 @@ apply_some_wal(TimestampTz *retry_at)
 static void
 hold_arena_copy(void)
 {
-	while (alexidx_hold_arena_copy && !shutdown_requested)
+	while (alexidx_hold_arena_copy && alexidx_arena_copy_pending() && !shutdown_requested)
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
 						 PG_WAIT_EXTENSION);

@@ -130,8 +130,18 @@ ok(ax_poll(30, 0.1, sub { (image_bytes_held() // 0) == 0 }), 'held copy: the ima
 $rows++;
 is($node->safe_psql('postgres', 'SELECT count(k) FROM t'), $rows, 'held copy: the row is in the table');
 ax_verify($node, label => 'after the copy', expect_count => $rows);
+# a worker started after the copy (forked from the postmaster, which maps the emptied image)
+# reads and changes the trees in memory
+my $old_worker = ax_sidecar_pid($node);
+$pos = -s $node->logfile;
+kill 'TERM', $old_worker;
+ok(ax_poll(30, 0.1, sub { substr(slurp_file($node->logfile), $pos) =~ /alexidx sidecar started/ }),
+	'held copy: the worker restarted');
+ax_verify($node, label => 'worker restarted after the copy', expect_count => $rows);
 $node->safe_psql('postgres', 'DELETE FROM t WHERE k = 800001; VACUUM t;');
 $rows--;
+unlike(substr(slurp_file($node->logfile), $pos), qr/terminated by signal/,
+	'held copy: no process died after the worker restarted');
 ($taken) = restart_and_verify('clean restart after a held copy', 'fast');
 is($taken, 3, 'clean restart after a held copy: kept again');
 
