@@ -31,6 +31,7 @@ int			alexidx_sweep_interval = 10;
 bool		alexidx_preloaded = false;
 bool		alexidx_hold_sidecar_apply = false;
 bool		alexidx_hold_arena_copy = false;
+bool		alexidx_am_sidecar_worker = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;

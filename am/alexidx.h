@@ -42,6 +42,7 @@ extern int	alexidx_sweep_interval;
 extern bool alexidx_preloaded;
 extern bool alexidx_hold_sidecar_apply;
 extern bool alexidx_hold_arena_copy;
+extern bool alexidx_am_sidecar_worker;
 
 /* Fails with a message naming shared_preload_libraries unless we were preloaded. */
 extern void alexidx_require_preload(void);
@@ -187,6 +188,8 @@ extern void alexidx_unregister_all_trees(void);
 extern void alexidx_wait_for_tree_readers(void);
 /* Registers a build's trees; false (and the trees freed) when the registry is full. */
 extern bool alexidx_register_pair(uint64 build_id, Oid dboid, AxTreePair *pair);
+/* The same, but never frees them: registered already is fine, a full registry returns false. */
+extern bool alexidx_register_pair_as_is(uint64 build_id, Oid dboid, AxTreePair *pair);
 /* Is the build's tree loaded, for an index of database dboid? */
 extern bool alexidx_loaded_in_database(uint64 build_id, Oid dboid);
 /* Creates an empty pair of trees, or reports a full arena. */

@@ -348,6 +348,9 @@ alexidx_arena_wait_writable(void)
 {
 	if (!on_image)
 		return;
+	/* the copy is the worker's own job: it changes nothing in the arena before it */
+	if (alexidx_am_sidecar_worker && pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) == 0)
+		ereport(FATAL, (errmsg_internal("alexidx sidecar: a change to the arena before the kept trees were copied")));
 	while (pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) == 0)
 	{
 		if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
@@ -465,7 +468,7 @@ alexidx_arena_map(Size heap_size, bool *kept)
 	}
 	/* what a postmaster killed while it wrote an image left */
 	unlink(ARENA_IMAGE_NEW);
-	image = open(ARENA_IMAGE, O_RDWR);
+	image = open(ARENA_IMAGE, O_RDWR | O_CLOEXEC);
 	if (image >= 0 && arena_fd < 0)
 		why = "alexidx.keep_trees is off";
 	else if (image >= 0 && image_usable(image, &h, total, &why))
@@ -512,13 +515,11 @@ alexidx_arena_map(Size heap_size, bool *kept)
 	return base + header_bytes();
 }
 
+/* (a tree of the image is never freed here: that would change the image) */
 static bool
 register_kept_pair(const KeptTree *k)
 {
-	/* a worker that died after registering it: registering again would free it */
-	if (alexidx_loaded_in_database(k->build_id, k->dboid))
-		return true;
-	return alexidx_register_pair(k->build_id, k->dboid, k->pair);
+	return alexidx_register_pair_as_is(k->build_id, k->dboid, k->pair);
 }
 
 static void
@@ -530,11 +531,13 @@ fail_arena_copy(void)
 
 /*
  * The image is not taken (or could not be copied): the worker formats the memfd, and every
- * process maps it at its next use of a tree. No tree is registered: nobody reads the image.
+ * process maps it at its next use of a tree. No tree of the image stays registered, so
+ * nobody reads the image any more.
  */
 static void
 format_memfd(bool copied_some)
 {
+	alexidx_unregister_all_trees();
 	if (!map_memfd_over_image())
 		fail_arena_copy();
 	/* a partial copy would hold memory nothing uses */
@@ -567,6 +570,9 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 
 	if (!alexidx_shared->arena_kept)
 		return 0;
+	/* an earlier worker decided to take them and died while registering them: finish */
+	if (alexidx_shared->arena_taking)
+		goto take;
 	if (!usable)
 		why = "the sidecar was restored or set aside, or the server is in recovery";
 	else if (!on_image || h->sealed == 0 || h->base != (uintptr_t) base)
@@ -604,10 +610,20 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 	{
 		ereport(LOG, (errmsg("alexidx sidecar: not taking the trees in \"%s\": %s; they load from the sidecar",
 							 ARENA_IMAGE, why)));
-		alexidx_shared->arena_kept = false;
+		/* (a worker that dies in between decides the same again: the checks see the same) */
 		format_memfd(false);
+		pg_write_barrier();
+		alexidx_shared->arena_kept = false;
 		return 0;
 	}
+	/*
+	 * Decided: from here a worker that dies is followed by one that finishes registering
+	 * (the first one's writes changed the sidecar's sequence number, so the checks above
+	 * would now refuse the trees that some backends may already be reading).
+	 */
+	alexidx_shared->arena_taking = true;
+	pg_write_barrier();
+take:
 	for (i = 0; i < h->ntrees; i++)
 		if (!register_kept_pair(&h->trees[i]))
 			ereport(LOG, (errmsg("alexidx sidecar: no registry room for kept build " UINT64_FORMAT,
@@ -628,16 +644,18 @@ alexidx_arena_copy_pending(void)
 }
 
 /*
- * Sidecar worker, after alexidx_arena_take_kept_trees (a worker that died before it finished
- * is followed by one that does it again): copies the image into the memfd and says that the
- * arena lives there now, then empties the image. Until then changes wait, and after it every
- * process maps the memfd before it next reads a tree.
+ * Sidecar worker, after alexidx_arena_take_kept_trees, and first thing at its start (a worker
+ * that died before it finished is followed by one that does it again before anything else):
+ * copies the image into the memfd and says that the arena lives there now, then empties the
+ * image. Until then changes wait, and after it every process maps the memfd before it next
+ * reads a tree.
  */
 void
 alexidx_arena_copy_kept_trees(void)
 {
 	char	   *base = (char *) header;
 	TimestampTz start = GetCurrentTimestamp();
+	struct stat st;
 
 	if (alexidx_shared->arena_kept || image_fd < 0)
 		return;
@@ -651,7 +669,6 @@ alexidx_arena_copy_kept_trees(void)
 	{
 		ereport(LOG, (errcode_for_file_access(),
 					  errmsg("alexidx sidecar: could not copy the kept trees into memory, they load from the sidecar: %m")));
-		alexidx_unregister_all_trees();
 		format_memfd(true);
 	}
 	else if (!map_memfd_over_image())
@@ -664,6 +681,13 @@ alexidx_arena_copy_kept_trees(void)
 		pg_atomic_write_u32(&alexidx_shared->arena_in_memfd, 1);
 		ereport(LOG, (errmsg("alexidx sidecar: copied the kept trees into memory in %ld ms",
 							 (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp()))));
+	}
+	/* emptied by an earlier worker: nothing left to do (the postmaster keeps its descriptor) */
+	if (fstat(image_fd, &st) == 0 && st.st_size == 0)
+	{
+		close(image_fd);
+		image_fd = -1;
+		return;
 	}
 	/* whoever read a tree from the image under its lock is done: nobody maps its pages again */
 	alexidx_wait_for_tree_readers();

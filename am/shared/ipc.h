@@ -100,6 +100,8 @@ typedef struct AxShared
 	Size		arena_size;
 	/* the arena holds trees kept at the last clean shutdown, not yet taken (arena_file.c) */
 	bool		arena_kept;
+	/* the worker decided to take them (a worker that dies meanwhile is followed by one that finishes) */
+	bool		arena_taking;
 	/*
 	 * 1 once the memfd holds the arena. Until then the processes map the image of the last
 	 * clean shutdown read-only in its place and only read trees; each maps the memfd over it

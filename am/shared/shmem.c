@@ -190,12 +190,32 @@ alexidx_destroy_pair(AxTreePair *pair)
 {
 	AxError		err;
 
+	if (pair == NULL)
+		return;
 	alexidx_arena_wait_writable();
 	/* Nothing to undo: a tree that could not be freed only keeps its arena space. */
 	if (ax_pair_destroy(alexidx_shared->arena, pair, &err) != AX_OK)
 		ereport(WARNING,
 				(errmsg("alexidx: could not free a tree: %s", err.message),
 				 errdetail("Its shared memory stays in use until the server restarts.")));
+}
+
+bool
+alexidx_register_pair_as_is(uint64 build_id, Oid dboid, AxTreePair *pair)
+{
+	AxIndexEntry *entry;
+	bool		found;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_EXCLUSIVE);
+	entry = hash_search(alexidx_registry, &build_id, HASH_ENTER_NULL, &found);
+	if (entry != NULL && !found)
+	{
+		LWLockInitialize(&entry->lock, alexidx_shared->index_tranche);
+		entry->dboid = dboid;
+		entry->pair = pair;
+	}
+	LWLockRelease(alexidx_shared->registry_lock);
+	return entry != NULL;
 }
 
 bool

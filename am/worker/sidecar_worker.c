@@ -1119,6 +1119,13 @@ alexidx_worker_main(Datum arg)
 	CurrentResourceOwner = ResourceOwnerCreate(NULL, "alexidx sidecar");
 
 	pg_atomic_write_u32(&alexidx_shared->worker_state, AXW_STARTING);
+	alexidx_am_sidecar_worker = true;
+	/*
+	 * A worker before this one took the kept trees and died before it copied them: copy them
+	 * first (it needs nothing from the sidecar), since anything below may change the arena.
+	 */
+	hold_arena_copy();
+	alexidx_arena_copy_kept_trees();
 	prepare_directory(alexidx_sidecar_dir());
 	prepare_directory(alexidx_ingest_dir());
 

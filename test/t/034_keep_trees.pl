@@ -120,6 +120,14 @@ ok(ax_poll(30, 0.1, sub { $node->safe_psql('postgres',
 	'held copy: an INSERT waits for the copy');
 sleep 1;
 ok($writer->{h}->pumpable, 'held copy: the INSERT is still waiting a second later');
+# a worker that stops before the copy: the next one does the copy (held too), the trees
+# answer from the image meanwhile
+my $held_worker = ax_sidecar_pid($node);
+kill 'TERM', $held_worker;
+ok(ax_poll(30, 0.1, sub { my $p = ax_sidecar_pid($node); $p ne '' && $p ne $held_worker }),
+	'held copy: a new worker replaced the stopped one');
+ax_verify($node, label => 'answering from the image, worker restarted', expect_count => $rows, no_check => 1);
+ok($writer->{h}->pumpable, 'held copy: the INSERT still waits for the copy');
 $node->append_conf('postgresql.conf', "alexidx.hold_arena_copy = off\n");
 $node->reload;
 my ($wrc, undef, $werr) = ax_bg_finish($writer, 60);
