@@ -326,10 +326,23 @@ alexidx_arena_follow(void)
 						errmsg("alexidx: could not map the arena's memory: %m")));
 }
 
-void
-alexidx_arena_wait_kept_taken(void)
+static bool
+kept_trees_taken(void)
 {
-	while (alexidx_shared->arena_kept)
+	return !alexidx_shared->arena_kept;
+}
+
+static bool
+kept_trees_copied(void)
+{
+	return pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) != 0;
+}
+
+/* Waits, interruptibly, until the sidecar worker has done(); an ERROR if it failed. */
+static void
+wait_for_worker(bool (*done) (void))
+{
+	while (!done())
 	{
 		if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
 			ereport(ERROR,
@@ -344,24 +357,20 @@ alexidx_arena_wait_kept_taken(void)
 }
 
 void
+alexidx_arena_wait_kept_taken(void)
+{
+	wait_for_worker(kept_trees_taken);
+}
+
+void
 alexidx_arena_wait_writable(void)
 {
 	if (!on_image)
 		return;
 	/* the copy is the worker's own job: it changes nothing in the arena before it */
-	if (alexidx_am_sidecar_worker && pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) == 0)
+	if (alexidx_am_sidecar_worker && !kept_trees_copied())
 		ereport(FATAL, (errmsg_internal("alexidx sidecar: a change to the arena before the kept trees were copied")));
-	while (pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) == 0)
-	{
-		if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
-			ereport(ERROR,
-					(errcode(ERRCODE_IO_ERROR),
-					 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error)));
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	wait_for_worker(kept_trees_copied);
 	alexidx_arena_follow();
 }
 
