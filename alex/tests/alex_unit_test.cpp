@@ -536,3 +536,52 @@ TEST(AlexStats, Reasonable) {
   EXPECT_LT(st.avg_search_distance, 8.0);
   EXPECT_LE(double(t.memory_bytes()) / double(entries.size()), 24.0);
 }
+
+// bulk_load lays data nodes out at Params::bulk_density; the first insert into such a
+// node grows it to init_density, and everything stays findable.
+TEST(AlexBulkDensity, DenseBulkLoadThenInserts) {
+  for (double bd : {0.93, 1.0, 0.7}) {
+    alex::Params p;
+    p.bulk_density = bd;
+    Tree t(p);
+    auto keys = uniform_keys(200000, 11);
+    auto all = with_payloads(keys);
+    auto sorted = all;
+    std::sort(sorted.begin(), sorted.end());
+    t.bulk_load(sorted.data(), sorted.size());
+    expect_valid(t);
+    const alex::Stats st = t.stats();
+    // Slots per entry after bulk load: at most 1/bulk_density plus the rounding of each
+    // node to 64 slots.
+    const double slots = double(st.data_bytes) / (sizeof(int64_t) + sizeof(uint64_t) + 1.0 / 8) / double(st.entries);
+    EXPECT_LE(slots, 1.0 / bd + 64.0 * double(st.data_nodes) / double(st.entries) + 0.01) << bd;
+    auto extra = with_payloads(uniform_keys(20000, 12));
+    for (auto& e : extra) t.insert(e.key, e.payload + 1000000);
+    std::vector<Entry> ref = all;
+    for (auto& e : extra) ref.push_back(Entry{e.key, e.payload + 1000000});
+    expect_matches(t, ref);
+  }
+}
+
+TEST(AlexBulkDensity, BadBulkDensityThrows) {
+  alex::Params p;
+  p.bulk_density = 1.5;
+  EXPECT_THROW(Tree t(p), std::invalid_argument);
+  p.bulk_density = p.min_density;
+  EXPECT_THROW(Tree t(p), std::invalid_argument);
+}
+
+// Dense layouts place a cluster of keys predicted at one slot around that slot (centred),
+// not all to its right: every entry is still found, including clusters at both node ends.
+TEST(AlexBulkDensity, CentredPlacementKeepsOrderAtTheEdges) {
+  alex::Params p;
+  p.bulk_density = 1.0;  // no free slot at all
+  p.max_data_node_slots = 1024;
+  Tree t(p);
+  std::vector<Entry> v;
+  for (int64_t i = 0; i < 300; ++i) v.push_back(E(i, 0));                 // dense run at the left end
+  for (int64_t i = 0; i < 300; ++i) v.push_back(E(1000000 + i * 3000, 0));  // spread
+  for (int64_t i = 0; i < 300; ++i) v.push_back(E(5000000 + i, 0));       // dense run at the right end
+  t.bulk_load(v.data(), v.size());
+  expect_matches(t, v);
+}

@@ -46,6 +46,11 @@ struct Params {
   // Nodes are laid out at init_density, grow when they pass max_density and shrink below
   // min_density. High densities keep memory per entry below a B+-tree's.
   double min_density = 0.6, max_density = 0.85, init_density = 0.75;
+  // bulk_load() lays its data nodes out at this density (in (min_density, 1]). Like a
+  // B+-tree built from sorted input, whose pages are packed full: a bulk-loaded index is
+  // mostly read, and a node that is inserted into first grows to init_density (one
+  // re-layout of that node), so it pays for its room only once it is written to.
+  double bulk_density = 0.93;
 };
 
 // How often the tree changed shape, since it was made (bulk_load and clear keep counting).
@@ -131,6 +136,8 @@ class Alex {
     if (!(params_.min_density >= 0 && params_.min_density < params_.init_density &&
           params_.init_density < params_.max_density && params_.max_density <= 1.0))
       throw std::invalid_argument("alex::Params: need 0 <= min_density < init_density < max_density <= 1");
+    if (!(params_.bulk_density > params_.min_density && params_.bulk_density <= 1.0))
+      throw std::invalid_argument("alex::Params: need min_density < bulk_density <= 1");
     params_.max_data_node_slots = std::max<std::size_t>(64, params_.max_data_node_slots & ~std::size_t{63});
     sz_.max_slots = params_.max_data_node_slots;
     sz_.min_density = params_.min_density;
@@ -151,7 +158,7 @@ class Alex {
       if (sorted[i] < sorted[i - 1]) throw std::invalid_argument("alex::bulk_load: input not sorted by (key, payload)");
     Node* fresh = nullptr;
     if (n > 0) {
-      Build b(store_, sz_, sorted + n, false);
+      Build b(store_, sz_, sorted + n, false, params_.bulk_density);
       fresh = b.subtree(sorted, n);  // cleans up after itself if it throws
     }
     clear();

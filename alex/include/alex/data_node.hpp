@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <cmath>
+#include <limits>
 
 #include "bitmap.hpp"
 #include "cost_model.hpp"
@@ -133,12 +134,21 @@ struct DataNode : NodeBase {
     return lo;
   }
 
+  // The predicted slot for k, with its occupancy word and payload line requested from
+  // memory: a lookup reads them right after the key search, whose misses they overlap.
+  std::size_t predict_prefetch(K k) const noexcept {
+    const std::size_t p = predict(k);
+    __builtin_prefetch(bits + (p >> 6));
+    __builtin_prefetch(pays + p);
+    return p;
+  }
+
   // Slot-level searches (result may be a gap; the entry is the next occupied slot).
   std::size_t slot_lower_key(K k) const noexcept {
-    return exp_search(predict(k), [&](std::size_t i) { return keys[i] < k; });
+    return exp_search(predict_prefetch(k), [&](std::size_t i) { return keys[i] < k; });
   }
   std::size_t slot_upper_key(K k) const noexcept {
-    return exp_search(predict(k), [&](std::size_t i) { return !(k < keys[i]); });
+    return exp_search(predict_prefetch(k), [&](std::size_t i) { return !(k < keys[i]); });
   }
   std::size_t slot_lower_pair(K k, P p, std::uint64_t* iters = nullptr) const noexcept {
     return exp_search(
@@ -349,16 +359,49 @@ struct DataNode : NodeBase {
     }
     model = lm;
 
+    auto pred_of = [&](std::size_t i) {
+      return LinearModel::clamp_slot(lm.slope * static_cast<double>(Traits::to_u64(src.key(i)) - base) + lm.intercept,
+                                     cap);
+    };
+    // Centred placement: keys that want the same stretch of slots are laid around it, not
+    // all pushed to its right. The slot of entry i is the midpoint of the placements that
+    // push collisions only rightwards (f, computed on the fly below) and only leftwards
+    // (g, computed here from the right end). Both are strictly increasing and within
+    // [i, cap - m + i], so their rounded-down midpoint is too. A cluster of c keys predicted
+    // at one slot then sits c/2 either side of it instead of c to its right, which keeps
+    // searches short when the node is dense (bulk_density). g is kept as 32-bit slot numbers
+    // at the end of the new key array, which the placement below overwrites only after it
+    // has read them (entry i writes key slots <= cap - m + i; g[j] for j > i lies beyond).
+    std::uint32_t* g = nullptr;
+    constexpr std::size_t W = sizeof(K) / sizeof(std::uint32_t);
+    if constexpr (sizeof(K) >= 8 && sizeof(K) % sizeof(std::uint32_t) == 0) {
+      if (cap <= std::numeric_limits<std::uint32_t>::max()) {
+        g = reinterpret_cast<std::uint32_t*>(keys) + (W * cap - m);
+        std::size_t nx = cap;  // g[i + 1]
+        for (std::size_t i = m; i-- > 0;) {
+          const std::size_t v = std::max(std::min(pred_of(i), nx - 1), i);  // branch-free
+          g[i] = static_cast<std::uint32_t>(v);
+          nx = v;
+        }
+      }
+    }
+
     cost::LayoutCostAccumulator acc;
     std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
+    std::size_t fwd = 0;   // f[i - 1]
     std::size_t word_idx = 0;
     std::uint64_t word = 0;
     for (std::size_t i = 0; i < m; ++i) {
+      const std::size_t pred = pred_of(i);
+      std::size_t want = pred;
+      if (g) {
+        const std::size_t f = std::min(std::max(pred, i > 0 ? fwd + 1 : 0), cap - m + i);
+        fwd = f;
+        want = (f + g[i]) / 2;
+      }
       const K k = src.key(i);
       const P p = src.pay(i);
-      const std::size_t pred =
-          LinearModel::clamp_slot(lm.slope * static_cast<double>(Traits::to_u64(k) - base) + lm.intercept, cap);
-      const std::size_t pos = place(k, p, pred, i, m, prev);
+      const std::size_t pos = place(k, p, want, i, m, prev);
       const std::size_t w = pos >> 6;
       if (w != word_idx) {
         bits[word_idx] = word;
