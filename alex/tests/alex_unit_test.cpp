@@ -167,15 +167,16 @@ TEST(AlexLayout, DistinctAndDuplicatePaths) {
 // A whole batch into one (big) data node, hitting its first and last slots, where the
 // batch path prefetches around the predicted slot.
 TEST(AlexBatch, WholeBatchIntoOneLeafAtItsEdges) {
+  // 15,000 keys: one bulk-loaded leaf at any default density (leaf_target is ~19,600 keys).
   Tree t;
   std::vector<Entry> ref;
-  for (int64_t i = 0; i < 20000; ++i) ref.push_back(E(i * 100, 0));
+  for (int64_t i = 0; i < 15000; ++i) ref.push_back(E(i * 100, 0));
   t.bulk_load(ref.data(), ref.size());
   ASSERT_EQ(t.stats().data_nodes, 1u);
   std::vector<Entry> batch;
   for (int64_t i = 0; i < 300; ++i) {
     batch.push_back(E(-1 - i, 1));             // before the first key
-    batch.push_back(E(1999900 + 1 + i, 1));    // after the last key
+    batch.push_back(E(1499900 + 1 + i, 1));    // after the last key
     batch.push_back(E(i * 6000 + 50, 1));      // spread through the node
   }
   std::vector<Entry> copy = batch;
