@@ -586,3 +586,24 @@ TEST(AlexBulkDensity, CentredPlacementKeepsOrderAtTheEdges) {
   t.bulk_load(v.data(), v.size());
   expect_matches(t, v);
 }
+
+// Time-ordered keys with jitter (each window of 64 consecutive keys shuffled) appended
+// past the end of a bulk-loaded tree, as uuid v7 or time series arrive: such inserts count
+// as appends (past the node's model), the tail node grows with room on its right, and
+// every entry stays where the reference has it.
+TEST(AlexAppend, JitteredAppendsPastTheEnd) {
+  Tree t;
+  std::vector<Entry> ref;
+  for (int64_t i = 0; i < 50000; ++i) ref.push_back(E(i * 10, 0));
+  t.bulk_load(ref.data(), ref.size());
+  std::mt19937_64 rng(5);
+  std::vector<int64_t> ks;
+  for (int64_t i = 0; i < 200000; ++i) ks.push_back(500000 + i * 10);
+  for (std::size_t i = 0; i + 64 <= ks.size(); i += 64) std::shuffle(ks.begin() + i, ks.begin() + i + 64, rng);
+  for (std::size_t i = 0; i < ks.size(); ++i) {
+    t.insert(ks[i], i);
+    ref.push_back(E(ks[i], i));
+  }
+  expect_matches(t, ref);
+  EXPECT_GT(t.stats().events.expansions + t.stats().events.sideways_splits + t.stats().events.downward_splits, 0u);
+}

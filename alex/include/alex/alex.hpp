@@ -640,10 +640,18 @@ class Alex {
 
   // An append-heavy node whose last slot is taken would shift ever longer runs left for
   // each further append; it grows (or splits) early instead.
+  // The same holds for a key a little below the last entry but past the node's model (a
+  // time-ordered key with jitter), and for any node whose slots at the right edge are one
+  // packed run of kEdgeRun or more: the key would shift that run (or a key arriving out
+  // of order a little later would), so the node grows now, with room on its right.
+  static constexpr std::size_t kEdgeRun = 64;
   static bool at_append_edge(const Data* leaf, Key k, Payload p) noexcept {
     if (leaf->cap == 0 || !leaf->occupied(leaf->cap - 1)) return false;
-    if (Entry{k, p} < leaf->entry(leaf->cap - 1)) return false;
-    return detail::cost::is_append_heavy(leaf->inserts, leaf->appends);
+    if (Entry{k, p} < leaf->entry(leaf->cap - 1) && leaf->model.raw(Traits::to_u64(k)) < double(leaf->cap))
+      return false;
+    if (detail::cost::is_append_heavy(leaf->inserts, leaf->appends)) return true;
+    const std::size_t gap = detail::bitmap::prev_clear(leaf->bits, leaf->cap - 1);
+    return gap == npos || leaf->cap - 1 - gap >= kEdgeRun;
   }
 
   void insert_group(Data* leaf, Step* path, std::size_t depth, const Entry* e, std::size_t g) {
@@ -706,7 +714,7 @@ class Alex {
     // One key image (one repeated integral key, or Key128s sharing their leading 64 bits):
     // routing cannot separate the entries, so the node can only grow.
     const bool all_equal = Traits::same_u64(lo.key, hi.key);
-    p.append = detail::cost::is_append_heavy(leaf->inserts, leaf->appends) ||
+    p.append = append_edge || detail::cost::is_append_heavy(leaf->inserts, leaf->appends) ||
                (g > 1 && leaf->n > 0 && leaf->entry(leaf->last()) < in[0]);
     p.need = sz_.cap_for(p.m);
     const bool stale = detail::cost::is_catastrophic(leaf->inserts, leaf->search_iters, leaf->shifts,

@@ -174,27 +174,34 @@ struct DataNode : NodeBase {
         pred, [&](std::size_t i) { return keys[i] < k || (!(k < keys[i]) && pays[i] < p); }, &iters);
     ++inserts;
     search_iters += iters;
+    // An append: past the node's last entry, or past what its model maps into the node.
+    // The second also counts keys that arrive a little out of order at the right edge
+    // (time-ordered keys with jitter), so that such a node is seen as append-heavy too and
+    // grows with room on its right (instead of shifting a packed run for each key).
+    const bool past_model = raw >= double(cap);
     if (pos < cap && !occupied(pos)) {
       // Gap run [pos, j): any slot in it keeps the order; prefer the model's prediction.
       std::size_t j = next_occupied(pos + 1);
-      if (j == npos) {
-        j = cap;
-        ++appends;
-      }
+      if (j == npos) j = cap;
+      if (j == cap || past_model) ++appends;
       std::size_t slot;
       if (pred < pos)
         slot = pos;
       else if (pred < j)
         slot = pred;
       else
-        slot = (j == cap && raw >= double(cap)) ? pos : j - 1;  // past the model: pack appends
+        // Past the model at the node's end: appends are packed to the right of the last
+        // entry, with one free slot before each, so that a key arriving a little out of
+        // order (time-ordered keys with jitter) finds a gap next to it instead of shifting
+        // the whole packed run.
+        slot = (j == cap && past_model) ? std::min(pos + 1, j - 1) : j - 1;
       for (std::size_t s = pos; s < slot; ++s) put(s, e);
       put(slot, e);
       bitmap::set(bits, slot);
       ++n;
       return;
     }
-    if (pos == cap) ++appends;
+    if (pos == cap || past_model) ++appends;
     // pos is occupied (or the end): shift towards the nearest gap.
     const std::size_t gr = pos < cap ? bitmap::next_clear(bits, cap, pos) : npos;
     const std::size_t gl = bitmap::prev_clear(bits, pos);
