@@ -21,6 +21,7 @@ OPS_VS_ABSL = [
     ("insert", "insert"),
     ("bulk", "bulk_load"),
     ("append", "append"),
+    ("append~", "append_jitter"),
     ("scan", "range_scan"),
     ("erase", "erase"),
 ]
@@ -147,7 +148,7 @@ def main():
 
     # Absolute per-key numbers for context.
     print("Absolute ns per key (per scan for range scans): alex / absl / std")
-    ops = ["bulk_load", "lookup", "insert", "append", "erase", "range_scan"]
+    ops = ["bulk_load", "lookup", "insert", "append", "append_jitter", "erase", "range_scan"]
     rows = []
     for ds, size in combos:
         row = [f"{ds}/{size}"]
