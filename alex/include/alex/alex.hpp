@@ -650,6 +650,9 @@ class Alex {
     if (Entry{k, p} < leaf->entry(leaf->cap - 1) && leaf->model.raw(Traits::to_u64(k)) < double(leaf->cap))
       return false;
     if (detail::cost::is_append_heavy(leaf->inserts, leaf->appends)) return true;
+    // (Only in a node that does take appends: random inserts that happen to land past the
+    // model of a densely laid-out node do not make it grow.)
+    if (!detail::cost::takes_appends(leaf->inserts, leaf->appends)) return false;
     const std::size_t gap = detail::bitmap::prev_clear(leaf->bits, leaf->cap - 1);
     return gap == npos || leaf->cap - 1 - gap >= kEdgeRun;
   }
