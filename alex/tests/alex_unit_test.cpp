@@ -635,3 +635,18 @@ TEST(AlexAppend, RandomInsertsDoNotTriggerAppendGrowth) {
   EXPECT_GE(double(st.entries) * slot_bytes / double(st.data_bytes), 0.66);
   expect_valid(t);
 }
+
+// The layout fits its model in one pass of raw moments; when they cancel (one key far
+// below a tight cluster), it fits again from the mean (the second-pass path). The fit is
+// poor either way (the outlier dominates it); every entry must still be found.
+TEST(AlexBulkDensity, ModelFitWithAnOutlierKey) {
+  Tree t;
+  std::vector<Entry> v;
+  v.push_back(E(-(int64_t{1} << 62), 0));
+  for (int64_t i = 0; i < 5000; ++i) v.push_back(E((int64_t{1} << 61) + i * 7, 0));
+  t.bulk_load(v.data(), v.size());
+  expect_matches(t, v);
+  for (int64_t i = 0; i < 2000; ++i) t.insert((int64_t{1} << 61) + i * 7 + 3, 1);
+  for (int64_t i = 0; i < 2000; ++i) v.push_back(E((int64_t{1} << 61) + i * 7 + 3, 1));
+  expect_matches(t, v);
+}

@@ -336,23 +336,35 @@ struct DataNode : NodeBase {
   template <class Src>
   bool lay_out_distinct(const Src& src, std::size_t m, double step) noexcept {
     const std::uint64_t base = Traits::to_u64(src.key(0));
-    double sx = 0;
+    // One pass: distinct images, and the raw moments of x (offsets from the first key) and
+    // of x against the rank. The centred moments follow from them unless they cancel
+    // (keys far from the first one and close to each other); then a second pass.
+    double sx = 0, sxx_raw = 0, sxi_raw = 0;
     {
       K prev_key = src.key(0);
       for (std::size_t i = 1; i < m; ++i) {
         const K k = src.key(i);
         if (Traits::same_u64(k, prev_key)) return false;
         prev_key = k;
-        sx += static_cast<double>(Traits::to_u64(k) - base);  // sorted: never below base
+        const double x = static_cast<double>(Traits::to_u64(k) - base);  // sorted: never below base
+        sx += x;
+        sxx_raw += x * x;
+        sxi_raw += x * static_cast<double>(i);
       }
     }
     const double dn = static_cast<double>(m);
     const double mx = sx / dn, my = step * (dn - 1) / 2;
-    double sxy = 0, sxx = 0;
-    for (std::size_t i = 0; i < m; ++i) {
-      const double dx = static_cast<double>(Traits::to_u64(src.key(i)) - base) - mx;
-      sxy += dx * (static_cast<double>(i) * step - my);
-      sxx += dx * dx;
+    double sxx = sxx_raw - sx * mx;
+    // sum (x - mx)(i * step - my) = step * (sum x i - mx * sum i), sum i = m (m - 1) / 2
+    double sxy = step * (sxi_raw - mx * (dn * (dn - 1) / 2));
+    if (!(sxx > 1e-6 * sxx_raw)) {
+      sxy = 0;
+      sxx = 0;
+      for (std::size_t i = 0; i < m; ++i) {
+        const double dx = static_cast<double>(Traits::to_u64(src.key(i)) - base) - mx;
+        sxy += dx * (static_cast<double>(i) * step - my);
+        sxx += dx * dx;
+      }
     }
     LinearModel lm;
     lm.base = base;
@@ -382,7 +394,8 @@ struct DataNode : NodeBase {
     std::uint32_t* g = nullptr;
     constexpr std::size_t W = sizeof(K) / sizeof(std::uint32_t);
     if constexpr (sizeof(K) >= 8 && sizeof(K) % sizeof(std::uint32_t) == 0) {
-      if (cap <= std::numeric_limits<std::uint32_t>::max()) {
+      // (Only for dense layouts: at init_density collisions are rare, and the pass costs.)
+      if (cap <= std::numeric_limits<std::uint32_t>::max() && 5 * m >= 4 * cap) {
         g = reinterpret_cast<std::uint32_t*>(keys) + (W * cap - m);
         std::size_t nx = cap;  // g[i + 1]
         for (std::size_t i = m; i-- > 0;) {
