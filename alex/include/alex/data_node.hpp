@@ -290,8 +290,28 @@ struct DataNode : NodeBase {
       };
       model = fit_linear(Traits::to_u64(src.key(0)), m, x_of, y_of);
     }
+    // Centred placement as in lay_out_distinct (see there), for dense layouts: the wanted
+    // slots go to the scratch first, then become the leftward-push placement in place.
+    std::uint32_t* g = centre_scratch(m);
+    if (g) {
+      double ideal = 0;
+      K prev_key{};
+      for (std::size_t i = 0; i < m; ++i) {
+        const K k = src.key(i);
+        ideal = (i > 0 && Traits::same_u64(k, prev_key)) ? ideal + step : model.raw(Traits::to_u64(k));
+        prev_key = k;
+        g[i] = static_cast<std::uint32_t>(LinearModel::clamp_slot(ideal, cap));
+      }
+      std::size_t nx = cap;
+      for (std::size_t i = m; i-- > 0;) {
+        const std::size_t v = std::max(std::min<std::size_t>(g[i], nx - 1), i);
+        g[i] = static_cast<std::uint32_t>(v);
+        nx = v;
+      }
+    }
     cost::LayoutCostAccumulator acc;
     std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
+    std::size_t fwd = 0;   // rightward-push placement of entry i - 1
     double ideal = 0;
     K prev_key{};
     for (std::size_t i = 0; i < m; ++i) {
@@ -303,7 +323,12 @@ struct DataNode : NodeBase {
       else
         ideal = pr;
       prev_key = k;
-      const std::size_t pos = place(k, p, LinearModel::clamp_slot(ideal, cap), i, m, prev);
+      std::size_t want = LinearModel::clamp_slot(ideal, cap);
+      if (g) {
+        fwd = std::min(std::max(want, i > 0 ? fwd + 1 : 0), cap - m + i);
+        want = (fwd + g[i]) / 2;
+      }
+      const std::size_t pos = place(k, p, want, i, m, prev);
       bitmap::set(bits, pos);
       acc.key_placed(LinearModel::clamp_slot(pr, cap), pos, i > 0 && pos == prev + 1);
       prev = pos;
@@ -311,6 +336,17 @@ struct DataNode : NodeBase {
     std::fill(keys + prev + 1, keys + cap, kEndSentinel<K, P>.key);
     std::fill(pays + prev + 1, pays + cap, kEndSentinel<K, P>.payload);
     expected_cost = acc.finish();
+  }
+  // Scratch for the centred placement of m entries (32-bit slot numbers at the end of the
+  // key array, see lay_out_distinct), or null: only dense layouts (80% full or more: at
+  // init_density collisions are rare and the extra passes cost) and keys of 8 bytes or more.
+  std::uint32_t* centre_scratch(std::size_t m) noexcept {
+    if constexpr (sizeof(K) >= 8 && sizeof(K) % sizeof(std::uint32_t) == 0) {
+      constexpr std::size_t W = sizeof(K) / sizeof(std::uint32_t);
+      if (cap <= std::numeric_limits<std::uint32_t>::max() && 5 * m >= 4 * cap)
+        return reinterpret_cast<std::uint32_t*>(keys) + (W * cap - m);
+    }
+    return nullptr;
   }
   // lay_out's step for entry i of m: puts (k, p) at the slot nearest `want` that keeps the
   // order (after prev, the slot of entry i - 1) and leaves a slot for each entry still to
@@ -391,12 +427,9 @@ struct DataNode : NodeBase {
     // searches short when the node is dense (bulk_density). g is kept as 32-bit slot numbers
     // at the end of the new key array, which the placement below overwrites only after it
     // has read them (entry i writes key slots <= cap - m + i; g[j] for j > i lies beyond).
-    std::uint32_t* g = nullptr;
-    constexpr std::size_t W = sizeof(K) / sizeof(std::uint32_t);
-    if constexpr (sizeof(K) >= 8 && sizeof(K) % sizeof(std::uint32_t) == 0) {
-      // (Only for dense layouts: at init_density collisions are rare, and the pass costs.)
-      if (cap <= std::numeric_limits<std::uint32_t>::max() && 5 * m >= 4 * cap) {
-        g = reinterpret_cast<std::uint32_t*>(keys) + (W * cap - m);
+    std::uint32_t* g = centre_scratch(m);
+    {
+      if (g) {
         std::size_t nx = cap;  // g[i + 1]
         for (std::size_t i = m; i-- > 0;) {
           const std::size_t v = std::max(std::min(pred_of(i), nx - 1), i);  // branch-free
