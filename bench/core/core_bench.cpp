@@ -44,6 +44,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -349,6 +350,36 @@ void BM_Append(benchmark::State& st, Dist d, std::size_t n) {
   m.report(st);
 }
 
+// Time-ordered keys with jitter: the same keys as BM_Append, each window of 64
+// consecutive keys shuffled (as uuid v7 or time series with clock jitter arrive). The
+// shuffled order is made before the timed region.
+template <class A>
+void BM_AppendJitter(benchmark::State& st, Dist d, std::size_t n) {
+  const auto& ds = get_dataset<typename A::Key>(d, n);
+  drop_struct_cache();
+  auto all = to_elems<A>(ds.sorted);
+  const std::size_t cnt = ds.append_count();
+  std::vector<std::size_t> order(cnt);
+  for (std::size_t i = 0; i < cnt; ++i) order[i] = i;
+  std::mt19937_64 rng(kSeed);
+  for (std::size_t i = 0; i + 64 <= cnt; i += 64) std::shuffle(order.begin() + i, order.begin() + i + 64, rng);
+  std::vector<typename A::Key> keys(cnt);
+  for (std::size_t i = 0; i < cnt; ++i) keys[i] = ds.append_key(order[i]);
+  Meter m;
+  for (auto _ : st) {
+    auto a = preload<A>(all);
+    m.time(st, static_cast<double>(cnt), [&] {
+      for (std::size_t i = 0; i < cnt; ++i) a->insert(keys[i], n + i);
+    });
+    if (a->size() != n + cnt) {
+      st.SkipWithError("append_jitter: wrong size");
+      break;
+    }
+    set_mem(st, *a);
+  }
+  m.report(st);
+}
+
 // ------------------------------------------------------------------ registration
 struct Options {
   std::vector<std::size_t> sizes{1'000'000, 10'000'000};
@@ -424,6 +455,7 @@ void register_struct(Dist d, std::size_t n) {
   }
   reg("erase", s, d, n, iters(n, 3, 1), [d, n](benchmark::State& st) { BM_Erase<A>(st, d, n); });
   reg("append", s, d, n, iters(n, 3, 1), [d, n](benchmark::State& st) { BM_Append<A>(st, d, n); });
+  reg("append_jitter", s, d, n, iters(n, 3, 1), [d, n](benchmark::State& st) { BM_AppendJitter<A>(st, d, n); });
 }
 
 void register_all() {

@@ -21,6 +21,7 @@ OPS_VS_ABSL = [
     ("insert", "insert"),
     ("bulk", "bulk_load"),
     ("append", "append"),
+    ("append~", "append_jitter"),
     ("scan", "range_scan"),
     ("erase", "erase"),
 ]
@@ -147,7 +148,7 @@ def main():
 
     # Absolute per-key numbers for context.
     print("Absolute ns per key (per scan for range scans): alex / absl / std")
-    ops = ["bulk_load", "lookup", "insert", "append", "erase", "range_scan"]
+    ops = ["bulk_load", "lookup", "insert", "append", "append_jitter", "erase", "range_scan"]
     rows = []
     for ds, size in combos:
         row = [f"{ds}/{size}"]
@@ -187,9 +188,10 @@ def main():
                      ratio(get_ns(res, "lookup", "absl", u, tsize), get_ns(res, "lookup", "alex", u, tsize)), 5.0))
     ok.append(target("single random insert >= 2.5x faster than absl",
                      ratio(get_ns(res, "insert", "absl", u, tsize), get_ns(res, "insert", "alex", u, tsize)), 2.5))
-    ok.append(target("insert_batch(65536) >= 4x faster per key than alex insert",
+    # Issue 14 asks for 3x (the summary used to check 4x, stricter than the issue).
+    ok.append(target("insert_batch(65536) >= 3x faster per key than alex insert",
                      ratio(get_ns(res, "insert", "alex", u, tsize),
-                           get_ns(res, "insert_batch_65536", "alex", u, tsize)), 4.0))
+                           get_ns(res, "insert_batch_65536", "alex", u, tsize)), 3.0))
     ok.append(target("bulk load no slower than absl (absl/alex ns)",
                      ratio(get_ns(res, "bulk_load", "absl", u, tsize), get_ns(res, "bulk_load", "alex", u, tsize)), 1.0))
     ok.append(target("sequential append no slower than absl (absl/alex ns)",

@@ -44,8 +44,17 @@ namespace alex {
 struct Params {
   std::size_t max_data_node_slots = std::size_t{1} << 16;  // rounded down to a multiple of 64
   // Nodes are laid out at init_density, grow when they pass max_density and shrink below
-  // min_density. High densities keep memory per entry below a B+-tree's.
-  double min_density = 0.6, max_density = 0.85, init_density = 0.75;
+  // min_density. A node that runs full is re-laid out at init_density, so the gap between
+  // the two sets how often a growing node is rewritten: from 0.85 to 0.6 a node grows by
+  // 1.42x each time, and random inserts re-lay out ~2.7 entries per inserted entry (from
+  // 0.85 to 0.75, by 1.13x: ~8.4). Memory per entry after random inserts stays about a
+  // B+-tree's (nodes sit between 0.6 and 0.85 full); bulk loads are denser (bulk_density).
+  double min_density = 0.5, max_density = 0.85, init_density = 0.6;
+  // bulk_load() lays its data nodes out at this density (in (min_density, 1]). Like a
+  // B+-tree built from sorted input, whose pages are packed full: a bulk-loaded index is
+  // mostly read, and a node that is inserted into first grows to init_density (one
+  // re-layout of that node), so it pays for its room only once it is written to.
+  double bulk_density = 0.93;
 };
 
 // How often the tree changed shape, since it was made (bulk_load and clear keep counting).
@@ -131,6 +140,8 @@ class Alex {
     if (!(params_.min_density >= 0 && params_.min_density < params_.init_density &&
           params_.init_density < params_.max_density && params_.max_density <= 1.0))
       throw std::invalid_argument("alex::Params: need 0 <= min_density < init_density < max_density <= 1");
+    if (!(params_.bulk_density > params_.min_density && params_.bulk_density <= 1.0))
+      throw std::invalid_argument("alex::Params: need min_density < bulk_density <= 1");
     params_.max_data_node_slots = std::max<std::size_t>(64, params_.max_data_node_slots & ~std::size_t{63});
     sz_.max_slots = params_.max_data_node_slots;
     sz_.min_density = params_.min_density;
@@ -151,7 +162,7 @@ class Alex {
       if (sorted[i] < sorted[i - 1]) throw std::invalid_argument("alex::bulk_load: input not sorted by (key, payload)");
     Node* fresh = nullptr;
     if (n > 0) {
-      Build b(store_, sz_, sorted + n, false);
+      Build b(store_, sz_, sorted + n, false, params_.bulk_density);
       fresh = b.subtree(sorted, n);  // cleans up after itself if it throws
     }
     clear();
@@ -629,10 +640,21 @@ class Alex {
 
   // An append-heavy node whose last slot is taken would shift ever longer runs left for
   // each further append; it grows (or splits) early instead.
+  // The same holds for a key a little below the last entry but past the node's model (a
+  // time-ordered key with jitter), and for any node whose slots at the right edge are one
+  // packed run of kEdgeRun or more: the key would shift that run (or a key arriving out
+  // of order a little later would), so the node grows now, with room on its right.
+  static constexpr std::size_t kEdgeRun = 64;
   static bool at_append_edge(const Data* leaf, Key k, Payload p) noexcept {
     if (leaf->cap == 0 || !leaf->occupied(leaf->cap - 1)) return false;
-    if (Entry{k, p} < leaf->entry(leaf->cap - 1)) return false;
-    return detail::cost::is_append_heavy(leaf->inserts, leaf->appends);
+    if (Entry{k, p} < leaf->entry(leaf->cap - 1) && leaf->model.raw(Traits::to_u64(k)) < double(leaf->cap))
+      return false;
+    if (detail::cost::is_append_heavy(leaf->inserts, leaf->appends)) return true;
+    // (Only in a node that does take appends: random inserts that happen to land past the
+    // model of a densely laid-out node do not make it grow.)
+    if (!detail::cost::takes_appends(leaf->inserts, leaf->appends)) return false;
+    const std::size_t gap = detail::bitmap::prev_clear(leaf->bits, leaf->cap - 1);
+    return gap == npos || leaf->cap - 1 - gap >= kEdgeRun;
   }
 
   void insert_group(Data* leaf, Step* path, std::size_t depth, const Entry* e, std::size_t g) {
@@ -695,7 +717,7 @@ class Alex {
     // One key image (one repeated integral key, or Key128s sharing their leading 64 bits):
     // routing cannot separate the entries, so the node can only grow.
     const bool all_equal = Traits::same_u64(lo.key, hi.key);
-    p.append = detail::cost::is_append_heavy(leaf->inserts, leaf->appends) ||
+    p.append = append_edge || detail::cost::is_append_heavy(leaf->inserts, leaf->appends) ||
                (g > 1 && leaf->n > 0 && leaf->entry(leaf->last()) < in[0]);
     p.need = sz_.cap_for(p.m);
     const bool stale = detail::cost::is_catastrophic(leaf->inserts, leaf->search_iters, leaf->shifts,

@@ -35,14 +35,16 @@ class Builder {
 
   // input_end: end of the whole run being built; append_tail: give the data node holding
   // the run's last entry room on the right (the node it replaces was taking appends).
-  Builder(Store& store, const Sizing& sz, const E* input_end, bool append_tail) noexcept
-      : store_(store), sz_(sz), input_end_(input_end), append_tail_(append_tail) {}
+  // density: how full the data nodes are laid out (0 = sz.init_density).
+  Builder(Store& store, const Sizing& sz, const E* input_end, bool append_tail, double density = 0) noexcept
+      : store_(store), sz_(sz), input_end_(input_end), append_tail_(append_tail),
+        density_(density > 0 ? density : sz.init_density) {}
 
   Data* head() const noexcept { return head_; }
   Data* tail() const noexcept { return tail_; }
 
   Data* leaf(const E* e, std::size_t m) {
-    std::size_t spread = sz_.cap_for(m), cap = spread;
+    std::size_t spread = Sizing::cap_at(m, density_), cap = spread;
     if (append_tail_ && m > 0 && e + m == input_end_ && e[0].key != e[m - 1].key) {
       const std::size_t roomy = ((spread * 3 / 2) + 63) & ~std::size_t{63};
       cap = std::max(spread, std::min(roomy, sz_.max_slots));
@@ -142,6 +144,7 @@ class Builder {
   const Sizing& sz_;
   const E* input_end_;
   bool append_tail_;
+  double density_;
   Data* head_ = nullptr;
   Data* tail_ = nullptr;
 };

@@ -67,6 +67,12 @@ inline bool is_append_heavy(std::uint64_t inserts, std::uint64_t appends) noexce
   return inserts >= 32 && appends * 4 >= inserts * 3;
 }
 
+// A quarter of the inserts (16 at least) went past the node's end: appends with jitter
+// (time-ordered keys arriving a little out of order), not random inserts.
+inline bool takes_appends(std::uint64_t inserts, std::uint64_t appends) noexcept {
+  return appends >= 16 && appends * 4 >= inserts;
+}
+
 // Cost of a model node with 2^log slots over m keys, of which `overflow` sit in slots
 // that need another level below them.
 inline double fanout_cost(unsigned log, std::size_t m, std::size_t overflow) noexcept {

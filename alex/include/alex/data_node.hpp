@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <cmath>
+#include <limits>
 
 #include "bitmap.hpp"
 #include "cost_model.hpp"
@@ -133,12 +134,21 @@ struct DataNode : NodeBase {
     return lo;
   }
 
+  // The predicted slot for k, with its occupancy word and payload line requested from
+  // memory: a lookup reads them right after the key search, whose misses they overlap.
+  std::size_t predict_prefetch(K k) const noexcept {
+    const std::size_t p = predict(k);
+    __builtin_prefetch(bits + (p >> 6));
+    __builtin_prefetch(pays + p);
+    return p;
+  }
+
   // Slot-level searches (result may be a gap; the entry is the next occupied slot).
   std::size_t slot_lower_key(K k) const noexcept {
-    return exp_search(predict(k), [&](std::size_t i) { return keys[i] < k; });
+    return exp_search(predict_prefetch(k), [&](std::size_t i) { return keys[i] < k; });
   }
   std::size_t slot_upper_key(K k) const noexcept {
-    return exp_search(predict(k), [&](std::size_t i) { return !(k < keys[i]); });
+    return exp_search(predict_prefetch(k), [&](std::size_t i) { return !(k < keys[i]); });
   }
   std::size_t slot_lower_pair(K k, P p, std::uint64_t* iters = nullptr) const noexcept {
     return exp_search(
@@ -164,27 +174,34 @@ struct DataNode : NodeBase {
         pred, [&](std::size_t i) { return keys[i] < k || (!(k < keys[i]) && pays[i] < p); }, &iters);
     ++inserts;
     search_iters += iters;
+    // An append: past the node's last entry, or past what its model maps into the node.
+    // The second also counts keys that arrive a little out of order at the right edge
+    // (time-ordered keys with jitter), so that such a node is seen as append-heavy too and
+    // grows with room on its right (instead of shifting a packed run for each key).
+    const bool past_model = raw >= double(cap);
     if (pos < cap && !occupied(pos)) {
       // Gap run [pos, j): any slot in it keeps the order; prefer the model's prediction.
       std::size_t j = next_occupied(pos + 1);
-      if (j == npos) {
-        j = cap;
-        ++appends;
-      }
+      if (j == npos) j = cap;
+      if (j == cap || past_model) ++appends;
       std::size_t slot;
       if (pred < pos)
         slot = pos;
       else if (pred < j)
         slot = pred;
       else
-        slot = (j == cap && raw >= double(cap)) ? pos : j - 1;  // past the model: pack appends
+        // Past the model at the node's end: appends are packed to the right of the last
+        // entry, with one free slot before each, so that a key arriving a little out of
+        // order (time-ordered keys with jitter) finds a gap next to it instead of shifting
+        // the whole packed run.
+        slot = (j == cap && past_model) ? std::min(pos + 1, j - 1) : j - 1;
       for (std::size_t s = pos; s < slot; ++s) put(s, e);
       put(slot, e);
       bitmap::set(bits, slot);
       ++n;
       return;
     }
-    if (pos == cap) ++appends;
+    if (pos == cap || past_model) ++appends;
     // pos is occupied (or the end): shift towards the nearest gap.
     const std::size_t gr = pos < cap ? bitmap::next_clear(bits, cap, pos) : npos;
     const std::size_t gl = bitmap::prev_clear(bits, pos);
@@ -273,8 +290,28 @@ struct DataNode : NodeBase {
       };
       model = fit_linear(Traits::to_u64(src.key(0)), m, x_of, y_of);
     }
+    // Centred placement as in lay_out_distinct (see there), for dense layouts: the wanted
+    // slots go to the scratch first, then become the leftward-push placement in place.
+    std::uint32_t* g = centre_scratch(m);
+    if (g) {
+      double ideal = 0;
+      K prev_key{};
+      for (std::size_t i = 0; i < m; ++i) {
+        const K k = src.key(i);
+        ideal = (i > 0 && Traits::same_u64(k, prev_key)) ? ideal + step : model.raw(Traits::to_u64(k));
+        prev_key = k;
+        g[i] = static_cast<std::uint32_t>(LinearModel::clamp_slot(ideal, cap));
+      }
+      std::size_t nx = cap;
+      for (std::size_t i = m; i-- > 0;) {
+        const std::size_t v = std::max(std::min<std::size_t>(g[i], nx - 1), i);
+        g[i] = static_cast<std::uint32_t>(v);
+        nx = v;
+      }
+    }
     cost::LayoutCostAccumulator acc;
     std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
+    std::size_t fwd = 0;   // rightward-push placement of entry i - 1
     double ideal = 0;
     K prev_key{};
     for (std::size_t i = 0; i < m; ++i) {
@@ -286,7 +323,12 @@ struct DataNode : NodeBase {
       else
         ideal = pr;
       prev_key = k;
-      const std::size_t pos = place(k, p, LinearModel::clamp_slot(ideal, cap), i, m, prev);
+      std::size_t want = LinearModel::clamp_slot(ideal, cap);
+      if (g) {
+        fwd = std::min(std::max(want, i > 0 ? fwd + 1 : 0), cap - m + i);
+        want = (fwd + g[i]) / 2;
+      }
+      const std::size_t pos = place(k, p, want, i, m, prev);
       bitmap::set(bits, pos);
       acc.key_placed(LinearModel::clamp_slot(pr, cap), pos, i > 0 && pos == prev + 1);
       prev = pos;
@@ -294,6 +336,17 @@ struct DataNode : NodeBase {
     std::fill(keys + prev + 1, keys + cap, kEndSentinel<K, P>.key);
     std::fill(pays + prev + 1, pays + cap, kEndSentinel<K, P>.payload);
     expected_cost = acc.finish();
+  }
+  // Scratch for the centred placement of m entries (32-bit slot numbers at the end of the
+  // key array, see lay_out_distinct), or null: only dense layouts (80% full or more: at
+  // init_density collisions are rare and the extra passes cost) and keys of 8 bytes or more.
+  std::uint32_t* centre_scratch(std::size_t m) noexcept {
+    if constexpr (sizeof(K) >= 8 && sizeof(K) % sizeof(std::uint32_t) == 0) {
+      constexpr std::size_t W = sizeof(K) / sizeof(std::uint32_t);
+      if (cap <= std::numeric_limits<std::uint32_t>::max() && 5 * m >= 4 * cap)
+        return reinterpret_cast<std::uint32_t*>(keys) + (W * cap - m);
+    }
+    return nullptr;
   }
   // lay_out's step for entry i of m: puts (k, p) at the slot nearest `want` that keeps the
   // order (after prev, the slot of entry i - 1) and leaves a slot for each entry still to
@@ -319,23 +372,35 @@ struct DataNode : NodeBase {
   template <class Src>
   bool lay_out_distinct(const Src& src, std::size_t m, double step) noexcept {
     const std::uint64_t base = Traits::to_u64(src.key(0));
-    double sx = 0;
+    // One pass: distinct images, and the raw moments of x (offsets from the first key) and
+    // of x against the rank. The centred moments follow from them unless they cancel
+    // (keys far from the first one and close to each other); then a second pass.
+    double sx = 0, sxx_raw = 0, sxi_raw = 0;
     {
       K prev_key = src.key(0);
       for (std::size_t i = 1; i < m; ++i) {
         const K k = src.key(i);
         if (Traits::same_u64(k, prev_key)) return false;
         prev_key = k;
-        sx += static_cast<double>(Traits::to_u64(k) - base);  // sorted: never below base
+        const double x = static_cast<double>(Traits::to_u64(k) - base);  // sorted: never below base
+        sx += x;
+        sxx_raw += x * x;
+        sxi_raw += x * static_cast<double>(i);
       }
     }
     const double dn = static_cast<double>(m);
     const double mx = sx / dn, my = step * (dn - 1) / 2;
-    double sxy = 0, sxx = 0;
-    for (std::size_t i = 0; i < m; ++i) {
-      const double dx = static_cast<double>(Traits::to_u64(src.key(i)) - base) - mx;
-      sxy += dx * (static_cast<double>(i) * step - my);
-      sxx += dx * dx;
+    double sxx = sxx_raw - sx * mx;
+    // sum (x - mx)(i * step - my) = step * (sum x i - mx * sum i), sum i = m (m - 1) / 2
+    double sxy = step * (sxi_raw - mx * (dn * (dn - 1) / 2));
+    if (!(sxx > 1e-6 * sxx_raw)) {
+      sxy = 0;
+      sxx = 0;
+      for (std::size_t i = 0; i < m; ++i) {
+        const double dx = static_cast<double>(Traits::to_u64(src.key(i)) - base) - mx;
+        sxy += dx * (static_cast<double>(i) * step - my);
+        sxx += dx * dx;
+      }
     }
     LinearModel lm;
     lm.base = base;
@@ -349,16 +414,47 @@ struct DataNode : NodeBase {
     }
     model = lm;
 
+    auto pred_of = [&](std::size_t i) {
+      return LinearModel::clamp_slot(lm.slope * static_cast<double>(Traits::to_u64(src.key(i)) - base) + lm.intercept,
+                                     cap);
+    };
+    // Centred placement: keys that want the same stretch of slots are laid around it, not
+    // all pushed to its right. The slot of entry i is the midpoint of the placements that
+    // push collisions only rightwards (f, computed on the fly below) and only leftwards
+    // (g, computed here from the right end). Both are strictly increasing and within
+    // [i, cap - m + i], so their rounded-down midpoint is too. A cluster of c keys predicted
+    // at one slot then sits c/2 either side of it instead of c to its right, which keeps
+    // searches short when the node is dense (bulk_density). g is kept as 32-bit slot numbers
+    // at the end of the new key array, which the placement below overwrites only after it
+    // has read them (entry i writes key slots <= cap - m + i; g[j] for j > i lies beyond).
+    std::uint32_t* g = centre_scratch(m);
+    {
+      if (g) {
+        std::size_t nx = cap;  // g[i + 1]
+        for (std::size_t i = m; i-- > 0;) {
+          const std::size_t v = std::max(std::min(pred_of(i), nx - 1), i);  // branch-free
+          g[i] = static_cast<std::uint32_t>(v);
+          nx = v;
+        }
+      }
+    }
+
     cost::LayoutCostAccumulator acc;
     std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
+    std::size_t fwd = 0;   // f[i - 1]
     std::size_t word_idx = 0;
     std::uint64_t word = 0;
     for (std::size_t i = 0; i < m; ++i) {
+      const std::size_t pred = pred_of(i);
+      std::size_t want = pred;
+      if (g) {
+        const std::size_t f = std::min(std::max(pred, i > 0 ? fwd + 1 : 0), cap - m + i);
+        fwd = f;
+        want = (f + g[i]) / 2;
+      }
       const K k = src.key(i);
       const P p = src.pay(i);
-      const std::size_t pred =
-          LinearModel::clamp_slot(lm.slope * static_cast<double>(Traits::to_u64(k) - base) + lm.intercept, cap);
-      const std::size_t pos = place(k, p, pred, i, m, prev);
+      const std::size_t pos = place(k, p, want, i, m, prev);
       const std::size_t w = pos >> 6;
       if (w != word_idx) {
         bits[word_idx] = word;

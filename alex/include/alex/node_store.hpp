@@ -21,9 +21,11 @@ struct Sizing {
   double min_density = 0, max_density = 0, init_density = 0;
 
   // Slots for m keys laid out at the initial density (multiple of 64, at least 64).
-  std::size_t cap_for(std::size_t m) const noexcept {
+  std::size_t cap_for(std::size_t m) const noexcept { return cap_at(m, init_density); }
+  // Slots for m keys laid out at `density` (multiple of 64, more than m).
+  static std::size_t cap_at(std::size_t m, double density) noexcept {
     if (m == 0) return 0;
-    double c = double(m) / init_density;
+    double c = double(m) / density;
     std::size_t s = static_cast<std::size_t>(c);
     if (double(s) < c) ++s;
     if (s <= m) s = m + 1;
