@@ -208,9 +208,10 @@ extern void alexidx_post_drop(uint64 build_id);
 extern void alexidx_report_arena_full(Relation index, Size wanted) pg_attribute_noreturn();
 /*
  * Arena bytes one entry takes in a tree, for that ERROR's estimate of what is missing: the
- * 16-byte tree entry (24 in a uuid index) plus the gaps its data node keeps free (densities 0.6-0.85) and its share of
- * the node headers. Trees measure 20-24 bytes per entry whether bulk-loaded or grown by
- * inserts (the core's AlexStats.Reasonable test holds a bulk load to 24).
+ * 16-byte tree entry (24 in a uuid index) plus the gaps its data node keeps free and its
+ * share of the node headers. A bulk load packs data nodes 93% full (about 17.5 bytes per
+ * entry); nodes that take inserts keep 50-85% of their slots full (about 19-32 bytes), so 24
+ * is the middle of what an index that has taken inserts measures.
  */
 #define ALEXIDX_ARENA_BYTES_PER_ENTRY 24
 /* the same for a uuid index, whose keys take 8 bytes more */
