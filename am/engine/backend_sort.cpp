@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "entry_order.hpp"
@@ -23,21 +24,43 @@ namespace {
 inline uint64_t key_lo_of(const AxEntry& e) noexcept { return e.key_lo; }
 inline uint64_t key_lo_of(const AxNarrowEntry&) noexcept { return 0; }
 
-// One stable counting pass over byte `shift/8` of the value returned by get().
+// The counts of every byte of a field, taken in one read of the array (counts do not depend on
+// the order, so every later pass can use them): eight counting reads fewer than counting
+// before each pass. A byte whose value is the same in every entry needs no pass.
+struct FieldCounts {
+  std::size_t count[8][256] = {};
+
+  void add(uint64_t v) noexcept {
+    for (unsigned b = 0; b < 8; b++) count[b][(v >> (8 * b)) & 0xff]++;
+  }
+  bool constant(unsigned b, std::size_t n) const noexcept {
+    for (unsigned v = 0; v < 256; v++)
+      if (count[b][v] != 0) return count[b][v] == n;
+    return true;
+  }
+};
+
+// One stable scatter over byte b of the value get() returns, with that byte's counts.
 template <class E, class Get>
-void radix_pass(E* src, E* dst, std::size_t n, unsigned shift, Get get) {
-  std::size_t count[257] = {0};
-  for (std::size_t i = 0; i < n; i++) count[((get(src[i]) >> shift) & 0xff) + 1]++;
-  for (int b = 0; b < 256; b++) count[b + 1] += count[b];
-  for (std::size_t i = 0; i < n; i++) dst[count[(get(src[i]) >> shift) & 0xff]++] = src[i];
+void radix_pass(const E* src, E* dst, std::size_t n, unsigned b, const std::size_t* counts, Get get) {
+  std::size_t next[256];
+  std::size_t at = 0;
+  for (unsigned v = 0; v < 256; v++) {
+    next[v] = at;
+    at += counts[v];
+  }
+  const unsigned shift = 8 * b;
+  for (std::size_t i = 0; i < n; i++) dst[next[(get(src[i]) >> shift) & 0xff]++] = src[i];
 }
 
-template <class E, class Get>
-bool byte_is_constant(const E* a, std::size_t n, unsigned shift, Get get) {
-  uint64_t first = (get(a[0]) >> shift) & 0xff;
-  for (std::size_t i = 1; i < n; i++)
-    if (((get(a[i]) >> shift) & 0xff) != first) return false;
-  return true;
+// Least significant byte first, over the low `Bytes` bytes of one field, those that vary.
+template <unsigned Bytes, class E, class Get>
+void radix_field(E*& src, E*& dst, std::size_t n, const FieldCounts& c, Get get) {
+  for (unsigned b = 0; b < Bytes; b++) {
+    if (c.constant(b, n)) continue;
+    radix_pass(src, dst, n, b, c.count[b], get);
+    std::swap(src, dst);
+  }
 }
 
 template <class E>
@@ -50,34 +73,29 @@ void sort_build_entries(E* entries, std::size_t n) {
     std::sort(entries, entries + n, less);
     return;
   }
-  std::vector<E> tmp(n);
-  E* src = entries;
-  E* dst = tmp.data();
+  constexpr bool wide = sizeof(E) == sizeof(AxEntry);
   auto tid = [](const E& e) { return e.tid; };
   auto key = [](const E& e) { return axeng::key_bits(e.key); };
   auto key_lo = [](const E& e) { return key_lo_of(e); };
+  // the buffer first: one that cannot be had fails before the array is read any further
+  std::vector<E> tmp(n);
   bool tids_sorted = true;
-  for (std::size_t i = 1; i < n && tids_sorted; i++) tids_sorted = src[i - 1].tid <= src[i].tid;
-  // Least significant first: the TID (6 bytes), the trailing key word of wide keys (8
-  // bytes; a narrow array has none), then the key (8 bytes). Constant bytes (common: high
-  // key bytes of narrow domains) are skipped.
-  for (unsigned shift = 0; shift < 48 && !tids_sorted; shift += 8) {
-    if (byte_is_constant(src, n, shift, tid)) continue;
-    radix_pass(src, dst, n, shift, tid);
-    std::swap(src, dst);
+  for (std::size_t i = 1; i < n && tids_sorted; i++) tids_sorted = entries[i - 1].tid <= entries[i].tid;
+  auto counts = std::make_unique<FieldCounts[]>(3);  // key, key_lo, tid
+  for (std::size_t i = 0; i < n; i++) {
+    counts[0].add(key(entries[i]));
+    if constexpr (wide) counts[1].add(key_lo(entries[i]));
+    if (!tids_sorted) counts[2].add(tid(entries[i]));
   }
-  if constexpr (sizeof(E) == sizeof(AxEntry)) {
-    for (unsigned shift = 0; shift < 64; shift += 8) {
-      if (byte_is_constant(src, n, shift, key_lo)) continue;
-      radix_pass(src, dst, n, shift, key_lo);
-      std::swap(src, dst);
-    }
-  }
-  for (unsigned shift = 0; shift < 64; shift += 8) {
-    if (byte_is_constant(src, n, shift, key)) continue;
-    radix_pass(src, dst, n, shift, key);
-    std::swap(src, dst);
-  }
+  E* src = entries;
+  E* dst = tmp.data();
+  // Least significant first: the TID (6 bytes; skipped when the heap scan gave TID order,
+  // which the stable passes keep), the trailing key word of wide keys (8 bytes; a narrow
+  // array has none), then the key (8 bytes). Constant bytes (common: high key bytes of
+  // narrow domains) are skipped.
+  if (!tids_sorted) radix_field<6>(src, dst, n, counts[2], tid);
+  if constexpr (wide) radix_field<8>(src, dst, n, counts[1], key_lo);
+  radix_field<8>(src, dst, n, counts[0], key);
   if (src != entries) std::memcpy(static_cast<void*>(entries), src, n * sizeof(E));
 }
 
