@@ -200,15 +200,20 @@ alexidx_destroy_pair(AxTreePair *pair)
 				 errdetail("Its shared memory stays in use until the server restarts.")));
 }
 
-bool
-alexidx_register_pair_as_is(uint64 build_id, Oid dboid, AxTreePair *pair)
+/*
+ * Registers the pair unless the registry already has the build (*taken false: somebody
+ * loaded it meanwhile, theirs stays) or is full (false).
+ */
+static bool
+register_entry(uint64 build_id, Oid dboid, AxTreePair *pair, bool *taken)
 {
 	AxIndexEntry *entry;
 	bool		found;
 
 	LWLockAcquire(alexidx_shared->registry_lock, LW_EXCLUSIVE);
 	entry = hash_search(alexidx_registry, &build_id, HASH_ENTER_NULL, &found);
-	if (entry != NULL && !found)
+	*taken = entry != NULL && !found;
+	if (*taken)
 	{
 		LWLockInitialize(&entry->lock, alexidx_shared->index_tranche);
 		entry->dboid = dboid;
@@ -219,31 +224,22 @@ alexidx_register_pair_as_is(uint64 build_id, Oid dboid, AxTreePair *pair)
 }
 
 bool
+alexidx_register_pair_as_is(uint64 build_id, Oid dboid, AxTreePair *pair)
+{
+	bool		taken;
+
+	return register_entry(build_id, dboid, pair, &taken);
+}
+
+bool
 alexidx_register_pair(uint64 build_id, Oid dboid, AxTreePair *pair)
 {
-	AxIndexEntry *entry;
-	bool		found;
+	bool		taken;
+	bool		ok = register_entry(build_id, dboid, pair, &taken);
 
-	LWLockAcquire(alexidx_shared->registry_lock, LW_EXCLUSIVE);
-	entry = hash_search(alexidx_registry, &build_id, HASH_ENTER_NULL, &found);
-	if (entry == NULL)
-	{
-		LWLockRelease(alexidx_shared->registry_lock);
+	if (!taken)
 		alexidx_destroy_pair(pair);
-		return false;
-	}
-	if (found)
-	{
-		/* Somebody loaded it meanwhile: keep theirs. */
-		LWLockRelease(alexidx_shared->registry_lock);
-		alexidx_destroy_pair(pair);
-		return true;
-	}
-	LWLockInitialize(&entry->lock, alexidx_shared->index_tranche);
-	entry->dboid = dboid;
-	entry->pair = pair;
-	LWLockRelease(alexidx_shared->registry_lock);
-	return true;
+	return ok;
 }
 
 bool
@@ -287,39 +283,40 @@ alexidx_forget_tree(uint64 build_id)
 	LWLockRelease(alexidx_shared->registry_lock);
 }
 
-void
-alexidx_unregister_all_trees(void)
+/*
+ * Takes each registered tree's lock exclusively once, so that whoever was reading it has let
+ * go; with forget, also takes it out of the registry (without freeing it).
+ */
+static void
+visit_every_tree_exclusively(bool forget)
 {
 	HASH_SEQ_STATUS seq;
 	AxIndexEntry *entry;
 
-	LWLockAcquire(alexidx_shared->registry_lock, LW_EXCLUSIVE);
+	LWLockAcquire(alexidx_shared->registry_lock, forget ? LW_EXCLUSIVE : LW_SHARED);
 	hash_seq_init(&seq, alexidx_registry);
 	while ((entry = hash_seq_search(&seq)) != NULL)
 	{
-		/* a reader of the tree finishes first */
 		LWLockAcquire(&entry->lock, LW_EXCLUSIVE);
-		entry->pair = NULL;
+		if (forget)
+			entry->pair = NULL;
 		LWLockRelease(&entry->lock);
-		hash_search(alexidx_registry, &entry->build_id, HASH_REMOVE, NULL);
+		if (forget)
+			hash_search(alexidx_registry, &entry->build_id, HASH_REMOVE, NULL);
 	}
 	LWLockRelease(alexidx_shared->registry_lock);
 }
 
 void
+alexidx_unregister_all_trees(void)
+{
+	visit_every_tree_exclusively(true);
+}
+
+void
 alexidx_wait_for_tree_readers(void)
 {
-	HASH_SEQ_STATUS seq;
-	AxIndexEntry *entry;
-
-	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
-	hash_seq_init(&seq, alexidx_registry);
-	while ((entry = hash_seq_search(&seq)) != NULL)
-	{
-		LWLockAcquire(&entry->lock, LW_EXCLUSIVE);
-		LWLockRelease(&entry->lock);
-	}
-	LWLockRelease(alexidx_shared->registry_lock);
+	visit_every_tree_exclusively(false);
 }
 
 void

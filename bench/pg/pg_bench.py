@@ -302,6 +302,23 @@ class Bench:
                 f"SELECT sum(v) FROM (SELECT v FROM {t} WHERE k >= {self.key_sql(dist, ':a')} "
                 f"ORDER BY k LIMIT {width}) s;\n")
 
+    def time_restarts(self, dist, n, env, mode, what):
+        """Per index: (stop in `mode`, start to the first answer, start, the first query)."""
+        inst = self.inst
+        res = {}
+        for t in ("ax", "bt"):
+            inst.stop(mode)
+            t0 = time.time()
+            inst.start_polled()
+            t1 = time.time()
+            q = f"SELECT v FROM {t} WHERE k = {self.key_sql(dist, str(n // 2))}"
+            out = inst.psql(q + ";", env=env)
+            t2 = time.time()
+            assert out == str(n // 2), f"first query after a {what} on {t} returned {out!r}"
+            res[t] = (t2 - t0, t1 - t0, t2 - t1)
+            log(f"{what} -> first answer via {t}: {t2 - t0:.2f}s (start {t1 - t0:.2f}s + first query {t2 - t1:.2f}s)")
+        return res
+
     def run_dataset(self, n, dist):
         inst = self.inst
         name = f"{dist}_{rows_label(n)}"
@@ -385,38 +402,14 @@ CHECKPOINT;
                      "1 client, sum(v) over the range" + {"seq": "", "uni": "; rows per range vary (Poisson, mean as named)"}.get(
                          dist, f"; the {width} keys from a random existing one (ORDER BY k LIMIT {width})"))
 
-        # --- restart to first answer --------------------------------------------------
-        res = {}
-        for t in ("ax", "bt"):
-            inst.stop()
-            t0 = time.time()
-            inst.start_polled()
-            t1 = time.time()
-            q = f"SELECT v FROM {t} WHERE k = {self.key_sql(dist, str(n // 2))}"
-            out = inst.psql(q + ";", env=env)
-            t2 = time.time()
-            assert out == str(n // 2), f"first query after restart on {t} returned {out!r}"
-            res[t] = (t2 - t0, t1 - t0, t2 - t1)
-            log(f"restart -> first answer via {t}: {t2 - t0:.2f}s (start {t1 - t0:.2f}s + first query {t2 - t1:.2f}s)")
+        # --- restart to first answer: after a clean stop (the arena image), after a crash ---
+        res = self.time_restarts(dist, n, env, "fast", "restart")
         self.add(ds, "restart_first_answer", "s", res["ax"][0], res["bt"][0], "lower",
                  f"pg_ctl start (polled) + first indexed query (new psql); first query alone: "
                  f"alexidx {res['ax'][2]:.2f}s, btree {res['bt'][2]:.2f}s; OS page cache warm")
         self.add(ds, "first_query_after_restart", "s", res["ax"][2], res["bt"][2], "lower",
                  "psql connect + the first indexed query after the server accepts connections")
-
-        # --- crash restart to first answer: no arena image, the trees load from the sidecar
-        res = {}
-        for t in ("ax", "bt"):
-            inst.stop("immediate")
-            t0 = time.time()
-            inst.start_polled()
-            t1 = time.time()
-            q = f"SELECT v FROM {t} WHERE k = {self.key_sql(dist, str(n // 2))}"
-            out = inst.psql(q + ";", env=env)
-            t2 = time.time()
-            assert out == str(n // 2), f"first query after a crash on {t} returned {out!r}"
-            res[t] = (t2 - t0, t1 - t0, t2 - t1)
-            log(f"crash restart -> first answer via {t}: {t2 - t0:.2f}s (start {t1 - t0:.2f}s + first query {t2 - t1:.2f}s)")
+        res = self.time_restarts(dist, n, env, "immediate", "crash restart")
         self.add(ds, "crash_restart_first_answer", "s", res["ax"][0], res["bt"][0], "lower",
                  "pg_ctl stop -m immediate, then start (polled) + first indexed query (new psql)")
         self.add(ds, "first_query_after_crash", "s", res["ax"][2], res["bt"][2], "lower",
