@@ -338,16 +338,28 @@ kept_trees_copied(void)
 	return pg_atomic_read_u32(&alexidx_shared->arena_in_memfd) != 0;
 }
 
-/* Waits, interruptibly, until the sidecar worker has done(); an ERROR if it failed. */
+/*
+ * Waits, interruptibly, until the sidecar worker has done(); an ERROR if it failed, or with
+ * a start_timeout, if it has not done it that long after the wait began (a worker that never
+ * started, as sidecar_client.c says for requests).
+ */
 static void
-wait_for_worker(bool (*done) (void))
+wait_for_worker(bool (*done) (void), int start_timeout_ms)
 {
+	TimestampTz since = GetCurrentTimestamp();
+
 	while (!done())
 	{
 		if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
 			ereport(ERROR,
 					(errcode(ERRCODE_IO_ERROR),
 					 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error)));
+		if (start_timeout_ms > 0 &&
+			TimestampDifferenceExceeds(since, GetCurrentTimestamp(), start_timeout_ms))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("the alexidx sidecar worker is not running"),
+					 errhint("Check the server log; raise max_worker_processes if the worker could not be registered.")));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 2,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -359,7 +371,8 @@ wait_for_worker(bool (*done) (void))
 void
 alexidx_arena_wait_kept_taken(void)
 {
-	wait_for_worker(kept_trees_taken);
+	/* the worker takes them right after it opens the sidecar */
+	wait_for_worker(kept_trees_taken, 60000);
 }
 
 void
@@ -370,7 +383,9 @@ alexidx_arena_wait_writable(void)
 	/* the copy is the worker's own job: it changes nothing in the arena before it */
 	if (alexidx_am_sidecar_worker && !kept_trees_copied())
 		ereport(FATAL, (errmsg_internal("alexidx sidecar: a change to the arena before the kept trees were copied")));
-	wait_for_worker(kept_trees_copied);
+	/* once a worker took them (it opened the sidecar), it copies them: no time limit */
+	wait_for_worker(kept_trees_taken, 60000);
+	wait_for_worker(kept_trees_copied, 0);
 	alexidx_arena_follow();
 }
 
