@@ -236,6 +236,11 @@ alexidx_index_is_logged(Relation index)
 }
 
 /* ---------- talking to the sidecar worker (sidecar_client.c) ---------- */
+/*
+ * For a wait on the worker that began at since: an ERROR if the worker failed, or if it has
+ * been starting for longer than a worker takes to start (since 0: no time limit).
+ */
+extern void alexidx_check_worker(TimestampTz since);
 /* Records a new build; *out gets its record (for the WAL). */
 extern uint64 alexidx_sidecar_new_build(Relation index, AxBuildRecord *out);
 /* Ingests "<prefix>.<i>.sst" for i < nfiles (none: just marks the build ready). */

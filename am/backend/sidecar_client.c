@@ -36,8 +36,8 @@ my_slot(void)
 /* How long a request waits for a sidecar worker that has not started at all. */
 #define WORKER_START_TIMEOUT_MS 60000
 
-static void
-wait_for_worker_or_fail(TimestampTz since)
+void
+alexidx_check_worker(TimestampTz since)
 {
 	uint32		state = pg_atomic_read_u32(&alexidx_shared->worker_state);
 
@@ -46,7 +46,7 @@ wait_for_worker_or_fail(TimestampTz since)
 				(errcode(ERRCODE_IO_ERROR),
 				 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error),
 				 errhint("Check the server log; if the sidecar directory was lost, REINDEX the alexidx indexes.")));
-	if (state == AXW_STARTING &&
+	if (state == AXW_STARTING && since != 0 &&
 		TimestampDifferenceExceeds(since, GetCurrentTimestamp(), WORKER_START_TIMEOUT_MS))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
@@ -62,7 +62,7 @@ wait_until_idle(AxRequestSlot *slot)
 
 	while (pg_atomic_read_u32(&slot->state) == AXS_PENDING)
 	{
-		wait_for_worker_or_fail(since);
+		alexidx_check_worker(since);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -113,7 +113,7 @@ submit_and_wait(AxRequestSlot *slot)
 
 	while (pg_atomic_read_u32(&slot->state) != AXS_DONE)
 	{
-		wait_for_worker_or_fail(since);
+		alexidx_check_worker(since);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -339,27 +339,17 @@ kept_trees_copied(void)
 }
 
 /*
- * Waits, interruptibly, until the sidecar worker has done(); an ERROR if it failed, or with
- * a start_timeout, if it has not done it that long after the wait began (a worker that never
- * started, as sidecar_client.c says for requests).
+ * Waits, interruptibly, until the sidecar worker has done(); with a time limit, a worker
+ * that is still starting after it is taken for one that never started.
  */
 static void
-wait_for_worker(bool (*done) (void), int start_timeout_ms)
+wait_for_worker(bool (*done) (void), bool time_limit)
 {
-	TimestampTz since = GetCurrentTimestamp();
+	TimestampTz since = time_limit ? GetCurrentTimestamp() : 0;
 
 	while (!done())
 	{
-		if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
-			ereport(ERROR,
-					(errcode(ERRCODE_IO_ERROR),
-					 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error)));
-		if (start_timeout_ms > 0 &&
-			TimestampDifferenceExceeds(since, GetCurrentTimestamp(), start_timeout_ms))
-			ereport(ERROR,
-					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-					 errmsg("the alexidx sidecar worker is not running"),
-					 errhint("Check the server log; raise max_worker_processes if the worker could not be registered.")));
+		alexidx_check_worker(since);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 2,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -372,7 +362,7 @@ void
 alexidx_arena_wait_kept_taken(void)
 {
 	/* the worker takes them right after it opens the sidecar */
-	wait_for_worker(kept_trees_taken, 60000);
+	wait_for_worker(kept_trees_taken, true);
 }
 
 void
@@ -384,8 +374,8 @@ alexidx_arena_wait_writable(void)
 	if (alexidx_am_sidecar_worker && !kept_trees_copied())
 		ereport(FATAL, (errmsg_internal("alexidx sidecar: a change to the arena before the kept trees were copied")));
 	/* once a worker took them (it opened the sidecar), it copies them: no time limit */
-	wait_for_worker(kept_trees_taken, 60000);
-	wait_for_worker(kept_trees_copied, 0);
+	wait_for_worker(kept_trees_taken, true);
+	wait_for_worker(kept_trees_copied, false);
 	alexidx_arena_follow();
 }
 
@@ -539,13 +529,6 @@ alexidx_arena_map(Size heap_size, bool *kept)
 	return base + header_bytes();
 }
 
-/* (a tree of the image is never freed here: that would change the image) */
-static bool
-register_kept_pair(const KeptTree *k)
-{
-	return alexidx_register_pair_as_is(k->build_id, k->dboid, k->pair);
-}
-
 static void
 fail_arena_copy(void)
 {
@@ -648,8 +631,9 @@ alexidx_arena_take_kept_trees(AxDb *sidecar, uint64 opened_at, bool usable)
 	alexidx_shared->arena_taking = true;
 	pg_write_barrier();
 take:
+	/* (as is: a tree of the image is never freed, which would change the image) */
 	for (i = 0; i < h->ntrees; i++)
-		if (!register_kept_pair(&h->trees[i]))
+		if (!alexidx_register_pair_as_is(h->trees[i].build_id, h->trees[i].dboid, h->trees[i].pair))
 			ereport(LOG, (errmsg("alexidx sidecar: no registry room for kept build " UINT64_FORMAT,
 								 h->trees[i].build_id)));
 	pg_write_barrier();
