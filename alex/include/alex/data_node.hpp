@@ -302,12 +302,7 @@ struct DataNode : NodeBase {
         prev_key = k;
         g[i] = static_cast<std::uint32_t>(LinearModel::clamp_slot(ideal, cap));
       }
-      std::size_t nx = cap;
-      for (std::size_t i = m; i-- > 0;) {
-        const std::size_t v = std::max(std::min<std::size_t>(g[i], nx - 1), i);
-        g[i] = static_cast<std::uint32_t>(v);
-        nx = v;
-      }
+      centre_leftward(g, m, [&](std::size_t i) { return std::size_t{g[i]}; });
     }
     cost::LayoutCostAccumulator acc;
     std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
@@ -324,10 +319,7 @@ struct DataNode : NodeBase {
         ideal = pr;
       prev_key = k;
       std::size_t want = LinearModel::clamp_slot(ideal, cap);
-      if (g) {
-        fwd = std::min(std::max(want, i > 0 ? fwd + 1 : 0), cap - m + i);
-        want = (fwd + g[i]) / 2;
-      }
+      if (g) want = centred_want(want, i, m, g, fwd);
       const std::size_t pos = place(k, p, want, i, m, prev);
       bitmap::set(bits, pos);
       acc.key_placed(LinearModel::clamp_slot(pr, cap), pos, i > 0 && pos == prev + 1);
@@ -336,6 +328,25 @@ struct DataNode : NodeBase {
     std::fill(keys + prev + 1, keys + cap, kEndSentinel<K, P>.key);
     std::fill(pays + prev + 1, pays + cap, kEndSentinel<K, P>.payload);
     expected_cost = acc.finish();
+  }
+  // The centred placement's leftward-push part (see lay_out_distinct): from the right end,
+  // entry i at the slot it wants, or left of entry i + 1's, and never left of slot i.
+  // want(i) is read before g[i] is written (lay_out keeps the wanted slots in g itself).
+  template <class Want>
+  void centre_leftward(std::uint32_t* g, std::size_t m, Want want) const noexcept {
+    std::size_t nx = cap;  // g[i + 1]
+    for (std::size_t i = m; i-- > 0;) {
+      const std::size_t v = std::max(std::min<std::size_t>(want(i), nx - 1), i);  // branch-free
+      g[i] = static_cast<std::uint32_t>(v);
+      nx = v;
+    }
+  }
+  // The slot entry i aims at: the midpoint of its rightward-push placement (fwd: entry
+  // i - 1's on entry, entry i's on return) and its leftward-push one, g[i].
+  std::size_t centred_want(std::size_t want, std::size_t i, std::size_t m, const std::uint32_t* g,
+                           std::size_t& fwd) const noexcept {
+    fwd = std::min(std::max(want, i > 0 ? fwd + 1 : 0), cap - m + i);
+    return (fwd + g[i]) / 2;
   }
   // Scratch for the centred placement of m entries (32-bit slot numbers at the end of the
   // key array, see lay_out_distinct), or null: only dense layouts (80% full or more: at
@@ -428,16 +439,7 @@ struct DataNode : NodeBase {
     // at the end of the new key array, which the placement below overwrites only after it
     // has read them (entry i writes key slots <= cap - m + i; g[j] for j > i lies beyond).
     std::uint32_t* g = centre_scratch(m);
-    {
-      if (g) {
-        std::size_t nx = cap;  // g[i + 1]
-        for (std::size_t i = m; i-- > 0;) {
-          const std::size_t v = std::max(std::min(pred_of(i), nx - 1), i);  // branch-free
-          g[i] = static_cast<std::uint32_t>(v);
-          nx = v;
-        }
-      }
-    }
+    if (g) centre_leftward(g, m, pred_of);
 
     cost::LayoutCostAccumulator acc;
     std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
@@ -446,12 +448,7 @@ struct DataNode : NodeBase {
     std::uint64_t word = 0;
     for (std::size_t i = 0; i < m; ++i) {
       const std::size_t pred = pred_of(i);
-      std::size_t want = pred;
-      if (g) {
-        const std::size_t f = std::min(std::max(pred, i > 0 ? fwd + 1 : 0), cap - m + i);
-        fwd = f;
-        want = (f + g[i]) / 2;
-      }
+      const std::size_t want = g ? centred_want(pred, i, m, g, fwd) : pred;
       const K k = src.key(i);
       const P p = src.pay(i);
       const std::size_t pos = place(k, p, want, i, m, prev);
