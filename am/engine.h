@@ -207,6 +207,15 @@ bool		ax_pair_validate(const AxTreePair *pair, char *why, size_t whylen);
 AxStatus	ax_sort_entries(AxEntry *entries, size_t n, AxError *err);
 AxStatus	ax_sort_narrow_entries(AxNarrowEntry *entries, size_t n, AxError *err);
 
+/*
+ * Merges nruns arrays, each sorted as above, into out (room for the sum of lengths; it overlaps
+ * none of them): a parallel build's runs, one a participant.
+ */
+AxStatus	ax_merge_entries(const AxEntry *const *runs, const size_t *lengths, int nruns,
+							 AxEntry *out, AxError *err);
+AxStatus	ax_merge_narrow_entries(const AxNarrowEntry *const *runs, const size_t *lengths,
+									int nruns, AxNarrowEntry *out, AxError *err);
+
 /* ---------- SST files written by a backend during ambuild ---------- */
 
 typedef struct AxSstJob AxSstJob;

@@ -1,9 +1,10 @@
 /*
  * build.c: CREATE INDEX (ambuild) and the init fork of unlogged indexes (ambuildempty).
  *
- * One pass over the heap collects (key, TID) pairs; one sort orders them; the sorted run then
- * feeds both the shared-memory trees (bulk load, in this backend) and SST files (encoded
- * meanwhile on background threads) that the sidecar worker ingests before CREATE INDEX returns.
+ * One pass over the heap (build_scan.c, with parallel workers when PostgreSQL would give a
+ * btree build some) collects and sorts the (key, TID) pairs; the sorted run then feeds both
+ * the shared-memory trees (bulk load, in this backend) and SST files (encoded meanwhile on
+ * background threads) that the sidecar worker ingests before CREATE INDEX returns.
  *
  * The sort runs in memory rather than through tuplesort: the whole index has to fit in the
  * shared arena anyway, and an in-memory radix sort of 16-byte pairs is several times faster
@@ -27,87 +28,11 @@
 #include "utils/rel.h"
 
 #include "alexidx.h"
+#include "backend/build_scan.h"
 #include "wal/wal.h"
 
 /* SST files written in parallel; two cores are the norm this is tuned for */
 #define SST_PARTS 2
-
-/* A growing array of entries in backend memory: AxEntry if wide, else AxNarrowEntry. */
-typedef struct EntryArray
-{
-	void	   *items;
-	Size		n;
-	Size		cap;
-	bool		wide;
-} EntryArray;
-
-typedef struct BuildState
-{
-	Oid			keytype;
-	EntryArray	values;
-	EntryArray	nulls;
-} BuildState;
-
-static inline Size
-array_elem(const EntryArray *a)
-{
-	return a->wide ? sizeof(AxEntry) : sizeof(AxNarrowEntry);
-}
-
-static void
-array_init(EntryArray *a, Size cap, bool wide)
-{
-	a->cap = cap;
-	a->n = 0;
-	a->wide = wide;
-	a->items = palloc_extended(cap * array_elem(a), MCXT_ALLOC_HUGE);
-}
-
-static inline void
-array_push(EntryArray *a, AxKey key, uint64 tid)
-{
-	if (a->n == a->cap)
-		a->items = alexidx_grow(a->items, &a->cap, a->n + 1, array_elem(a), 0, NULL);
-	if (a->wide)
-	{
-		AxEntry    *e = (AxEntry *) a->items + a->n;
-
-		e->key = key.key;
-		e->key_lo = key.key_lo;
-		e->tid = tid;
-	}
-	else
-	{
-		AxNarrowEntry *e = (AxNarrowEntry *) a->items + a->n;
-
-		e->key = key.key;
-		e->tid = tid;
-	}
-	a->n++;
-}
-
-static AxStatus
-array_sort(EntryArray *a, AxError *err)
-{
-	return a->wide ? ax_sort_entries(a->items, a->n, err) : ax_sort_narrow_entries(a->items, a->n, err);
-}
-
-static void
-build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			   bool tupleIsAlive, void *state)
-{
-	BuildState *bs = (BuildState *) state;
-
-	if (isnull[0])
-	{
-		AxKey		none = {0, 0};
-
-		array_push(&bs->nulls, none, alexidx_tid_pack(tid, true));
-	}
-	else
-		array_push(&bs->values, alexidx_datum_to_key(values[0], bs->keytype),
-				   alexidx_tid_pack(tid, false));
-}
 
 /*
  * The SST threads read the build's sorted arrays, so they must stop before that memory goes.
@@ -181,20 +106,16 @@ check_buildable(Relation index)
 	return keytype;
 }
 
-/* Sorts the collected entries; a logged index logs them, sorted, for standbys. */
+/* A logged index logs its sorted entries, for standbys. */
 static void
-sort_entries(Relation index, uint64 build_id, BuildState *bs)
+log_entries(Relation index, uint64 build_id, AxBuildEntries *entries)
 {
-	AxError		err;
-
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ALEXIDX_PHASE_SORT);
-	if (array_sort(&bs->values, &err) != AX_OK || array_sort(&bs->nulls, &err) != AX_OK)
-		alexidx_report(&err, "could not sort the build's entries", index);
-	if (alexidx_index_is_logged(index))
-	{
-		alexidx_wal_log_build_entries(index, build_id, bs->values.items, bs->values.n, bs->values.wide);
-		alexidx_wal_log_build_entries(index, build_id, bs->nulls.items, bs->nulls.n, bs->nulls.wide);
-	}
+	if (!alexidx_index_is_logged(index))
+		return;
+	alexidx_wal_log_build_entries(index, build_id, entries->values.items, entries->values.n,
+								  entries->values.wide);
+	alexidx_wal_log_build_entries(index, build_id, entries->nulls.items, entries->nulls.n,
+								  entries->nulls.wide);
 }
 
 /*
@@ -203,7 +124,7 @@ sort_entries(Relation index, uint64 build_id, BuildState *bs)
  * the files ingested by the sidecar; *loaded is when the trees were loaded.
  */
 static void
-load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, BuildState *bs,
+load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, AxBuildEntries *bs,
 				AxTreePair **pair_out, instr_time *loaded)
 {
 	AxTreePair *pair;
@@ -220,7 +141,7 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, BuildSta
 	owner->callback.func = stop_sst_job;
 	owner->callback.arg = owner;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &owner->callback);
-	job = ax_sst_write_async(prefix, build_id, alexidx_type_wide(bs->keytype),
+	job = ax_sst_write_async(prefix, build_id, bs->values.wide,
 							 bs->values.items, bs->values.n,
 							 bs->nulls.items, bs->nulls.n, SST_PARTS, &err);
 	if (job == NULL)
@@ -263,7 +184,9 @@ IndexBuildResult *
 alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result;
-	BuildState	bs;
+	AxBuildEntries bs;
+	Oid			keytype;
+	int			nworkers;
 	double		reltuples;
 	uint64		build_id;
 	AxBuildRecord record;
@@ -275,7 +198,7 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 				t_load;
 
 	alexidx_require_preload();
-	bs.keytype = check_buildable(index);
+	keytype = check_buildable(index);
 
 	/* The sidecar records the build first, so a failure anywhere after leaves no orphan. */
 	build_id = alexidx_sidecar_new_build(index, &record);
@@ -286,12 +209,9 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	alexidx_write_metapage(index, MAIN_FORKNUM, build_id);
 
 	INSTR_TIME_SET_CURRENT(start);
-	array_init(&bs.values, 1024, alexidx_type_wide(bs.keytype));
-	array_init(&bs.nulls, 16, alexidx_type_wide(bs.keytype));
-	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
-									   build_callback, &bs, NULL);
+	reltuples = alexidx_build_scan(heap, index, indexInfo, keytype, &bs, &nworkers);
 	INSTR_TIME_SET_CURRENT(t_scan);
-	sort_entries(index, build_id, &bs);
+	log_entries(index, build_id, &bs);
 	INSTR_TIME_SET_CURRENT(t_sort);
 	load_and_ingest(index, build_id, &record, &bs, &pair, &t_sidecar);
 	if (!alexidx_register_pair(build_id, index->rd_node.dbNode, pair))
@@ -303,8 +223,8 @@ alexidx_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	INSTR_TIME_SUBTRACT(t_sort, t_scan);
 	INSTR_TIME_SUBTRACT(t_scan, start);
 	ereport(DEBUG1,
-			(errmsg("alexidx build of \"%s\": %zu entries; scan %.0f ms, sort %.0f ms, tree %.0f ms, sidecar wait %.0f ms",
-					RelationGetRelationName(index), bs.values.n + bs.nulls.n,
+			(errmsg("alexidx build of \"%s\": %zu entries, %d parallel workers; scan and sort %.0f ms, WAL %.0f ms, tree %.0f ms, sidecar wait %.0f ms",
+					RelationGetRelationName(index), bs.values.n + bs.nulls.n, nworkers,
 					INSTR_TIME_GET_MILLISEC(t_scan), INSTR_TIME_GET_MILLISEC(t_sort),
 					INSTR_TIME_GET_MILLISEC(t_sidecar), INSTR_TIME_GET_MILLISEC(t_load))));
 

@@ -99,7 +99,41 @@ void sort_build_entries(E* entries, std::size_t n) {
   if (src != entries) std::memcpy(static_cast<void*>(entries), src, n * sizeof(E));
 }
 
+// A k-way merge of sorted runs. A parallel build has one run per participant, usually two or
+// three, so the smallest head is found by a linear look over the heads: no heap to keep, and
+// two runs take std::merge's tighter loop. Equal entries cannot occur (a TID is in one run).
+template <class E>
+void merge_runs(const E* const* runs, const std::size_t* lengths, int nruns, E* out) {
+  auto less = [](const E& a, const E& b) { return axeng::entry_less(axeng::as_entry(a), axeng::as_entry(b)); };
+  if (nruns == 1) {
+    std::memcpy(static_cast<void*>(out), runs[0], lengths[0] * sizeof(E));
+    return;
+  }
+  if (nruns == 2) {
+    std::merge(runs[0], runs[0] + lengths[0], runs[1], runs[1] + lengths[1], out, less);
+    return;
+  }
+  std::vector<std::size_t> at(nruns, 0);
+  for (;;) {
+    int best = -1;
+    for (int r = 0; r < nruns; r++)
+      if (at[r] < lengths[r] && (best < 0 || less(runs[r][at[r]], runs[best][at[best]]))) best = r;
+    if (best < 0) return;
+    *out++ = runs[best][at[best]++];
+  }
+}
+
 }  // namespace
+
+extern "C" AxStatus ax_merge_entries(const AxEntry* const* runs, const std::size_t* lengths, int nruns,
+                                     AxEntry* out, AxError* err) {
+  return axeng::ax_guard(err, [&] { merge_runs(runs, lengths, nruns, out); });
+}
+
+extern "C" AxStatus ax_merge_narrow_entries(const AxNarrowEntry* const* runs, const std::size_t* lengths,
+                                            int nruns, AxNarrowEntry* out, AxError* err) {
+  return axeng::ax_guard(err, [&] { merge_runs(runs, lengths, nruns, out); });
+}
 
 extern "C" AxStatus ax_sort_entries(AxEntry* entries, std::size_t n, AxError* err) {
   return axeng::ax_guard(err, [&] { sort_build_entries(entries, n); });
