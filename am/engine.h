@@ -209,12 +209,13 @@ AxStatus	ax_sort_narrow_entries(AxNarrowEntry *entries, size_t n, AxError *err);
 
 /*
  * Merges nruns arrays, each sorted as above, into out (room for the sum of lengths; it overlaps
- * none of them): a parallel build's runs, one a participant.
+ * none of them): a parallel build's runs, one a participant. Up to `threads` threads (started
+ * with every signal blocked) merge parts of the key space side by side.
  */
 AxStatus	ax_merge_entries(const AxEntry *const *runs, const size_t *lengths, int nruns,
-							 AxEntry *out, AxError *err);
+							 AxEntry *out, int threads, AxError *err);
 AxStatus	ax_merge_narrow_entries(const AxNarrowEntry *const *runs, const size_t *lengths,
-									int nruns, AxNarrowEntry *out, AxError *err);
+									int nruns, AxNarrowEntry *out, int threads, AxError *err);
 
 /* ---------- SST files written by a backend during ambuild ---------- */
 

@@ -38,6 +38,9 @@
 #include "alexidx.h"
 #include "backend/build_scan.h"
 
+/* threads merging the runs; two cores are the norm this is tuned for, as in build.c */
+#define MERGE_THREADS 2
+
 /* the parallel context's table of contents */
 #define BUILD_KEY_SHARED		UINT64CONST(0xA1E1D0B000000001)
 #define BUILD_KEY_TABLE_SCAN	UINT64CONST(0xA1E1D0B000000002)
@@ -392,8 +395,10 @@ merge_runs(ParallelBuild *pb, Relation index, AxBuildEntries *entries)
 			total += runs[r].n;
 		}
 		array_init(&merged, Max(total, 1), wide);
-		st = wide ? ax_merge_entries((const AxEntry *const *) items, lengths, nruns, merged.items, &err)
-			: ax_merge_narrow_entries((const AxNarrowEntry *const *) items, lengths, nruns, merged.items, &err);
+		st = wide ? ax_merge_entries((const AxEntry *const *) items, lengths, nruns, merged.items,
+							   MERGE_THREADS, &err)
+			: ax_merge_narrow_entries((const AxNarrowEntry *const *) items, lengths, nruns,
+									  merged.items, MERGE_THREADS, &err);
 		if (st != AX_OK)
 			alexidx_report(&err, "could not merge the parallel build's sorted runs", index);
 		merged.n = total;

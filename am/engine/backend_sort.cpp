@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "entry_order.hpp"
@@ -99,40 +100,127 @@ void sort_build_entries(E* entries, std::size_t n) {
   if (src != entries) std::memcpy(static_cast<void*>(entries), src, n * sizeof(E));
 }
 
-// A k-way merge of sorted runs. A parallel build has one run per participant, usually two or
-// three, so the smallest head is found by a linear look over the heads: no heap to keep, and
-// two runs take std::merge's tighter loop. Equal entries cannot occur (a TID is in one run).
+// ---------- merging a parallel build's runs ----------
+
+// The order as one 128-bit number where it fits (narrow entries: key, then TID), so that the
+// two-way merge's comparison is a subtraction and not a chain of branches.
+inline unsigned __int128 order_of(const AxNarrowEntry& e) noexcept {
+  return (static_cast<unsigned __int128>(axeng::key_bits(e.key)) << 64) | e.tid;
+}
+inline bool merge_less(const AxNarrowEntry& a, const AxNarrowEntry& b) noexcept { return order_of(a) < order_of(b); }
+inline bool merge_less(const AxEntry& a, const AxEntry& b) noexcept { return axeng::entry_less(a, b); }
+
+// The slice [at[r], to[r]) of every run, merged into out; at is consumed. No two entries are
+// equal (a TID is in one run only). Two slices, the usual case, take a loop whose only branch is its end test;
+// more take the smallest of their heads, found by a look over them (there are few runs).
 template <class E>
-void merge_runs(const E* const* runs, const std::size_t* lengths, int nruns, E* out) {
-  auto less = [](const E& a, const E& b) { return axeng::entry_less(axeng::as_entry(a), axeng::as_entry(b)); };
-  if (nruns == 1) {
-    std::memcpy(static_cast<void*>(out), runs[0], lengths[0] * sizeof(E));
+void merge_slices(const E* const* runs, std::size_t* at, const std::size_t* to, int nruns, E* out) noexcept {
+  const E* head[2];
+  const E* end[2];
+  int live = 0;
+  for (int r = 0; r < nruns; r++)
+    if (at[r] < to[r]) live++;
+  if (live <= 2) {
+    int i = 0;
+    for (int r = 0; r < nruns; r++)
+      if (at[r] < to[r]) {
+        head[i] = runs[r] + at[r];
+        end[i++] = runs[r] + to[r];
+      }
+    if (live == 0) return;
+    if (live == 1) {
+      std::memcpy(static_cast<void*>(out), head[0], (end[0] - head[0]) * sizeof(E));
+      return;
+    }
+    const E* a = head[0];
+    const E* b = head[1];
+    while (a != end[0] && b != end[1]) {
+      const bool take_b = merge_less(*b, *a);
+      *out++ = *(take_b ? b : a);
+      b += take_b;
+      a += !take_b;
+    }
+    out = std::copy(a, end[0], out);
+    std::copy(b, end[1], out);
     return;
   }
-  if (nruns == 2) {
-    std::merge(runs[0], runs[0] + lengths[0], runs[1], runs[1] + lengths[1], out, less);
-    return;
-  }
-  std::vector<std::size_t> at(nruns, 0);
   for (;;) {
     int best = -1;
-    for (int r = 0; r < nruns; r++)
-      if (at[r] < lengths[r] && (best < 0 || less(runs[r][at[r]], runs[best][at[best]]))) best = r;
+    const E* best_head = nullptr;
+    for (int r = 0; r < nruns; r++) {
+      if (at[r] == to[r]) continue;
+      const E* h = runs[r] + at[r];
+      if (best < 0 || merge_less(*h, *best_head)) {
+        best = r;
+        best_head = h;
+      }
+    }
     if (best < 0) return;
-    *out++ = runs[best][at[best]++];
+    *out++ = *best_head;
+    at[best]++;
   }
+}
+
+// Below this many entries one thread merges: a thread costs more than it saves.
+constexpr std::size_t kParallelMergeMin = 1 << 20;
+
+// Merges the runs with up to `threads` threads. The key space is cut at entries sampled from
+// the longest run; every run is cut at the same entries by binary search, so part p merges the
+// p-th slice of every run into its own stretch of out, independently of the others.
+template <class E>
+void merge_runs(const E* const* runs, const std::size_t* lengths, int nruns, E* out, int threads) {
+  std::size_t total = 0;
+  int longest = 0;
+  for (int r = 0; r < nruns; r++) {
+    total += lengths[r];
+    if (lengths[r] > lengths[longest]) longest = r;
+  }
+  const int parts = total >= kParallelMergeMin ? std::max(threads, 1) : 1;
+  // cut[p * nruns + r]: where part p starts in run r; part `parts` is the end
+  std::vector<std::size_t> cut((parts + 1) * nruns);
+  std::vector<std::size_t> out_at(parts + 1, 0);
+  for (int r = 0; r < nruns; r++) cut[parts * nruns + r] = lengths[r];
+  for (int p = 1; p < parts; p++) {
+    const E split = runs[longest][lengths[longest] * p / parts];
+    for (int r = 0; r < nruns; r++) {
+      const std::size_t at = std::lower_bound(runs[r], runs[r] + lengths[r], split, [](const E& a, const E& b) {
+                               return merge_less(a, b);
+                             }) - runs[r];
+      // cuts only move forward (split entries grow with p), so each part's slices are ordered
+      cut[p * nruns + r] = at;
+      out_at[p] += at;
+    }
+  }
+  out_at[parts] = total;
+  // merge_slices consumes the starts it is given: the parts get a copy of the cuts
+  std::vector<std::size_t> starts(cut.begin(), cut.end() - nruns);
+  auto run_part = [&](int p) {
+    merge_slices(runs, &starts[p * nruns], &cut[(p + 1) * nruns], nruns, out + out_at[p]);
+  };
+  std::vector<std::thread> workers;
+  {
+    axeng::SignalBlock signals;  // the threads start with every signal blocked
+    try {
+      for (int p = 1; p < parts; p++) workers.emplace_back(run_part, p);
+    } catch (...) {
+      for (auto& t : workers) t.join();
+      throw;
+    }
+  }
+  run_part(0);
+  for (auto& t : workers) t.join();
 }
 
 }  // namespace
 
 extern "C" AxStatus ax_merge_entries(const AxEntry* const* runs, const std::size_t* lengths, int nruns,
-                                     AxEntry* out, AxError* err) {
-  return axeng::ax_guard(err, [&] { merge_runs(runs, lengths, nruns, out); });
+                                     AxEntry* out, int threads, AxError* err) {
+  return axeng::ax_guard(err, [&] { merge_runs(runs, lengths, nruns, out, threads); });
 }
 
 extern "C" AxStatus ax_merge_narrow_entries(const AxNarrowEntry* const* runs, const std::size_t* lengths,
-                                            int nruns, AxNarrowEntry* out, AxError* err) {
-  return axeng::ax_guard(err, [&] { merge_runs(runs, lengths, nruns, out); });
+                                            int nruns, AxNarrowEntry* out, int threads, AxError* err) {
+  return axeng::ax_guard(err, [&] { merge_runs(runs, lengths, nruns, out, threads); });
 }
 
 extern "C" AxStatus ax_sort_entries(AxEntry* entries, std::size_t n, AxError* err) {

@@ -358,4 +358,72 @@ TEST(EngineSeam, SidecarKeysOfWideBuildsSortAsEntries) {
   EXPECT_EQ(axeng::encode_data_key(k, 77, AxEntry{5, 1 << 16 | 1, 0}, false), axeng::kDataKeyLen);
 }
 
+// A parallel build's runs: every entry's TID is its own, the runs are sorted and of any
+// lengths (some empty), and their merge must equal one sort of them all. 1.5M entries take
+// the threaded path (parts cut by binary search), 1,000 the single-threaded one.
+template <class E>
+std::vector<std::vector<E>> split_into_runs(const std::vector<E>& all, int nruns, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::vector<E>> runs(nruns);
+  for (const E& e : all) {
+    int r = static_cast<int>(rng() % (nruns + 1));
+    runs[r == nruns ? 0 : r].push_back(e);  // run 0 gets about twice the share
+  }
+  if (nruns >= 3) runs[nruns - 1].clear();  // an empty run: a worker that found nothing
+  for (auto& run : runs)
+    std::sort(run.begin(), run.end(), [](const E& a, const E& b) {
+      return axeng::entry_less(axeng::as_entry(a), axeng::as_entry(b));
+    });
+  return runs;
+}
+
+template <class E, class Merge>
+void check_merge(const std::vector<E>& all, Merge merge) {
+  for (int nruns : {1, 2, 3, 5}) {
+    for (int threads : {1, 2, 3}) {
+      auto runs = split_into_runs(all, nruns, 40 + nruns);
+      std::vector<const E*> items;
+      std::vector<std::size_t> lengths;
+      std::size_t total = 0;
+      for (auto& run : runs) {
+        items.push_back(run.data());
+        lengths.push_back(run.size());
+        total += run.size();
+      }
+      std::vector<E> out(total);
+      AxError err{};
+      ASSERT_EQ(merge(items.data(), lengths.data(), nruns, out.data(), threads, &err), AX_OK) << err.message;
+      std::vector<E> want;
+      for (auto& run : runs) want.insert(want.end(), run.begin(), run.end());
+      std::sort(want.begin(), want.end(), [](const E& a, const E& b) {
+        return axeng::entry_less(axeng::as_entry(a), axeng::as_entry(b));
+      });
+      for (std::size_t i = 0; i < total; i++)
+        ASSERT_TRUE(axeng::entry_eq(axeng::as_entry(out[i]), axeng::as_entry(want[i])))
+            << "runs " << nruns << " threads " << threads << " at " << i << " of " << total;
+    }
+  }
+}
+
+TEST(EngineSeam, MergedRunsEqualOneSortNarrow) {
+  for (std::size_t n : {std::size_t{1000}, std::size_t{1500000}}) {
+    std::mt19937_64 rng(n);
+    std::vector<AxNarrowEntry> all(n);
+    for (std::size_t i = 0; i < n; i++) {
+      // negative and positive keys (the sign bit orders them), each about 30 times
+      all[i].key = static_cast<int64_t>(rng() % (n / 30 + 1)) - static_cast<int64_t>(n / 60);
+      all[i].tid = (i + 1) << 16 | 1;
+    }
+    check_merge(all, ax_merge_narrow_entries);
+  }
+}
+
+TEST(EngineSeam, MergedRunsEqualOneSortWide) {
+  for (std::size_t n : {std::size_t{1000}, std::size_t{1500000}}) {
+    auto all = wide_entries(n, 9, 50);
+    for (std::size_t i = 0; i < n; i++) all[i].tid = (i + 1) << 16 | 1;
+    check_merge(all, ax_merge_entries);
+  }
+}
+
 }  // namespace
