@@ -28,11 +28,13 @@
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "pgstat.h"
-#include "storage/buffile.h"
+#include "storage/fd.h"
+#include "storage/fileset.h"
 #include "storage/sharedfileset.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
+#include "utils/wait_event.h"
 #include "utils/snapmgr.h"
 
 #include "alexidx.h"
@@ -174,27 +176,74 @@ run_file_name(char *name, int worker)
 	snprintf(name, MAXPGPATH, "alexidx-build-run-%d", worker);
 }
 
+/*
+ * A run's file is written and read whole, in calls of up to 1GB: no 8kB buffer to copy through
+ * (as BufFile has), so the leader reads a worker's run back at the speed of one copy out of the
+ * page cache.
+ */
+#define RUN_IO_CHUNK	((Size) 1 << 30)
+
 static void
-write_array(BufFile *file, const AxEntryArray *a)
+write_all(File file, const void *data, Size len, off_t *offset)
 {
-	if (a->n > 0)
-		BufFileWrite(file, a->items, a->n * array_elem(a));
+	while (len > 0)
+	{
+		int			amount = (int) Min(len, RUN_IO_CHUNK);
+		int			done;
+
+		errno = 0;
+		done = FileWrite(file, (char *) data, amount, *offset, WAIT_EVENT_BUFFILE_WRITE);
+		if (done <= 0)
+		{
+			/* a short write without an error is a full disk */
+			if (errno == 0)
+				errno = ENOSPC;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write the build's sorted run to file \"%s\": %m",
+							FilePathName(file))));
+		}
+		data = (const char *) data + done;
+		len -= done;
+		*offset += done;
+	}
 }
 
 static void
-read_array(BufFile *file, AxEntryArray *a, Size n, bool wide, int worker)
+read_all(File file, void *data, Size len, off_t *offset)
 {
-	Size		want;
-	Size		got;
+	while (len > 0)
+	{
+		int			amount = (int) Min(len, RUN_IO_CHUNK);
+		int			done = FileRead(file, (char *) data, amount, *offset, WAIT_EVENT_BUFFILE_READ);
 
+		if (done < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read the build's sorted run from file \"%s\": %m",
+							FilePathName(file))));
+		if (done == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the build's sorted run in file \"%s\" ends %zu bytes early",
+							FilePathName(file), len)));
+		data = (char *) data + done;
+		len -= done;
+		*offset += done;
+	}
+}
+
+static void
+write_array(File file, const AxEntryArray *a, off_t *offset)
+{
+	write_all(file, a->items, a->n * array_elem(a), offset);
+}
+
+static void
+read_array(File file, AxEntryArray *a, Size n, bool wide, off_t *offset)
+{
 	array_init(a, Max(n, 1), wide);
-	want = n * array_elem(a);
-	got = want > 0 ? BufFileRead(file, a->items, want) : 0;
-	if (got != want)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not read the sorted run of parallel worker %d: read %zu of %zu bytes",
-						worker, got, want)));
+	read_all(file, a->items, n * array_elem(a), offset);
 	a->n = n;
 }
 
@@ -215,7 +264,8 @@ alexidx_build_worker_main(dsm_segment *seg, shm_toc *toc)
 	AxBuildEntries entries;
 	double		reltuples;
 	char		name[MAXPGPATH];
-	BufFile    *file;
+	File		file;
+	off_t		offset = 0;
 	WorkerRun  *run = &shared->runs[ParallelWorkerNumber];
 
 	debug_query_string = shm_toc_lookup(toc, BUILD_KEY_QUERY_TEXT, true);
@@ -237,10 +287,10 @@ alexidx_build_worker_main(dsm_segment *seg, shm_toc *toc)
 	entries_sort(&entries, index);
 
 	run_file_name(name, ParallelWorkerNumber);
-	file = BufFileCreateFileSet(&shared->fileset.fs, name);
-	write_array(file, &entries.values);
-	write_array(file, &entries.nulls);
-	BufFileClose(file);
+	file = FileSetCreate(&shared->fileset.fs, name);
+	write_array(file, &entries.values, &offset);
+	write_array(file, &entries.nulls, &offset);
+	FileClose(file);
 
 	SpinLockAcquire(&shared->mutex);
 	shared->reltuples += reltuples;
@@ -369,15 +419,16 @@ merge_runs(ParallelBuild *pb, Relation index, AxBuildEntries *entries)
 	{
 		WorkerRun  *run = &pb->shared->runs[w];
 		char		name[MAXPGPATH];
-		BufFile    *file;
+		File		file;
+		off_t		offset = 0;
 
 		if (!run->written)
 			elog(ERROR, "parallel worker %d of the alexidx build finished without its sorted run", w);
 		run_file_name(name, w);
-		file = BufFileOpenFileSet(&pb->shared->fileset.fs, name, O_RDONLY, false);
-		read_array(file, &values[w + 1], run->nvalues, wide, w);
-		read_array(file, &nulls[w + 1], run->nnulls, wide, w);
-		BufFileClose(file);
+		file = FileSetOpen(&pb->shared->fileset.fs, name, O_RDONLY);
+		read_array(file, &values[w + 1], run->nvalues, wide, &offset);
+		read_array(file, &nulls[w + 1], run->nnulls, wide, &offset);
+		FileClose(file);
 	}
 
 	for (int part = 0; part < 2; part++)
