@@ -28,6 +28,7 @@
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "pgstat.h"
+#include "storage/bufmgr.h"
 #include "storage/fd.h"
 #include "storage/fileset.h"
 #include "storage/sharedfileset.h"
@@ -307,11 +308,15 @@ alexidx_build_worker_main(dsm_segment *seg, shm_toc *toc)
 
 /* ---------- the leader ---------- */
 
-/* As many workers as PostgreSQL would give a btree build of this index. */
+/*
+ * As many workers as PostgreSQL would give a btree build of this index. An empty heap gets
+ * none: besides there being nothing to share, that is TRUNCATE's rebuild, for which
+ * index_build asks for no workers (it cannot tell an access method other than btree so).
+ */
 static int
 workers_to_request(Relation heap, Relation index)
 {
-	if (!IsNormalProcessingMode() || IsInParallelMode())
+	if (!IsNormalProcessingMode() || IsInParallelMode() || RelationGetNumberOfBlocks(heap) == 0)
 		return 0;
 	return plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
 }

@@ -82,6 +82,18 @@ is($node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan
 	'the expression index equals a seq scan');
 $node->safe_psql('postgres', 'DROP INDEX t_unsafe, t_safe');
 
+# TRUNCATE rebuilds the index on an empty heap, which index_build gives no workers
+$node->safe_psql('postgres', q{
+	CREATE TABLE tr (k bigint) WITH (parallel_workers = 2);
+	INSERT INTO tr SELECT g FROM generate_series(1, 100000) g;
+	CREATE INDEX tr_ax ON tr USING alexidx (k);
+});
+is(workers_of('tr_ax'), 2, 'the build of tr took two workers');
+$node->safe_psql('postgres', 'BEGIN; TRUNCATE tr; INSERT INTO tr VALUES (7); COMMIT');
+is(workers_of('tr_ax'), 0, 'the rebuild of TRUNCATE took none');
+is($node->safe_psql('postgres', 'SET enable_seqscan = off; SELECT k FROM tr WHERE k > 0'), 7,
+	'the index after TRUNCATE holds the new row');
+
 # ---- a broken HOT chain seen only by the workers ----
 $node->safe_psql('postgres', q{
 	CREATE TABLE h (k bigint, v int) WITH (parallel_workers = 2, fillfactor = 50);
