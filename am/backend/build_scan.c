@@ -399,7 +399,7 @@ begin_parallel(Relation heap, Relation index, IndexInfo *indexInfo, Oid keytype,
 		end_parallel(pb);
 		return NULL;
 	}
-	/* a worker that fails to start must not leave the leader waiting for its run for ever */
+	/* as in btree builds: a worker that cannot start fails the build now, not after the scan */
 	WaitForParallelWorkersToAttach(pcxt);
 	return pb;
 }
