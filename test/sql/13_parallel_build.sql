@@ -59,6 +59,24 @@ SELECT (SELECT (count(*), sum(v)) FROM pb WHERE k * 2 + 1 BETWEEN -5001 AND 5001
        (SELECT (count(*), sum(v)) FROM ref_pb WHERE k * 2 + 1 BETWEEN -5001 AND 5001) AS same_as_ref;
 RESET enable_seqscan; RESET enable_bitmapscan;
 
-DROP TABLE pb, ref_pb, pu, ref_pu;
+-- inside subtransactions: the workers see the rows and deletions of the open ones
+BEGIN;
+SAVEPOINT a;
+CREATE TABLE ps (k bigint, v int) WITH (parallel_workers = 2);
+INSERT INTO ps SELECT g % 20011, g FROM generate_series(1, 200000) g;
+SAVEPOINT b;
+DELETE FROM ps WHERE v % 3 = 0;
+CREATE INDEX ps_ax ON ps USING alexidx (k);
+CREATE TABLE ref_ps AS SELECT * FROM ps;
+SELECT * FROM ax_check('ps', 'k BETWEEN 100 AND 3000');
+ROLLBACK TO b;
+CREATE INDEX ps_ax ON ps USING alexidx (k);
+CREATE TABLE ref_ps AS SELECT * FROM ps;
+SELECT * FROM ax_check('ps', 'k BETWEEN 100 AND 3000');
+COMMIT;
+SELECT * FROM ax_check('ps', 'k < 50 OR k > 20000');
+SELECT alexidx_check('ps_ax');
+
+DROP TABLE pb, ref_pb, pu, ref_pu, ps, ref_ps;
 RESET max_parallel_maintenance_workers;
 RESET maintenance_work_mem;
