@@ -110,39 +110,66 @@ inline unsigned __int128 order_of(const AxNarrowEntry& e) noexcept {
 inline bool merge_less(const AxNarrowEntry& a, const AxNarrowEntry& b) noexcept { return order_of(a) < order_of(b); }
 inline bool merge_less(const AxEntry& a, const AxEntry& b) noexcept { return axeng::entry_less(a, b); }
 
+// Two sorted ranges into out; returns the end of what it wrote. The loop's only branch is
+// its end test: the comparison picks a source pointer, not a path.
+template <class E>
+E* merge_two(const E* a, const E* a_end, const E* b, const E* b_end, E* out) noexcept {
+  while (a != a_end && b != b_end) {
+    const bool take_b = merge_less(*b, *a);
+    *out++ = *(take_b ? b : a);
+    b += take_b;
+    a += !take_b;
+  }
+  out = std::copy(a, a_end, out);
+  return std::copy(b, b_end, out);
+}
+
+// Three (a parallel build's usual count: two workers and the leader) in the same manner,
+// until one runs out; the other two then go on as two.
+template <class E>
+E* merge_three(const E* a, const E* a_end, const E* b, const E* b_end, const E* c, const E* c_end,
+               E* out) noexcept {
+  while (a != a_end && b != b_end && c != c_end) {
+    const E* m = merge_less(*b, *a) ? b : a;
+    m = merge_less(*c, *m) ? c : m;
+    *out++ = *m;
+    a += m == a;
+    b += m == b;
+    c += m == c;
+  }
+  if (a == a_end) return merge_two(b, b_end, c, c_end, out);
+  if (b == b_end) return merge_two(a, a_end, c, c_end, out);
+  return merge_two(a, a_end, b, b_end, out);
+}
+
 // The slice [at[r], to[r]) of every run, merged into out; at is consumed. No two entries are
-// equal (a TID is in one run only). Two slices, the usual case, take a loop whose only branch is its end test;
-// more take the smallest of their heads, found by a look over them (there are few runs).
+// equal (a TID is in one run only). More than three non-empty slices (more than two workers)
+// take the smallest of their heads, found by a look over them.
 template <class E>
 void merge_slices(const E* const* runs, std::size_t* at, const std::size_t* to, int nruns, E* out) noexcept {
-  const E* head[2];
-  const E* end[2];
+  const E* head[3];
+  const E* end[3];
   int live = 0;
   for (int r = 0; r < nruns; r++)
-    if (at[r] < to[r]) live++;
-  if (live <= 2) {
-    int i = 0;
-    for (int r = 0; r < nruns; r++)
-      if (at[r] < to[r]) {
-        head[i] = runs[r] + at[r];
-        end[i++] = runs[r] + to[r];
+    if (at[r] < to[r]) {
+      if (live < 3) {
+        head[live] = runs[r] + at[r];
+        end[live] = runs[r] + to[r];
       }
-    if (live == 0) return;
-    if (live == 1) {
+      live++;
+    }
+  switch (live) {
+    case 0:
+      return;
+    case 1:
       std::memcpy(static_cast<void*>(out), head[0], (end[0] - head[0]) * sizeof(E));
       return;
-    }
-    const E* a = head[0];
-    const E* b = head[1];
-    while (a != end[0] && b != end[1]) {
-      const bool take_b = merge_less(*b, *a);
-      *out++ = *(take_b ? b : a);
-      b += take_b;
-      a += !take_b;
-    }
-    out = std::copy(a, end[0], out);
-    std::copy(b, end[1], out);
-    return;
+    case 2:
+      merge_two(head[0], end[0], head[1], end[1], out);
+      return;
+    case 3:
+      merge_three(head[0], end[0], head[1], end[1], head[2], end[2], out);
+      return;
   }
   for (;;) {
     int best = -1;
