@@ -362,13 +362,28 @@ struct DataNode : NodeBase {
   // lay_out's step for entry i of m: puts (k, p) at the slot nearest `want` that keeps the
   // order (after prev, the slot of entry i - 1) and leaves a slot for each entry still to
   // come; the gaps before it copy the entry too. Returns the slot.
+  // The slots [lo, pos] are written as a fixed window of kPlaceWindow slots from lo when it
+  // stays within [lo, hi] (then the loop runs only for longer gaps): the usual gap of zero
+  // or one slot costs no mispredicted loop exit. The window's slots past pos belong
+  // to later entries, whose own window starts at pos + 1 and overwrites them (the slots
+  // after the last entry are filled with the sentinel afterwards); staying below hi keeps
+  // the window off the centred placement's scratch (see lay_out_distinct).
+  static constexpr std::size_t kPlaceWindow = 2;
   std::size_t place(K k, P p, std::size_t want, std::size_t i, std::size_t m, std::size_t prev) noexcept {
     const std::size_t lo = i == 0 ? 0 : prev + 1;
     const std::size_t hi = cap - (m - i);
     std::size_t pos = want;
     if (pos < lo) pos = lo;
     if (pos > hi) pos = hi;
-    for (std::size_t s = lo; s <= pos; ++s) {
+    std::size_t s = lo;
+    if (lo + kPlaceWindow - 1 <= hi) {
+      for (std::size_t j = 0; j < kPlaceWindow; ++j) {
+        keys[lo + j] = k;
+        pays[lo + j] = p;
+      }
+      s = lo + kPlaceWindow;
+    }
+    for (; s <= pos; ++s) {
       keys[s] = k;
       pays[s] = p;
     }
@@ -388,16 +403,35 @@ struct DataNode : NodeBase {
     // (keys far from the first one and close to each other); then a second pass.
     double sx = 0, sxx_raw = 0, sxi_raw = 0;
     {
-      K prev_key = src.key(0);
-      for (std::size_t i = 1; i < m; ++i) {
-        const K k = src.key(i);
-        if (Traits::same_u64(k, prev_key)) return false;
-        prev_key = k;
-        const double x = static_cast<double>(Traits::to_u64(k) - base);  // sorted: never below base
-        sx += x;
-        sxx_raw += x * x;
-        sxi_raw += x * static_cast<double>(i);
+      // Two sets of sums (odd and even i), so that the three floating-point add chains
+      // run twice as wide; the duplicate test is one OR-reduced flag, not a branch per key.
+      double sx2[2] = {0, 0}, sxx2[2] = {0, 0}, sxi2[2] = {0, 0};
+      bool dup = false;
+      auto x_at = [&](std::size_t i) {  // sorted: never below base
+        return static_cast<double>(Traits::to_u64(src.key(i)) - base);
+      };
+      std::size_t i = 1;
+      for (; i + 1 < m; i += 2) {
+        dup |= Traits::same_u64(src.key(i), src.key(i - 1)) | Traits::same_u64(src.key(i + 1), src.key(i));
+        const double x0 = x_at(i), x1 = x_at(i + 1);
+        sx2[0] += x0;
+        sx2[1] += x1;
+        sxx2[0] += x0 * x0;
+        sxx2[1] += x1 * x1;
+        sxi2[0] += x0 * static_cast<double>(i);
+        sxi2[1] += x1 * static_cast<double>(i + 1);
       }
+      if (i < m) {
+        dup |= Traits::same_u64(src.key(i), src.key(i - 1));
+        const double x0 = x_at(i);
+        sx2[0] += x0;
+        sxx2[0] += x0 * x0;
+        sxi2[0] += x0 * static_cast<double>(i);
+      }
+      if (dup) return false;
+      sx = sx2[0] + sx2[1];
+      sxx_raw = sxx2[0] + sxx2[1];
+      sxi_raw = sxi2[0] + sxi2[1];
     }
     const double dn = static_cast<double>(m);
     const double mx = sx / dn, my = step * (dn - 1) / 2;
