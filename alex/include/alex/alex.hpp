@@ -737,9 +737,7 @@ class Alex {
   // The leaf's entries merged with the incoming run, as one sorted array.
   static std::vector<Entry> merged_with(const Data* leaf, const Entry* in, std::size_t g) {
     std::vector<Entry> all(leaf->n + g);
-    auto mid = leaf->copy_entries(all.begin());
-    std::copy(in, in + g, mid);
-    if (leaf->n) std::inplace_merge(all.begin(), mid, all.end());
+    leaf->merge_into(in, g, all.data());
     return all;
   }
 

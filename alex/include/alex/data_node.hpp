@@ -537,6 +537,23 @@ struct DataNode : NodeBase {
     }
   }
 
+  // Writes the node's entries merged with the sorted run in[0..g) to out (room for n + g),
+  // in one pass: a split's input, without a copy of the node and a merge afterwards.
+  void merge_into(const E* in, std::size_t g, E* out) const noexcept {
+    std::size_t k = 0;
+    for (std::size_t w = 0; w < cap / 64; ++w) {
+      std::uint64_t word = bits[w];
+      while (word) {
+        const std::size_t s = (w << 6) + static_cast<std::size_t>(std::countr_zero(word));
+        word &= word - 1;
+        const E e{keys[s], pays[s]};
+        while (k < g && in[k] < e) *out++ = in[k++];
+        *out++ = e;
+      }
+    }
+    while (k < g) *out++ = in[k++];
+  }
+
   // Append the node's entries, in order, to out (which has room for n).
   template <class OutIt>
   OutIt copy_entries(OutIt out) const {
