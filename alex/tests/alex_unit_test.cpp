@@ -191,6 +191,36 @@ TEST(AlexBasic, UnsortedBulkLoadThrows) {
   EXPECT_THROW(t.bulk_load(e, 2), std::invalid_argument);
 }
 
+// The order check of a large bulk load rides on the root's fanout histogram pass: a pair
+// out of order anywhere (first, middle, last, or equal keys with payloads out of order)
+// throws, builds nothing, and keeps the old content.
+TEST(AlexBasic, UnsortedLargeBulkLoadThrowsAndKeepsContent) {
+  Tree t;
+  std::vector<Entry> old;
+  for (int64_t i = 0; i < 1000; ++i) old.push_back(E(i * 3, 7));
+  t.bulk_load(old.data(), old.size());
+  const std::size_t bytes = t.memory_bytes();
+  std::vector<Entry> big;
+  for (int64_t i = 0; i < 300000; ++i) big.push_back(E(i * 1000 - 150000000, static_cast<uint64_t>(i)));
+  for (std::size_t at : {std::size_t{1}, big.size() / 2, big.size() - 1}) {
+    std::vector<Entry> bad = big;
+    std::swap(bad[at - 1], bad[at]);
+    EXPECT_THROW(t.bulk_load(bad.data(), bad.size()), std::invalid_argument) << "swap at " << at;
+    std::vector<Entry> dup = big;
+    dup[at].key = dup[at - 1].key;  // equal keys, payloads descending
+    std::swap(dup[at - 1].payload, dup[at].payload);
+    EXPECT_THROW(t.bulk_load(dup.data(), dup.size()), std::invalid_argument) << "payloads at " << at;
+  }
+  EXPECT_EQ(t.size(), old.size());
+  EXPECT_EQ(t.memory_bytes(), bytes);
+  std::string why;
+  EXPECT_TRUE(t.validate(&why)) << why;
+  EXPECT_EQ(t.lower_bound(300).key(), 300);
+  t.bulk_load(big.data(), big.size());  // the sorted input loads
+  EXPECT_EQ(t.size(), big.size());
+  EXPECT_TRUE(t.validate(&why)) << why;
+}
+
 TEST(AlexBasic, BadParamsThrow) {
   alex::Params p;
   p.max_density = 0.5;

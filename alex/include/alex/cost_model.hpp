@@ -40,9 +40,11 @@ struct LayoutCostAccumulator {
   std::size_t n = 0, run = 0;
   void key_placed(std::size_t predicted, std::size_t actual, bool adjacent_to_previous) noexcept {
     const std::size_t d = predicted > actual ? predicted - actual : actual - predicted;
-    // ~log2(d + 1), the galloping steps: bit_width(d), written so that d = 0 (the common
-    // case, but not a predictable one) takes no branch on targets without lzcnt.
-    log_err_sum += static_cast<std::uint64_t>(std::bit_width(d | 1)) - (d == 0);
+    // ~log2(d + 1), the galloping steps: bit_width(d), from a table for the usual small d
+    // (without lzcnt, bit_width is a slow bsr plus a branch on d = 0, which is common but
+    // not predictable).
+    static constexpr unsigned char kWidth[16] = {0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4};
+    log_err_sum += d < 16 ? kWidth[d] : static_cast<std::uint64_t>(std::bit_width(d));
     ++n;
     run = adjacent_to_previous ? run + 1 : 1;
     run_sq_sum += 2 * std::uint64_t{run} - 1;

@@ -459,9 +459,20 @@ struct DataNode : NodeBase {
     }
     model = lm;
 
-    auto pred_of = [&](std::size_t i) {
-      return LinearModel::clamp_slot(lm.slope * static_cast<double>(Traits::to_u64(src.key(i)) - base) + lm.intercept,
-                                     cap);
+    // Each entry's predicted slot, as LinearModel::predict computes it but cheaper (this
+    // runs twice per entry of every layout): the offsets from base are at most the last
+    // entry's, so when that fits in 63 bits they convert to double as signed integers (one
+    // instruction instead of the unsigned conversion's test and fix-up), and the clamp
+    // into [0, cap - 1] is a max and a min on doubles instead of two branches.
+    const bool offsets_fit_63 = Traits::to_u64(src.key(m - 1)) - base < (std::uint64_t{1} << 63);
+    const double top_slot = static_cast<double>(cap - 1);
+    auto pred_of = [&](std::size_t i) -> std::size_t {
+      const std::uint64_t x = Traits::to_u64(src.key(i)) - base;
+      const double xd = offsets_fit_63 ? static_cast<double>(static_cast<std::int64_t>(x)) : static_cast<double>(x);
+      double v = lm.slope * xd + lm.intercept;
+      v = v > 0 ? v : 0.0;  // (no NaN: slope, intercept and xd are finite)
+      v = v < top_slot ? v : top_slot;
+      return static_cast<std::size_t>(static_cast<std::int64_t>(v));
     };
     // Centred placement: keys that want the same stretch of slots are laid around it, not
     // all pushed to its right. The slot of entry i is the midpoint of the placements that
