@@ -221,6 +221,34 @@ TEST(AlexBasic, UnsortedLargeBulkLoadThrowsAndKeepsContent) {
   EXPECT_TRUE(t.validate(&why)) << why;
 }
 
+// Nodes laid out 90% full and filled to 99%: inserts shift short runs (carried slot by
+// slot) and long ones (memmove), leftwards and rightwards, among duplicates, one by one and
+// in batches; the content must match a reference after each round.
+TEST(AlexShifts, ShortAndLongShiftsInDenseNodes) {
+  alex::Params p;
+  p.max_data_node_slots = 4096;
+  p.min_density = 0.3;
+  p.init_density = 0.9;
+  p.max_density = 0.99;
+  p.bulk_density = 0.95;
+  Tree t(p);
+  std::mt19937_64 rng(21);
+  std::vector<Entry> ref;
+  for (int64_t i = 0; i < 20000; ++i) ref.push_back(E(i * 4, 0));
+  t.bulk_load(ref.data(), ref.size());
+  for (int round = 0; round < 4; ++round) {
+    std::vector<Entry> batch;
+    for (int i = 0; i < 3000; ++i) {
+      const Entry e = E(static_cast<int64_t>(rng() % 80000), rng() % 4);
+      ref.push_back(e);
+      if (round % 2) batch.push_back(e);
+      else t.insert(e.key, e.payload);
+    }
+    if (!batch.empty()) t.insert_batch(batch.data(), batch.size());
+    expect_matches(t, ref);
+  }
+}
+
 TEST(AlexBasic, BadParamsThrow) {
   alex::Params p;
   p.max_density = 0.5;
