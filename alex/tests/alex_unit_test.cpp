@@ -191,6 +191,64 @@ TEST(AlexBasic, UnsortedBulkLoadThrows) {
   EXPECT_THROW(t.bulk_load(e, 2), std::invalid_argument);
 }
 
+// The order check of a large bulk load rides on the root's fanout histogram pass: a pair
+// out of order anywhere (first, middle, last, or equal keys with payloads out of order)
+// throws, builds nothing, and keeps the old content.
+TEST(AlexBasic, UnsortedLargeBulkLoadThrowsAndKeepsContent) {
+  Tree t;
+  std::vector<Entry> old;
+  for (int64_t i = 0; i < 1000; ++i) old.push_back(E(i * 3, 7));
+  t.bulk_load(old.data(), old.size());
+  const std::size_t bytes = t.memory_bytes();
+  std::vector<Entry> big;
+  for (int64_t i = 0; i < 300000; ++i) big.push_back(E(i * 1000 - 150000000, static_cast<uint64_t>(i)));
+  for (std::size_t at : {std::size_t{1}, big.size() / 2, big.size() - 1}) {
+    std::vector<Entry> bad = big;
+    std::swap(bad[at - 1], bad[at]);
+    EXPECT_THROW(t.bulk_load(bad.data(), bad.size()), std::invalid_argument) << "swap at " << at;
+    std::vector<Entry> dup = big;
+    dup[at].key = dup[at - 1].key;  // equal keys, payloads descending
+    std::swap(dup[at - 1].payload, dup[at].payload);
+    EXPECT_THROW(t.bulk_load(dup.data(), dup.size()), std::invalid_argument) << "payloads at " << at;
+  }
+  EXPECT_EQ(t.size(), old.size());
+  EXPECT_EQ(t.memory_bytes(), bytes);
+  std::string why;
+  EXPECT_TRUE(t.validate(&why)) << why;
+  EXPECT_EQ(t.lower_bound(300).key(), 300);
+  t.bulk_load(big.data(), big.size());  // the sorted input loads
+  EXPECT_EQ(t.size(), big.size());
+  EXPECT_TRUE(t.validate(&why)) << why;
+}
+
+// Nodes laid out 90% full and filled to 99%: inserts shift short runs (carried slot by
+// slot) and long ones (memmove), leftwards and rightwards, among duplicates, one by one and
+// in batches; the content must match a reference after each round.
+TEST(AlexShifts, ShortAndLongShiftsInDenseNodes) {
+  alex::Params p;
+  p.max_data_node_slots = 4096;
+  p.min_density = 0.3;
+  p.init_density = 0.9;
+  p.max_density = 0.99;
+  p.bulk_density = 0.95;
+  Tree t(p);
+  std::mt19937_64 rng(21);
+  std::vector<Entry> ref;
+  for (int64_t i = 0; i < 20000; ++i) ref.push_back(E(i * 4, 0));
+  t.bulk_load(ref.data(), ref.size());
+  for (int round = 0; round < 4; ++round) {
+    std::vector<Entry> batch;
+    for (int i = 0; i < 3000; ++i) {
+      const Entry e = E(static_cast<int64_t>(rng() % 80000), rng() % 4);
+      ref.push_back(e);
+      if (round % 2) batch.push_back(e);
+      else t.insert(e.key, e.payload);
+    }
+    if (!batch.empty()) t.insert_batch(batch.data(), batch.size());
+    expect_matches(t, ref);
+  }
+}
+
 TEST(AlexBasic, BadParamsThrow) {
   alex::Params p;
   p.max_density = 0.5;

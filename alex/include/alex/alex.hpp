@@ -158,12 +158,11 @@ class Alex {
   // ---------------------------------------------------------------- bulk load
 
   void bulk_load(const Entry* sorted, std::size_t n) {
-    for (std::size_t i = 1; i < n; ++i)
-      if (sorted[i] < sorted[i - 1]) throw std::invalid_argument("alex::bulk_load: input not sorted by (key, payload)");
     Node* fresh = nullptr;
     if (n > 0) {
       Build b(store_, sz_, sorted + n, false, params_.bulk_density);
-      fresh = b.subtree(sorted, n);  // cleans up after itself if it throws
+      // Checks the order before building anything; cleans up after itself if it throws.
+      fresh = b.subtree_checked(sorted, n);
     }
     clear();
     root_ = fresh;
@@ -737,9 +736,7 @@ class Alex {
   // The leaf's entries merged with the incoming run, as one sorted array.
   static std::vector<Entry> merged_with(const Data* leaf, const Entry* in, std::size_t g) {
     std::vector<Entry> all(leaf->n + g);
-    auto mid = leaf->copy_entries(all.begin());
-    std::copy(in, in + g, mid);
-    if (leaf->n) std::inplace_merge(all.begin(), mid, all.end());
+    leaf->merge_into(in, g, all.data());
     return all;
   }
 

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "cost_model.hpp"
@@ -57,11 +58,38 @@ class Builder {
     return d;
   }
 
+  // subtree() for input that has not been checked: throws std::invalid_argument, having
+  // built nothing, unless e[0..m) is sorted by (key, payload). The check rides on the
+  // first pass that building makes over the entries anyway (the root's fanout histogram)
+  // rather than on a pass of its own: the input of a large bulk load is read from memory
+  // once less.
+  NodeBase* subtree_checked(const E* e, std::size_t m) {
+    auto fail = [] { throw std::invalid_argument("alex::bulk_load: input not sorted by (key, payload)"); };
+    if (m == 0 || m <= sz_.leaf_target || one_image(e, m)) {
+      for (std::size_t i = 1; i < m; ++i)
+        if (e[i] < e[i - 1]) fail();
+      return leaf(e, m);
+    }
+    const std::uint64_t u0 = Traits::to_u64(e[0].key), u1 = Traits::to_u64(e[m - 1].key);
+    if (u1 < u0) fail();
+    const unsigned tb = common_block_bits(u0, u1);
+    bool unsorted = false;
+    const unsigned flog = choose_fanout(e, m, block_start_of(u0, tb), tb, &unsorted);
+    if (unsorted) fail();
+    return subtree_with_fanout(e, m, tb, flog);
+  }
+
   NodeBase* subtree(const E* e, std::size_t m) {
     if (m == 0 || m <= sz_.leaf_target || one_image(e, m)) return leaf(e, m);
     const std::uint64_t u0 = Traits::to_u64(e[0].key), u1 = Traits::to_u64(e[m - 1].key);
     const unsigned tb = common_block_bits(u0, u1);
-    const unsigned flog = choose_fanout(e, m, block_start_of(u0, tb), tb);
+    return subtree_with_fanout(e, m, tb, choose_fanout(e, m, block_start_of(u0, tb), tb, nullptr));
+  }
+
+ private:
+  // A model node of 2^flog slots over the aligned block of 2^tb holding e[0..m), and its children.
+  NodeBase* subtree_with_fanout(const E* e, std::size_t m, unsigned tb, unsigned flog) {
+    const std::uint64_t u0 = Traits::to_u64(e[0].key);
     ModelNode* mn = store_.new_model(flog);
     mn->start = block_start_of(u0, tb);
     mn->block_bits = static_cast<std::uint8_t>(tb);
@@ -78,6 +106,7 @@ class Builder {
     return mn;
   }
 
+ public:
   // Cover slots [gs, gs + r) of a node (block start `start`, slot width 2^shift) with
   // children built from e[0..m), all of which lie in those slots. sink(gs, r, node) takes
   // ownership of each child as soon as it exists.
@@ -113,7 +142,9 @@ class Builder {
     return l;
   }
 
-  unsigned choose_fanout(const E* e, std::size_t m, std::uint64_t start, unsigned tb) const {
+  // With `unsorted` non-null, also checks the order of e[0..m) (setting *unsorted when it
+  // is broken; the histogram is then meaningless but stays within bounds).
+  unsigned choose_fanout(const E* e, std::size_t m, std::uint64_t start, unsigned tb, bool* unsorted) const {
     unsigned max_log = std::min<unsigned>(cost::kMaxFanoutLog, tb);
     const std::size_t pieces = (m + sz_.leaf_target - 1) / sz_.leaf_target;
     unsigned min_log = std::max(1u, ceil_log2(pieces));
@@ -121,7 +152,21 @@ class Builder {
     if (max_log > min_log + 10) max_log = min_log + 10;  // bound the histogram
     std::vector<std::size_t> counts(std::size_t{1} << max_log, 0);
     const unsigned sh = tb - max_log;
-    for (std::size_t i = 0; i < m; ++i) ++counts[static_cast<std::size_t>((Traits::to_u64(e[i].key) - start) >> sh)];
+    if (unsorted) {
+      const std::size_t last = counts.size() - 1;
+      bool bad = false;
+      for (std::size_t i = 0; i < m; ++i) {
+        if (i > 0) bad |= e[i] < e[i - 1];
+        const std::uint64_t u = Traits::to_u64(e[i].key);
+        // Sorted keys lie in [e[0], e[m - 1]], inside the block; others are clamped.
+        const std::uint64_t off = u < start ? 0 : u - start;
+        ++counts[std::min<std::size_t>(static_cast<std::size_t>(off >> sh), last)];
+      }
+      *unsorted = bad;
+      if (bad) return min_log;
+    } else {
+      for (std::size_t i = 0; i < m; ++i) ++counts[static_cast<std::size_t>((Traits::to_u64(e[i].key) - start) >> sh)];
+    }
     unsigned best = max_log;
     double best_cost = 0;
     for (unsigned log = max_log;; --log) {

@@ -32,23 +32,26 @@ inline double data_node_cost(double avg_search_iters, double avg_shifts) noexcep
 // predicted and actual slot. Shifts: an insert landing in a run of L occupied slots moves
 // about L/4 elements to the nearest gap, and lands there with probability ~ L / n.
 struct LayoutCostAccumulator {
-  double log_err_sum = 0, run_sq_sum = 0;
+  // Integer sums and no branch: lay_out calls key_placed for every entry, and a
+  // floating-point sum (a 4-cycle add chain) or a mispredicted run-end branch there costs
+  // as much as the placement itself. A run of L adjacent slots adds 1 + 3 + ... + (2L - 1)
+  // = L^2 to run_sq_sum, one odd number per entry.
+  std::uint64_t log_err_sum = 0, run_sq_sum = 0;
   std::size_t n = 0, run = 0;
   void key_placed(std::size_t predicted, std::size_t actual, bool adjacent_to_previous) noexcept {
     const std::size_t d = predicted > actual ? predicted - actual : actual - predicted;
-    log_err_sum += double(std::bit_width(d));  // ~log2(d + 1), the galloping steps
+    // ~log2(d + 1), the galloping steps: bit_width(d), from a table for the usual small d
+    // (without lzcnt, bit_width is a slow bsr plus a branch on d = 0, which is common but
+    // not predictable).
+    static constexpr unsigned char kWidth[16] = {0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4};
+    log_err_sum += d < 16 ? kWidth[d] : static_cast<std::uint64_t>(std::bit_width(d));
     ++n;
-    if (adjacent_to_previous) {
-      ++run;
-    } else {
-      run_sq_sum += double(run) * double(run);
-      run = 1;
-    }
+    run = adjacent_to_previous ? run + 1 : 1;
+    run_sq_sum += 2 * std::uint64_t{run} - 1;
   }
-  double finish() noexcept {
-    run_sq_sum += double(run) * double(run);
+  double finish() const noexcept {
     if (n == 0) return 0;
-    return data_node_cost(log_err_sum / double(n), run_sq_sum / (4.0 * double(n)));
+    return data_node_cost(double(log_err_sum) / double(n), double(run_sq_sum) / (4.0 * double(n)));
   }
 };
 

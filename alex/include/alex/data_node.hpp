@@ -16,6 +16,7 @@
 #include <cstring>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "bitmap.hpp"
 #include "cost_model.hpp"
@@ -207,20 +208,52 @@ struct DataNode : NodeBase {
     const std::size_t gl = bitmap::prev_clear(bits, pos);
     const bool go_right = gr != npos && (gl == npos || gr - pos <= pos - 1 - gl);
     if (go_right) {
-      std::memmove(keys + pos + 1, keys + pos, (gr - pos) * sizeof(K));
-      std::memmove(pays + pos + 1, pays + pos, (gr - pos) * sizeof(P));
+      shift_in_right(pos, gr, e);
       shifts += gr - pos;
       bitmap::set(bits, gr);
-      put(pos, e);
     } else {
       // gl != npos because the node has a free slot
-      std::memmove(keys + gl, keys + gl + 1, (pos - 1 - gl) * sizeof(K));
-      std::memmove(pays + gl, pays + gl + 1, (pos - 1 - gl) * sizeof(P));
+      shift_in_left(gl, pos - 1, e);
       shifts += pos - 1 - gl;
       bitmap::set(bits, gl);
-      put(pos - 1, e);
     }
     ++n;
+  }
+
+  // insert's shifts move a few slots as a rule (about four on average for random keys), for
+  // which two memmove calls cost more than the moves themselves: a short shift carries the
+  // displaced entry along from slot to slot instead (a loop that compilers do not turn back
+  // into a memmove call), a long one uses memmove.
+  static constexpr std::size_t kShortShift = 8;
+  // Slots [pos, gap) move one slot right over the free slot gap; e goes to pos.
+  void shift_in_right(std::size_t pos, std::size_t gap, const E& e) noexcept {
+    if (gap - pos > kShortShift) {
+      std::memmove(keys + pos + 1, keys + pos, (gap - pos) * sizeof(K));
+      std::memmove(pays + pos + 1, pays + pos, (gap - pos) * sizeof(P));
+      put(pos, e);
+      return;
+    }
+    K ck = e.key;
+    P cp = e.payload;
+    for (std::size_t s = pos; s <= gap; ++s) {
+      std::swap(ck, keys[s]);
+      std::swap(cp, pays[s]);
+    }
+  }
+  // Slots (gap, to] move one slot left over the free slot gap; e goes to to.
+  void shift_in_left(std::size_t gap, std::size_t to, const E& e) noexcept {
+    if (to - gap > kShortShift) {
+      std::memmove(keys + gap, keys + gap + 1, (to - gap) * sizeof(K));
+      std::memmove(pays + gap, pays + gap + 1, (to - gap) * sizeof(P));
+      put(to, e);
+      return;
+    }
+    K ck = e.key;
+    P cp = e.payload;
+    for (std::size_t s = to + 1; s-- > gap;) {
+      std::swap(ck, keys[s]);
+      std::swap(cp, pays[s]);
+    }
   }
 
   // Remove the entry at occupied slot i and restore the gap invariant to its left.
@@ -362,13 +395,28 @@ struct DataNode : NodeBase {
   // lay_out's step for entry i of m: puts (k, p) at the slot nearest `want` that keeps the
   // order (after prev, the slot of entry i - 1) and leaves a slot for each entry still to
   // come; the gaps before it copy the entry too. Returns the slot.
+  // The slots [lo, pos] are written as a fixed window of kPlaceWindow slots from lo when it
+  // stays within [lo, hi] (then the loop runs only for longer gaps): the usual gap of zero
+  // or one slot costs no mispredicted loop exit. The window's slots past pos belong
+  // to later entries, whose own window starts at pos + 1 and overwrites them (the slots
+  // after the last entry are filled with the sentinel afterwards); staying below hi keeps
+  // the window off the centred placement's scratch (see lay_out_distinct).
+  static constexpr std::size_t kPlaceWindow = 2;
   std::size_t place(K k, P p, std::size_t want, std::size_t i, std::size_t m, std::size_t prev) noexcept {
     const std::size_t lo = i == 0 ? 0 : prev + 1;
     const std::size_t hi = cap - (m - i);
     std::size_t pos = want;
     if (pos < lo) pos = lo;
     if (pos > hi) pos = hi;
-    for (std::size_t s = lo; s <= pos; ++s) {
+    std::size_t s = lo;
+    if (lo + kPlaceWindow - 1 <= hi) {
+      for (std::size_t j = 0; j < kPlaceWindow; ++j) {
+        keys[lo + j] = k;
+        pays[lo + j] = p;
+      }
+      s = lo + kPlaceWindow;
+    }
+    for (; s <= pos; ++s) {
       keys[s] = k;
       pays[s] = p;
     }
@@ -388,16 +436,35 @@ struct DataNode : NodeBase {
     // (keys far from the first one and close to each other); then a second pass.
     double sx = 0, sxx_raw = 0, sxi_raw = 0;
     {
-      K prev_key = src.key(0);
-      for (std::size_t i = 1; i < m; ++i) {
-        const K k = src.key(i);
-        if (Traits::same_u64(k, prev_key)) return false;
-        prev_key = k;
-        const double x = static_cast<double>(Traits::to_u64(k) - base);  // sorted: never below base
-        sx += x;
-        sxx_raw += x * x;
-        sxi_raw += x * static_cast<double>(i);
+      // Two sets of sums (odd and even i), so that the three floating-point add chains
+      // run twice as wide; the duplicate test is one OR-reduced flag, not a branch per key.
+      double sx2[2] = {0, 0}, sxx2[2] = {0, 0}, sxi2[2] = {0, 0};
+      bool dup = false;
+      auto x_at = [&](std::size_t i) {  // sorted: never below base
+        return static_cast<double>(Traits::to_u64(src.key(i)) - base);
+      };
+      std::size_t i = 1;
+      for (; i + 1 < m; i += 2) {
+        dup |= Traits::same_u64(src.key(i), src.key(i - 1)) | Traits::same_u64(src.key(i + 1), src.key(i));
+        const double x0 = x_at(i), x1 = x_at(i + 1);
+        sx2[0] += x0;
+        sx2[1] += x1;
+        sxx2[0] += x0 * x0;
+        sxx2[1] += x1 * x1;
+        sxi2[0] += x0 * static_cast<double>(i);
+        sxi2[1] += x1 * static_cast<double>(i + 1);
       }
+      if (i < m) {
+        dup |= Traits::same_u64(src.key(i), src.key(i - 1));
+        const double x0 = x_at(i);
+        sx2[0] += x0;
+        sxx2[0] += x0 * x0;
+        sxi2[0] += x0 * static_cast<double>(i);
+      }
+      if (dup) return false;
+      sx = sx2[0] + sx2[1];
+      sxx_raw = sxx2[0] + sxx2[1];
+      sxi_raw = sxi2[0] + sxi2[1];
     }
     const double dn = static_cast<double>(m);
     const double mx = sx / dn, my = step * (dn - 1) / 2;
@@ -425,9 +492,20 @@ struct DataNode : NodeBase {
     }
     model = lm;
 
-    auto pred_of = [&](std::size_t i) {
-      return LinearModel::clamp_slot(lm.slope * static_cast<double>(Traits::to_u64(src.key(i)) - base) + lm.intercept,
-                                     cap);
+    // Each entry's predicted slot, as LinearModel::predict computes it but cheaper (this
+    // runs twice per entry of every layout): the offsets from base are at most the last
+    // entry's, so when that fits in 63 bits they convert to double as signed integers (one
+    // instruction instead of the unsigned conversion's test and fix-up), and the clamp
+    // into [0, cap - 1] is a max and a min on doubles instead of two branches.
+    const bool offsets_fit_63 = Traits::to_u64(src.key(m - 1)) - base < (std::uint64_t{1} << 63);
+    const double top_slot = static_cast<double>(cap - 1);
+    auto pred_of = [&](std::size_t i) -> std::size_t {
+      const std::uint64_t x = Traits::to_u64(src.key(i)) - base;
+      const double xd = offsets_fit_63 ? static_cast<double>(static_cast<std::int64_t>(x)) : static_cast<double>(x);
+      double v = lm.slope * xd + lm.intercept;
+      v = v > 0 ? v : 0.0;  // (no NaN: slope, intercept and xd are finite)
+      v = v < top_slot ? v : top_slot;
+      return static_cast<std::size_t>(static_cast<std::int64_t>(v));
     };
     // Centred placement: keys that want the same stretch of slots are laid around it, not
     // all pushed to its right. The slot of entry i is the midpoint of the placements that
@@ -501,6 +579,23 @@ struct DataNode : NodeBase {
         pays[w] = in[k].payload;
       }
     }
+  }
+
+  // Writes the node's entries merged with the sorted run in[0..g) to out (room for n + g),
+  // in one pass: a split's input, without a copy of the node and a merge afterwards.
+  void merge_into(const E* in, std::size_t g, E* out) const noexcept {
+    std::size_t k = 0;
+    for (std::size_t w = 0; w < cap / 64; ++w) {
+      std::uint64_t word = bits[w];
+      while (word) {
+        const std::size_t s = (w << 6) + static_cast<std::size_t>(std::countr_zero(word));
+        word &= word - 1;
+        const E e{keys[s], pays[s]};
+        while (k < g && in[k] < e) *out++ = in[k++];
+        *out++ = e;
+      }
+    }
+    while (k < g) *out++ = in[k++];
   }
 
   // Append the node's entries, in order, to out (which has room for n).
