@@ -555,16 +555,11 @@ struct DataNode : NodeBase {
   // gapped layout: only for a node about to be re-laid out from its own arrays.
   void pack_and_merge(const E* in, std::size_t g) noexcept {
     std::size_t j = 0;
-    for (std::size_t w = 0; w < cap / 64; ++w) {
-      std::uint64_t word = bits[w];
-      while (word) {
-        const std::size_t s = (w << 6) + static_cast<std::size_t>(std::countr_zero(word));
-        keys[j] = keys[s];
-        pays[j] = pays[s];
-        ++j;
-        word &= word - 1;
-      }
-    }
+    for_each_occupied([&](std::size_t s) {
+      keys[j] = keys[s];
+      pays[j] = pays[s];
+      ++j;
+    });
     std::size_t i = n, k = g, w = n + g;
     while (k > 0) {
       if (i > 0 && (in[k - 1].key < keys[i - 1] || (!(keys[i - 1] < in[k - 1].key) && in[k - 1].payload < pays[i - 1]))) {
@@ -585,16 +580,11 @@ struct DataNode : NodeBase {
   // in one pass: a split's input, without a copy of the node and a merge afterwards.
   void merge_into(const E* in, std::size_t g, E* out) const noexcept {
     std::size_t k = 0;
-    for (std::size_t w = 0; w < cap / 64; ++w) {
-      std::uint64_t word = bits[w];
-      while (word) {
-        const std::size_t s = (w << 6) + static_cast<std::size_t>(std::countr_zero(word));
-        word &= word - 1;
-        const E e{keys[s], pays[s]};
-        while (k < g && in[k] < e) *out++ = in[k++];
-        *out++ = e;
-      }
-    }
+    for_each_occupied([&](std::size_t s) {
+      const E e{keys[s], pays[s]};
+      while (k < g && in[k] < e) *out++ = in[k++];
+      *out++ = e;
+    });
     while (k < g) *out++ = in[k++];
   }
 
@@ -602,15 +592,17 @@ struct DataNode : NodeBase {
   template <class OutIt>
   OutIt copy_entries(OutIt out) const {
     if (n == 0) return out;
-    for (std::size_t w = 0; w < cap / 64; ++w) {
-      std::uint64_t word = bits[w];
-      while (word) {
-        const std::size_t s = (w << 6) + static_cast<std::size_t>(std::countr_zero(word));
-        *out++ = E{keys[s], pays[s]};
-        word &= word - 1;
-      }
-    }
+    for_each_occupied([&](std::size_t s) { *out++ = E{keys[s], pays[s]}; });
     return out;
+  }
+
+  // Calls f(s) for every occupied slot s, in order: the set bits of the bitmap, a word at a
+  // time.
+  template <class F>
+  void for_each_occupied(F f) const {
+    for (std::size_t w = 0; w < cap / 64; ++w)
+      for (std::uint64_t word = bits[w]; word != 0; word &= word - 1)
+        f((w << 6) + static_cast<std::size_t>(std::countr_zero(word)));
   }
 };
 
