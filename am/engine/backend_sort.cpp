@@ -25,6 +25,15 @@ namespace {
 inline uint64_t key_lo_of(const AxEntry& e) noexcept { return e.key_lo; }
 inline uint64_t key_lo_of(const AxNarrowEntry&) noexcept { return 0; }
 
+// The entries' order (entry_order.hpp), for both layouts. Narrow entries compare as one
+// 128-bit number (key, then TID), so that a merge's comparison is a subtraction and not a
+// chain of branches.
+inline unsigned __int128 order_of(const AxNarrowEntry& e) noexcept {
+  return (static_cast<unsigned __int128>(axeng::key_bits(e.key)) << 64) | e.tid;
+}
+inline bool entry_less(const AxNarrowEntry& a, const AxNarrowEntry& b) noexcept { return order_of(a) < order_of(b); }
+inline bool entry_less(const AxEntry& a, const AxEntry& b) noexcept { return axeng::entry_less(a, b); }
+
 // The counts of every byte of a field, taken in one read of the array (counts do not depend on
 // the order, so every later pass can use them): eight counting reads fewer than counting
 // before each pass. A byte whose value is the same in every entry needs no pass.
@@ -66,7 +75,7 @@ void radix_field(E*& src, E*& dst, std::size_t n, const FieldCounts& c, Get get)
 
 template <class E>
 void sort_build_entries(E* entries, std::size_t n) {
-  auto less = [](const E& a, const E& b) { return axeng::entry_less(axeng::as_entry(a), axeng::as_entry(b)); };
+  auto less = [](const E& a, const E& b) { return entry_less(a, b); };
   // Appended keys (a time column, a sequence) come out of the heap scan in order already:
   // one comparison pass, and no copy of the whole array.
   if (std::is_sorted(entries, entries + n, less)) return;
@@ -102,20 +111,12 @@ void sort_build_entries(E* entries, std::size_t n) {
 
 // ---------- merging a parallel build's runs ----------
 
-// The order as one 128-bit number where it fits (narrow entries: key, then TID), so that the
-// two-way merge's comparison is a subtraction and not a chain of branches.
-inline unsigned __int128 order_of(const AxNarrowEntry& e) noexcept {
-  return (static_cast<unsigned __int128>(axeng::key_bits(e.key)) << 64) | e.tid;
-}
-inline bool merge_less(const AxNarrowEntry& a, const AxNarrowEntry& b) noexcept { return order_of(a) < order_of(b); }
-inline bool merge_less(const AxEntry& a, const AxEntry& b) noexcept { return axeng::entry_less(a, b); }
-
 // Two sorted ranges into out; returns the end of what it wrote. The loop's only branch is
 // its end test: the comparison picks a source pointer, not a path.
 template <class E>
 E* merge_two(const E* a, const E* a_end, const E* b, const E* b_end, E* out) noexcept {
   while (a != a_end && b != b_end) {
-    const bool take_b = merge_less(*b, *a);
+    const bool take_b = entry_less(*b, *a);
     *out++ = *(take_b ? b : a);
     b += take_b;
     a += !take_b;
@@ -130,8 +131,8 @@ template <class E>
 E* merge_three(const E* a, const E* a_end, const E* b, const E* b_end, const E* c, const E* c_end,
                E* out) noexcept {
   while (a != a_end && b != b_end && c != c_end) {
-    const E* m = merge_less(*b, *a) ? b : a;
-    m = merge_less(*c, *m) ? c : m;
+    const E* m = entry_less(*b, *a) ? b : a;
+    m = entry_less(*c, *m) ? c : m;
     *out++ = *m;
     a += m == a;
     b += m == b;
@@ -177,7 +178,7 @@ void merge_slices(const E* const* runs, std::size_t* at, const std::size_t* to, 
     for (int r = 0; r < nruns; r++) {
       if (at[r] == to[r]) continue;
       const E* h = runs[r] + at[r];
-      if (best < 0 || merge_less(*h, *best_head)) {
+      if (best < 0 || entry_less(*h, *best_head)) {
         best = r;
         best_head = h;
       }
@@ -211,7 +212,7 @@ void merge_runs(const E* const* runs, const std::size_t* lengths, int nruns, E* 
     const E split = runs[longest][lengths[longest] * p / parts];
     for (int r = 0; r < nruns; r++) {
       const std::size_t at = std::lower_bound(runs[r], runs[r] + lengths[r], split, [](const E& a, const E& b) {
-                               return merge_less(a, b);
+                               return entry_less(a, b);
                              }) - runs[r];
       // cuts only move forward (split entries grow with p), so each part's slices are ordered
       cut[p * nruns + r] = at;
