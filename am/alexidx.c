@@ -114,6 +114,11 @@ _PG_init(void)
 							"Buffers are also flushed before the backend scans the index and at commit.",
 							&alexidx_insert_buffer, 65536, 1, 16 * 1024 * 1024,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("alexidx.prefetch_distance",
+							"Rows ahead of an index scan whose heap tuples are brought into the CPU cache.",
+							"0 turns it off. It only helps rows whose pages are already in shared buffers.",
+							&alexidx_prefetch_distance, 16, 0, 128,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("alexidx.sweep_interval",
 							"Seconds between sweeps for sidecar ranges of dropped indexes.",
 							NULL, &alexidx_sweep_interval, 10, 1, 86400,

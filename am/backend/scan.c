@@ -26,6 +26,8 @@
 
 #define FIRST_CHUNK 32
 #define MAX_CHUNK 4096
+/* rows located ahead are at most alexidx.prefetch_distance (at most 128) past the current one */
+#define PREFETCH_RING 256
 
 typedef enum ScanPosition
 {
@@ -52,6 +54,7 @@ typedef struct ScanOpaque
 	SavedPosition mark;
 	/* prefetched entries of segment chunk_seg, in the direction of chunk_backward */
 	AxEntry    *chunk;
+	int			chunk_cap;		/* grows with next_size: short scans allocate little */
 	int			chunk_len;
 	int			chunk_next;
 	int			chunk_seg;
@@ -67,6 +70,12 @@ typedef struct ScanOpaque
 	char	   *value_slot;		/* where its datum sits */
 	IndexTuple	null_itup;
 	int64		pin;			/* scan_pins.c handle; -1: none (needs_pin decides) */
+	/* heap prefetch (scan_prefetch.c): chunk rows located and loaded so far, and their buffers */
+	int			prefetch;		/* rows ahead; 0 when off for this scan */
+	int			pf_located;
+	int			pf_loaded;
+	int			pf_buf[PREFETCH_RING];	/* by chunk row modulo the ring */
+	BlockNumber pf_last_blk;	/* the heap block of the row located last */
 } ScanOpaque;
 
 static void form_reusable_itups(IndexScanDesc scan);
@@ -91,7 +100,8 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	alexidx_require_preload();
 	so->build_id = alexidx_read_build_id(index);
 	so->keytype = alexidx_index_key_type(index);
-	so->chunk = palloc(sizeof(AxEntry) * MAX_CHUNK);
+	so->chunk_cap = FIRST_CHUNK;
+	so->chunk = palloc(sizeof(AxEntry) * so->chunk_cap);
 	so->plan.maxranges = 4;
 	so->plan.lo = palloc(sizeof(AxKey) * so->plan.maxranges);
 	so->plan.hi = palloc(sizeof(AxKey) * so->plan.maxranges);
@@ -110,6 +120,7 @@ reset_chunk(ScanOpaque *so)
 	so->chunk_len = so->chunk_next = 0;
 	so->chunk_seg_done = false;
 	so->next_size = FIRST_CHUNK;
+	so->pf_located = so->pf_loaded = 0;
 }
 
 void
@@ -122,6 +133,15 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 	alexidx_plan_scan(scan->keyData, scan->numberOfKeys, so->keytype, &so->plan);
 	so->nsegs = so->plan.nranges + (so->plan.want_nulls ? 1 : 0);
 	so->cur.pos = POS_UNSTARTED;
+	/*
+	 * Index-only scans mostly skip the heap; temporary tables live in local buffers, which
+	 * the shared mapping table does not know.
+	 */
+	so->prefetch = 0;
+	if (alexidx_prefetch_distance > 0 && scan->heapRelation && !scan->xs_want_itup &&
+		!RelationUsesLocalBuffers(scan->heapRelation))
+		so->prefetch = alexidx_prefetch_distance;
+	so->pf_last_blk = InvalidBlockNumber;
 	so->mark.pos = POS_UNSTARTED;
 	reset_chunk(so);
 	if (so->pin >= 0)
@@ -135,6 +155,18 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 	alexidx_flush_index(scan->indexRelation);
 	/* on a standby: everything replayed before the scan must be in the tree */
 	alexidx_wait_for_standby_apply();
+}
+
+/* Makes room for `want` entries in the chunk (before taking the tree's lock). */
+static void
+reserve_chunk(ScanOpaque *so, int want)
+{
+	if (want <= so->chunk_cap)
+		return;
+	/* the old entries need not survive: the caller fills the chunk afresh */
+	pfree(so->chunk);
+	so->chunk = MemoryContextAlloc(GetMemoryChunkContext(so), sizeof(AxEntry) * want);
+	so->chunk_cap = want;
 }
 
 /* Copies up to `want` entries of one segment from `resume` on, under the shared lock. */
@@ -193,10 +225,14 @@ fill_chunk(IndexScanDesc scan, bool backward)
 		seg = -1;				/* already off this end */
 
 	so->chunk_len = so->chunk_next = 0;
+	so->pf_located = so->pf_loaded = 0;
 	for (; seg >= 0 && seg < so->nsegs; seg += step, resume = NULL)
 	{
 		int			want = so->next_size;
-		int			n = copy_segment(scan, seg, resume, backward, so->chunk, want);
+		int			n;
+
+		reserve_chunk(so, want);
+		n = copy_segment(scan, seg, resume, backward, so->chunk, want);
 
 		/* small first chunks serve LIMIT queries; later ones grow to amortise the lock */
 		so->next_size = Min(so->next_size * 2, MAX_CHUNK);
@@ -271,6 +307,43 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * Scans that visit the heap and keep its pages in shared buffers: the next rows' tuples are
+ * brought into the CPU cache in two stages, the page's lines `prefetch` rows ahead and the
+ * tuple half as far (by then its line pointer has arrived).
+ */
+static void
+prefetch_ahead(IndexScanDesc scan)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+	int			upto = Min(so->chunk_len, so->chunk_next + so->prefetch);
+
+	for (; so->pf_located < upto; so->pf_located++)
+	{
+		uint64		tid = so->chunk[so->pf_located].tid;
+		int			buf_id = -1;
+
+		/*
+		 * Rows of one page come in runs when the heap is in key order. The executor keeps
+		 * that page pinned and reads it front to back, which the CPU's own prefetcher follows.
+		 */
+		if ((BlockNumber) (tid >> 16) != so->pf_last_blk)
+		{
+			so->pf_last_blk = (BlockNumber) (tid >> 16);
+			buf_id = alexidx_prefetch_locate(scan->heapRelation, tid);
+		}
+		so->pf_buf[so->pf_located % PREFETCH_RING] = buf_id;
+	}
+	upto = Min(so->pf_located, so->chunk_next + so->prefetch / 2);
+	for (; so->pf_loaded < upto; so->pf_loaded++)
+	{
+		int			buf_id = so->pf_buf[so->pf_loaded % PREFETCH_RING];
+
+		if (buf_id >= 0)
+			alexidx_prefetch_tuple(buf_id, so->chunk[so->pf_loaded].tid);
+	}
+}
+
 bool
 alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -296,6 +369,8 @@ alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 	}
 
+	if (so->prefetch > 0)
+		prefetch_ahead(scan);
 	e = &so->chunk[so->chunk_next++];
 	so->cur.pos = POS_AT;
 	so->cur.seg = so->chunk_seg;
@@ -332,6 +407,7 @@ alexidx_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 	int64		ntids = 0;
 	int			seg;
 
+	reserve_chunk(so, MAX_CHUNK);
 	for (seg = 0; seg < so->nsegs; seg++)
 	{
 		AxEntry		last;
