@@ -397,10 +397,16 @@ CHECKPOINT;
             for t in ("ax", "bt"):
                 inst.pgbench(ranges[(width, t)], 1, warm, f"warm_{t}", env=env)
                 res[t] = inst.pgbench(ranges[(width, t)], 1, secs, f"range{width}_{t}", env=env)
-            log(f"range scans of {width} rows: alexidx {res['ax'][1]:.3f} ms, btree {res['bt'][1]:.3f} ms")
+            # alexidx again with its heap prefetch off: how much of the ratio the prefetch makes
+            off = {"PGOPTIONS": FORCE_INDEX + " -c alexidx.prefetch_distance=0"}
+            res["ax_off"] = inst.pgbench(ranges[(width, "ax")], 1, secs, f"range{width}_ax_noprefetch", env=off)
+            log(f"range scans of {width} rows: alexidx {res['ax'][1]:.3f} ms "
+                f"(heap prefetch off {res['ax_off'][1]:.3f} ms), btree {res['bt'][1]:.3f} ms")
             self.add(ds, f"range{width}_latency", "ms", res["ax"][1], res["bt"][1], "lower",
                      "1 client, sum(v) over the range" + {"seq": "", "uni": "; rows per range vary (Poisson, mean as named)"}.get(
                          dist, f"; the {width} keys from a random existing one (ORDER BY k LIMIT {width})"))
+            self.add(ds, f"range{width}_latency_noprefetch", "ms", res["ax_off"][1], res["bt"][1], "lower",
+                     "the same with alexidx.prefetch_distance = 0 (alexidx run after btree)")
 
         # --- restart to first answer: after a clean stop (the arena image), after a crash ---
         res = self.time_restarts(dist, n, env, "fast", "restart")
