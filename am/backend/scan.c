@@ -26,7 +26,12 @@
 
 #define FIRST_CHUNK 32
 #define MAX_CHUNK 4096
-/* rows located ahead are at most alexidx.prefetch_distance (at most 128) past the current one */
+/*
+ * The prefetch works a batch of rows at a time (one call per batch, not per row: a heap in key
+ * order gains nothing from it and should not pay). Rows located ahead are at most
+ * alexidx.prefetch_distance (at most 128) plus a batch past the current one.
+ */
+#define PREFETCH_BATCH 8
 #define PREFETCH_RING 256
 
 typedef enum ScanPosition
@@ -74,6 +79,7 @@ typedef struct ScanOpaque
 	int			prefetch;		/* rows ahead; 0 when off for this scan */
 	int			pf_located;
 	int			pf_loaded;
+	int			pf_due;			/* the chunk row at which the next batch is prefetched */
 	int			pf_buf[PREFETCH_RING];	/* by chunk row modulo the ring */
 	BlockNumber pf_last_blk;	/* the heap block of the row located last */
 } ScanOpaque;
@@ -120,7 +126,7 @@ reset_chunk(ScanOpaque *so)
 	so->chunk_len = so->chunk_next = 0;
 	so->chunk_seg_done = false;
 	so->next_size = FIRST_CHUNK;
-	so->pf_located = so->pf_loaded = 0;
+	so->pf_located = so->pf_loaded = so->pf_due = 0;
 }
 
 void
@@ -225,7 +231,7 @@ fill_chunk(IndexScanDesc scan, bool backward)
 		seg = -1;				/* already off this end */
 
 	so->chunk_len = so->chunk_next = 0;
-	so->pf_located = so->pf_loaded = 0;
+	so->pf_located = so->pf_loaded = so->pf_due = 0;
 	for (; seg >= 0 && seg < so->nsegs; seg += step, resume = NULL)
 	{
 		int			want = so->next_size;
@@ -310,13 +316,13 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
 /*
  * Scans that visit the heap and keep its pages in shared buffers: the next rows' tuples are
  * brought into the CPU cache in two stages, the page's lines `prefetch` rows ahead and the
- * tuple half as far (by then its line pointer has arrived).
+ * tuple half as far (by then its line pointer has arrived), each a batch of rows at a time.
  */
 static void
 prefetch_ahead(IndexScanDesc scan)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
-	int			upto = Min(so->chunk_len, so->chunk_next + so->prefetch);
+	int			upto = Min(so->chunk_len, so->chunk_next + so->prefetch + PREFETCH_BATCH);
 
 	for (; so->pf_located < upto; so->pf_located++)
 	{
@@ -334,7 +340,7 @@ prefetch_ahead(IndexScanDesc scan)
 		}
 		so->pf_buf[so->pf_located % PREFETCH_RING] = buf_id;
 	}
-	upto = Min(so->pf_located, so->chunk_next + so->prefetch / 2);
+	upto = Min(so->pf_located, so->chunk_next + so->prefetch / 2 + PREFETCH_BATCH);
 	for (; so->pf_loaded < upto; so->pf_loaded++)
 	{
 		int			buf_id = so->pf_buf[so->pf_loaded % PREFETCH_RING];
@@ -342,6 +348,7 @@ prefetch_ahead(IndexScanDesc scan)
 		if (buf_id >= 0)
 			alexidx_prefetch_tuple(buf_id, so->chunk[so->pf_loaded].tid);
 	}
+	so->pf_due = so->chunk_next + PREFETCH_BATCH;
 }
 
 bool
@@ -369,7 +376,7 @@ alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 	}
 
-	if (so->prefetch > 0)
+	if (so->prefetch > 0 && so->chunk_next >= so->pf_due)
 		prefetch_ahead(scan);
 	e = &so->chunk[so->chunk_next++];
 	so->cur.pos = POS_AT;
