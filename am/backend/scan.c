@@ -66,7 +66,9 @@ typedef struct ScanOpaque
 	bool		chunk_backward;
 	bool		chunk_seg_done; /* the segment had nothing beyond this chunk */
 	int			next_size;
-	MemoryContext tuple_cxt;	/* index-only scans: the returned tuple */
+	/* index-only scans only, made at their first return (most scans never need them) */
+	MemoryContext tuple_cxt;	/* the returned tuple, when it is formed for each row */
+	bool		itups_formed;	/* form_reusable_itups ran */
 	/*
 	 * Index-only scans of a by-value key: one tuple per scan, formed once, whose datum each
 	 * return overwrites (btree hands out tuples from its page, formed by no one per row).
@@ -111,12 +113,9 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	so->plan.maxranges = 4;
 	so->plan.lo = palloc(sizeof(AxKey) * so->plan.maxranges);
 	so->plan.hi = palloc(sizeof(AxKey) * so->plan.maxranges);
-	so->tuple_cxt = AllocSetContextCreate(CurrentMemoryContext, "alexidx scan tuple",
-										  ALLOCSET_SMALL_SIZES);
 	so->pin = -1;
 	scan->xs_itupdesc = RelationGetDescr(index);
 	scan->opaque = so;
-	form_reusable_itups(scan);
 	return scan;
 }
 
@@ -285,6 +284,11 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
 	Datum		value = (Datum) 0;
 	bool		isnull = alexidx_entry_isnull(e);
 
+	if (!so->itups_formed)
+	{
+		form_reusable_itups(scan);
+		so->itups_formed = true;
+	}
 	if (so->value_itup)
 	{
 		/* the caller copies what it keeps: overwriting the last tuple is safe */
@@ -304,6 +308,9 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
 		}
 		return;
 	}
+	if (!so->tuple_cxt)
+		so->tuple_cxt = AllocSetContextCreate(GetMemoryChunkContext(so), "alexidx scan tuple",
+											  ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(so->tuple_cxt);
 	old = MemoryContextSwitchTo(so->tuple_cxt);
 	/* a key passed by reference is made here too, and goes with the tuple */
@@ -448,7 +455,8 @@ alexidx_endscan(IndexScanDesc scan)
 
 	if (so->pin >= 0)
 		alexidx_pin_release(so->pin);
-	MemoryContextDelete(so->tuple_cxt);
+	if (so->tuple_cxt)
+		MemoryContextDelete(so->tuple_cxt);
 	if (so->value_itup)
 	{
 		pfree(so->value_itup);
