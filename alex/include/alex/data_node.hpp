@@ -16,6 +16,7 @@
 #include <cstring>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "bitmap.hpp"
@@ -486,30 +487,44 @@ struct DataNode : NodeBase {
     std::size_t fwd = 0;   // f[i - 1]
     std::size_t word_idx = 0;
     std::uint64_t word = 0;
-    K left{};  // key of entry i - 1 (for the distinctness check when there was no leftward pass)
-    for (std::size_t i = 0; i < m; ++i) {
-      const K k = src.key(i);
-      const P p = src.pay(i);
-      std::size_t pred, want;
-      if (g) {
-        pred = ps ? std::size_t{ps[i]} : pred_of(k);
-        want = centred_want(pred, i, m, g, fwd);
-      } else {
-        if (i > 0 && Traits::same_u64(k, left)) return false;
-        left = k;
-        pred = want = pred_of(k);
+    // The placement loop, compiled once per kind of layout so that none is told apart per
+    // entry: 0 = not centred (checks distinctness), 1 = centred with the predicted slots
+    // kept in ps, 2 = centred without.
+    auto place_all = [&](auto kind) -> bool {
+      constexpr int kKind = decltype(kind)::value;
+      K left{};  // key of entry i - 1
+      for (std::size_t i = 0; i < m; ++i) {
+        const K k = src.key(i);
+        const P p = src.pay(i);
+        std::size_t pred, want;
+        if constexpr (kKind == 0) {
+          if (i > 0 && Traits::same_u64(k, left)) return false;
+          left = k;
+          pred = want = pred_of(k);
+        } else {
+          pred = kKind == 1 ? std::size_t{ps[i]} : pred_of(k);
+          want = centred_want(pred, i, m, g, fwd);
+        }
+        const std::size_t pos = place(k, p, want, i, m, prev);
+        const std::size_t w = pos >> 6;
+        if (w != word_idx) {
+          bits[word_idx] = word;
+          for (std::size_t x = word_idx + 1; x < w; ++x) bits[x] = 0;
+          word_idx = w;
+          word = 0;
+        }
+        word |= std::uint64_t{1} << (pos & 63);
+        acc.key_placed(pred, pos, i > 0 && pos == prev + 1);
+        prev = pos;
       }
-      const std::size_t pos = place(k, p, want, i, m, prev);
-      const std::size_t w = pos >> 6;
-      if (w != word_idx) {
-        bits[word_idx] = word;
-        for (std::size_t x = word_idx + 1; x < w; ++x) bits[x] = 0;
-        word_idx = w;
-        word = 0;
-      }
-      word |= std::uint64_t{1} << (pos & 63);
-      acc.key_placed(pred, pos, i > 0 && pos == prev + 1);
-      prev = pos;
+      return true;
+    };
+    if (!g) {
+      if (!place_all(std::integral_constant<int, 0>{})) return false;
+    } else if (ps) {
+      place_all(std::integral_constant<int, 1>{});
+    } else {
+      place_all(std::integral_constant<int, 2>{});
     }
     bits[word_idx] = word;
     for (std::size_t x = word_idx + 1; x < cap / 64; ++x) bits[x] = 0;
