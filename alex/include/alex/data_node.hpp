@@ -365,7 +365,8 @@ struct DataNode : NodeBase {
   }
   // The centred placement's leftward-push part (see lay_out_distinct): from the right end,
   // entry i at the slot it wants, or left of entry i + 1's, and never left of slot i.
-  // want(i) is read before g[i] is written (lay_out keeps the wanted slots in g itself).
+  // want(i) is read before g[i] is written (lay_out keeps the wanted slots in g itself),
+  // once for each i, from m - 1 down to 0 (lay_out_distinct's want keeps state by that).
   template <class Want>
   void centre_leftward(std::uint32_t* g, std::size_t m, Want want) const noexcept {
     std::size_t nx = cap;  // g[i + 1]
@@ -468,18 +469,17 @@ struct DataNode : NodeBase {
     std::uint32_t* g = centre_scratch(m);
     std::uint32_t* ps = g ? pred_scratch(m) : nullptr;
     if (g) {
-      std::size_t nx = cap;  // g[i + 1]
-      K right{};             // key of entry i + 1
-      for (std::size_t i = m; i-- > 0;) {
+      bool dup = false;
+      K right{};  // key of entry i + 1 (centre_leftward asks for i = m - 1 down to 0)
+      centre_leftward(g, m, [&](std::size_t i) {
         const K k = src.key(i);
-        if (i + 1 < m && Traits::same_u64(k, right)) return false;
+        dup |= i + 1 < m && Traits::same_u64(k, right);
         right = k;
         const std::size_t pred = pred_of(k);
         if (ps) ps[i] = static_cast<std::uint32_t>(pred);
-        const std::size_t v = std::max(std::min<std::size_t>(pred, nx - 1), i);  // branch-free
-        g[i] = static_cast<std::uint32_t>(v);
-        nx = v;
-      }
+        return pred;
+      });
+      if (dup) return false;
     }
 
     cost::LayoutCostAccumulator acc;
