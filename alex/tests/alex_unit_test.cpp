@@ -708,3 +708,34 @@ TEST(AlexBulkDensity, ModelFitWithAnOutlierKey) {
   for (int64_t i = 0; i < 2000; ++i) v.push_back(E((int64_t{1} << 61) + i * 7 + 3, 1));
   expect_matches(t, v);
 }
+
+// Layouts of more than 2 * kFitSample entries fit their model to every stride-th key by
+// rank. The fit must still follow all the keys: one leaf of 15,000 linearly spaced keys
+// predicts every slot almost exactly, also when each sampled key sits at the top of its
+// gap (a sample biased by under a slot); keys whose spacing grows (quadratic)
+// or that form two far-apart clusters are predicted about as well as the full fit did
+// (bounds: the full fit's average search distance plus a margin). A wrong rank, stride or
+// rank sum in the sampled moments skews the line by many slots per key.
+TEST(AlexLayout, SampledFitFollowsTheKeys) {
+  constexpr std::size_t kM = 15000;
+  constexpr std::size_t kSample = alex::detail::DataNode<int64_t, uint64_t>::kFitSample;
+  static_assert(kM > 2 * kSample, "the layout must take the sampled fit");
+  const std::size_t stride = kM / kSample;
+  for (int shape = 0; shape < 4; ++shape) {
+    Tree t;
+    std::vector<Entry> v;
+    for (int64_t i = 0; i < int64_t(kM); ++i) {
+      int64_t k = i * 100;
+      if (shape == 1 && i % int64_t(stride) == 0) k += 99;  // sampled keys off the line
+      if (shape == 2) k = i * i;
+      if (shape == 3) k = i < int64_t(kM / 2) ? i : (int64_t{1} << 40) + i * 1000;
+      v.push_back(E(k, uint64_t(i)));
+    }
+    t.bulk_load(v.data(), v.size());
+    const alex::Stats st = t.stats();
+    ASSERT_EQ(st.data_nodes, 1u) << "shape " << shape;
+    expect_matches(t, v);
+    const double bound[4] = {0.5, 0.5, 832, 1925};  // full fit: 0, 0.07, 815.5, 1886.8
+    EXPECT_LT(st.avg_search_distance, bound[shape]) << "shape " << shape;
+  }
+}

@@ -46,7 +46,9 @@ struct LayoutCostAccumulator {
     static constexpr unsigned char kWidth[16] = {0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4};
     log_err_sum += d < 16 ? kWidth[d] : static_cast<std::uint64_t>(std::bit_width(d));
     ++n;
-    run = adjacent_to_previous ? run + 1 : 1;
+    // run + 1, or 1 at a run's start, as a mask rather than a conditional (which g++ turns
+    // into a branch that mispredicts at every run's end).
+    run = (run & (std::size_t{0} - std::size_t{adjacent_to_previous})) + 1;
     run_sq_sum += 2 * std::uint64_t{run} - 1;
   }
   double finish() const noexcept {

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "bitmap.hpp"
@@ -364,7 +365,8 @@ struct DataNode : NodeBase {
   }
   // The centred placement's leftward-push part (see lay_out_distinct): from the right end,
   // entry i at the slot it wants, or left of entry i + 1's, and never left of slot i.
-  // want(i) is read before g[i] is written (lay_out keeps the wanted slots in g itself).
+  // want(i) is read before g[i] is written (lay_out keeps the wanted slots in g itself),
+  // once for each i, from m - 1 down to 0 (lay_out_distinct's want keeps state by that).
   template <class Want>
   void centre_leftward(std::uint32_t* g, std::size_t m, Want want) const noexcept {
     std::size_t nx = cap;  // g[i + 1]
@@ -423,84 +425,29 @@ struct DataNode : NodeBase {
     return pos;
   }
   // lay_out's fast path for m >= 1 sorted entries with pairwise distinct key images (the usual
-  // case): the targets are the ranks times `step`, so the least-squares fit needs one pass
-  // for the key mean and one for the moments (the rank sums are closed-form), and each
-  // key's predicted slot is also its ideal slot. The bitmap is written one word at a time,
-  // in order, instead of being zeroed first. Returns false, having written nothing, when
-  // two key images are equal (lay_out then takes the general path, which spreads the run).
+  // case): the targets are the ranks times `step`, so each key's predicted slot is also its
+  // ideal slot, and the model is a least-squares fit of the ranks (fit_ranks, from a sample
+  // of the entries). The bitmap is written one word at a time, in order, instead of being
+  // zeroed first. The distinctness is checked on the way, in the first pass that reads
+  // every key (the centred placement's leftward pass, or the placement itself): on two
+  // equal key images it returns false, having written some slots, the bitmap and the model
+  // in part or whole; lay_out's general path (which spreads the run) then writes them all
+  // again.
   template <class Src>
   bool lay_out_distinct(const Src& src, std::size_t m, double step) noexcept {
-    const std::uint64_t base = Traits::to_u64(src.key(0));
-    // One pass: distinct images, and the raw moments of x (offsets from the first key) and
-    // of x against the rank. The centred moments follow from them unless they cancel
-    // (keys far from the first one and close to each other); then a second pass.
-    double sx = 0, sxx_raw = 0, sxi_raw = 0;
-    {
-      // Two sets of sums (odd and even i), so that the three floating-point add chains
-      // run twice as wide; the duplicate test is one OR-reduced flag, not a branch per key.
-      double sx2[2] = {0, 0}, sxx2[2] = {0, 0}, sxi2[2] = {0, 0};
-      bool dup = false;
-      auto x_at = [&](std::size_t i) {  // sorted: never below base
-        return static_cast<double>(Traits::to_u64(src.key(i)) - base);
-      };
-      std::size_t i = 1;
-      for (; i + 1 < m; i += 2) {
-        dup |= Traits::same_u64(src.key(i), src.key(i - 1)) | Traits::same_u64(src.key(i + 1), src.key(i));
-        const double x0 = x_at(i), x1 = x_at(i + 1);
-        sx2[0] += x0;
-        sx2[1] += x1;
-        sxx2[0] += x0 * x0;
-        sxx2[1] += x1 * x1;
-        sxi2[0] += x0 * static_cast<double>(i);
-        sxi2[1] += x1 * static_cast<double>(i + 1);
-      }
-      if (i < m) {
-        dup |= Traits::same_u64(src.key(i), src.key(i - 1));
-        const double x0 = x_at(i);
-        sx2[0] += x0;
-        sxx2[0] += x0 * x0;
-        sxi2[0] += x0 * static_cast<double>(i);
-      }
-      if (dup) return false;
-      sx = sx2[0] + sx2[1];
-      sxx_raw = sxx2[0] + sxx2[1];
-      sxi_raw = sxi2[0] + sxi2[1];
-    }
-    const double dn = static_cast<double>(m);
-    const double mx = sx / dn, my = step * (dn - 1) / 2;
-    double sxx = sxx_raw - sx * mx;
-    // sum (x - mx)(i * step - my) = step * (sum x i - mx * sum i), sum i = m (m - 1) / 2
-    double sxy = step * (sxi_raw - mx * (dn * (dn - 1) / 2));
-    if (!(sxx > 1e-6 * sxx_raw)) {
-      sxy = 0;
-      sxx = 0;
-      for (std::size_t i = 0; i < m; ++i) {
-        const double dx = static_cast<double>(Traits::to_u64(src.key(i)) - base) - mx;
-        sxy += dx * (static_cast<double>(i) * step - my);
-        sxx += dx * dx;
-      }
-    }
-    LinearModel lm;
-    lm.base = base;
-    double slope = sxx > 0 ? sxy / sxx : 0.0;
-    if (!std::isfinite(slope) || slope < 0) slope = 0;
-    lm.slope = slope;
-    lm.intercept = slope == 0 ? 0.0 : my - slope * mx;
-    if (!std::isfinite(lm.intercept)) {
-      lm.slope = 0;
-      lm.intercept = 0;
-    }
+    const LinearModel lm = fit_ranks(src, m, step);
+    const std::uint64_t base = lm.base;
     model = lm;
 
     // Each entry's predicted slot, as LinearModel::predict computes it but cheaper (this
-    // runs twice per entry of every layout): the offsets from base are at most the last
+    // runs for every entry of every layout): the offsets from base are at most the last
     // entry's, so when that fits in 63 bits they convert to double as signed integers (one
     // instruction instead of the unsigned conversion's test and fix-up), and the clamp
     // into [0, cap - 1] is a max and a min on doubles instead of two branches.
     const bool offsets_fit_63 = Traits::to_u64(src.key(m - 1)) - base < (std::uint64_t{1} << 63);
     const double top_slot = static_cast<double>(cap - 1);
-    auto pred_of = [&](std::size_t i) -> std::size_t {
-      const std::uint64_t x = Traits::to_u64(src.key(i)) - base;
+    auto pred_of = [&](K k) -> std::size_t {
+      const std::uint64_t x = Traits::to_u64(k) - base;
       const double xd = offsets_fit_63 ? static_cast<double>(static_cast<std::int64_t>(x)) : static_cast<double>(x);
       double v = lm.slope * xd + lm.intercept;
       v = v > 0 ? v : 0.0;  // (no NaN: slope, intercept and xd are finite)
@@ -516,30 +463,68 @@ struct DataNode : NodeBase {
     // searches short when the node is dense (bulk_density). g is kept as 32-bit slot numbers
     // at the end of the new key array, which the placement below overwrites only after it
     // has read them (entry i writes key slots <= cap - m + i; g[j] for j > i lies beyond).
+    // The leftward pass also keeps each entry's predicted slot, likewise at the end of the
+    // payload array when payloads are wide enough (pred_scratch), so that the placement
+    // pass reads it instead of computing it again.
     std::uint32_t* g = centre_scratch(m);
-    if (g) centre_leftward(g, m, pred_of);
+    std::uint32_t* ps = g ? pred_scratch(m) : nullptr;
+    if (g) {
+      bool dup = false;
+      K right{};  // key of entry i + 1 (centre_leftward asks for i = m - 1 down to 0)
+      centre_leftward(g, m, [&](std::size_t i) {
+        const K k = src.key(i);
+        dup |= i + 1 < m && Traits::same_u64(k, right);
+        right = k;
+        const std::size_t pred = pred_of(k);
+        if (ps) ps[i] = static_cast<std::uint32_t>(pred);
+        return pred;
+      });
+      if (dup) return false;
+    }
 
     cost::LayoutCostAccumulator acc;
     std::size_t prev = 0;  // slot of the previous entry (valid when i > 0)
     std::size_t fwd = 0;   // f[i - 1]
     std::size_t word_idx = 0;
     std::uint64_t word = 0;
-    for (std::size_t i = 0; i < m; ++i) {
-      const std::size_t pred = pred_of(i);
-      const std::size_t want = g ? centred_want(pred, i, m, g, fwd) : pred;
-      const K k = src.key(i);
-      const P p = src.pay(i);
-      const std::size_t pos = place(k, p, want, i, m, prev);
-      const std::size_t w = pos >> 6;
-      if (w != word_idx) {
-        bits[word_idx] = word;
-        for (std::size_t x = word_idx + 1; x < w; ++x) bits[x] = 0;
-        word_idx = w;
-        word = 0;
+    // The placement loop, compiled once per kind of layout so that none is told apart per
+    // entry: 0 = not centred (checks distinctness), 1 = centred with the predicted slots
+    // kept in ps, 2 = centred without.
+    auto place_all = [&](auto kind) -> bool {
+      constexpr int kKind = decltype(kind)::value;
+      K left{};  // key of entry i - 1
+      for (std::size_t i = 0; i < m; ++i) {
+        const K k = src.key(i);
+        const P p = src.pay(i);
+        std::size_t pred, want;
+        if constexpr (kKind == 0) {
+          if (i > 0 && Traits::same_u64(k, left)) return false;
+          left = k;
+          pred = want = pred_of(k);
+        } else {
+          pred = kKind == 1 ? std::size_t{ps[i]} : pred_of(k);
+          want = centred_want(pred, i, m, g, fwd);
+        }
+        const std::size_t pos = place(k, p, want, i, m, prev);
+        const std::size_t w = pos >> 6;
+        if (w != word_idx) {
+          bits[word_idx] = word;
+          for (std::size_t x = word_idx + 1; x < w; ++x) bits[x] = 0;
+          word_idx = w;
+          word = 0;
+        }
+        word |= std::uint64_t{1} << (pos & 63);
+        acc.key_placed(pred, pos, i > 0 && pos == prev + 1);
+        prev = pos;
       }
-      word |= std::uint64_t{1} << (pos & 63);
-      acc.key_placed(pred, pos, i > 0 && pos == prev + 1);
-      prev = pos;
+      return true;
+    };
+    if (!g) {
+      if (!place_all(std::integral_constant<int, 0>{})) return false;
+    } else if (ps) {
+      place_all(std::integral_constant<int, 1>{});
+    } else {
+      place_all(std::integral_constant<int, 2>{});
     }
     bits[word_idx] = word;
     for (std::size_t x = word_idx + 1; x < cap / 64; ++x) bits[x] = 0;
@@ -547,6 +532,92 @@ struct DataNode : NodeBase {
     std::fill(pays + prev + 1, pays + cap, kEndSentinel<K, P>.payload);
     expected_cost = acc.finish();
     return true;
+  }
+  // Scratch for the predicted slots of the centred placement (see lay_out_distinct): 32-bit
+  // slot numbers at the end of the payload array, which the placement overwrites as late
+  // as the key array's (centre_scratch), or null when payloads are narrower than 8 bytes.
+  std::uint32_t* pred_scratch(std::size_t m) noexcept {
+    if constexpr (sizeof(P) >= 8 && sizeof(P) % sizeof(std::uint32_t) == 0) {
+      constexpr std::size_t W = sizeof(P) / sizeof(std::uint32_t);
+      return reinterpret_cast<std::uint32_t*>(pays) + (W * cap - m);
+    }
+    return nullptr;
+  }
+
+  // Layouts of more than 2 * kFitSample entries fit their model to about kFitSample of them,
+  // every stride-th by rank: the fit of a sorted run follows its key distribution (the
+  // fitted line through the points (key, rank)), which a sample at a fixed rank stride
+  // keeps up to a stride's worth of ranks per sampled point, far finer than the search
+  // around each prediction needs, and the full fit's pass over all keys was a quarter of
+  // a bulk load's time.
+  static constexpr std::size_t kFitSample = 1024;
+
+  // Least-squares fit of rank * step against the key images of the sorted, distinct
+  // entries src[0..m), from every stride-th entry: one pass of raw moments (x measured from
+  // the first key; the rank sums are closed-form), and a second from the mean when they
+  // cancel (keys far from the first one and close to each other).
+  template <class Src>
+  LinearModel fit_ranks(const Src& src, std::size_t m, double step) const noexcept {
+    const std::uint64_t base = Traits::to_u64(src.key(0));
+    const std::size_t stride = m > 2 * kFitSample ? m / kFitSample : 1;
+    const std::size_t c = (m - 1) / stride + 1;  // sampled ranks 0, stride, ..., (c - 1) * stride
+    auto x_at = [&](std::size_t i) {             // sorted: never below base
+      return static_cast<double>(Traits::to_u64(src.key(i)) - base);
+    };
+    double sx = 0, sxx_raw = 0, sxi_raw = 0;
+    {
+      // Two sets of sums (odd and even samples), so that the three floating-point add
+      // chains run twice as wide.
+      double sx2[2] = {0, 0}, sxx2[2] = {0, 0}, sxi2[2] = {0, 0};
+      std::size_t j = 0;
+      for (; j + 1 < c; j += 2) {
+        const std::size_t i0 = j * stride, i1 = i0 + stride;
+        const double x0 = x_at(i0), x1 = x_at(i1);
+        sx2[0] += x0;
+        sx2[1] += x1;
+        sxx2[0] += x0 * x0;
+        sxx2[1] += x1 * x1;
+        sxi2[0] += x0 * static_cast<double>(i0);
+        sxi2[1] += x1 * static_cast<double>(i1);
+      }
+      if (j < c) {
+        const std::size_t i0 = j * stride;
+        const double x0 = x_at(i0);
+        sx2[0] += x0;
+        sxx2[0] += x0 * x0;
+        sxi2[0] += x0 * static_cast<double>(i0);
+      }
+      sx = sx2[0] + sx2[1];
+      sxx_raw = sxx2[0] + sxx2[1];
+      sxi_raw = sxi2[0] + sxi2[1];
+    }
+    const double dc = static_cast<double>(c), ds = static_cast<double>(stride);
+    const double mx = sx / dc;
+    const double mi = ds * (dc - 1) / 2;  // mean sampled rank
+    const double my = step * mi;
+    double sxx = sxx_raw - sx * mx;
+    // sum (x - mx)(i * step - my) = step * (sum x i - mx * sum i), sum i = c * mi
+    double sxy = step * (sxi_raw - mx * (dc * mi));
+    if (!(sxx > 1e-6 * sxx_raw)) {
+      sxy = 0;
+      sxx = 0;
+      for (std::size_t i = 0; i < m; i += stride) {
+        const double dx = x_at(i) - mx;
+        sxy += dx * (static_cast<double>(i) * step - my);
+        sxx += dx * dx;
+      }
+    }
+    LinearModel lm;
+    lm.base = base;
+    double slope = sxx > 0 ? sxy / sxx : 0.0;
+    if (!std::isfinite(slope) || slope < 0) slope = 0;
+    lm.slope = slope;
+    lm.intercept = slope == 0 ? 0.0 : my - slope * mx;
+    if (!std::isfinite(lm.intercept)) {
+      lm.slope = 0;
+      lm.intercept = 0;
+    }
+    return lm;
   }
   void lay_out(const E* e, std::size_t m, std::size_t spread) noexcept { lay_out(EntrySource{e}, m, spread); }
 
