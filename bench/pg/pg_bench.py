@@ -108,9 +108,10 @@ log_min_messages = warning
 
     def start_polled(self):
         """Starts the server and returns once it accepts connections, polling every 5 ms
-        (pg_ctl -w looks only every 100 ms, too coarse for a restart measured in tenths)."""
+        (pg_ctl waits by default and looks only every 100 ms, too coarse for a restart
+        measured in tenths: -W, and the loop below does the waiting)."""
         self.run(["sh", "-c",
-                  f'"{PG_BIN}/pg_ctl" -D "{self.data}" -l "{self.logfile}" start >/dev/null && '
+                  f'"{PG_BIN}/pg_ctl" -D "{self.data}" -l "{self.logfile}" -W start >/dev/null && '
                   f'i=0; until "{PG_BIN}/pg_isready" -q -h "{self.dir}" -p {self.port}; do '
                   f'i=$((i + 1)); [ $i -lt 120000 ] || exit 1; sleep 0.005; done'])
 
