@@ -351,9 +351,9 @@ extern void alexidx_wait_for_tree_handover(void);
 /* ---------- heap prefetch for index scans (scan_prefetch.c) ---------- */
 extern int	alexidx_prefetch_distance;
 /* Looks up the buffer of a row the scan will return, and starts loading its page's lines. */
-extern int	alexidx_prefetch_locate(Relation heap, uint64 packed_tid);
+extern int	alexidx_prefetch_locate(Relation heap, ItemPointer tid);
 /* Later, once its line pointer is likely in cache: starts loading the tuple itself. */
-extern void alexidx_prefetch_tuple(int buf_id, uint64 packed_tid);
+extern void alexidx_prefetch_tuple(int buf_id, ItemPointer tid);
 
 /* ---------- index-only scans vs VACUUM (scan_pins.c) ---------- */
 extern Size alexidx_scan_pins_bytes(void);

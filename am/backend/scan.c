@@ -333,17 +333,18 @@ prefetch_ahead(IndexScanDesc scan)
 
 	for (; so->pf_located < upto; so->pf_located++)
 	{
-		uint64		tid = so->chunk[so->pf_located].tid;
+		ItemPointerData tid;
 		int			buf_id = -1;
 
+		alexidx_tid_unpack(so->chunk[so->pf_located].tid, &tid);
 		/*
 		 * Rows of one page come in runs when the heap is in key order. The executor keeps
 		 * that page pinned and reads it front to back, which the CPU's own prefetcher follows.
 		 */
-		if ((BlockNumber) (tid >> 16) != so->pf_last_blk)
+		if (ItemPointerGetBlockNumberNoCheck(&tid) != so->pf_last_blk)
 		{
-			so->pf_last_blk = (BlockNumber) (tid >> 16);
-			buf_id = alexidx_prefetch_locate(scan->heapRelation, tid);
+			so->pf_last_blk = ItemPointerGetBlockNumberNoCheck(&tid);
+			buf_id = alexidx_prefetch_locate(scan->heapRelation, &tid);
 		}
 		so->pf_buf[so->pf_located % PREFETCH_RING] = buf_id;
 	}
@@ -351,9 +352,12 @@ prefetch_ahead(IndexScanDesc scan)
 	for (; so->pf_loaded < upto; so->pf_loaded++)
 	{
 		int			buf_id = so->pf_buf[so->pf_loaded % PREFETCH_RING];
+		ItemPointerData tid;
 
-		if (buf_id >= 0)
-			alexidx_prefetch_tuple(buf_id, so->chunk[so->pf_loaded].tid);
+		if (buf_id < 0)
+			continue;
+		alexidx_tid_unpack(so->chunk[so->pf_loaded].tid, &tid);
+		alexidx_prefetch_tuple(buf_id, &tid);
 	}
 	so->pf_due = so->chunk_next + PREFETCH_BATCH;
 }

@@ -31,10 +31,10 @@ int			alexidx_prefetch_distance = 16;
  * pointer. Returns the buffer's index, -1 when the page is not in shared buffers.
  */
 int
-alexidx_prefetch_locate(Relation heap, uint64 packed_tid)
+alexidx_prefetch_locate(Relation heap, ItemPointer tid)
 {
-	BlockNumber blk = (BlockNumber) (packed_tid >> 16);
-	OffsetNumber off = (OffsetNumber) (packed_tid & 0xffff & ~AX_NULL_FLAG);
+	BlockNumber blk = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
 	BufferTag	tag;
 	uint32		hash;
 	LWLock	   *partition;
@@ -54,7 +54,7 @@ alexidx_prefetch_locate(Relation heap, uint64 packed_tid)
 	page = BufferGetPage(buf_id + 1);
 	__builtin_prefetch(page);
 	if (off >= FirstOffsetNumber && off <= MaxHeapTuplesPerPage)
-		__builtin_prefetch(page + offsetof(PageHeaderData, pd_linp) + (off - 1) * sizeof(ItemIdData));
+		__builtin_prefetch(PageGetItemId(page, off));
 	return buf_id;
 }
 
@@ -64,17 +64,16 @@ alexidx_prefetch_locate(Relation heap, uint64 packed_tid)
  * far as it takes to stay inside the page.
  */
 void
-alexidx_prefetch_tuple(int buf_id, uint64 packed_tid)
+alexidx_prefetch_tuple(int buf_id, ItemPointer tid)
 {
-	OffsetNumber off = (OffsetNumber) (packed_tid & 0xffff & ~AX_NULL_FLAG);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
 	char	   *page;
 	ItemIdData	lp;
 
 	if (buf_id < 0 || off < FirstOffsetNumber || off > MaxHeapTuplesPerPage)
 		return;
 	page = BufferGetPage(buf_id + 1);
-	lp = *(volatile ItemIdData *) (page + offsetof(PageHeaderData, pd_linp) +
-								   (off - 1) * sizeof(ItemIdData));
+	lp = *(volatile ItemIdData *) PageGetItemId(page, off);
 	if (lp.lp_flags == LP_NORMAL && lp.lp_off > 0 && lp.lp_off < BLCKSZ - 64)
 	{
 		__builtin_prefetch(page + lp.lp_off);
