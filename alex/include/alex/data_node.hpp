@@ -607,17 +607,7 @@ struct DataNode : NodeBase {
         sxx += dx * dx;
       }
     }
-    LinearModel lm;
-    lm.base = base;
-    double slope = sxx > 0 ? sxy / sxx : 0.0;
-    if (!std::isfinite(slope) || slope < 0) slope = 0;
-    lm.slope = slope;
-    lm.intercept = slope == 0 ? 0.0 : my - slope * mx;
-    if (!std::isfinite(lm.intercept)) {
-      lm.slope = 0;
-      lm.intercept = 0;
-    }
-    return lm;
+    return fitted_line(base, sxy, sxx, mx, my, 0.0);  // rank 0's target is 0
   }
   void lay_out(const E* e, std::size_t m, std::size_t spread) noexcept { lay_out(EntrySource{e}, m, spread); }
 

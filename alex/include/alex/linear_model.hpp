@@ -30,6 +30,24 @@ struct LinearModel {
   }
 };
 
+// The least-squares line from the centred sums of a fit (sxy = sum (x - mx)(y - my),
+// sxx = sum (x - mx)^2; x measured from base): slope sxy / sxx, kept finite and >= 0, through
+// the means; a flat line through y0 (the first point's y) when the slope is 0 or the
+// intercept is not finite.
+inline LinearModel fitted_line(std::uint64_t base, double sxy, double sxx, double mx, double my, double y0) {
+  LinearModel m;
+  m.base = base;
+  double slope = (sxx > 0) ? sxy / sxx : 0.0;
+  if (!std::isfinite(slope) || slope < 0) slope = 0;
+  m.slope = slope;
+  m.intercept = slope == 0 ? y0 : my - slope * mx;
+  if (!std::isfinite(m.intercept)) {
+    m.slope = 0;
+    m.intercept = y0;
+  }
+  return m;
+}
+
 // Least-squares fit of y on x (two passes over the data: means, then covariance), so
 // large offsets do not cancel catastrophically. Each pass calls x_of/y_of with
 // i = 0, 1, ..., n-1 in order (callers may rely on that to keep running state). Degenerate input (all x equal) gives a
@@ -51,15 +69,7 @@ LinearModel fit_linear(std::uint64_t base, std::size_t n, XOf x_of, YOf y_of) {
     sxy += dx * (y_of(i) - my);
     sxx += dx * dx;
   }
-  double slope = (sxx > 0) ? sxy / sxx : 0.0;
-  if (!std::isfinite(slope) || slope < 0) slope = 0;
-  m.slope = slope;
-  m.intercept = slope == 0 ? y_of(0) : my - slope * mx;
-  if (!std::isfinite(m.intercept)) {
-    m.slope = 0;
-    m.intercept = y_of(0);
-  }
-  return m;
+  return fitted_line(base, sxy, sxx, mx, my, y_of(0));
 }
 
 }  // namespace alex::detail
