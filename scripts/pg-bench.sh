@@ -10,7 +10,8 @@
 #                  commit into a private relocated PostgreSQL tree, leaving the system install alone)
 #   --check        run alexidx_check after each dataset
 #   --no-standby   skip the streaming standby whose sidecar apply lag is measured under 8 writers
-#   --duration S   seconds per pgbench run (default 4 for 1M, 10 for larger sets)
+#   --duration S   seconds per pgbench run (default 4 for 1M, 10 for larger sets; lookups and
+#                  ranges run 3 alternating rounds of 3 s for 1M, 5 s for larger sets)
 # Writes build/bench/pg-bench.csv, pg-bench.txt (the table), pg-bench.png (chart) and
 # pg-bench-plans.txt (EXPLAIN ANALYZE of a lookup and a range on each index).
 # MAKE_ARGS is passed to make, e.g. MAKE_ARGS='PG_CXXFLAGS=...' for other compiler flags.
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --rows|--dists|--duration) args+=("$1" "$2"); shift ;;
     --rows=*|--dists=*|--duration=*|--huge|--check|--no-standby) args+=("$1") ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -134,6 +134,40 @@ log_min_messages = warning
             raise RuntimeError(f"no timing in psql output for {sql!r}: {out}")
         return float(times[-1]) / 1000.0
 
+    def server_cpu_seconds(self):
+        """CPU seconds (user + system) used so far by the postmaster's children: backends,
+        the sidecar worker and its RocksDB threads, checkpointer, walwriter."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            postmaster = f.readline().strip()
+        ticks = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile
+            if fields[1] == postmaster:  # ppid
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def wait_quiet(self, limit=120.0, busy=0.05):
+        """Waits until the server's processes use less than `busy` of a core over a second, so
+        that one index's timings do not pay for work left over from loading the other (the
+        sidecar worker following a build's WAL, RocksDB compacting what it ingested).
+        Returns the seconds waited."""
+        t0 = time.time()
+        last = self.server_cpu_seconds()
+        while time.time() - t0 < limit:
+            time.sleep(1.0)
+            now = self.server_cpu_seconds()
+            if now - last < busy:
+                return time.time() - t0
+            last = now
+        log(f"warning: the server was still busy after {limit:.0f} s")
+        return time.time() - t0
+
     def wal_lsn(self):
         return self.psql("SELECT pg_current_wal_insert_lsn()")
 
@@ -305,6 +339,25 @@ class Bench:
 
     RESTART_ROUNDS = 3
 
+    READ_ROUNDS = 3
+
+    def alternate_pgbench(self, runs, clients, warm, secs, tag):
+        """Runs each of `runs` ({name: (script, env)}) READ_ROUNDS times, in an order that
+        turns around every round (ax bt, bt ax, ...), so that a slow spell of the shared
+        machine or of the server falls on all of them alike. Each name gets one warm-up
+        first. Returns {name: (tps, latency ms)}, the medians over the rounds."""
+        inst = self.inst
+        for name, (script, env) in runs.items():
+            inst.pgbench(script, clients, warm, f"warm_{tag}_{name}", env=env)
+        got = {name: [] for name in runs}
+        order = list(runs)
+        for rnd in range(self.READ_ROUNDS):
+            for name in (order if rnd % 2 == 0 else order[::-1]):
+                script, env = runs[name]
+                got[name].append(inst.pgbench(script, clients, secs, f"{tag}_{name}_{rnd}", env=env))
+        mid = self.READ_ROUNDS // 2
+        return {name: (sorted(r[0] for r in rs)[mid], sorted(r[1] for r in rs)[mid]) for name, rs in got.items()}
+
     def time_restarts(self, dist, n, env, mode, what):
         """Per index: (stop in `mode`, start to the first answer, start, the first query), the
         median by the first of RESTART_ROUNDS alternating rounds (one start of a server swings
@@ -330,6 +383,7 @@ class Bench:
         name = f"{dist}_{rows_label(n)}"
         ds = dict(name=name, rows=n, dist=dist)
         secs = self.args.duration or (4 if n <= 1_000_000 else 10)
+        rsecs = self.args.duration or (3 if n <= 1_000_000 else 5)  # per read round
         warm = 1 if n <= 1_000_000 else 2
         log(f"== dataset {name}: loading {n:,} rows into ax, bt")
         inst.psql("DROP TABLE IF EXISTS ax, bt, noidx; DROP SEQUENCE IF EXISTS ax_seq, bt_seq;")
@@ -391,28 +445,27 @@ CHECKPOINT;
                   for t in ("ax", "bt")}
         ranges = {(width, t): self.range_sql(dist, t, width, n) for width in (100, 10_000) for t in ("ax", "bt")}
         self.record_plans(ds, n, dist)
+        quiet = inst.wait_quiet()
+        log(f"server quiet after {quiet:.1f} s")
         for clients in (1, 2):
-            res = {}
-            for t in ("ax", "bt"):
-                inst.pgbench(lookup[t], clients, warm, f"warm_{t}", env=env)
-                res[t] = inst.pgbench(lookup[t], clients, secs, f"lookup_{t}_{clients}", env=env)
+            res = self.alternate_pgbench({t: (lookup[t], env) for t in ("ax", "bt")}, clients,
+                                         warm, rsecs, f"lookup_c{clients}")
             log(f"point lookups, {clients} client(s): alexidx {res['ax'][0]:.0f} tps, btree {res['bt'][0]:.0f} tps")
-            self.add(ds, f"lookup_tps_c{clients}", "tps", res["ax"][0], res["bt"][0], "higher")
+            self.add(ds, f"lookup_tps_c{clients}", "tps", res["ax"][0], res["bt"][0], "higher",
+                     f"1 key per transaction, median of {self.READ_ROUNDS} alternating rounds of {rsecs} s")
+        # alexidx also with its heap prefetch off: how much of the ratio the prefetch makes
+        off = {"PGOPTIONS": FORCE_INDEX + " -c alexidx.prefetch_distance=0"}
         for width in (100, 10_000):
-            res = {}
-            for t in ("ax", "bt"):
-                inst.pgbench(ranges[(width, t)], 1, warm, f"warm_{t}", env=env)
-                res[t] = inst.pgbench(ranges[(width, t)], 1, secs, f"range{width}_{t}", env=env)
-            # alexidx again with its heap prefetch off: how much of the ratio the prefetch makes
-            off = {"PGOPTIONS": FORCE_INDEX + " -c alexidx.prefetch_distance=0"}
-            res["ax_off"] = inst.pgbench(ranges[(width, "ax")], 1, secs, f"range{width}_ax_noprefetch", env=off)
+            res = self.alternate_pgbench({"ax": (ranges[(width, "ax")], env), "bt": (ranges[(width, "bt")], env),
+                                          "ax_off": (ranges[(width, "ax")], off)}, 1, warm, rsecs, f"range{width}")
             log(f"range scans of {width} rows: alexidx {res['ax'][1]:.3f} ms "
                 f"(heap prefetch off {res['ax_off'][1]:.3f} ms), btree {res['bt'][1]:.3f} ms")
             self.add(ds, f"range{width}_latency", "ms", res["ax"][1], res["bt"][1], "lower",
-                     "1 client, sum(v) over the range" + {"seq": "", "uni": "; rows per range vary (Poisson, mean as named)"}.get(
+                     f"1 client, sum(v) over the range, median of {self.READ_ROUNDS} alternating rounds" +
+                     {"seq": "", "uni": "; rows per range vary (Poisson, mean as named)"}.get(
                          dist, f"; the {width} keys from a random existing one (ORDER BY k LIMIT {width})"))
             self.add(ds, f"range{width}_latency_noprefetch", "ms", res["ax_off"][1], res["bt"][1], "lower",
-                     "the same with alexidx.prefetch_distance = 0 (alexidx run after btree)")
+                     "the same with alexidx.prefetch_distance = 0")
 
         # --- restart to first answer: after a clean stop (the arena image), after a crash ---
         res = self.time_restarts(dist, n, env, "fast", "restart")
@@ -719,7 +772,8 @@ def main():
     ap.add_argument("--rows", default="1M,10M", help="comma list of sizes (default 1M,10M)")
     ap.add_argument("--huge", action="store_true", help="add 100M rows")
     ap.add_argument("--dists", default="seq,uni", help="comma list of seq,uni,uuid4,uuid7")
-    ap.add_argument("--duration", type=int, default=0, help="seconds per pgbench run (default 4 for 1M, 10 above)")
+    ap.add_argument("--duration", type=int, default=0, help="seconds per pgbench run (default 4 for 1M, 10 above; "
+                    "reads run 3 alternating rounds of 3 s for 1M, 5 s above)")
     ap.add_argument("--check", action="store_true", help="run alexidx_check at the end of each dataset")
     ap.add_argument("--no-standby", dest="standby", action="store_false",
                     help="skip the streaming standby's apply-lag measurement")
