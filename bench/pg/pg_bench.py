@@ -322,19 +322,22 @@ class Bench:
         # uuid7: the next keys in time order (the sequence goes on after the loaded rows)
         return f"INSERT INTO {t} SELECT {self.key_sql(dist, 's.i')}, 0 FROM nextval('{t}_seq') s(i);\n"
 
-    def range_sql(self, dist, t, width, n):
-        """A pgbench script reading about `width` consecutive rows of t."""
+    def range_sql(self, dist, t, width, n, index_only=False):
+        """A pgbench script reading about `width` consecutive rows of t: sum(v) over them, or
+        with index_only, count(*) of them, which an Index Only Scan answers without the heap
+        (the tables are vacuumed before the indexes are built, so every page is all-visible)."""
+        agg, col = ("count(*)", "k") if index_only else ("sum(v)", "v")
         if dist == "seq":
             return (f"\\set a random(1, {n - width})\n"
-                    f"SELECT sum(v) FROM {t} WHERE k BETWEEN :a AND :a + {width - 1};\n")
+                    f"SELECT {agg} FROM {t} WHERE k BETWEEN :a AND :a + {width - 1};\n")
         if dist == "uni":
             wk = int(2**64 * width / n)  # key-space width holding `width` rows on average
             half = (2**63 - wk) // 2 - 1
             return (f"\\set h random(-{half}, {half})\n\\set lo 2 * :h\n"
                     f"\\set hi :lo + {wk}\n"
-                    f"SELECT sum(v) FROM {t} WHERE k >= :lo AND k < :hi;\n")
+                    f"SELECT {agg} FROM {t} WHERE k >= :lo AND k < :hi;\n")
         return (f"\\set a random(1, {n})\n"
-                f"SELECT sum(v) FROM (SELECT v FROM {t} WHERE k >= {self.key_sql(dist, ':a')} "
+                f"SELECT {agg} FROM (SELECT {col} FROM {t} WHERE k >= {self.key_sql(dist, ':a')} "
                 f"ORDER BY k LIMIT {width}) s;\n")
 
     RESTART_ROUNDS = 3
@@ -466,6 +469,12 @@ CHECKPOINT;
                          dist, f"; the {width} keys from a random existing one (ORDER BY k LIMIT {width})"))
             self.add(ds, f"range{width}_latency_noprefetch", "ms", res["ax_off"][1], res["bt"][1], "lower",
                      "the same with alexidx.prefetch_distance = 0")
+        ios = {t: self.range_sql(dist, t, 10_000, n, index_only=True) for t in ("ax", "bt")}
+        res = self.alternate_pgbench({t: (ios[t], env) for t in ("ax", "bt")}, 1, warm, rsecs, "ios10000")
+        log(f"index-only counts of 10000 rows: alexidx {res['ax'][1]:.3f} ms, btree {res['bt'][1]:.3f} ms")
+        self.add(ds, "ios10000_latency", "ms", res["ax"][1], res["bt"][1], "lower",
+                 f"1 client, count(*) over the 10,000-row range (Index Only Scan), median of "
+                 f"{self.READ_ROUNDS} alternating rounds")
 
         # --- restart to first answer: after a clean stop (the arena image), after a crash ---
         res = self.time_restarts(dist, n, env, "fast", "restart")
@@ -627,7 +636,8 @@ CHECKPOINT;
                    if dist.startswith("uuid") else
                    f"SELECT sum(v) FROM {t} WHERE k >= {key} AND k < {key} + "
                    f"{10_000 if dist == 'seq' else int(2**64 * 10_000 / n)}")
-            for q in (f"SELECT v FROM {t} WHERE k = {key}", rng):
+            ios = rng.replace("sum(v)", "count(*)").replace("SELECT v FROM", "SELECT k FROM")
+            for q in (f"SELECT v FROM {t} WHERE k = {key}", rng, ios):
                 plan = self.inst.psql(f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {q};", env=env)
                 self.plans.append(f"-- {ds['name']}: {q}\n{plan}\n")
 
@@ -664,6 +674,7 @@ TARGETS = [  # metric, comparison, bound, label (issue 14's goals)
     ("lookup_tps_c2", ">=", 1.1, "point-lookup TPS ratio, 2 clients"),
     ("range100_latency", "<=", 0.9, "100-row range latency ratio"),
     ("range10000_latency", "<=", 0.8, "10,000-row range latency ratio"),
+    ("ios10000_latency", "<=", 0.8, "10,000-row index-only count latency ratio"),
     ("restart_first_answer", "<=", 1.5, "clean restart to first answer ratio"),
     ("first_query_after_crash", "abs<=per10M", 1.0, "first alexidx answer after a crash (s)"),
 ]
