@@ -340,6 +340,45 @@ class Bench:
                 f"SELECT {agg} FROM (SELECT {col} FROM {t} WHERE k >= {self.key_sql(dist, ':a')} "
                 f"ORDER BY k LIMIT {width}) s;\n")
 
+    LOOKUPS_IN_SERVER = 50_000
+
+    def lookups_in_server(self, ds, n, dist, env):
+        """Point lookups without the client round trip: one PL/pgSQL loop per index runs the
+        same LOOKUPS_IN_SERVER random lookups (a cached plan, as pgbench -M prepared uses).
+        One client's pgbench spends most of a lookup waiting for the other process to wake
+        up, which no index changes; this is the lookup's own cost. The two loops must sum the
+        same rows, or the run stops."""
+        inst, m = self.inst, self.LOOKUPS_IN_SERVER
+        for t in ("ax", "bt"):
+            # (the row number goes through a variable: a volatile random() in the qual could
+            # not be an index key)
+            inst.psql(f"""
+CREATE OR REPLACE FUNCTION pgb_lookups_{t}(m int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE s numeric := 0; x bigint; i bigint;
+BEGIN
+  FOR j IN 1 .. m LOOP
+    i := 1 + floor(random() * {n})::bigint;
+    SELECT v INTO x FROM {t} WHERE k = {self.key_sql(dist, 'i')};
+    s := s + x;
+  END LOOP;
+  RETURN s;
+END $$;""")
+        times, sums = {"ax": [], "bt": []}, {}
+        for rnd in range(self.READ_ROUNDS):
+            for t in (("ax", "bt") if rnd % 2 == 0 else ("bt", "ax")):
+                out = inst.psql(f"\\timing on\nSELECT setseed(0.{rnd + 1});\nSELECT pgb_lookups_{t}({m});\n", env=env)
+                times[t].append(float(re.findall(r"Time: ([0-9.]+) ms", out)[-1]) * 1000 / m)
+                rows = [ln for ln in out.splitlines() if ln.strip() and not ln.startswith("Time:")]
+                sums.setdefault(rnd, set()).add(rows[-1])
+        for rnd, got in sums.items():
+            if len(got) != 1:
+                raise RuntimeError(f"in-server lookups: alexidx and btree found different rows: {got}")
+        us = {t: sorted(v)[len(v) // 2] for t, v in times.items()}
+        log(f"point lookups in the server: alexidx {us['ax']:.2f} us, btree {us['bt']:.2f} us per lookup")
+        self.add(ds, "lookup_in_server", "us", us["ax"], us["bt"], "lower",
+                 f"{m:,} random lookups in one PL/pgSQL loop (no client round trip), "
+                 f"median of {self.READ_ROUNDS} alternating rounds")
+
     RESTART_ROUNDS = 3
 
     READ_ROUNDS = 3
@@ -456,6 +495,7 @@ CHECKPOINT;
             log(f"point lookups, {clients} client(s): alexidx {res['ax'][0]:.0f} tps, btree {res['bt'][0]:.0f} tps")
             self.add(ds, f"lookup_tps_c{clients}", "tps", res["ax"][0], res["bt"][0], "higher",
                      f"1 key per transaction, median of {self.READ_ROUNDS} alternating rounds of {rsecs} s")
+        self.lookups_in_server(ds, n, dist, env)
         # alexidx also with its heap prefetch off: how much of the ratio the prefetch makes
         off = {"PGOPTIONS": FORCE_INDEX + " -c alexidx.prefetch_distance=0"}
         for width in (100, 10_000):
@@ -649,7 +689,7 @@ def fmt(v, unit):
         return f"{v:,.0f}"
     if unit == "MB":
         return f"{v:,.1f}"
-    if unit == "ms":
+    if unit in ("ms", "us"):
         return f"{v:.3f}"
     if unit == "kB":
         return f"{v:,.0f}"
