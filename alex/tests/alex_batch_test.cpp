@@ -1,6 +1,7 @@
 // alex_batch_test.cpp: the pieces of the batch insert path, each against a plain reference:
-// sort_entries (radix sort of a batch) against std::sort, and DataNode::merge_into (a
-// split's input) against std::merge.
+// sort_entries (radix sort of a batch) against std::sort, DataNode::merge_into (a split's
+// input) against std::merge, and insert_batch through each of its paths (in place,
+// expansion, sideways and downward split) against a std::multiset.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 #include <limits>
 #include <memory>
 #include <random>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "alex/alex.hpp"
@@ -106,6 +109,136 @@ TEST(AlexBatchMerge, MergeIntoMatchesStdMerge) {
   EXPECT_EQ(out[1].key, 2);
   store.free_leaf(empty);
   EXPECT_EQ(store.bytes(), 0u);
+}
+
+// insert_batch against a std::multiset of the same entries: every entry, in order, by
+// iteration, plus the tree's own invariants.
+void expect_same(const alex_test::Tree& t, const std::multiset<Entry>& ref, const char* what) {
+  std::string why;
+  ASSERT_TRUE(t.validate(&why)) << what << ": " << why;
+  ASSERT_EQ(t.size(), ref.size()) << what;
+  auto r = ref.begin();
+  std::size_t i = 0;
+  for (auto it = t.begin(); it != t.end(); ++it, ++r, ++i) {
+    ASSERT_TRUE(r != ref.end()) << what << ": more entries than the reference";
+    const Entry e = *it;
+    ASSERT_TRUE(e.key == r->key && e.payload == r->payload)
+        << what << " at " << i << ": " << e.key << "/" << e.payload << " != " << r->key << "/" << r->payload;
+  }
+  ASSERT_TRUE(r == ref.end()) << what << ": fewer entries than the reference";
+}
+
+// Small data nodes (max 4096 slots), so that a test of a few 10k entries takes every path
+// of insert_batch many times over: groups inserted in place, groups that expand their
+// node, and groups that split it (sideways, and downwards for a run of one key).
+TEST(AlexBatchInsert, EveryPathAgainstMultiset) {
+  alex::Params p;
+  p.max_data_node_slots = 4096;
+  alex_test::Tree t(p);
+  std::multiset<Entry> ref;
+  std::mt19937_64 rng(29);
+  constexpr int64_t kSpan = int64_t{1} << 40;
+  std::vector<Entry> base(20000);
+  for (auto& e : base) e = Entry{static_cast<int64_t>(rng() % kSpan), rng() % 4};
+  std::sort(base.begin(), base.end());
+  t.bulk_load(base.data(), base.size());
+  ref.insert(base.begin(), base.end());
+  expect_same(t, ref, "bulk load");
+
+  auto apply = [&](std::vector<Entry> b, const char* what) {
+    ref.insert(b.begin(), b.end());
+    t.insert_batch(b.data(), b.size());  // reorders b
+    expect_same(t, ref, what);
+  };
+  // Few keys per node: in place (into the bulk-loaded nodes first, which run full and grow).
+  for (int round = 0; round < 6; ++round) {
+    std::vector<Entry> b(300);
+    for (auto& e : b) e = Entry{static_cast<int64_t>(rng() % kSpan), rng() % 4};
+    apply(b, "sparse batch");
+  }
+  const alex::Events before = t.stats().events;
+  // Many keys per node: expansions and splits.
+  for (int round = 0; round < 4; ++round) {
+    std::vector<Entry> b(15000);
+    for (auto& e : b) e = Entry{static_cast<int64_t>(rng() % kSpan), rng() % 4};
+    apply(b, "dense batch");
+  }
+  // Exact duplicates of stored pairs, and of each other.
+  {
+    std::vector<Entry> b;
+    for (const Entry& e : base)
+      if (rng() % 8 == 0) b.push_back(e);
+    for (int i = 0; i < 500; ++i) b.push_back(b[rng() % b.size()]);
+    apply(b, "duplicate pairs");
+  }
+  // Clustered batches: thousands of entries for one node's key range, again and again, so
+  // that nodes over one parent slot overflow (split downwards).
+  {
+    const int64_t at = static_cast<int64_t>(rng() % kSpan);
+    for (int round = 0; round < 4; ++round) {
+      std::vector<Entry> b(6000);
+      for (auto& e : b) e = Entry{at + static_cast<int64_t>(rng() % 20000), rng()};
+      apply(b, "clustered batch");
+    }
+  }
+  // One key many times (only a downward split or growth can take it).
+  {
+    std::vector<Entry> b(9000);
+    for (auto& e : b) e = Entry{kSpan / 2, rng() % 100};
+    apply(b, "one key");
+  }
+  // The edges of the key domain (new model nodes above and beside the old ones), and
+  // entries right next to the smallest and largest stored ones.
+  {
+    std::vector<Entry> b;
+    for (int i = 0; i < 200; ++i) {
+      b.push_back(Entry{std::numeric_limits<int64_t>::min() + i / 4, static_cast<uint64_t>(i)});
+      b.push_back(Entry{std::numeric_limits<int64_t>::max() - i / 4, static_cast<uint64_t>(i)});
+      b.push_back(Entry{ref.begin()->key, rng()});
+      b.push_back(Entry{std::prev(ref.end())->key, rng()});
+    }
+    apply(b, "domain edges");
+  }
+  // Batches of one and two entries (insert_batch's shortcut and its smallest sort).
+  apply({Entry{12345, 1}}, "one entry");
+  apply({Entry{-12345, 2}, Entry{-12345, 1}}, "two entries");
+  const alex::Events after = t.stats().events;
+  // The batches above did take the paths this test is about.
+  EXPECT_GT(after.expansions, before.expansions);
+  EXPECT_GT(after.sideways_splits, before.sideways_splits);
+  EXPECT_GT(before.expansions, 0u);  // the sparse batches grew the bulk-loaded nodes
+
+  // Erase some exact pairs (one copy each) and insert them back by batch.
+  std::vector<Entry> gone;
+  std::size_t k = 0;
+  for (const Entry& e : ref)
+    if (k++ % 7 == 0) gone.push_back(e);
+  for (const Entry& e : gone) {
+    ASSERT_TRUE(t.erase(e.key, e.payload));
+    ref.erase(ref.find(e));
+  }
+  expect_same(t, ref, "after erases");
+  apply(gone, "erased entries back");
+}
+
+// From an empty tree: the first batches land in the root data node, which grows and then
+// splits downwards; later ones go through the model nodes above it.
+TEST(AlexBatchInsert, FromEmptyAgainstMultiset) {
+  alex::Params p;
+  p.max_data_node_slots = 2048;
+  alex_test::Tree t(p);
+  std::multiset<Entry> ref;
+  std::mt19937_64 rng(31);
+  for (std::size_t size : {std::size_t{1}, std::size_t{700}, std::size_t{1500}, std::size_t{5000}, std::size_t{20000}}) {
+    std::vector<Entry> b(size);
+    for (auto& e : b) e = Entry{static_cast<int64_t>(rng() % 1000000) - 500000, rng() % 3};
+    ref.insert(b.begin(), b.end());
+    t.insert_batch(b.data(), b.size());
+    expect_same(t, ref, "batch from empty");
+  }
+  const alex::Events ev = t.stats().events;
+  EXPECT_GT(ev.downward_splits, 0u);
+  EXPECT_GT(ev.expansions, 0u);
 }
 
 }  // namespace

@@ -733,9 +733,20 @@ class Alex {
     return p;
   }
 
+  // A sorted run of entries in process-local scratch (a rebuild's input). Not zeroed
+  // first (as a std::vector of the same size would be): merge_into writes every entry.
+  struct Run {
+    std::unique_ptr<Entry[]> e;
+    std::size_t n = 0;
+    Entry* data() const noexcept { return e.get(); }
+    std::size_t size() const noexcept { return n; }
+    const Entry& front() const noexcept { return e[0]; }
+    const Entry& back() const noexcept { return e[n - 1]; }
+  };
+
   // The leaf's entries merged with the incoming run, as one sorted array.
-  static std::vector<Entry> merged_with(const Data* leaf, const Entry* in, std::size_t g) {
-    std::vector<Entry> all(leaf->n + g);
+  static Run merged_with(const Data* leaf, const Entry* in, std::size_t g) {
+    Run all{std::unique_ptr<Entry[]>(new Entry[leaf->n + g]), leaf->n + g};
     leaf->merge_into(in, g, all.data());
     return all;
   }
@@ -746,7 +757,7 @@ class Alex {
     if (plan.m <= leaf->cap) {
       store_.relayout_merged(leaf, in, g, plan.cap, plan.need);
     } else {
-      const std::vector<Entry> all = merged_with(leaf, in, g);
+      const Run all = merged_with(leaf, in, g);
       store_.relayout(leaf, all.data(), plan.m, plan.cap, plan.need);
     }
     if (leaf->cap > old_cap)
@@ -757,7 +768,7 @@ class Alex {
 
   // Replaces the leaf by nodes built from `all`: below its parent's slots (downwards), or
   // across them (sideways), as the cost model chooses; the root leaf always splits downwards.
-  void split_leaf(Data* leaf, Step* path, std::size_t depth, std::vector<Entry> all, bool append) {
+  void split_leaf(Data* leaf, Step* path, std::size_t depth, Run all, bool append) {
     const std::size_t m = all.size();
     Build b(store_, sz_, all.data() + m, append);
     if (depth == 0) {  // root data node: split downwards
@@ -794,7 +805,7 @@ class Alex {
 
   // Builds nodes for the parent's slots [gs, gs + r) from `all` and puts them where the leaf was.
   void split_sideways(Data* leaf, Model* parent, std::size_t gs, std::size_t r, Build& b,
-                      std::vector<Entry>& all) {
+                      Run& all) {
     struct Piece {
       std::size_t gs, r;
       Node* node;
