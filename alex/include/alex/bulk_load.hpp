@@ -149,7 +149,9 @@ class Builder {
     throw std::invalid_argument("alex::bulk_load: input not sorted by (key, payload)");
   }
 
-  // The check of leaf(): e[0..m) in order, and after the previous leaf's last entry.
+  // The check of leaf(): e[0..m) in order, and after the previous leaf's last entry. (The
+  // seams that bulk loading makes come from groups()' binary searches, which leave an
+  // ordered pair at each; the seam check keeps the check whole whatever splits the runs.)
   void check_order(const E* e, std::size_t m) {
     bool bad = checked_last_ != nullptr && e[0] < *checked_last_;
     for (std::size_t i = 1; i < m; ++i) bad |= e[i] < e[i - 1];
@@ -157,6 +159,7 @@ class Builder {
     checked_last_ = e + m - 1;
   }
 
+ public:  // (for tests)
   // The fanout (log2) of a model node over the sorted run e[0..m) in the block of 2^tb
   // from start. Candidate fanout 2^log is scored by the keys in its over-full slots (more
   // than max_leaf_keys keys: they need another level), for log in [min_log, max_log].
@@ -186,6 +189,7 @@ class Builder {
     return best;
   }
 
+ private:
   // Adds the keys of over-full buckets at levels min_log..max_log within the bucket
   // [bstart, bstart + 2^bits) at level log, which holds [b, end).
   void count_overflow(const E* b, const E* end, std::uint64_t bstart, unsigned bits, unsigned log,
