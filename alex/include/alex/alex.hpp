@@ -161,7 +161,8 @@ class Alex {
     Node* fresh = nullptr;
     if (n > 0) {
       Build b(store_, sz_, sorted + n, false, params_.bulk_density);
-      // Checks the order before building anything; cleans up after itself if it throws.
+      // Checks the order as it lays out each data node; if the input is out of order, it
+      // frees what it built and throws before the live tree is touched.
       fresh = b.subtree_checked(sorted, n);
     }
     clear();

@@ -5,7 +5,9 @@
 // small (or has one key image, which no routing can separate: one repeated integral key, or
 // Key128s sharing their leading 64 bits) it becomes a single data node; otherwise a model
 // node whose fanout the cost model picks from a histogram of the keys (a flattened version
-// of ALEX's fanout tree: every candidate fanout is scored from one pass over the keys).
+// of ALEX's fanout tree: every candidate fanout is scored from the same counts). The
+// histogram is counted by binary searches in the sorted run, not by a pass over its keys:
+// only buckets holding more keys than a data node takes count (see choose_fanout).
 // Slots are then grouped buddy-style: an aligned run of slots whose keys fit in one data
 // node shares that node, an over-full single slot recurses into a deeper subtree.
 //
@@ -18,7 +20,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
-#include <vector>
 
 #include "cost_model.hpp"
 #include "key_traits.hpp"
@@ -45,6 +46,7 @@ class Builder {
   Data* tail() const noexcept { return tail_; }
 
   Data* leaf(const E* e, std::size_t m) {
+    if (checking_ && m > 0) check_order(e, m);
     std::size_t spread = Sizing::cap_at(m, density_), cap = spread;
     if (append_tail_ && m > 0 && e + m == input_end_ && e[0].key != e[m - 1].key) {
       const std::size_t roomy = ((spread * 3 / 2) + 63) & ~std::size_t{63};
@@ -58,32 +60,26 @@ class Builder {
     return d;
   }
 
-  // subtree() for input that has not been checked: throws std::invalid_argument, having
-  // built nothing, unless e[0..m) is sorted by (key, payload). The check rides on the
-  // first pass that building makes over the entries anyway (the root's fanout histogram)
-  // rather than on a pass of its own: the input of a large bulk load is read from memory
-  // once less.
+  // subtree() for input that has not been checked: throws std::invalid_argument unless
+  // e[0..m) is sorted by (key, payload), having freed whatever it built. The order is
+  // checked leaf by leaf just before each data node is laid out (leaf()), which brings the
+  // leaf's entries into the cache for the layout that follows: the input of a large bulk
+  // load is read from memory once, not once for a check and again for the layout. The
+  // leaves' runs cover e[0..m) in order, so checking each run and the seam to the one
+  // before it checks every adjacent pair. Until the failing leaf, building proceeds on
+  // input that may be out of order; it stays in bounds and terminates (see groups()).
   NodeBase* subtree_checked(const E* e, std::size_t m) {
-    auto fail = [] { throw std::invalid_argument("alex::bulk_load: input not sorted by (key, payload)"); };
-    if (m == 0 || m <= sz_.leaf_target || one_image(e, m)) {
-      for (std::size_t i = 1; i < m; ++i)
-        if (e[i] < e[i - 1]) fail();
-      return leaf(e, m);
-    }
-    const std::uint64_t u0 = Traits::to_u64(e[0].key), u1 = Traits::to_u64(e[m - 1].key);
-    if (u1 < u0) fail();
-    const unsigned tb = common_block_bits(u0, u1);
-    bool unsorted = false;
-    const unsigned flog = choose_fanout(e, m, block_start_of(u0, tb), tb, &unsorted);
-    if (unsorted) fail();
-    return subtree_with_fanout(e, m, tb, flog);
+    checking_ = true;
+    checked_last_ = nullptr;
+    if (m > 1 && e[m - 1] < e[0]) unsorted();  // the cheap case first
+    return subtree(e, m);
   }
 
   NodeBase* subtree(const E* e, std::size_t m) {
     if (m == 0 || m <= sz_.leaf_target || one_image(e, m)) return leaf(e, m);
     const std::uint64_t u0 = Traits::to_u64(e[0].key), u1 = Traits::to_u64(e[m - 1].key);
     const unsigned tb = common_block_bits(u0, u1);
-    return subtree_with_fanout(e, m, tb, choose_fanout(e, m, block_start_of(u0, tb), tb, nullptr));
+    return subtree_with_fanout(e, m, tb, choose_fanout(e, m, block_start_of(u0, tb), tb));
   }
 
  private:
@@ -118,6 +114,13 @@ class Builder {
       return;
     }
     if (r == 1) {
+      // Sorted keys routed to this slot lie inside it, so the subtree's block is smaller
+      // than this node's: on unchecked input, that bounds the recursion.
+      if (checking_ && m > 0) {
+        const std::uint64_t lo = start + (static_cast<std::uint64_t>(gs) << shift);
+        const std::uint64_t u0 = Traits::to_u64(e[0].key), u1 = Traits::to_u64(e[m - 1].key);
+        if (u0 < lo || u1 < u0 || u1 > block_last(lo, shift)) unsorted();
+      }
       sink(gs, 1, subtree(e, m));
       return;
     }
@@ -142,47 +145,63 @@ class Builder {
     return l;
   }
 
-  // With `unsorted` non-null, also checks the order of e[0..m) (setting *unsorted when it
-  // is broken; the histogram is then meaningless but stays within bounds).
-  unsigned choose_fanout(const E* e, std::size_t m, std::uint64_t start, unsigned tb, bool* unsorted) const {
+  [[noreturn]] static void unsorted() {
+    throw std::invalid_argument("alex::bulk_load: input not sorted by (key, payload)");
+  }
+
+  // The check of leaf(): e[0..m) in order, and after the previous leaf's last entry. (The
+  // seams that bulk loading makes come from groups()' binary searches, which leave an
+  // ordered pair at each; the seam check keeps the check whole whatever splits the runs.)
+  void check_order(const E* e, std::size_t m) {
+    bool bad = checked_last_ != nullptr && e[0] < *checked_last_;
+    for (std::size_t i = 1; i < m; ++i) bad |= e[i] < e[i - 1];
+    if (bad) unsorted();
+    checked_last_ = e + m - 1;
+  }
+
+ public:  // (for tests)
+  // The fanout (log2) of a model node over the sorted run e[0..m) in the block of 2^tb
+  // from start. Candidate fanout 2^log is scored by the keys in its over-full slots (more
+  // than max_leaf_keys keys: they need another level), for log in [min_log, max_log].
+  // Those counts come from halving the block recursively, each half's keys found by a
+  // binary search in its parent's; a bucket that is not over-full has none below it, so
+  // the recursion stops there. That is a few searches per data node-sized piece of the run
+  // instead of a pass over all of its keys, and the same counts as such a pass would give.
+  // On unsorted input the counts are meaningless, but every search stays within e[0..m).
+  unsigned choose_fanout(const E* e, std::size_t m, std::uint64_t start, unsigned tb) const {
     unsigned max_log = std::min<unsigned>(cost::kMaxFanoutLog, tb);
     const std::size_t pieces = (m + sz_.leaf_target - 1) / sz_.leaf_target;
     unsigned min_log = std::max(1u, ceil_log2(pieces));
     if (min_log > max_log) min_log = max_log;
-    if (max_log > min_log + 10) max_log = min_log + 10;  // bound the histogram
-    std::vector<std::size_t> counts(std::size_t{1} << max_log, 0);
-    const unsigned sh = tb - max_log;
-    if (unsorted) {
-      const std::size_t last = counts.size() - 1;
-      bool bad = false;
-      for (std::size_t i = 0; i < m; ++i) {
-        if (i > 0) bad |= e[i] < e[i - 1];
-        const std::uint64_t u = Traits::to_u64(e[i].key);
-        // Sorted keys lie in [e[0], e[m - 1]], inside the block; others are clamped.
-        const std::uint64_t off = u < start ? 0 : u - start;
-        ++counts[std::min<std::size_t>(static_cast<std::size_t>(off >> sh), last)];
-      }
-      *unsorted = bad;
-      if (bad) return min_log;
-    } else {
-      for (std::size_t i = 0; i < m; ++i) ++counts[static_cast<std::size_t>((Traits::to_u64(e[i].key) - start) >> sh)];
-    }
+    if (max_log > min_log + 10) max_log = min_log + 10;  // bound the candidates
+    std::size_t overflow[cost::kMaxFanoutLog + 1] = {};
+    count_overflow(e, e + m, start, tb, 0, min_log, max_log, overflow);
     unsigned best = max_log;
     double best_cost = 0;
     for (unsigned log = max_log;; --log) {
-      const std::size_t f = std::size_t{1} << log;
-      std::size_t overflow = 0;
-      for (std::size_t s = 0; s < f; ++s)
-        if (counts[s] > sz_.max_leaf_keys) overflow += counts[s];
-      const double c = cost::fanout_cost(log, m, overflow);
+      const double c = cost::fanout_cost(log, m, overflow[log]);
       if (log == max_log || c <= best_cost) {
         best = log;
         best_cost = c;
       }
       if (log == min_log) break;
-      for (std::size_t s = 0; s < f / 2; ++s) counts[s] = counts[2 * s] + counts[2 * s + 1];
     }
     return best;
+  }
+
+ private:
+  // Adds the keys of over-full buckets at levels min_log..max_log within the bucket
+  // [bstart, bstart + 2^bits) at level log, which holds [b, end).
+  void count_overflow(const E* b, const E* end, std::uint64_t bstart, unsigned bits, unsigned log,
+                      unsigned min_log, unsigned max_log, std::size_t* overflow) const {
+    const std::size_t c = static_cast<std::size_t>(end - b);
+    if (c <= sz_.max_leaf_keys) return;
+    if (log >= min_log) overflow[log] += c;
+    if (log == max_log) return;
+    const std::uint64_t mid = bstart + (std::uint64_t{1} << (bits - 1));  // log < max_log <= tb: bits >= 1
+    const E* p = std::partition_point(b, end, [&](const E& x) { return Traits::to_u64(x.key) < mid; });
+    count_overflow(b, p, bstart, bits - 1, log + 1, min_log, max_log, overflow);
+    count_overflow(p, end, mid, bits - 1, log + 1, min_log, max_log, overflow);
   }
 
   Store& store_;
@@ -192,6 +211,8 @@ class Builder {
   double density_;
   Data* head_ = nullptr;
   Data* tail_ = nullptr;
+  bool checking_ = false;             // subtree_checked(): leaf() checks the order
+  const E* checked_last_ = nullptr;  // last entry of the last leaf checked
 };
 
 }  // namespace alex::detail
