@@ -257,6 +257,12 @@ class StandbySampler(Sampler):
         return out
 
 
+def median(values):
+    """The middle value (of an odd count, as the alternating rounds give; the upper middle of an even one)."""
+    v = sorted(values)
+    return v[len(v) // 2]
+
+
 def lsn_int(text):
     hi, lo = text.strip().split("/")
     return (int(hi, 16) << 32) | int(lo, 16)
@@ -363,17 +369,18 @@ BEGIN
   END LOOP;
   RETURN s;
 END $$;""")
-        times, sums = {"ax": [], "bt": []}, {}
-        for rnd in range(self.READ_ROUNDS):
-            for t in (("ax", "bt") if rnd % 2 == 0 else ("bt", "ax")):
-                out = inst.psql(f"\\timing on\nSELECT setseed(0.{rnd + 1});\nSELECT pgb_lookups_{t}({m});\n", env=env)
-                times[t].append(float(re.findall(r"Time: ([0-9.]+) ms", out)[-1]) * 1000 / m)
-                rows = [ln for ln in out.splitlines() if ln.strip() and not ln.startswith("Time:")]
-                sums.setdefault(rnd, set()).add(rows[-1])
+        sums = {}
+
+        def loop(t, rnd):
+            out = inst.psql(f"\\timing on\nSELECT setseed(0.{rnd + 1});\nSELECT pgb_lookups_{t}({m});\n", env=env)
+            rows = [ln for ln in out.splitlines() if ln.strip() and not ln.startswith("Time:")]
+            sums.setdefault(rnd, set()).add(rows[-1])
+            return float(re.findall(r"Time: ([0-9.]+) ms", out)[-1]) * 1000 / m
+
+        us = {t: median(v) for t, v in self.alternate(("ax", "bt"), loop).items()}
         for rnd, got in sums.items():
             if len(got) != 1:
                 raise RuntimeError(f"in-server lookups: alexidx and btree found different rows: {got}")
-        us = {t: sorted(v)[len(v) // 2] for t, v in times.items()}
         log(f"point lookups in the server: alexidx {us['ax']:.2f} us, btree {us['bt']:.2f} us per lookup")
         self.add(ds, "lookup_in_server", "us", us["ax"], us["bt"], "lower",
                  f"{m:,} random lookups in one PL/pgSQL loop (no client round trip), "
@@ -391,14 +398,18 @@ END $$;""")
         inst = self.inst
         for name, (script, env) in runs.items():
             inst.pgbench(script, clients, warm, f"warm_{tag}_{name}", env=env)
-        got = {name: [] for name in runs}
-        order = list(runs)
+        got = self.alternate(list(runs), lambda name, rnd: inst.pgbench(
+            runs[name][0], clients, secs, f"{tag}_{name}_{rnd}", env=runs[name][1]))
+        return {name: (median(r[0] for r in rs), median(r[1] for r in rs)) for name, rs in got.items()}
+
+    def alternate(self, names, measure):
+        """measure(name, round) for each name, READ_ROUNDS rounds, in an order that turns
+        around every round (ax bt, bt ax, ...). Returns {name: [result of each round]}."""
+        got = {name: [] for name in names}
         for rnd in range(self.READ_ROUNDS):
-            for name in (order if rnd % 2 == 0 else order[::-1]):
-                script, env = runs[name]
-                got[name].append(inst.pgbench(script, clients, secs, f"{tag}_{name}_{rnd}", env=env))
-        mid = self.READ_ROUNDS // 2
-        return {name: (sorted(r[0] for r in rs)[mid], sorted(r[1] for r in rs)[mid]) for name, rs in got.items()}
+            for name in (names if rnd % 2 == 0 else names[::-1]):
+                got[name].append(measure(name, rnd))
+        return got
 
     def time_restarts(self, dist, n, env, mode, what):
         """Per index: (stop in `mode`, start to the first answer, start, the first query), the
@@ -418,7 +429,7 @@ END $$;""")
                 assert out == str(n // 2), f"first query after a {what} on {t} returned {out!r}"
                 runs[t].append((t2 - t0, t1 - t0, t2 - t1))
                 log(f"{what} -> first answer via {t}: {t2 - t0:.2f}s (start {t1 - t0:.2f}s + first query {t2 - t1:.2f}s)")
-        return {t: sorted(r)[len(r) // 2] for t, r in runs.items()}
+        return {t: median(r) for t, r in runs.items()}
 
     def run_dataset(self, n, dist):
         inst = self.inst
