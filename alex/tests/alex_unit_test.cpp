@@ -40,6 +40,42 @@ Tree::Entry E(int64_t k, uint64_t p) { return Tree::Entry{k, p}; }
 
 }  // namespace
 
+// The bitmap searches against a bit-by-bit reference, on maps with long empty and full runs
+// (a node's free tail, a packed run) ending at every offset within and across words.
+TEST(Bitmap, SearchesMatchABitByBitScan) {
+  namespace bm = alex::detail::bitmap;
+  std::mt19937_64 rng(11);
+  for (std::size_t words : {1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u, 13u, 37u}) {
+    const std::size_t nbits = words * 64;
+    for (int round = 0; round < 60; ++round) {
+      std::vector<std::uint64_t> w(words, 0);
+      // A few set bits, then maybe one solid run, in random places.
+      const std::size_t ones = rng() % 4;
+      for (std::size_t k = 0; k < ones; ++k) bm::set(w.data(), rng() % nbits);
+      if (round % 3 == 0) {
+        const std::size_t a = rng() % nbits, b = a + rng() % (nbits - a);
+        for (std::size_t i = a; i <= b; ++i) bm::set(w.data(), i);
+      }
+      auto bit = [&](std::size_t i) { return bm::test(w.data(), i); };
+      for (std::size_t i = 0; i <= nbits; ++i) {
+        std::size_t ns = bm::npos, nc = bm::npos, ps = bm::npos, pc = bm::npos;
+        for (std::size_t j = i; j < nbits; ++j)
+          if (bit(j)) { ns = j; break; }
+        for (std::size_t j = i; j < nbits; ++j)
+          if (!bit(j)) { nc = j; break; }
+        for (std::size_t j = i; j-- > 0;)
+          if (bit(j)) { ps = j; break; }
+        for (std::size_t j = i; j-- > 0;)
+          if (!bit(j)) { pc = j; break; }
+        ASSERT_EQ(bm::next_set(w.data(), nbits, i), ns) << "words " << words << " from " << i;
+        ASSERT_EQ(bm::next_clear(w.data(), nbits, i), nc) << "words " << words << " from " << i;
+        ASSERT_EQ(bm::prev_set(w.data(), i), ps) << "words " << words << " before " << i;
+        ASSERT_EQ(bm::prev_clear(w.data(), i), pc) << "words " << words << " before " << i;
+      }
+    }
+  }
+}
+
 TEST(AlexBasic, EmptyTree) {
   Tree t;
   EXPECT_TRUE(t.empty());

@@ -20,7 +20,10 @@ inline std::size_t next_set(const std::uint64_t* w, std::size_t nbits, std::size
   std::uint64_t word = w[wi] & (~std::uint64_t{0} << (i & 63));
   const std::size_t nw = nbits >> 6;
   while (word == 0) {
-    if (++wi >= nw) return npos;
+    // Long empty runs (the free tail of a node that takes appends) go 4 words at a time.
+    ++wi;
+    while (wi + 4 <= nw && (w[wi] | w[wi + 1] | w[wi + 2] | w[wi + 3]) == 0) wi += 4;
+    if (wi >= nw) return npos;
     word = w[wi];
   }
   return (wi << 6) + static_cast<std::size_t>(std::countr_zero(word));
