@@ -21,6 +21,7 @@ query can only use one kind of index; `noidx` (no index) is the baseline of the 
 Every number is alexidx next to btree in the same instance; ratio = alexidx / btree.
 """
 import argparse
+import contextlib
 import csv
 import math
 import os
@@ -152,6 +153,22 @@ log_min_messages = warning
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / os.sysconf("SC_CLK_TCK")
 
+    @contextlib.contextmanager
+    def one_core(self, cpu=0):
+        """While it lasts, backends that connect run on `cpu` only (they inherit the
+        postmaster's CPU mask, which is set here and restored after); pgbench_cmd_prefix puts
+        the client there too."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            postmaster = int(f.readline().strip())
+        before = os.sched_getaffinity(postmaster)
+        os.sched_setaffinity(postmaster, {cpu})
+        self.pgbench_prefix = ["taskset", "-c", str(cpu)]
+        try:
+            yield
+        finally:
+            self.pgbench_prefix = []
+            os.sched_setaffinity(postmaster, before)
+
     def wait_quiet(self, limit=120.0, busy=0.05):
         """Waits until the server's processes use less than `busy` of a core over a second, so
         that one index's timings do not pay for work left over from loading the other (the
@@ -183,7 +200,7 @@ log_min_messages = warning
         with open(path, "w") as f:
             f.write(script_text)
         os.chmod(path, 0o644)
-        cmd = [f"{PG_BIN}/pgbench", "-n", "-M", "prepared", "-h", self.dir, "-p", str(self.port),
+        cmd = getattr(self, "pgbench_prefix", []) + [f"{PG_BIN}/pgbench", "-n", "-M", "prepared", "-h", self.dir, "-p", str(self.port),
                "-f", path, "-T", str(seconds), "-c", str(clients), "-j", str(min(clients, 2)),
                "--random-seed=4242", "bench"]
         r = self.run(cmd, env=env)
@@ -506,6 +523,17 @@ CHECKPOINT;
             log(f"point lookups, {clients} client(s): alexidx {res['ax'][0]:.0f} tps, btree {res['bt'][0]:.0f} tps")
             self.add(ds, f"lookup_tps_c{clients}", "tps", res["ax"][0], res["bt"][0], "higher",
                      f"1 key per transaction, median of {self.READ_ROUNDS} alternating rounds of {rsecs} s")
+        # One client with pgbench and its backend on one CPU: each query passes between them
+        # by a context switch. Apart, on an idle 2-core VM, each pass wakes the other core from
+        # idle, which takes longer than the query itself (bench/README, "Point lookups").
+        with inst.one_core():
+            res = self.alternate_pgbench({t: (lookup[t], env) for t in ("ax", "bt")}, 1,
+                                         warm, rsecs, "lookup_c1_one_core")
+        log(f"point lookups, 1 client on the server's CPU: alexidx {res['ax'][0]:.0f} tps, "
+            f"btree {res['bt'][0]:.0f} tps")
+        self.add(ds, "lookup_tps_c1_one_core", "tps", res["ax"][0], res["bt"][0], "higher",
+                 f"as lookup_tps_c1, with pgbench and the backend pinned to one CPU (taskset), "
+                 f"median of {self.READ_ROUNDS} alternating rounds of {rsecs} s")
         self.lookups_in_server(ds, n, dist, env)
         # alexidx also with its heap prefetch off: how much of the ratio the prefetch makes
         off = {"PGOPTIONS": FORCE_INDEX + " -c alexidx.prefetch_distance=0"}
