@@ -77,6 +77,10 @@ tar xjf "$tarball" -C "$src" --strip-components=1
 echo "== building $(basename "$tarball" .orig.tar.bz2) with AddressSanitizer and assertions" >&2
 (
   cd "$src"
+  # Called from `make asan-install`, this shell inherits MAKELEVEL=1 (and MAKEFLAGS): then
+  # PostgreSQL's makefiles take themselves for a sub-make and skip making their generated
+  # headers (utils/errcodes.h, ...), which only the top level does. Build as a top level.
+  unset MAKELEVEL MAKEFLAGS MFLAGS
   ./configure --prefix="$prefix" "${configure_args[@]}" CFLAGS="$flags" LDFLAGS="-fsanitize=address" LIBS="$libs"
   make -j"$(nproc)" -s
   make -s install

@@ -95,7 +95,9 @@ for my $mode ('fast', 'spread')
 	$alone->stop;
 }
 
-my $standby = from_backup('standby', 'bk_fast', has_streaming => 1);
+# It also restores from the primary's archive, as a standby made from an older backup must: the
+# WAL since bk_fast (the spread backup and its writers came after) may be gone from pg_wal.
+my $standby = from_backup('standby', 'bk_fast', has_streaming => 1, has_restoring => 1);
 $standby->start;
 $primary->safe_psql('postgres', 'INSERT INTO t SELECT g, 6 FROM generate_series(900000001, 900002000) g; DELETE FROM t WHERE k % 11 = 0');
 $primary->wait_for_catchup($standby, 'replay', $primary->lsn('flush'));
