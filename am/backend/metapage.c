@@ -114,6 +114,12 @@ alexidx_read_build_id(Relation index)
 		build_id = meta_build;
 	else
 	{
+		/*
+		 * On a standby the metapage is replayed before the sidecar worker applies the build
+		 * it names (a REINDEX on the primary, say): until then the sidecar has no record of
+		 * it. Wait for the worker as a scan does (the metapage is among what was replayed).
+		 */
+		alexidx_wait_for_standby_apply();
 		build_id = alexidx_sidecar_resolve(index, meta_build, NULL);
 		/* a standby cannot write: the primary's own first use will */
 		if (build_id != meta_build && !RecoveryInProgress())

@@ -130,6 +130,23 @@ like($primary->safe_psql('postgres', "$force EXPLAIN (costs off) SELECT k FROM t
 like($standby->safe_psql('postgres', "$force EXPLAIN (costs off) SELECT k FROM t WHERE k = 5"), qr/^Index Scan using t_ax/m,
 	'the standby plans a plain index scan for the same query (no index-only scans during recovery)');
 
+# ---- a REINDEX replayed before the standby's worker applied it ----
+# The replayed metapage names the new build before the sidecar has it: a new session's scan
+# waits for the worker (here until alexidx.standby_wait, the apply being held), never fails
+# with "no data", and answers once the worker catches up.
+$standby->append_conf('postgresql.conf', "alexidx.hold_sidecar_apply = on\n");
+$standby->reload;
+ok(ax_poll(10, 0.1, sub { $standby->safe_psql('postgres', 'SHOW alexidx.hold_sidecar_apply') eq 'on' }),
+	'the standby\'s worker is told to hold its apply');
+$primary->safe_psql('postgres', 'REINDEX INDEX t_ax');
+$primary->wait_for_catchup($standby, 'replay');
+my (undef, undef, $held_err) = $standby->psql('postgres', "SET alexidx.standby_wait = 1500; $force SELECT k, c FROM t WHERE k = 777");
+like($held_err, qr/the sidecar worker has not applied the WAL up to/,
+	'a scan of the index rebuilt on the primary waits for the worker to apply the new build');
+$standby->append_conf('postgresql.conf', "alexidx.hold_sidecar_apply = off\n");
+$standby->reload;
+compare_all('after a REINDEX applied late', $standby);
+
 # ---- 2. read-your-commit with remote_apply ----
 $primary->append_conf('postgresql.conf', "synchronous_standby_names = 'standby'\n");
 $primary->reload;
