@@ -67,6 +67,7 @@ class Instance:
         self.port = port
         self.memory_mb = memory_mb
         self.logfile = os.path.join(workdir, "server.log")
+        self.pgbench_prefix = []  # taskset while one_core() lasts
 
     def run(self, cmd, env=None, check=True, input=None):
         e = dict(os.environ, PATH=f"{PG_BIN}:{os.environ.get('PATH', '')}")
@@ -156,8 +157,8 @@ log_min_messages = warning
     @contextlib.contextmanager
     def one_core(self, cpu=0):
         """While it lasts, backends that connect run on `cpu` only (they inherit the
-        postmaster's CPU mask, which is set here and restored after); pgbench_cmd_prefix puts
-        the client there too."""
+        postmaster's CPU mask, which is set here and restored after); pgbench() runs the client
+        there too."""
         with open(os.path.join(self.data, "postmaster.pid")) as f:
             postmaster = int(f.readline().strip())
         before = os.sched_getaffinity(postmaster)
@@ -200,9 +201,10 @@ log_min_messages = warning
         with open(path, "w") as f:
             f.write(script_text)
         os.chmod(path, 0o644)
-        cmd = getattr(self, "pgbench_prefix", []) + [f"{PG_BIN}/pgbench", "-n", "-M", "prepared", "-h", self.dir, "-p", str(self.port),
-               "-f", path, "-T", str(seconds), "-c", str(clients), "-j", str(min(clients, 2)),
-               "--random-seed=4242", "bench"]
+        cmd = self.pgbench_prefix + [
+            f"{PG_BIN}/pgbench", "-n", "-M", "prepared", "-h", self.dir, "-p", str(self.port),
+            "-f", path, "-T", str(seconds), "-c", str(clients), "-j", str(min(clients, 2)),
+            "--random-seed=4242", "bench"]
         r = self.run(cmd, env=env)
         tps = float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", r.stdout).group(1))
         lat = float(re.search(r"latency average = ([0-9.]+) ms", r.stdout).group(1))
