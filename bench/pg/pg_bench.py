@@ -136,11 +136,14 @@ log_min_messages = warning
             raise RuntimeError(f"no timing in psql output for {sql!r}: {out}")
         return float(times[-1]) / 1000.0
 
+    def postmaster_pid(self):
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            return int(f.readline().strip())
+
     def server_cpu_seconds(self):
         """CPU seconds (user + system) used so far by the postmaster's children: backends,
         the sidecar worker and its RocksDB threads, checkpointer, walwriter."""
-        with open(os.path.join(self.data, "postmaster.pid")) as f:
-            postmaster = f.readline().strip()
+        postmaster = str(self.postmaster_pid())
         ticks = 0
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
@@ -159,8 +162,7 @@ log_min_messages = warning
         """While it lasts, backends that connect run on `cpu` only (they inherit the
         postmaster's CPU mask, which is set here and restored after); pgbench() runs the client
         there too."""
-        with open(os.path.join(self.data, "postmaster.pid")) as f:
-            postmaster = int(f.readline().strip())
+        postmaster = self.postmaster_pid()
         before = os.sched_getaffinity(postmaster)
         os.sched_setaffinity(postmaster, {cpu})
         self.pgbench_prefix = ["taskset", "-c", str(cpu)]
