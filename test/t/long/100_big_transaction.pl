@@ -20,11 +20,25 @@ $node->stop('immediate');
 $node->start;
 ax_verify($node, label => "one $N-row transaction, immediate stop", expect_count => $N);
 
-# the second one dies during its flush
+# The second one dies during its flush: its buffer holds every entry (insert_buffer), so it
+# flushes them all at commit, once its last row is in the heap. The heap has then grown by
+# about as much again as the first transaction made it, and stops growing while the
+# statement is still running. (The flush waits for nothing, so no wait event shows it.)
+my $heap1 = $node->safe_psql('postgres', "SELECT pg_relation_size('t')");
 my $c = ax_bg($node, 'postgres', 'second', "SET alexidx.insert_buffer = 16000000;\n"
 	  . "INSERT INTO t SELECT 200000000 + g, 1 FROM generate_series(1, $N) g;\n");
-ax_poll(3600, 0.05, sub { !$c->{h}->pumpable || $node->safe_psql('postgres',
-	"SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO t SELECT 2%' AND wait_event_type = 'Extension'") });
+my ($last, $in_flush) = (-1, 0);
+ax_poll(3600, 0.05, sub {
+	$c->{h}->pump_nb;    # (IPC::Run notices the client's exit only while pumped)
+	return 1 unless $c->{h}->pumpable;
+	my ($size, $active) = split /\|/, $node->safe_psql('postgres', q{
+		SELECT pg_relation_size('t'), count(*) FROM pg_stat_activity
+		WHERE query LIKE 'INSERT INTO t SELECT 2%' AND state = 'active'});
+	$in_flush = $active > 0 && $size >= 2 * $heap1 - 2 * 8192 && $size == $last;
+	$last = $size;
+	return $in_flush;
+});
+ok($in_flush, 'the crash comes while the second transaction flushes its entries');
 ax_crash($node);
 ax_bg_finish($c, 60);
 $node->start;
