@@ -76,6 +76,9 @@ extern uint64 alexidx_read_metapage(Relation index);
 /* The index's build (cached per relcache entry): the metapage's, or its copy's for this
  * database after CREATE DATABASE ... TEMPLATE (the metapage is then updated). */
 extern uint64 alexidx_read_build_id(Relation index);
+/* The build to drop with an index being dropped; false (no ERROR) when it has none: no
+ * metapage, a bad one, or a build unknown to the sidecar. */
+extern bool alexidx_build_to_drop(Relation index, uint64 *build_id);
 
 /* ---------- keys (keys.c): datums to order-preserving keys ---------- */
 /* The whole key space, as copy-range bounds. */
@@ -270,6 +273,9 @@ extern uint64 alexidx_sidecar_copy_database(Oid src, Oid dst);
  * made for this database when CREATE DATABASE copied the index. ERROR when there is none.
  */
 extern uint64 alexidx_sidecar_resolve(Relation index, uint64 meta_build, AxBuildRecord *record);
+/* The same, but false instead of an ERROR when the sidecar has no such build or the worker
+ * has failed (for a DROP, which must not need the build). */
+extern bool alexidx_sidecar_find_build(Relation index, uint64 meta_build, uint64 *build_id);
 /*
  * Copies one page (at most AX_LIST_MAX) of the build records whose ids are above after, in
  * build id order; returns how many it copied. A full page means there may be more.

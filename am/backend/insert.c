@@ -678,12 +678,13 @@ object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, voi
 		{
 			Relation	index = relation_open(objectId, NoLock);
 			InsertBuffer *buf;
+			uint64		build_id;
 
 			buf = hash_search(buffers, &objectId, HASH_FIND, NULL);
 			if (buf)
 				settle_old_entries(index, buf, true);
-			if (RelationGetNumberOfBlocks(index) > 0)
-				add_note(alexidx_read_build_id(index), true);
+			if (alexidx_build_to_drop(index, &build_id))
+				add_note(build_id, true);
 			relation_close(index, NoLock);
 		}
 	}

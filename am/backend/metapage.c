@@ -40,39 +40,44 @@ alexidx_write_metapage(Relation index, ForkNumber fork, uint64 build_id)
 	smgrimmedsync(RelationGetSmgr(index), fork);
 }
 
-uint64
-alexidx_read_metapage(Relation index)
+/*
+ * The build id the metapage names, or what is wrong with it (then *build_id is not set):
+ * "has no metapage" or "has a bad metapage".
+ */
+static const char *
+metapage_problem(Relation index, uint64 *build_id)
 {
 	Buffer		buffer;
 	AlexMetaPageData *meta;
-	uint64		build_id;
+	const char *problem = NULL;
 
 	if (RelationGetNumberOfBlocks(index) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("alexidx index \"%s\" has no metapage", RelationGetRelationName(index)),
-				 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
+		return "has no metapage";
 	buffer = ReadBuffer(index, ALEXIDX_METAPAGE_BLKNO);
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	meta = (AlexMetaPageData *) PageGetContents(BufferGetPage(buffer));
 	if (meta->magic != ALEXIDX_MAGIC || meta->version != ALEXIDX_PAGE_VERSION)
-	{
-		UnlockReleaseBuffer(buffer);
+		problem = "has a bad metapage";
+	else
+		*build_id = meta->build_id;
+	UnlockReleaseBuffer(buffer);
+	return problem;
+}
+
+uint64
+alexidx_read_metapage(Relation index)
+{
+	uint64		build_id = 0;
+	const char *problem = metapage_problem(index, &build_id);
+
+	if (problem)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("alexidx index \"%s\" has a bad metapage", RelationGetRelationName(index)),
+				 errmsg("alexidx index \"%s\" %s", RelationGetRelationName(index), problem),
 				 errhint("Rebuild the index with REINDEX INDEX %s.", RelationGetRelationName(index))));
-	}
-	build_id = meta->build_id;
-	UnlockReleaseBuffer(buffer);
 	return build_id;
 }
 
-/*
- * Points the metapage at the copy of its build that CREATE DATABASE made for this database.
- * Every backend that finds the old id writes the same new one; the page is flushed at once
- * so that a later CREATE DATABASE ... TEMPLATE, which the worker reads from disk, sees it.
- */
 static void
 adopt_copied_build(Relation index, uint64 build_id)
 {
@@ -133,4 +138,31 @@ alexidx_read_build_id(Relation index)
 		*(uint64 *) index->rd_amcache = build_id;
 	}
 	return build_id;
+}
+
+/*
+ * The build to drop together with an index that is being dropped; false when there is none.
+ * A DROP must not fail on what only a REINDEX would mend: no metapage, a bad one, or a build
+ * the sidecar has no record of (after pg_upgrade, or a restore without a usable snapshot).
+ * A build this misses is one that no index names any more, which the worker's sweep drops.
+ */
+bool
+alexidx_build_to_drop(Relation index, uint64 *build_id)
+{
+	uint64		meta_build = 0;
+
+	if (index->rd_amcache)
+	{
+		*build_id = *(uint64 *) index->rd_amcache;
+		return true;
+	}
+	if (metapage_problem(index, &meta_build) != NULL)
+		return false;
+	alexidx_arena_wait_kept_taken();
+	if (alexidx_loaded_in_database(meta_build, index->rd_node.dbNode))
+	{
+		*build_id = meta_build;
+		return true;
+	}
+	return alexidx_sidecar_find_build(index, meta_build, build_id);
 }

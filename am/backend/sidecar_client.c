@@ -342,20 +342,44 @@ alexidx_sidecar_copy_database(Oid src, Oid dst)
 	return slot->result;
 }
 
-uint64
-alexidx_sidecar_resolve(Relation index, uint64 meta_build, AxBuildRecord *record)
+/* Asks the worker which build of this database the metapage's build id stands for. */
+static AxRequestSlot *
+ask_resolve(Relation index, uint64 meta_build)
 {
 	AxRequestSlot *slot = begin_request(AXR_RESOLVE, meta_build);
 
 	memset(&slot->record, 0, sizeof(slot->record));
 	slot->record.dboid = index->rd_node.dbNode;
 	submit_and_wait(slot);
+	return slot;
+}
+
+uint64
+alexidx_sidecar_resolve(Relation index, uint64 meta_build, AxBuildRecord *record)
+{
+	AxRequestSlot *slot = ask_resolve(index, meta_build);
+
 	if (slot->status == AX_NOTFOUND)
 		report_no_data(slot, index);
 	check_answer(slot, "could not find the index's build", index);
 	if (record)
 		*record = slot->record;
 	return slot->result;
+}
+
+bool
+alexidx_sidecar_find_build(Relation index, uint64 meta_build, uint64 *build_id)
+{
+	AxRequestSlot *slot;
+
+	if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
+		return false;
+	slot = ask_resolve(index, meta_build);
+	if (slot->status == AX_NOTFOUND)
+		return false;
+	check_answer(slot, "could not find the index's build", index);
+	*build_id = slot->result;
+	return true;
 }
 
 char *

@@ -31,6 +31,12 @@ for my $db (qw(postgres b))
 		CREATE TABLE u (k timestamptz);
 		CREATE INDEX u_ax ON u USING alexidx (k);
 		INSERT INTO u SELECT '2026-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 3000) g;
+		CREATE TABLE w (k int);
+		INSERT INTO w SELECT g FROM generate_series(1, 100) g;
+		CREATE INDEX w_ax ON w USING alexidx (k);
+		CREATE TABLE x (k int);
+		INSERT INTO x SELECT g FROM generate_series(1, 100) g;
+		CREATE INDEX x_ax ON x USING alexidx (k);
 	});
 	$count{$db} = $old->safe_psql($db, 'SELECT count(k) FROM t');
 }
@@ -79,6 +85,14 @@ for my $mode ('copy', 'link')
 			like($err, qr/sidecar has no data for index "$index".*HINT:\s+Rebuild the index with REINDEX INDEX $index\./s,
 				"$mode, $db: ... with the error that names REINDEX INDEX $index");
 		}
+		# a TRUNCATE gives the index a new build; an index that is not wanted any more can
+		# be dropped instead, or its table
+		is($new->safe_psql($db, "TRUNCATE w; INSERT INTO w VALUES (7), (8);
+			SET enable_seqscan = off; SET enable_bitmapscan = off; SELECT k FROM w WHERE k > 7"),
+			'8', "$mode, $db: TRUNCATE makes the index usable without a REINDEX");
+		my $drop = $db eq 'b' ? 'DROP INDEX x_ax' : 'DROP TABLE x';
+		my ($dret, $dout, $derr) = $new->psql($db, $drop);
+		is($dret, 0, "$mode, $db: $drop succeeds without a REINDEX") or diag($derr);
 		$new->safe_psql($db, $reindex_all);
 		ax_verify($new, db => $db, label => "$mode, $db: after the REINDEX", expect_count => $count{$db});
 		ax_verify($new, db => $db, where => 'k IS NULL', label => "$mode, $db: NULLs after the REINDEX",
