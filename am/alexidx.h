@@ -77,7 +77,7 @@ extern uint64 alexidx_read_metapage(Relation index);
  * database after CREATE DATABASE ... TEMPLATE (the metapage is then updated). */
 extern uint64 alexidx_read_build_id(Relation index);
 /* The build to drop with an index being dropped; false (no ERROR) when it has none: no
- * metapage, a bad one, or a build unknown to the sidecar. */
+ * metapage, a bad one, a build unknown to the sidecar, or a failed sidecar worker. */
 extern bool alexidx_build_to_drop(Relation index, uint64 *build_id);
 
 /* ---------- keys (keys.c): datums to order-preserving keys ---------- */
@@ -273,9 +273,11 @@ extern uint64 alexidx_sidecar_copy_database(Oid src, Oid dst);
  * made for this database when CREATE DATABASE copied the index. ERROR when there is none.
  */
 extern uint64 alexidx_sidecar_resolve(Relation index, uint64 meta_build, AxBuildRecord *record);
-/* The same, but false instead of an ERROR when the sidecar has no such build or the worker
- * has failed (for a DROP, which must not need the build). */
+/* The same, but false instead of an ERROR when the sidecar has no such build (for a DROP,
+ * which must not need the build). */
 extern bool alexidx_sidecar_find_build(Relation index, uint64 meta_build, uint64 *build_id);
+/* Whether the sidecar worker is in the failed state (alexidx_status() says why). */
+extern bool alexidx_worker_failed(void);
 /*
  * Copies one page (at most AX_LIST_MAX) of the build records whose ids are above after, in
  * build id order; returns how many it copied. A full page means there may be more.

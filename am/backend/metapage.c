@@ -143,8 +143,9 @@ alexidx_read_build_id(Relation index)
 /*
  * The build to drop together with an index that is being dropped; false when there is none.
  * A DROP must not fail on what only a REINDEX would mend: no metapage, a bad one, or a build
- * the sidecar has no record of (after pg_upgrade, or a restore without a usable snapshot).
- * A build this misses is one that no index names any more, which the worker's sweep drops.
+ * the sidecar has no record of (after pg_upgrade, or a restore without a usable snapshot);
+ * nor wait for a sidecar worker that has failed (a sidecar it cannot open). A build this
+ * misses is one that no index names any more, which the worker's sweep drops once it runs.
  */
 bool
 alexidx_build_to_drop(Relation index, uint64 *build_id)
@@ -156,7 +157,7 @@ alexidx_build_to_drop(Relation index, uint64 *build_id)
 		*build_id = *(uint64 *) index->rd_amcache;
 		return true;
 	}
-	if (metapage_problem(index, &meta_build) != NULL)
+	if (metapage_problem(index, &meta_build) != NULL || alexidx_worker_failed())
 		return false;
 	alexidx_arena_wait_kept_taken();
 	if (alexidx_loaded_in_database(meta_build, index->rd_node.dbNode))

@@ -368,13 +368,16 @@ alexidx_sidecar_resolve(Relation index, uint64 meta_build, AxBuildRecord *record
 }
 
 bool
+alexidx_worker_failed(void)
+{
+	return pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED;
+}
+
+bool
 alexidx_sidecar_find_build(Relation index, uint64 meta_build, uint64 *build_id)
 {
-	AxRequestSlot *slot;
+	AxRequestSlot *slot = ask_resolve(index, meta_build);
 
-	if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
-		return false;
-	slot = ask_resolve(index, meta_build);
 	if (slot->status == AX_NOTFOUND)
 		return false;
 	check_answer(slot, "could not find the index's build", index);

@@ -2,7 +2,7 @@
 # the sidecar directory emptied, an SST file truncated, an SST file with corrupted bytes, the
 # MANIFEST removed. Each gives a clear error that names REINDEX, and REINDEX recovers: a
 # database RocksDB will not open (corrupt, or a file it needs is gone) is moved aside at start
-# and the sidecar starts empty.
+# and the sidecar starts empty. Last, a sidecar the worker may not open at all: DROP still works.
 use strict;
 use warnings;
 use FindBin;
@@ -122,6 +122,35 @@ like($err, qr/REINDEX/, 'MANIFEST removed: the error names REINDEX');
 like(slurp_file($node->logfile), qr/alexidx sidecar was damaged and has been moved aside to \S+pgsql_tmp_live\.corrupt-\d+/,
 	'MANIFEST removed: the log says where the damaged sidecar was moved');
 recover_with_reindex('MANIFEST removed');
+
+# 5. a sidecar the worker cannot open (its directory made unreadable): the worker fails and
+# every query says why, but dropping indexes does not need the sidecar; once it opens again,
+# the sweep drops their builds.
+fresh_index();
+$node->safe_psql('postgres', q{
+	CREATE TABLE t2 (k bigint);
+	INSERT INTO t2 SELECT g FROM generate_series(1, 1000) g;
+	CREATE INDEX t2_ax ON t2 USING alexidx (k);
+	CREATE INDEX t2_bx ON t2 USING alexidx (k);
+	CHECKPOINT;
+});
+$node->stop;
+chmod 0, $db or die "chmod $db: $!";
+$node->start;
+ok(ax_poll(30, 0.2, sub { $node->safe_psql('postgres', 'SELECT worker_state FROM alexidx_status()') eq 'failed' }),
+	'unopenable sidecar: the worker reports that it failed');
+($ret, $out, $err) = $node->psql('postgres',
+	'SET enable_seqscan = off; SET enable_bitmapscan = off; SELECT count(*) FROM t WHERE k > 0');
+like($err, qr/alexidx sidecar is unavailable: .*Permission denied/, 'unopenable sidecar: a query says why');
+for my $drop ('DROP INDEX t2_bx', 'DROP TABLE t2', 'DROP INDEX t_ax')
+{
+	($ret, $out, $err) = $node->psql('postgres', $drop);
+	is($ret, 0, "unopenable sidecar: $drop succeeds") or diag($err);
+}
+$node->stop;
+chmod 0700, $db or die "chmod $db: $!";
+$node->start;
+ax_assert_no_orphans($node, 'unopenable sidecar, once it opens again');
 
 $node->stop;
 done_testing();
