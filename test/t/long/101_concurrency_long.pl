@@ -20,7 +20,8 @@ $node->safe_psql('postgres', q{
 my (%acked, @maybe, %never);
 for my $round (1 .. 3)
 {
-	my $clients = ax_insert_clients($node, 8, 1_000_000, base => $round * 100_000_000, seed => $round,
+	# 350-900 transactions a second per client here: a script of 3,000 a second lasts
+	my $clients = ax_insert_clients($node, 8, 3_000 * $secs, base => $round * 100_000_000, seed => $round,
 		insert_buffers => [ 1, 10, 100, 1000, 0, 0, 65536, 1_000_000 ], name => "r$round");
 	sleep($secs);
 	ax_crash($node);
