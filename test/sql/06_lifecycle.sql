@@ -133,3 +133,36 @@ BEGIN
   END LOOP;
 END $$;
 SELECT wait_for_builds(:builds_now) - :builds_now AS builds_after_drops;
+
+-- Table rewrites give the index a new build from the rewritten table, and the old build is
+-- swept: VACUUM FULL, CLUSTER (on a btree index), ALTER TABLE ... SET UNLOGGED and SET
+-- LOGGED, and an ADD COLUMN with a volatile default. Writes go on after each.
+CREATE TABLE rw (k bigint, v int);
+INSERT INTO rw SELECT (g * 7919) % 10007, g FROM generate_series(1, 20000) g;
+CREATE INDEX rw_ax ON rw USING alexidx (k);
+CREATE INDEX rw_v ON rw (v);
+DELETE FROM rw WHERE v % 3 = 0;
+CREATE TABLE ref_rw AS SELECT * FROM rw;
+SELECT count(*) AS builds_now FROM alexidx_sidecar_builds() \gset
+VACUUM FULL rw;
+SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
+CLUSTER rw USING rw_v;
+SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
+ALTER TABLE rw SET UNLOGGED;
+INSERT INTO rw VALUES (150, -1);
+INSERT INTO ref_rw VALUES (150, -1);
+SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
+SELECT persistence FROM alexidx_sidecar_builds() b
+  JOIN pg_class c ON c.relfilenode = b.relfilenode WHERE c.relname = 'rw_ax';
+ALTER TABLE rw SET LOGGED;
+INSERT INTO rw VALUES (151, -2);
+INSERT INTO ref_rw VALUES (151, -2);
+SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
+SELECT persistence FROM alexidx_sidecar_builds() b
+  JOIN pg_class c ON c.relfilenode = b.relfilenode WHERE c.relname = 'rw_ax';
+ALTER TABLE rw ADD COLUMN r float8 DEFAULT random();
+ALTER TABLE rw DROP COLUMN r;
+SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
+SELECT alexidx_check('rw_ax');
+SELECT entries = (SELECT count(*) FROM ref_rw) AS entries_match FROM alexidx_stats('rw_ax');
+SELECT wait_for_builds(:builds_now) - :builds_now AS builds_after_rewrites;
