@@ -80,3 +80,35 @@ SELECT alexidx_check('ps_ax');
 DROP TABLE pb, ref_pb, pu, ref_pu, ps, ref_ps;
 RESET max_parallel_maintenance_workers;
 RESET maintenance_work_mem;
+
+-- alexidx scans also run inside parallel query workers: the inner side of a parallel nested
+-- loop (each worker scans the index for its share of the outer rows). The answer equals a
+-- hash join's, which reads no index.
+CREATE TABLE pq_outer (id int, k bigint) WITH (parallel_workers = 2);
+INSERT INTO pq_outer SELECT g, (g::bigint * 7919) % 60000 FROM generate_series(1, 100000) g;
+CREATE TABLE pq_inner (k bigint, v int);
+INSERT INTO pq_inner SELECT g % 50000, g FROM generate_series(1, 100000) g;
+CREATE INDEX pq_inner_ax ON pq_inner USING alexidx (k);
+ANALYZE pq_outer, pq_inner;
+BEGIN;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL max_parallel_workers_per_gather = 2;
+SET LOCAL enable_hashjoin = off;
+SET LOCAL enable_mergejoin = off;
+SET LOCAL enable_bitmapscan = off;
+SET LOCAL enable_material = off;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(i.v) FROM pq_outer o JOIN pq_inner i ON i.k = o.k;
+SELECT count(*), sum(i.v) FROM pq_outer o JOIN pq_inner i ON i.k = o.k \gset par_
+COMMIT;
+BEGIN;
+SET LOCAL max_parallel_workers_per_gather = 0;
+SET LOCAL enable_indexscan = off;
+SET LOCAL enable_indexonlyscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT :par_count = count(*) AND :par_sum = sum(i.v) AS parallel_join_same_as_hash_join,
+       count(*) > 0 AS joined_rows
+  FROM pq_outer o JOIN pq_inner i ON i.k = o.k;
+COMMIT;
+DROP TABLE pq_outer, pq_inner;
