@@ -143,23 +143,26 @@ CREATE INDEX rw_ax ON rw USING alexidx (k);
 CREATE INDEX rw_v ON rw (v);
 DELETE FROM rw WHERE v % 3 = 0;
 CREATE TABLE ref_rw AS SELECT * FROM rw;
+-- rw_write(k, v): one more row, in rw and in its reference table
+CREATE FUNCTION rw_write(k bigint, v int) RETURNS void LANGUAGE sql AS $$
+  INSERT INTO rw VALUES (k, v); INSERT INTO ref_rw VALUES (k, v) $$;
+-- rw_persistence(): the persistence of rw_ax's build, as the sidecar records it
+CREATE FUNCTION rw_persistence() RETURNS text LANGUAGE sql AS $$
+  SELECT b.persistence::text FROM alexidx_sidecar_builds() b
+    JOIN pg_class c ON c.relfilenode = b.relfilenode WHERE c.relname = 'rw_ax' $$;
 SELECT count(*) AS builds_now FROM alexidx_sidecar_builds() \gset
 VACUUM FULL rw;
 SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
 CLUSTER rw USING rw_v;
 SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
 ALTER TABLE rw SET UNLOGGED;
-INSERT INTO rw VALUES (150, -1);
-INSERT INTO ref_rw VALUES (150, -1);
+SELECT rw_write(150, -1);
 SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
-SELECT persistence FROM alexidx_sidecar_builds() b
-  JOIN pg_class c ON c.relfilenode = b.relfilenode WHERE c.relname = 'rw_ax';
+SELECT rw_persistence();
 ALTER TABLE rw SET LOGGED;
-INSERT INTO rw VALUES (151, -2);
-INSERT INTO ref_rw VALUES (151, -2);
+SELECT rw_write(151, -2);
 SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
-SELECT persistence FROM alexidx_sidecar_builds() b
-  JOIN pg_class c ON c.relfilenode = b.relfilenode WHERE c.relname = 'rw_ax';
+SELECT rw_persistence();
 ALTER TABLE rw ADD COLUMN r float8 DEFAULT random();
 ALTER TABLE rw DROP COLUMN r;
 SELECT * FROM ax_check('rw', 'k BETWEEN 100 AND 300');
