@@ -78,6 +78,11 @@ alexidx_read_metapage(Relation index)
 	return build_id;
 }
 
+/*
+ * Points the metapage at the copy of its build that CREATE DATABASE made for this database.
+ * Every backend that finds the old id writes the same new one; the page is flushed at once
+ * so that a later CREATE DATABASE ... TEMPLATE, which the worker reads from disk, sees it.
+ */
 static void
 adopt_copied_build(Relation index, uint64 build_id)
 {
