@@ -29,8 +29,9 @@ configure_args=(--enable-debug --enable-cassert --without-readline --without-zli
 # and converts at its boundary.
 libs="-Wl,--no-as-needed -lstdc++ -Wl,--as-needed"   # PostgreSQL links with --as-needed
 # the WAL tests read alexidx records with pg_walinspect; the sharding test needs postgres_fdw
-# and logs the shards' plans with auto_explain
-contrib=(pg_walinspect postgres_fdw auto_explain)
+# and logs the shards' plans with auto_explain; the serializable test runs two sessions
+# through dblink
+contrib=(pg_walinspect postgres_fdw auto_explain dblink)
 stamp="$prefix/.alexidx-asan-stamp"
 want_stamp="$flags ${configure_args[*]} LIBS=$libs contrib=${contrib[*]}"
 # PostgreSQL's client programs free nothing at exit by design: leak reports would only be noise

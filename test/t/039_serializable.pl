@@ -6,16 +6,15 @@
 # but coarse (README, Known limits). The two sessions run through dblink.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use AlexidxRel;
 
-my $node = PostgreSQL::Test::Cluster->new('serializable');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'alexidx'\nalexidx.memory = 64MB\nwal_level = replica\n");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION alexidx; CREATE EXTENSION dblink');
+my $node = ax_node('serializable');
+$node->safe_psql('postgres', 'CREATE EXTENSION dblink');
 my $conn = $node->connstr('postgres');
 
 # Runs the write skew on a fresh table indexed by $am, scanned the $scan way; returns the
