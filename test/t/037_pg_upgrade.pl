@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::Bin;
+use Cwd qw(getcwd);
 use File::Temp qw(tempdir);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -61,7 +62,7 @@ for my $mode ('copy', 'link')
 		  . "autovacuum = off\n");
 	# pg_upgrade writes its files and sockets in its working directory
 	my $work = tempdir(CLEANUP => 1, DIR => PostgreSQL::Test::Utils::tempdir_short());
-	my $here = Cwd::getcwd();
+	my $here = getcwd();
 	chdir $work or die "chdir $work: $!";
 	my ($stdout, $stderr);
 	my $ok = IPC::Run::run([ "$bindir/pg_upgrade", '--no-sync', '-d', $old->data_dir, '-D', $new->data_dir,

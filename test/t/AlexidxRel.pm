@@ -182,7 +182,8 @@ sub insert_script
 	return ($sql, \@tx, $k);
 }
 
-# Starts $n clients; client i uses keys from $o{base} + i * 10_000_000.
+# Starts $n clients; client i uses keys from $o{base} + i * 10_000_000, or from just after client
+# i - 1's last key when its script needs more than 10M keys.
 sub ax_insert_clients
 {
 	my ($node, $n, $ntx, %o) = @_;
