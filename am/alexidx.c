@@ -178,7 +178,7 @@ alexidx_handler(PG_FUNCTION_ARGS)
 	amroutine->amstorage = false;
 	amroutine->amclusterable = false;
 	amroutine->ampredlocks = false;
-	amroutine->amcanparallel = false;
+	amroutine->amcanparallel = true;
 	amroutine->amcaninclude = false;
 	amroutine->amusemaintenanceworkmem = false;
 	amroutine->amparallelvacuumoptions = 0;
@@ -203,9 +203,9 @@ alexidx_handler(PG_FUNCTION_ARGS)
 	amroutine->amendscan = alexidx_endscan;
 	amroutine->ammarkpos = alexidx_markpos;
 	amroutine->amrestrpos = alexidx_restrpos;
-	amroutine->amestimateparallelscan = NULL;
-	amroutine->aminitparallelscan = NULL;
-	amroutine->amparallelrescan = NULL;
+	amroutine->amestimateparallelscan = alexidx_estimateparallelscan;
+	amroutine->aminitparallelscan = alexidx_initparallelscan;
+	amroutine->amparallelrescan = alexidx_parallelrescan;
 
 	PG_RETURN_POINTER(amroutine);
 }

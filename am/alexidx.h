@@ -434,6 +434,14 @@ extern void alexidx_endscan(IndexScanDesc scan);
 extern void alexidx_markpos(IndexScanDesc scan);
 extern void alexidx_restrpos(IndexScanDesc scan);
 extern bool alexidx_canreturn(Relation index, int attno);
+extern Size alexidx_estimateparallelscan(void);
+extern void alexidx_initparallelscan(void *target);
+extern void alexidx_parallelrescan(IndexScanDesc scan);
+
+/* ---------- the shared position of parallel index scans (scan_parallel.c) ---------- */
+extern bool alexidx_parallel_seize(IndexScanDesc scan, bool backward, int nsegs, int *seg,
+								   AxEntry *resume, bool *has_resume);
+extern void alexidx_parallel_release(IndexScanDesc scan, int nsegs, int seg, const AxEntry *last);
 
 /* build progress sub-phases */
 #define ALEXIDX_PHASE_SORT 2

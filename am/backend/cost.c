@@ -7,9 +7,17 @@
  * descent of log(N) pages. Heap access dominates for anything unselective, so the planner still
  * prefers a sequential scan there. The index correlation comes from the column's statistics,
  * as for btree, so ordered heap fetches are costed the same way.
+ *
+ * The index pages reported to the planner are not read by anyone: they are the pages a btree
+ * of the same entries would visit, by which the planner decides how many workers a parallel
+ * index scan gets (min_parallel_index_scan_size). The index's own relation is one metapage,
+ * which would never qualify.
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "access/itup.h"
 #include "access/stratnum.h"
 #include "catalog/pg_statistic.h"
 #include "optimizer/optimizer.h"
@@ -58,6 +66,18 @@ column_correlation(PlannerInfo *root, IndexOptInfo *index)
 	return correlation;
 }
 
+/* Leaf pages a btree would fill with `tuples` entries of the index's key type, at 90%. */
+static double
+btree_equivalent_pages(IndexOptInfo *index, double tuples)
+{
+	int16		typlen = get_typlen(index->opcintype[0]);
+	Size		item = MAXALIGN(sizeof(IndexTupleData) + (typlen > 0 ? typlen : sizeof(Datum))) +
+		sizeof(ItemIdData);
+	double		per_page = (BLCKSZ - SizeOfPageHeaderData) * 0.9 / item;
+
+	return ceil(Max(tuples, 1.0) / per_page);
+}
+
 void
 alexidx_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 					 Cost *indexStartupCost, Cost *indexTotalCost,
@@ -77,5 +97,5 @@ alexidx_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexTotalCost = costs.indexTotalCost;
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = column_correlation(root, path->indexinfo);
-	*indexPages = costs.numIndexPages;
+	*indexPages = btree_equivalent_pages(path->indexinfo, costs.numIndexTuples);
 }

@@ -6,13 +6,15 @@
  * entries when the keys ask for them (btree's order: NULLS LAST going forward). Each range is a
  * "segment". Entries are copied out of the shared trees in bounded chunks under the index's
  * shared lock; no lock is held between calls, and the next chunk resumes strictly after (or
- * before) the last entry returned, so the trees may change in between.
+ * before) the last entry returned, so the trees may change in between. A parallel index scan's
+ * participants claim their chunks from one shared position instead (scan_parallel.c).
  */
 #include "postgres.h"
 
 #include "access/xlog.h"
 
 #include "access/itup.h"
+#include "access/parallel.h"
 #include "access/relscan.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -122,6 +124,13 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	so->pin = -1;
 	scan->xs_itupdesc = RelationGetDescr(index);
 	scan->opaque = so;
+	/*
+	 * Read our own writes (as rescan does too). Here because the leader of a parallel scan begins
+	 * it before it launches the workers, which read only the shared tree, whereas its rescan may
+	 * come after they started (with runtime keys).
+	 */
+	if (!IsParallelWorker())
+		alexidx_flush_index(index);
 	return scan;
 }
 
@@ -270,6 +279,47 @@ fill_chunk(IndexScanDesc scan, bool backward)
 	}
 }
 
+/*
+ * fill_chunk for a participant of a parallel scan: the next chunk of the shared position,
+ * which moves past it for the others. Leaves chunk_len = 0 when every chunk is taken.
+ */
+static void
+fill_chunk_parallel(IndexScanDesc scan, bool backward)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+	int			step = backward ? -1 : 1;
+	int			seg;
+	AxEntry		resume;
+	bool		has_resume;
+
+	so->chunk_len = so->chunk_next = 0;
+	so->pf_located = so->pf_loaded = so->pf_due = 0;
+	if (!alexidx_parallel_seize(scan, backward, so->nsegs, &seg, &resume, &has_resume))
+		return;
+	for (; seg >= 0 && seg < so->nsegs; seg += step, has_resume = false)
+	{
+		int			want = so->next_size;
+		int			n;
+
+		reserve_chunk(so, want);
+		n = copy_segment(scan, seg, has_resume ? &resume : NULL, backward, so->chunk, want);
+		so->next_size = Min(so->next_size * 2, MAX_CHUNK);
+		if (n == 0)
+			continue;
+		so->chunk_len = n;
+		so->chunk_seg = seg;
+		so->chunk_backward = backward;
+		so->chunk_seg_done = n < want;
+		/* a short chunk ended its segment: the next one starts the segment after */
+		if (n < want)
+			alexidx_parallel_release(scan, so->nsegs, seg + step, NULL);
+		else
+			alexidx_parallel_release(scan, so->nsegs, seg, &so->chunk[n - 1]);
+		return;
+	}
+	alexidx_parallel_release(scan, so->nsegs, seg, NULL);
+}
+
 /* Forms the scan's two reusable tuples, if its key is passed by value (or is a uuid). */
 static void
 form_reusable_itups(IndexScanDesc scan)
@@ -400,7 +450,10 @@ alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 	if (so->chunk_next >= so->chunk_len)
 	{
 		CHECK_FOR_INTERRUPTS();
-		fill_chunk(scan, backward);
+		if (scan->parallel_scan)
+			fill_chunk_parallel(scan, backward);
+		else
+			fill_chunk(scan, backward);
 		if (so->chunk_len == 0)
 		{
 			so->cur.pos = backward ? POS_BEFORE_START : POS_AFTER_END;
@@ -423,6 +476,9 @@ alexidx_markpos(IndexScanDesc scan)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
 
+	/* the planner puts no parallel scan under a merge join's inner side, which marks */
+	if (scan->parallel_scan)
+		elog(ERROR, "alexidx: a parallel index scan cannot mark its position");
 	settle_position(so);
 	so->mark = so->cur;
 }

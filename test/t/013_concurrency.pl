@@ -2,8 +2,9 @@
 # queries and VACUUMs on two identical tables, one indexed with alexidx and one with btree.
 # Every writing transaction applies the same change to both tables, so within one snapshot
 # they must always agree; clients check that online (any mismatch is printed). Autovacuum runs
-# often. Bounded: 8 x 1500 transactions and 25 seconds. Then VACUUM, and a set of range
-# queries must return exactly the same rows from both tables.
+# often. A third of the range queries run as parallel index scans. Bounded: 8 x 1500
+# transactions and 25 seconds. Then VACUUM, and a set of range queries (serial and parallel)
+# must return exactly the same rows from both tables.
 use strict;
 use warnings;
 use FindBin;
@@ -34,7 +35,9 @@ sub script
 	my ($client, $ntx) = @_;
 	my $seed = $client * 104729 + 7;
 	my $rand = sub { $seed = ($seed * 1103515245 + 12345) % 2147483648; return $seed % $_[0]; };
-	my $sql = "SET enable_seqscan = off;\nSET alexidx.insert_buffer = " . (1, 8, 64, 1000)[ $client % 4 ] . ";\n";
+	my $sql = "SET enable_seqscan = off;\nSET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; "
+	  . "SET min_parallel_index_scan_size = 0; SET min_parallel_table_scan_size = 0; SET cpu_tuple_cost = 0.1;\n"
+	  . "SET alexidx.insert_buffer = " . (1, 8, 64, 1000)[ $client % 4 ] . ";\n";
 	for my $i (1 .. $ntx)
 	{
 		my $op = $rand->(100);
@@ -83,8 +86,13 @@ sub script
 		else
 		{
 			my $w = $rand->(2000);
-			my $bitmap = $rand->(2) ? 'on' : 'off';
-			$sql .= "SET enable_bitmapscan = $bitmap; SELECT 'MISMATCH range $k $w ' || a || ' ' || b FROM (SELECT "
+			# an index scan, a bitmap scan, or a parallel index scan whose workers take their
+			# chunks while the other clients change the same keys
+			my $how = $rand->(3);
+			my $set = $how == 0 ? 'SET enable_bitmapscan = on; SET max_parallel_workers_per_gather = 0;'
+			  : $how == 1 ? 'SET enable_bitmapscan = off; SET max_parallel_workers_per_gather = 0;'
+			  : 'SET enable_bitmapscan = off; SET max_parallel_workers_per_gather = 2;';
+			$sql .= "$set SELECT 'MISMATCH range $k $w ' || a || ' ' || b FROM (SELECT "
 			  . "(SELECT count(*) || '/' || coalesce(sum(v), 0) || '/' || coalesce(sum(k), 0) FROM t_ax WHERE k BETWEEN $k AND $k + $w) a, "
 			  . "(SELECT count(*) || '/' || coalesce(sum(v), 0) || '/' || coalesce(sum(k), 0) FROM t_bt WHERE k BETWEEN $k AND $k + $w) b) s WHERE a <> b;\n";
 		}
@@ -134,8 +142,9 @@ my $ranges = join(', ', "(-9223372036854775808, 9223372036854775807)",
 	map { '(' . ($_ * 997 % $KEYS) . ', ' . ($_ * 997 % $KEYS + $_ * 13) . ')' } 1 .. 40);
 for my $how ('index', 'bitmap')
 {
-	my $set = $how eq 'index' ? 'SET enable_seqscan = off; SET enable_bitmapscan = off;'
-	  : 'SET enable_seqscan = off; SET enable_indexscan = off; SET enable_indexonlyscan = off;';
+	my $set = 'SET max_parallel_workers_per_gather = 0; '
+	  . ($how eq 'index' ? 'SET enable_seqscan = off; SET enable_bitmapscan = off;'
+	  : 'SET enable_seqscan = off; SET enable_indexscan = off; SET enable_indexonlyscan = off;');
 	my $agg = "SELECT coalesce(string_agg(k || ':' || v, ',' ORDER BY k, v), '') FROM %s WHERE k BETWEEN r.lo AND r.hi";
 	my $plan = $node->safe_psql('postgres', "$set EXPLAIN (costs off) SELECT (" . sprintf($agg, 't_ax')
 		  . ") FROM (VALUES $ranges) r(lo, hi)");
@@ -145,6 +154,23 @@ for my $how ('index', 'bitmap')
 		  . sprintf($agg, 't_ax') . ") IS DISTINCT FROM (" . sprintf($agg, 't_bt') . ")) || '/' || count(*)"
 		  . " FROM (VALUES $ranges) r(lo, hi)");
 	is($diff, '0/41', "after VACUUM, 41 range queries return exactly the same rows from alexidx and btree ($how scan)");
+}
+# the same through a parallel index scan that only the workers run
+{
+	my $par = 'SET enable_seqscan = off; SET enable_bitmapscan = off; SET parallel_setup_cost = 0; '
+	  . 'SET parallel_tuple_cost = 0; SET min_parallel_index_scan_size = 0; SET min_parallel_table_scan_size = 0; SET cpu_tuple_cost = 0.1; '
+	  . 'SET parallel_leader_participation = off; SET max_parallel_workers_per_gather = 2;';
+	my $q = "SELECT count(*) || '/' || coalesce(sum(v), 0) || '/' || coalesce(sum(k), 0) FROM %s WHERE k BETWEEN %d AND %d";
+	my $plan = $node->safe_psql('postgres', "$par EXPLAIN (analyze, costs off, timing off, summary off) "
+		  . sprintf($q, 't_ax', 0, $KEYS));
+	like($plan, qr/Workers Launched: 2.*Parallel Index Scan using t_ax_k/s, 'the workers run a parallel scan of the alexidx index');
+	my $same = 0;
+	for my $r ([ 0, $KEYS * 2 ], map { [ $_ * 997 % $KEYS, $_ * 997 % $KEYS + $_ * 113 ] } 1 .. 9)
+	{
+		$same++ if $node->safe_psql('postgres', "$par " . sprintf($q, 't_ax', @$r))
+		  eq $node->safe_psql('postgres', 'SET max_parallel_workers_per_gather = 0; ' . sprintf($q, 't_bt', @$r));
+	}
+	is($same, 10, 'after VACUUM, 10 parallel range scans of alexidx equal btree');
 }
 ax_verify($node, label => 'concurrency', table => 't_ax', index => 't_ax_k', expect_count => $rows);
 
