@@ -558,6 +558,17 @@ CHECKPOINT;
         self.add(ds, "ios10000_latency", "ms", res["ax"][1], res["bt"][1], "lower",
                  f"1 client, count(*) over the 10,000-row range (Index Only Scan), median of "
                  f"{self.READ_ROUNDS} alternating rounds")
+        if dist in ("seq", "uni"):
+            # a tenth of the table: the planner splits it over 2 workers for either index
+            width = n // 10
+            par = {"PGOPTIONS": FORCE_INDEX + " -c max_parallel_workers_per_gather=2"}
+            ios = {t: self.range_sql(dist, t, width, n, index_only=True) for t in ("ax", "bt")}
+            res = self.alternate_pgbench({t: (ios[t], par) for t in ("ax", "bt")}, 1, warm, rsecs, "ios_parallel")
+            log(f"parallel index-only counts of {width} rows: alexidx {res['ax'][1]:.3f} ms, "
+                f"btree {res['bt'][1]:.3f} ms")
+            self.add(ds, "ios_parallel_latency", "ms", res["ax"][1], res["bt"][1], "lower",
+                     f"1 client, count(*) over {width:,} rows (a tenth of the table: Parallel Index Only "
+                     f"Scan, 2 workers), median of {self.READ_ROUNDS} alternating rounds")
 
         # --- restart to first answer: after a clean stop (the arena image), after a crash ---
         res = self.time_restarts(dist, n, env, "fast", "restart")
@@ -722,6 +733,12 @@ CHECKPOINT;
             ios = rng.replace("sum(v)", "count(*)").replace("SELECT v FROM", "SELECT k FROM")
             for q in (f"SELECT v FROM {t} WHERE k = {key}", rng, ios):
                 plan = self.inst.psql(f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {q};", env=env)
+                self.plans.append(f"-- {ds['name']}: {q}\n{plan}\n")
+            if dist in ("seq", "uni"):
+                lo, hi = (n // 3, n // 3 + n // 10) if dist == "seq" else (-(2**63 // 10), 2**63 // 10)
+                q = f"SELECT count(*) FROM {t} WHERE k >= {lo} AND k < {hi}"
+                plan = self.inst.psql(f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {q};",
+                                      env={"PGOPTIONS": FORCE_INDEX + " -c max_parallel_workers_per_gather=2"})
                 self.plans.append(f"-- {ds['name']}: {q}\n{plan}\n")
 
 
