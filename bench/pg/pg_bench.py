@@ -35,6 +35,7 @@ import time
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 AS_ROOT = os.geteuid() == 0
 FORCE_INDEX = "-c enable_seqscan=off -c enable_bitmapscan=off"
+PARALLEL_IOS = FORCE_INDEX + " -c max_parallel_workers_per_gather=2 -c parallel_setup_cost=0"
 BULK_ROWS = 1_000_000
 COMMIT_ROUNDS = 3  # alternating pgbench runs per index for the commit rates
 T0 = time.time()
@@ -559,9 +560,10 @@ CHECKPOINT;
                  f"1 client, count(*) over the 10,000-row range (Index Only Scan), median of "
                  f"{self.READ_ROUNDS} alternating rounds")
         if dist in ("seq", "uni"):
-            # a tenth of the table: the planner splits it over 2 workers for either index
+            # a tenth of the table, split over 2 workers for either index (parallel_setup_cost 0:
+            # at 1M rows the planner would keep 100,000 rows in one process for both)
             width = n // 10
-            par = {"PGOPTIONS": FORCE_INDEX + " -c max_parallel_workers_per_gather=2"}
+            par = {"PGOPTIONS": PARALLEL_IOS}
             ios = {t: self.range_sql(dist, t, width, n, index_only=True) for t in ("ax", "bt")}
             res = self.alternate_pgbench({t: (ios[t], par) for t in ("ax", "bt")}, 1, warm, rsecs, "ios_parallel")
             log(f"parallel index-only counts of {width} rows: alexidx {res['ax'][1]:.3f} ms, "
@@ -737,8 +739,7 @@ CHECKPOINT;
             if dist in ("seq", "uni"):
                 lo, hi = (n // 3, n // 3 + n // 10) if dist == "seq" else (-(2**63 // 10), 2**63 // 10)
                 q = f"SELECT count(*) FROM {t} WHERE k >= {lo} AND k < {hi}"
-                plan = self.inst.psql(f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {q};",
-                                      env={"PGOPTIONS": FORCE_INDEX + " -c max_parallel_workers_per_gather=2"})
+                plan = self.inst.psql(f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {q};", env={"PGOPTIONS": PARALLEL_IOS})
                 self.plans.append(f"-- {ds['name']}: {q}\n{plan}\n")
 
 

@@ -1,8 +1,8 @@
 # alexidx on a streaming standby: the standby's sidecar worker applies the replayed WAL to its
 # own trees and sidecar, and a query there sees every entry replayed before it started.
 #  1. a bounded random mix of writes and DDL on the primary; after catch-up every checked query
-#     gives the same rows on the standby (through the alexidx index), on the primary, and by
-#     seq scan on the primary
+#     gives the same rows on the standby (through the alexidx index, and in a parallel index
+#     scan), on the primary, and by seq scan on the primary
 #  2. read-your-commit with synchronous_commit = remote_apply
 #  3. standby restarts (fast and immediate) while the primary writes
 #  4. promotion while both servers write and read: the new primary takes writes and equals a
@@ -129,6 +129,15 @@ like($primary->safe_psql('postgres', "$force EXPLAIN (costs off) SELECT k FROM t
 	'the primary plans an index-only scan');
 like($standby->safe_psql('postgres', "$force EXPLAIN (costs off) SELECT k FROM t WHERE k = 5"), qr/^Index Scan using t_ax/m,
 	'the standby plans a plain index scan for the same query (no index-only scans during recovery)');
+# a parallel index scan on the standby: its workers wait for the same apply and share one position
+my $par = "$force SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_index_scan_size = 0; "
+  . "SET min_parallel_table_scan_size = 0; SET cpu_tuple_cost = 0.1; SET parallel_leader_participation = off;";
+my $par_q = "SELECT count(*) || '/' || coalesce(sum(c), 0) || '/' || coalesce(sum(k), 0) FROM t WHERE k BETWEEN 100 AND 15000";
+like($standby->safe_psql('postgres', "$par EXPLAIN (analyze, costs off, timing off, summary off) $par_q"),
+	qr/Workers Launched: 2.*Parallel Index Scan using t_ax/s, 'the standby\'s workers run a parallel scan of the alexidx index');
+is($standby->safe_psql('postgres', "$par $par_q"),
+	$primary->safe_psql('postgres', "SET enable_indexscan = off; SET enable_bitmapscan = off; $par_q"),
+	'a parallel index scan on the standby equals a seq scan on the primary');
 
 # ---- a REINDEX replayed before the standby's worker applied it ----
 # The replayed metapage names the new build before the sidecar has it: a new session's scan
