@@ -130,6 +130,9 @@ like($primary->safe_psql('postgres', "$force EXPLAIN (costs off) SELECT k FROM t
 like($standby->safe_psql('postgres', "$force EXPLAIN (costs off) SELECT k FROM t WHERE k = 5"), qr/^Index Scan using t_ax/m,
 	'the standby plans a plain index scan for the same query (no index-only scans during recovery)');
 # a parallel index scan on the standby: its workers wait for the same apply and share one position
+# (statistics, replayed from the primary, let the planner give the scan two workers)
+$primary->safe_psql('postgres', 'ANALYZE t');
+$primary->wait_for_catchup($standby, 'replay');
 my $par = "$force SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_index_scan_size = 0; "
   . "SET min_parallel_table_scan_size = 0; SET cpu_tuple_cost = 0.1; SET parallel_leader_participation = off;";
 my $par_q = "SELECT count(*) || '/' || coalesce(sum(c), 0) || '/' || coalesce(sum(k), 0) FROM t WHERE k BETWEEN 100 AND 15000";
