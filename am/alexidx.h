@@ -391,7 +391,8 @@ extern int64 alexidx_check_entries_in_heap(Relation index, Relation heap, uint64
 /* Is the heap tuple at tid a speculative insertion not yet confirmed? */
 extern bool alexidx_tuple_is_speculative(Relation heap, ItemPointer tid);
 /*
- * Did the speculative tuple that this transaction inserted at tid (command cid) survive?
+ * Is the speculative tuple that this transaction inserted at tid (command cid) still alive
+ * (confirmed, or not yet decided), rather than killed?
  * maybe_reused: an ambulkdelete has finished since, so the TID may hold another tuple.
  */
 extern bool alexidx_speculative_survived(Relation heap, ItemPointer tid, CommandId cid,

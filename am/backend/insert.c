@@ -393,7 +393,10 @@ alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	}
 	buf->n++;
 
-	/* not while this speculative insertion is undecided: its check must come after */
+	/*
+	 * Not while this speculative insertion is undecided: if it loses, the next flush drops its
+	 * entry rather than leaving it in the tree for VACUUM.
+	 */
 	if (buf->n >= (Size) buf->limit && !speculative)
 		flush_buffer(index, buf);
 	return false;

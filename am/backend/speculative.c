@@ -10,7 +10,12 @@
  * in aminsert) and checks them again before they reach the index:
  *   - a killed tuple shows as an invalid xmin, a dead or unused line pointer, or another
  *     transaction's tuple: its entry is dropped;
- *   - a surviving tuple is ours and live, and stays so until we end.
+ *   - a confirmed tuple is ours and live, and stays so until we end;
+ *   - an undecided one (still speculative: the flush comes from the scan that checks an
+ *     exclusion constraint used as the arbiter) is ours too, and its entry must reach the
+ *     tree now, for that check to be seen by concurrent inserters. If the executor kills the
+ *     tuple afterwards, the entry is already in the index, where VACUUM finds and removes it
+ *     before the TID is freed, as it does btree's.
  * A TID can only become another tuple's after an ambulkdelete of every index of the table
  * has finished, ours included; each one bumps a shared counter. When none has finished
  * since the entry was buffered, the tuple at its TID is the speculative one; when
@@ -81,8 +86,8 @@ alexidx_speculative_survived(Relation heap, ItemPointer tid, CommandId cid, bool
 	{
 		TransactionId xmin = HeapTupleHeaderGetRawXmin(htup);
 
+		/* confirmed or still undecided; a killed tuple's xmin is invalid */
 		survived = TransactionIdIsValid(xmin) && TransactionIdIsCurrentTransactionId(xmin) &&
-			!HeapTupleHeaderIsSpeculative(htup) &&
 			(!maybe_reused || HeapTupleHeaderGetCmin(htup) == cid);
 	}
 	UnlockReleaseBuffer(buffer);
