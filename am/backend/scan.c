@@ -227,6 +227,41 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 }
 
 /*
+ * Copies the next entries in the given direction into the chunk: from segment seg on, strictly
+ * after *resume in seg when resume is given, moving on to following segments while they have
+ * nothing. Returns the segment the chunk came from, or one outside [0, nsegs) with chunk_len =
+ * 0 when none had anything.
+ */
+static int
+copy_next_chunk(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+	int			step = backward ? -1 : 1;
+
+	so->chunk_len = so->chunk_next = 0;
+	so->pf_located = so->pf_loaded = so->pf_due = 0;
+	for (; seg >= 0 && seg < so->nsegs; seg += step, resume = NULL)
+	{
+		int			want = so->next_size;
+		int			n;
+
+		reserve_chunk(so, want);
+		n = copy_segment(scan, seg, resume, backward, so->chunk, want);
+
+		/* small first chunks serve LIMIT queries; later ones grow to amortise the lock */
+		so->next_size = Min(so->next_size * 2, MAX_CHUNK);
+		if (n == 0)
+			continue;
+		so->chunk_len = n;
+		so->chunk_seg = seg;
+		so->chunk_backward = backward;
+		so->chunk_seg_done = n < want;
+		break;
+	}
+	return seg;
+}
+
+/*
  * Fills the chunk with the next entries in the given direction from the current position,
  * moving on to following segments as they run out. Leaves chunk_len = 0 at the end.
  */
@@ -256,68 +291,32 @@ fill_chunk(IndexScanDesc scan, bool backward)
 		seg = backward ? so->nsegs - 1 : 0;
 	else
 		seg = -1;				/* already off this end */
-
-	so->chunk_len = so->chunk_next = 0;
-	so->pf_located = so->pf_loaded = so->pf_due = 0;
-	for (; seg >= 0 && seg < so->nsegs; seg += step, resume = NULL)
-	{
-		int			want = so->next_size;
-		int			n;
-
-		reserve_chunk(so, want);
-		n = copy_segment(scan, seg, resume, backward, so->chunk, want);
-
-		/* small first chunks serve LIMIT queries; later ones grow to amortise the lock */
-		so->next_size = Min(so->next_size * 2, MAX_CHUNK);
-		if (n == 0)
-			continue;
-		so->chunk_len = n;
-		so->chunk_seg = seg;
-		so->chunk_backward = backward;
-		so->chunk_seg_done = n < want;
-		return;
-	}
+	(void) copy_next_chunk(scan, seg, resume, backward);
 }
 
 /*
- * fill_chunk for a participant of a parallel scan: the next chunk of the shared position,
+ * fill_chunk for a participant of a parallel scan: the next chunk after the shared position,
  * which moves past it for the others. Leaves chunk_len = 0 when every chunk is taken.
  */
 static void
 fill_chunk_parallel(IndexScanDesc scan, bool backward)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
-	int			step = backward ? -1 : 1;
 	int			seg;
 	AxEntry		resume;
 	bool		has_resume;
 
 	so->chunk_len = so->chunk_next = 0;
-	so->pf_located = so->pf_loaded = so->pf_due = 0;
 	if (!alexidx_parallel_seize(scan, backward, so->nsegs, &seg, &resume, &has_resume))
 		return;
-	for (; seg >= 0 && seg < so->nsegs; seg += step, has_resume = false)
-	{
-		int			want = so->next_size;
-		int			n;
-
-		reserve_chunk(so, want);
-		n = copy_segment(scan, seg, has_resume ? &resume : NULL, backward, so->chunk, want);
-		so->next_size = Min(so->next_size * 2, MAX_CHUNK);
-		if (n == 0)
-			continue;
-		so->chunk_len = n;
-		so->chunk_seg = seg;
-		so->chunk_backward = backward;
-		so->chunk_seg_done = n < want;
+	seg = copy_next_chunk(scan, seg, has_resume ? &resume : NULL, backward);
+	if (so->chunk_len == 0)
+		alexidx_parallel_release(scan, so->nsegs, seg, NULL);	/* off the end: done */
+	else if (so->chunk_seg_done)
 		/* a short chunk ended its segment: the next one starts the segment after */
-		if (n < want)
-			alexidx_parallel_release(scan, so->nsegs, seg + step, NULL);
-		else
-			alexidx_parallel_release(scan, so->nsegs, seg, &so->chunk[n - 1]);
-		return;
-	}
-	alexidx_parallel_release(scan, so->nsegs, seg, NULL);
+		alexidx_parallel_release(scan, so->nsegs, seg + (backward ? -1 : 1), NULL);
+	else
+		alexidx_parallel_release(scan, so->nsegs, seg, &so->chunk[so->chunk_len - 1]);
 }
 
 /* Forms the scan's two reusable tuples, if its key is passed by value (or is a uuid). */
