@@ -31,5 +31,24 @@ COMMIT;
 SELECT * FROM ax_check('up', 'k BETWEEN 0 AND 5000');
 SELECT * FROM ax_check('up', 'k = 7');
 SELECT alexidx_check('up_ax');
+
+-- MERGE: its inserts, key-changing updates and deletes reach the index like any others, in
+-- one statement and in a transaction that then reads its own writes
+SELECT up_both('MERGE INTO %1$I t USING (SELECT g AS id, g * 3 AS k FROM generate_series(4000, 4600) g) s
+  ON t.id = s.id
+  WHEN MATCHED AND s.id %% 3 = 0 THEN DELETE
+  WHEN MATCHED THEN UPDATE SET k = s.k
+  WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.k)');
+SELECT * FROM ax_check('up', 'k BETWEEN 11000 AND 14000');
+SELECT * FROM ax_check('up', 'k = 8');
+BEGIN;
+SELECT up_both('MERGE INTO %1$I t USING (SELECT g AS id FROM generate_series(4550, 4700) g) s
+  ON t.id = s.id
+  WHEN MATCHED THEN UPDATE SET k = -s.id
+  WHEN NOT MATCHED THEN INSERT VALUES (s.id, -s.id)');
+SELECT * FROM ax_check('up', 'k < 0');
+COMMIT;
+SELECT * FROM ax_check('up', 'k BETWEEN -5000 AND 20000');
+SELECT alexidx_check('up_ax');
 DROP TABLE up, ref_up;
 DROP FUNCTION up_both(text);
