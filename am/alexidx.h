@@ -439,6 +439,12 @@ extern Size alexidx_estimateparallelscan(void);
 extern void alexidx_initparallelscan(void *target);
 extern void alexidx_parallelrescan(IndexScanDesc scan);
 
+/* ---------- SERIALIZABLE's predicate locks (predicate_locks.c) ---------- */
+/* Locks the buckets of the key space a scan's plan reads (or the whole index). */
+extern void alexidx_predicate_lock_scan(Relation index, Snapshot snapshot, const AxScanPlan *plan);
+/* Raises a serialization failure if a reader locked the bucket of the key being inserted. */
+extern void alexidx_predicate_check_insert(Relation index, AxKey key, bool isnull);
+
 /* ---------- the shared position of parallel index scans (scan_parallel.c) ---------- */
 extern bool alexidx_parallel_seize(IndexScanDesc scan, bool backward, int nsegs, int *seg,
 								   AxEntry *resume, bool *has_resume);

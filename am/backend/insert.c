@@ -376,6 +376,8 @@ alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 
 		if (!isnull[0])
 			k = alexidx_datum_to_key(values[0], buf->keytype);
+		/* SERIALIZABLE: a reader that locked this key's bucket conflicts with us */
+		alexidx_predicate_check_insert(index, k, isnull[0]);
 		buf->entries[buf->n].key = k.key;
 		buf->entries[buf->n].key_lo = k.key_lo;
 	}

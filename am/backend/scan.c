@@ -164,6 +164,8 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	alexidx_plan_scan(scan->keyData, scan->numberOfKeys, so->keytype, &so->plan);
 	so->nsegs = so->plan.nranges + (so->plan.want_nulls ? 1 : 0);
+	/* SERIALIZABLE: lock the key space the plan reads, before reading it */
+	alexidx_predicate_lock_scan(scan->indexRelation, scan->xs_snapshot, &so->plan);
 	so->cur.pos = POS_UNSTARTED;
 	/*
 	 * Index-only scans mostly skip the heap; temporary tables live in local buffers, which
