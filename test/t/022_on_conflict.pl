@@ -17,15 +17,8 @@ use Test::More;
 use AlexidxRel;
 
 my $node = ax_node('on_conflict', conf => "autovacuum = off\n");
+ax_create_gate($node);
 $node->safe_psql('postgres', q{
-	CREATE FUNCTION gate(k bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
-	BEGIN
-	  IF k = 777 THEN
-	    PERFORM pg_advisory_lock_shared(1);
-	    PERFORM pg_advisory_unlock_shared(1);
-	  END IF;
-	  RETURN k;
-	END $$;
 	CREATE TABLE t (id int, k bigint);
 	INSERT INTO t SELECT g, g FROM generate_series(1, 5) g;
 	-- index order is OID order: the gate first, then alexidx, then the arbiter
@@ -34,18 +27,9 @@ $node->safe_psql('postgres', q{
 	CREATE UNIQUE INDEX t_id ON t (id);
 });
 
-my $ctl = $node->background_psql('postgres');
-$ctl->query_safe('SELECT pg_advisory_lock(1)');
-my $ins = $node->background_psql('postgres');
-$ins->query_safe('BEGIN');
-$ins->query_until(qr/started/, "\\echo started\nINSERT INTO t VALUES (10, 777) ON CONFLICT (id) DO NOTHING;\n");
-ok($node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
-	'the speculative insertion waits between its heap insert and its unique check');
-# the conflicting row commits meanwhile, then the speculative insertion resumes and loses
-$ctl->query_safe('INSERT INTO t VALUES (10, 555)');
-$ctl->query_safe('SELECT pg_advisory_unlock(1)');
-is($ins->query_safe('SELECT 1'), '1', 'the ON CONFLICT insert finished (DO NOTHING) in an open transaction');
+# the conflicting row commits while the speculative insertion waits; it resumes and loses
+my ($ctl, $ins) = ax_lose_speculative_race($node, 'INSERT INTO t VALUES (10, 777) ON CONFLICT (id) DO NOTHING',
+	'INSERT INTO t VALUES (10, 555)');
 
 # VACUUM reclaims the killed tuple; a new row takes its TID
 $ctl->query_safe('VACUUM (INDEX_CLEANUP ON) t');

@@ -100,32 +100,16 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE k BETWEEN 10000 AN
 ax_verify($node, label => 'exclusion', table => 't', index => $index);
 
 # ---- 3. a speculative insertion that loses, after its entry reached the index ----
+ax_create_gate($node);
 $node->safe_psql('postgres', q{
-	CREATE FUNCTION gate(k bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
-	BEGIN
-	  IF k = 777 THEN
-	    PERFORM pg_advisory_lock_shared(1);
-	    PERFORM pg_advisory_unlock_shared(1);
-	  END IF;
-	  RETURN k;
-	END $$;
 	CREATE TABLE u (id int, k bigint);
 	INSERT INTO u SELECT g, g FROM generate_series(1, 5) g;
 	-- index order is OID order: the gate first, then the constraint's alexidx index
 	CREATE INDEX u_gate ON u (gate(k));
 	ALTER TABLE u ADD CONSTRAINT u_k_excl EXCLUDE USING alexidx (k WITH =);
 });
-my $ctl = $node->background_psql('postgres');
-$ctl->query_safe('SELECT pg_advisory_lock(1)');
-my $ins = $node->background_psql('postgres');
-$ins->query_safe('BEGIN');
-$ins->query_until(qr/started/, "\\echo started\nINSERT INTO u VALUES (10, 777) ON CONFLICT DO NOTHING;\n");
-ok($node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
-	'the speculative insertion waits before its alexidx entry and the constraint check');
-$ctl->query_safe('INSERT INTO u VALUES (11, 777)');
-$ctl->query_safe('SELECT pg_advisory_unlock(1)');
-is($ins->query_safe('SELECT 1'), '1', 'the ON CONFLICT insert finished (DO NOTHING) in an open transaction');
+my ($ctl, $ins) = ax_lose_speculative_race($node, 'INSERT INTO u VALUES (10, 777) ON CONFLICT DO NOTHING',
+	'INSERT INTO u VALUES (11, 777)');
 $ctl->query_safe('VACUUM (INDEX_CLEANUP ON) u');
 $ctl->query_safe('INSERT INTO u VALUES (12, 999)');
 $ins->query_safe('COMMIT');

@@ -14,6 +14,9 @@
 #   ax_sidecar(node)                         the sidecar's build records, read offline
 #   ax_assert_no_orphans(node, label)        the sidecar holds exactly the live indexes' builds
 #   ax_sidecar_plant(node, build, key, block, offset)  writes a wrong entry (server stopped)
+#   ax_create_gate(node), ax_lose_speculative_race(node, insert, winner)
+#                                            an INSERT ... ON CONFLICT of key 777 that loses its
+#                                            race, deterministically
 #
 # Every loop here is bounded in count and in time.
 package AlexidxRel;
@@ -30,7 +33,8 @@ use Test::More;
 
 our @EXPORT = qw(ax_node ax_insert_clients ax_wait_clients ax_crash ax_wait_ready ax_keys
   ax_verify ax_summary ax_sidecar ax_live_builds ax_assert_no_orphans ax_bg ax_bg_finish ax_poll
-  ax_sidecar_pid ax_settle ax_file_mode ax_sidecar_plant ax_wait_acked);
+  ax_sidecar_pid ax_settle ax_file_mode ax_sidecar_plant ax_wait_acked ax_create_gate
+  ax_lose_speculative_race);
 
 my $tools_dir = dirname(__FILE__) . '/tools';
 
@@ -516,6 +520,46 @@ sub ax_assert_no_orphans
 		  . join(' ', map { "$_:$sc->{records}{$_}{state}:$sc->{records}{$_}{entries}" }
 			sort keys %{ $sc->{records} }) . "; live builds = " . join(' ', sort keys %$live));
 	return $sc;
+}
+
+# ---------- a speculative insertion that loses its race ----------
+
+# Creates gate(k), the identity, which for key 777 waits on advisory lock 1. An expression index
+# on it whose OID is below the arbiter's (created first) stops an insertion of key 777 between
+# its heap insert and its conflict check, for as long as the lock is held.
+sub ax_create_gate
+{
+	my ($node) = @_;
+	$node->safe_psql('postgres', q{
+		CREATE FUNCTION gate(k bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
+		BEGIN
+		  IF k = 777 THEN
+		    PERFORM pg_advisory_lock_shared(1);
+		    PERFORM pg_advisory_unlock_shared(1);
+		  END IF;
+		  RETURN k;
+		END $$;
+	});
+}
+
+# Runs $insert (an INSERT ... ON CONFLICT DO NOTHING of key 777 into a gated table) in an open
+# transaction, commits $winner (the conflicting row) while it waits at the gate, then lets it
+# go on and lose. Returns the sessions ($ctl, $ins); $ins's transaction is still open.
+sub ax_lose_speculative_race
+{
+	my ($node, $insert, $winner) = @_;
+	my $ctl = $node->background_psql('postgres');
+	$ctl->query_safe('SELECT pg_advisory_lock(1)');
+	my $ins = $node->background_psql('postgres');
+	$ins->query_safe('BEGIN');
+	$ins->query_until(qr/started/, "\\echo started\n$insert;\n");
+	ok($node->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
+		'the speculative insertion waits between its heap insert and its conflict check');
+	$ctl->query_safe($winner);
+	$ctl->query_safe('SELECT pg_advisory_unlock(1)');
+	is($ins->query_safe('SELECT 1'), '1', 'the ON CONFLICT insert finished (DO NOTHING) in an open transaction');
+	return ($ctl, $ins);
 }
 
 # Lets the server settle: a checkpoint, so a following crash does not replay everything.
