@@ -39,6 +39,13 @@ ordered(AxKey key)
 	return (uint64) key.key ^ (UINT64CONST(1) << 63);
 }
 
+/* Bucket numbers at a level are the ordered key shifted right by this much. */
+static inline int
+level_shift(int level)
+{
+	return FIRST_SHIFT + SHIFT_STEP * level;
+}
+
 static inline BlockNumber
 bucket_tag(int level, uint64 bucket)
 {
@@ -53,10 +60,8 @@ finest_level(uint64 lo, uint64 hi, uint64 *first, uint64 *count)
 
 	for (level = 0;; level++)
 	{
-		int			shift = FIRST_SHIFT + SHIFT_STEP * level;
-
-		*first = lo >> shift;
-		*count = (hi >> shift) - *first + 1;
+		*first = lo >> level_shift(level);
+		*count = (hi >> level_shift(level)) - *first + 1;
 		/* at the last level the whole key space is 16 buckets */
 		if (*count <= MAX_PER_RANGE || level == LEVELS - 1)
 			return level;
@@ -106,5 +111,5 @@ alexidx_predicate_check_insert(Relation index, AxKey key, bool isnull)
 		return;
 	}
 	for (level = 0; level < LEVELS; level++)
-		CheckForSerializableConflictIn(index, NULL, bucket_tag(level, u >> (FIRST_SHIFT + SHIFT_STEP * level)));
+		CheckForSerializableConflictIn(index, NULL, bucket_tag(level, u >> level_shift(level)));
 }

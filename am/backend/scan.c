@@ -16,6 +16,7 @@
 #include "access/itup.h"
 #include "access/parallel.h"
 #include "access/relscan.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/tidbitmap.h"
@@ -125,11 +126,12 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	scan->xs_itupdesc = RelationGetDescr(index);
 	scan->opaque = so;
 	/*
-	 * Read our own writes (as rescan does too). Here because the leader of a parallel scan begins
-	 * it before it launches the workers, which read only the shared tree, whereas its rescan may
-	 * come after they started (with runtime keys).
+	 * Read our own writes, for the workers of a parallel scan, which read only the shared tree:
+	 * its leader begins the scan before it launches them, whereas its rescan (which flushes for
+	 * every other scan) may come after they started (with runtime keys). Nothing can be buffered
+	 * later in the query: parallel mode allows no writes.
 	 */
-	if (!IsParallelWorker())
+	if (IsInParallelMode() && !IsParallelWorker())
 		alexidx_flush_index(index);
 	return scan;
 }

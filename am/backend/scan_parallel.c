@@ -58,23 +58,20 @@ alexidx_initparallelscan(void *target)
 
 	SpinLockInit(&ps->mutex);
 	ConditionVariableInit(&ps->cv);
-	ps->state = AXPS_START;
-	ps->seg = 0;
-	ps->has_last = false;
+	ps->state = AXPS_START;		/* the first seize sets seg and has_last */
 }
 
-/* The leader, before a rescan of the whole parallel scan: no participant is in it now. */
+/*
+ * The leader, before a rescan of the whole parallel scan: no participant is in it now. (Its
+ * insert buffer was flushed when it began the scan, and parallel mode has let nothing in since.)
+ */
 void
 alexidx_parallelrescan(IndexScanDesc scan)
 {
 	AxParallelScan *ps = shared_position(scan);
 
-	/* the workers read the shared tree: this transaction's buffered entries must be there */
-	alexidx_flush_index(scan->indexRelation);
 	SpinLockAcquire(&ps->mutex);
 	ps->state = AXPS_START;
-	ps->seg = 0;
-	ps->has_last = false;
 	SpinLockRelease(&ps->mutex);
 }
 
