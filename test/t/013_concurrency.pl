@@ -35,8 +35,7 @@ sub script
 	my ($client, $ntx) = @_;
 	my $seed = $client * 104729 + 7;
 	my $rand = sub { $seed = ($seed * 1103515245 + 12345) % 2147483648; return $seed % $_[0]; };
-	my $sql = "SET enable_seqscan = off;\nSET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; "
-	  . "SET min_parallel_index_scan_size = 0; SET min_parallel_table_scan_size = 0; SET cpu_tuple_cost = 0.1;\n"
+	my $sql = "SET enable_seqscan = off;\n" . ax_parallel_settings() . "\n"
 	  . "SET alexidx.insert_buffer = " . (1, 8, 64, 1000)[ $client % 4 ] . ";\n";
 	for my $i (1 .. $ntx)
 	{
@@ -157,9 +156,8 @@ for my $how ('index', 'bitmap')
 }
 # the same through a parallel index scan that only the workers run
 {
-	my $par = 'SET enable_seqscan = off; SET enable_bitmapscan = off; SET parallel_setup_cost = 0; '
-	  . 'SET parallel_tuple_cost = 0; SET min_parallel_index_scan_size = 0; SET min_parallel_table_scan_size = 0; SET cpu_tuple_cost = 0.1; '
-	  . 'SET parallel_leader_participation = off; SET max_parallel_workers_per_gather = 2;';
+	my $par = 'SET enable_seqscan = off; SET enable_bitmapscan = off; ' . ax_parallel_settings()
+	  . ' SET parallel_leader_participation = off; SET max_parallel_workers_per_gather = 2;';
 	my $q = "SELECT count(*) || '/' || coalesce(sum(v), 0) || '/' || coalesce(sum(k), 0) FROM %s WHERE k BETWEEN %d AND %d";
 	my $plan = $node->safe_psql('postgres', "$par EXPLAIN (analyze, costs off, timing off, summary off) "
 		  . sprintf($q, 't_ax', 0, $KEYS));

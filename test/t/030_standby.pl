@@ -133,8 +133,7 @@ like($standby->safe_psql('postgres', "$force EXPLAIN (costs off) SELECT k FROM t
 # (statistics, replayed from the primary, let the planner give the scan two workers)
 $primary->safe_psql('postgres', 'ANALYZE t');
 $primary->wait_for_catchup($standby, 'replay');
-my $par = "$force SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_index_scan_size = 0; "
-  . "SET min_parallel_table_scan_size = 0; SET cpu_tuple_cost = 0.1; SET parallel_leader_participation = off;";
+my $par = "$force " . ax_parallel_settings() . ' SET parallel_leader_participation = off;';
 my $par_q = "SELECT count(*) || '/' || coalesce(sum(c), 0) || '/' || coalesce(sum(k), 0) FROM t WHERE k BETWEEN 100 AND 15000";
 like($standby->safe_psql('postgres', "$par EXPLAIN (analyze, costs off, timing off, summary off) $par_q"),
 	qr/Workers Launched: 2.*Parallel Index Scan using t_ax/s, 'the standby\'s workers run a parallel scan of the alexidx index');

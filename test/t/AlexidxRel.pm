@@ -14,6 +14,7 @@
 #   ax_sidecar(node)                         the sidecar's build records, read offline
 #   ax_assert_no_orphans(node, label)        the sidecar holds exactly the live indexes' builds
 #   ax_sidecar_plant(node, build, key, block, offset)  writes a wrong entry (server stopped)
+#   ax_parallel_settings()                   SETs that make even small index scans parallel
 #   ax_create_gate(node), ax_lose_speculative_race(node, insert, winner)
 #                                            an INSERT ... ON CONFLICT of key 777 that loses its
 #                                            race, deterministically
@@ -34,7 +35,7 @@ use Test::More;
 our @EXPORT = qw(ax_node ax_insert_clients ax_wait_clients ax_crash ax_wait_ready ax_keys
   ax_verify ax_summary ax_sidecar ax_live_builds ax_assert_no_orphans ax_bg ax_bg_finish ax_poll
   ax_sidecar_pid ax_settle ax_file_mode ax_sidecar_plant ax_wait_acked ax_create_gate
-  ax_lose_speculative_race);
+  ax_lose_speculative_race ax_parallel_settings);
 
 my $tools_dir = dirname(__FILE__) . '/tools';
 
@@ -520,6 +521,15 @@ sub ax_assert_no_orphans
 		  . join(' ', map { "$_:$sc->{records}{$_}{state}:$sc->{records}{$_}{entries}" }
 			sort keys %{ $sc->{records} }) . "; live builds = " . join(' ', sort keys %$live));
 	return $sc;
+}
+
+# SETs under which the planner makes even a small index scan parallel (with the workers
+# max_parallel_workers_per_gather allows): no setup or tuple transfer cost, no size threshold,
+# and a dearer tuple, so that splitting the scan's per-row work pays.
+sub ax_parallel_settings
+{
+	return 'SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_index_scan_size = 0; '
+	  . 'SET min_parallel_table_scan_size = 0; SET cpu_tuple_cost = 0.1;';
 }
 
 # ---------- a speculative insertion that loses its race ----------
