@@ -20,6 +20,7 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/tidbitmap.h"
+#include "pgstat.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -66,6 +67,7 @@ typedef struct ScanOpaque
 	int			nsegs;			/* plan.nranges, plus one for NULLs if wanted */
 	SavedPosition cur;
 	SavedPosition mark;
+	bool		counted;		/* this scan (since the last rescan) is in idx_scan */
 	/* prefetched entries of segment chunk_seg, in the direction of chunk_backward */
 	AxEntry    *chunk;
 	int			chunk_cap;		/* grows with next_size: short scans allocate little */
@@ -169,6 +171,7 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 	/* SERIALIZABLE: lock the key space the plan reads, before reading it */
 	alexidx_predicate_lock_scan(scan->indexRelation, scan->xs_snapshot, &so->plan);
 	so->cur.pos = POS_UNSTARTED;
+	so->counted = false;
 	/*
 	 * Index-only scans mostly skip the heap; temporary tables live in local buffers, which
 	 * the shared mapping table does not know.
@@ -434,6 +437,23 @@ prefetch_ahead(IndexScanDesc scan)
 	so->pf_due = so->chunk_next + PREFETCH_BATCH;
 }
 
+/*
+ * pg_stat_user_indexes.idx_scan: one scan per rescan that reads the index, as btree counts
+ * one per descent (DBAs drop indexes whose count stays 0). The executor counts the entries
+ * returned (idx_tup_read) itself.
+ */
+static inline void
+count_scan(IndexScanDesc scan)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+
+	if (!so->counted)
+	{
+		pgstat_count_index_scan(scan->indexRelation);
+		so->counted = true;
+	}
+}
+
 bool
 alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -453,6 +473,7 @@ alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 	if (so->chunk_next >= so->chunk_len)
 	{
 		CHECK_FOR_INTERRUPTS();
+		count_scan(scan);		/* (a scan's first row always comes through here) */
 		if (scan->parallel_scan)
 			fill_chunk_parallel(scan, backward);
 		else
@@ -504,6 +525,7 @@ alexidx_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 	int64		ntids = 0;
 	int			seg;
 
+	count_scan(scan);
 	reserve_chunk(so, MAX_CHUNK);
 	for (seg = 0; seg < so->nsegs; seg++)
 	{
