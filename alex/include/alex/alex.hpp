@@ -246,6 +246,22 @@ class Alex {
     return removed;
   }
 
+  // ---------------------------------------------------------------- dead hints
+
+  // Marks each entry of e[0..n) that the tree holds as dead to every reader, so that
+  // copy_range(..., skip_dead = true) leaves it out (see data_node.hpp). A hint, not a
+  // removal: the entries stay, erase removes them. Safe alongside other readers and markers
+  // (callers that share the tree hold it shared); returns how many entries it marked.
+  std::size_t mark_dead(const Entry* e, std::size_t n) const noexcept {
+    if (root_ == nullptr) return 0;
+    std::size_t marked = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Data* leaf = find_leaf(Traits::to_u64(e[i].key), nullptr, nullptr);
+      marked += leaf->mark_dead(e[i].key, e[i].payload);
+    }
+    return marked;
+  }
+
   // ---------------------------------------------------------------- lookups
 
   iterator begin() const noexcept { return normalize(root_ ? leftmost_leaf(root_) : nullptr, 0); }
@@ -271,8 +287,10 @@ class Alex {
   // strictly after *resume_after when it is non-null. A count < max means the range is
   // exhausted. The tree may change between calls; resuming re-finds the position by value.
   // (Exact duplicate (key, payload) pairs split across a chunk boundary are indistinguishable
-  // from the resume entry and are skipped with it.)
-  std::size_t copy_range(Key lo, Key hi, const Entry* resume_after, Entry* out, std::size_t max) const noexcept {
+  // from the resume entry and are skipped with it.) With skip_dead, entries marked dead
+  // (mark_dead) are left out.
+  std::size_t copy_range(Key lo, Key hi, const Entry* resume_after, Entry* out, std::size_t max,
+                         bool skip_dead = false) const noexcept {
     if (max == 0 || root_ == nullptr || hi < lo) return 0;
     iterator it;
     if (resume_after && !(resume_after->key < lo)) {
@@ -288,8 +306,10 @@ class Alex {
     while (l) {
       const std::uint64_t* bits = l->bits;
       const std::size_t words = l->cap / 64;
+      const bool skip = skip_dead && l->any_dead_hint();
       std::size_t w = s >> 6;
       std::uint64_t word = w < words ? bits[w] & (~std::uint64_t{0} << (s & 63)) : 0;
+      if (skip && w < words) word &= ~l->dead_word(w);
       while (w < words) {
         while (word) {
           const std::size_t slot = (w << 6) + static_cast<std::size_t>(std::countr_zero(word));
@@ -300,7 +320,7 @@ class Alex {
           out[count].payload = l->pays[slot];
           if (++count == max) return count;
         }
-        if (++w < words) word = bits[w];
+        if (++w < words) word = skip ? bits[w] & ~l->dead_word(w) : bits[w];
       }
       l = l->next;
       s = 0;
@@ -309,7 +329,8 @@ class Alex {
   }
 
   // Same, descending, strictly before *resume_before when it is non-null.
-  std::size_t copy_range_reverse(Key lo, Key hi, const Entry* resume_before, Entry* out, std::size_t max) const noexcept {
+  std::size_t copy_range_reverse(Key lo, Key hi, const Entry* resume_before, Entry* out, std::size_t max,
+                                 bool skip_dead = false) const noexcept {
     if (max == 0 || root_ == nullptr || hi < lo) return 0;
     // Position: one past the first entry to return, as (leaf, slot) with slot = end of scan.
     const Data* l;
@@ -326,10 +347,12 @@ class Alex {
     // Scan slots < s in l, then whole earlier leaves.
     while (l) {
       const std::uint64_t* bits = l->bits;
+      const bool skip = skip_dead && l->any_dead_hint();
       if (s > 0) {
         std::size_t w = (s - 1) >> 6;
         const unsigned b = static_cast<unsigned>((s - 1) & 63);
         std::uint64_t word = bits[w] & (b == 63 ? ~std::uint64_t{0} : ((std::uint64_t{1} << (b + 1)) - 1));
+        if (skip) word &= ~l->dead_word(w);
         for (;;) {
           while (word) {
             const unsigned top = 63u - static_cast<unsigned>(std::countl_zero(word));
@@ -342,7 +365,8 @@ class Alex {
             if (++count == max) return count;
           }
           if (w == 0) break;
-          word = bits[--w];
+          --w;
+          word = skip ? bits[w] & ~l->dead_word(w) : bits[w];
         }
       }
       l = l->prev;
@@ -948,6 +972,8 @@ class Alex {
       return true;
     }
     if (detail::bitmap::count(d->bits, d->cap) != d->n) return w.fail("bitmap count != n");
+    for (std::size_t x = 0; x < d->cap / 64; ++x)
+      if (d->dead[x] & ~d->bits[x]) return w.fail("dead hint on a free slot");
     if (d->n > d->cap) return w.fail("n > cap");
     if (!std::isfinite(d->model.slope) || d->model.slope < 0 || !std::isfinite(d->model.intercept))
       return w.fail("bad data node model");

@@ -12,6 +12,14 @@ inline constexpr std::size_t npos = ~std::size_t{0};
 inline bool test(const std::uint64_t* w, std::size_t i) noexcept { return (w[i >> 6] >> (i & 63)) & 1u; }
 inline void set(std::uint64_t* w, std::size_t i) noexcept { w[i >> 6] |= std::uint64_t{1} << (i & 63); }
 inline void reset(std::uint64_t* w, std::size_t i) noexcept { w[i >> 6] &= ~(std::uint64_t{1} << (i & 63)); }
+// Clears bits lo..hi (inclusive).
+inline void reset_range(std::uint64_t* w, std::size_t lo, std::size_t hi) noexcept {
+  for (std::size_t wi = lo >> 6; wi <= hi >> 6; ++wi) {
+    const std::size_t a = wi == lo >> 6 ? lo & 63 : 0, b = wi == hi >> 6 ? hi & 63 : 63;
+    const std::uint64_t mask = (b == 63 ? ~std::uint64_t{0} : (std::uint64_t{1} << (b + 1)) - 1) & (~std::uint64_t{0} << a);
+    w[wi] &= ~mask;
+  }
+}
 
 // First set bit at index >= i, or npos. nbits is a multiple of 64.
 inline std::size_t next_set(const std::uint64_t* w, std::size_t nbits, std::size_t i) noexcept {

@@ -6,10 +6,20 @@
 // non-decreasing over all slots, so the exponential search runs over the arrays directly
 // and only consults the bitmap once it has a position.
 //
-// Nothing here allocates: the slab (keys, payloads, bitmap in one allocation) is handed
-// in by the tree, which owns the allocator.
+// Dead hints: a second bitmap marks occupied slots whose entry a reader found dead to every
+// transaction (mark_dead; PostgreSQL's kill_prior_tuple), so that later scans may skip them
+// (copy_range's skip_dead) instead of visiting their heap tuples again, as btree skips
+// LP_DEAD items. A hint is only ever set on an occupied slot, under the tree's shared lock
+// (an atomic OR: readers race only with each other); whoever moves or removes entries
+// (under the exclusive lock) clears the hints of the slots involved, so a hint never
+// passes to another entry, and a fresh layout has none. Losing a hint costs a heap visit;
+// the entries stay until VACUUM removes them.
+//
+// Nothing here allocates: the slab (keys, payloads, bitmap, dead hints in one allocation)
+// is handed in by the tree, which owns the allocator.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <algorithm>
@@ -39,18 +49,20 @@ struct DataNode : NodeBase {
   K* keys = nullptr;
   P* pays = nullptr;
   std::uint64_t* bits = nullptr;
+  std::uint64_t* dead = nullptr;  // dead hints, one bit per slot (see the top of the file)
   LinearModel model;
   DataNode* prev = nullptr;  // neighbours in key order, for scans
   DataNode* next = nullptr;
   // Insert statistics since the last layout, for the cost model.
   std::uint64_t inserts = 0, shifts = 0, search_iters = 0, appends = 0;
   double expected_cost = 0;
+  mutable std::uint8_t any_dead = 0;  // a hint may be set (written under the shared lock: atomic)
 
   DataNode() noexcept : NodeBase(NodeKind::data) {}
 
   // ---- slab geometry ----
   static std::size_t slab_words(std::size_t c) noexcept {
-    return (c * sizeof(K) + c * sizeof(P) + c / 8 + 7) / 8;
+    return (c * sizeof(K) + c * sizeof(P) + 2 * (c / 8) + 7) / 8;
   }
   void attach(std::uint64_t* slab, std::size_t c) noexcept {
     cap = c;
@@ -58,12 +70,14 @@ struct DataNode : NodeBase {
       keys = nullptr;
       pays = nullptr;
       bits = nullptr;
+      dead = nullptr;
       return;
     }
     auto* b = reinterpret_cast<unsigned char*>(slab);
     keys = reinterpret_cast<K*>(b);
     pays = reinterpret_cast<P*>(b + c * sizeof(K));
     bits = reinterpret_cast<std::uint64_t*>(b + c * sizeof(K) + c * sizeof(P));
+    dead = bits + c / 64;
   }
   std::uint64_t* slab() const noexcept { return reinterpret_cast<std::uint64_t*>(keys); }
 
@@ -165,6 +179,28 @@ struct DataNode : NodeBase {
   // The occupied slot of the first pair >= (k, p) (npos when the node has none).
   std::size_t lower_pair(K k, P p) const noexcept { return cap ? next_occupied(slot_lower_pair(k, p)) : npos; }
 
+  // ---- dead hints (see the top of the file) ----
+  // Marks the entry (k, p) dead; false when the node does not hold it. Under the tree's
+  // shared lock: only the hint words change, atomically.
+  bool mark_dead(K k, P p) const noexcept {
+    const std::size_t s = lower_pair(k, p);
+    if (s == npos || keys[s] != k || pays[s] != p) return false;
+    std::atomic_ref<std::uint64_t>(dead[s >> 6]).fetch_or(std::uint64_t{1} << (s & 63), std::memory_order_relaxed);
+    std::atomic_ref<std::uint8_t>(any_dead).store(1, std::memory_order_relaxed);
+    return true;
+  }
+  bool any_dead_hint() const noexcept {
+    return std::atomic_ref<std::uint8_t>(any_dead).load(std::memory_order_relaxed) != 0;
+  }
+  // The hint word of slots 64w..64w+63 (read while markers may be setting bits).
+  std::uint64_t dead_word(std::size_t w) const noexcept {
+    return std::atomic_ref<std::uint64_t>(dead[w]).load(std::memory_order_relaxed);
+  }
+  // Slots lo..hi got other entries, or none: their hints no longer apply.
+  void forget_dead(std::size_t lo, std::size_t hi) noexcept {
+    if (any_dead) bitmap::reset_range(dead, lo, hi);
+  }
+
   // Insert into a node that has at least one free slot. Returns nothing; updates stats.
   void insert(K k, P p) noexcept {
     const E e{k, p};
@@ -212,11 +248,13 @@ struct DataNode : NodeBase {
       shift_in_right(pos, gr, e);
       shifts += gr - pos;
       bitmap::set(bits, gr);
+      forget_dead(pos, gr);
     } else {
       // gl != npos because the node has a free slot
       shift_in_left(gl, pos - 1, e);
       shifts += pos - 1 - gl;
       bitmap::set(bits, gl);
+      forget_dead(gl, pos - 1);
     }
     ++n;
   }
@@ -260,6 +298,7 @@ struct DataNode : NodeBase {
   // Remove the entry at occupied slot i and restore the gap invariant to its left.
   void erase_at(std::size_t i) noexcept {
     bitmap::reset(bits, i);
+    forget_dead(i, i);
     --n;
     const std::size_t nx = next_occupied(i + 1);
     const E v = nx == npos ? kEndSentinel<K, P> : entry(nx);
@@ -294,6 +333,8 @@ struct DataNode : NodeBase {
     n = m;
     inserts = shifts = search_iters = appends = 0;
     expected_cost = 0;
+    any_dead = 0;
+    if (cap) std::memset(dead, 0, cap / 8);
     if (cap == 0) {
       model = LinearModel{};
       return;
