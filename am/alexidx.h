@@ -173,6 +173,8 @@ extern void alexidx_arena_follow(void);
  */
 extern void alexidx_arena_wait_kept_taken(void);
 extern void alexidx_arena_wait_writable(void);
+/* This process may write into the arena now (it does not read the trees from the image). */
+extern bool alexidx_arena_writable(void);
 
 
 extern void alexidx_shmem_request(void);
@@ -183,6 +185,8 @@ extern void alexidx_shmem_startup(void);
  * it with its lock held in mode. Release with LWLockRelease(&entry->lock).
  */
 extern AxIndexEntry *alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode);
+/* The same, or NULL when the tree is not loaded (it is not loaded then). */
+extern AxIndexEntry *alexidx_acquire_if_loaded(uint64 build_id, LWLockMode mode);
 /* Frees every loaded tree (a worker that restarts on a standby reloads them). */
 extern void alexidx_forget_all_trees(void);
 /* Takes every tree out of the registry without freeing it (the arena is about to be formatted). */
@@ -377,6 +381,11 @@ extern void alexidx_pin_release(int64 handle);
 extern void alexidx_release_all_pins(void);
 /* ambulkdelete, right after it erased entries (exclusive lock held): the new epoch. */
 extern uint64 alexidx_advance_scan_epoch(void);
+/*
+ * The current scan epoch. Read under a tree's lock: it moves on for that tree only under
+ * its exclusive lock, right after a VACUUM erased entries (scan.c's dead hints rely on that).
+ */
+extern uint64 alexidx_scan_epoch(void);
 /* Waits until no scan of build_id holds entries copied before epoch. */
 extern void alexidx_wait_for_scans(uint64 build_id, uint64 epoch);
 

@@ -135,11 +135,18 @@ size_t		ax_tree_memory_bytes(const AxTree *tree) AX_NOEXCEPT;
 /*
  * Copies up to max entries with lo <= key <= hi, ascending (or descending when backward),
  * strictly after (before) *resume when resume is non-NULL. A result < max means the range
- * is exhausted.
+ * is exhausted. With skip_dead, entries marked by ax_tree_mark_dead are left out.
  */
 size_t		ax_tree_copy_range(const AxTree *tree, AxKey lo, AxKey hi,
-							   const AxEntry *resume, bool backward,
+							   const AxEntry *resume, bool backward, bool skip_dead,
 							   AxEntry *out, size_t max) AX_NOEXCEPT;
+/*
+ * Dead hints: marks the given entries (those the tree holds) as dead to every transaction, so
+ * that copies with skip_dead leave them out; returns how many it marked. A hint only: the
+ * entries stay until erased, and no other entry ever inherits a mark. Under the tree's
+ * shared lock (marks are atomic and allocate nothing).
+ */
+size_t		ax_tree_mark_dead(const AxTree *tree, const AxEntry *entries, size_t n) AX_NOEXCEPT;
 AxStatus	ax_tree_stats(const AxTree *tree, AxTreeStats *stats, AxError *err);
 bool		ax_tree_validate(const AxTree *tree, char *why, size_t whylen);
 
@@ -192,8 +199,10 @@ size_t		ax_pair_size(const AxTreePair *pair) AX_NOEXCEPT;
 size_t		ax_pair_memory_bytes(const AxTreePair *pair) AX_NOEXCEPT;
 /* ax_tree_copy_range on the NULLs' tree when nulls, else on the values' tree. */
 size_t		ax_pair_copy_range(const AxTreePair *pair, bool nulls, AxKey lo, AxKey hi,
-							   const AxEntry *resume, bool backward,
+							   const AxEntry *resume, bool backward, bool skip_dead,
 							   AxEntry *out, size_t max) AX_NOEXCEPT;
+/* ax_tree_mark_dead, each entry on the tree that holds it (AX_NULL_FLAG: the NULLs'). */
+size_t		ax_pair_mark_dead(const AxTreePair *pair, const AxEntry *entries, size_t n) AX_NOEXCEPT;
 /*
  * entries, memory_bytes and the events count both trees; the shape (depth, nodes, search
  * distance) is the values' tree's.

@@ -147,7 +147,7 @@ alexidx_check_entries_in_heap(Relation index, Relation heap, uint64 build_id)
 
 			CHECK_FOR_INTERRUPTS();
 			entry = alexidx_acquire(index, build_id, LW_SHARED);
-			n = ax_pair_copy_range(entry->pair, which == 1, AX_KEY_MIN, AX_KEY_MAX, has_last ? &last : NULL, false,
+			n = ax_pair_copy_range(entry->pair, which == 1, AX_KEY_MIN, AX_KEY_MAX, has_last ? &last : NULL, false, false,
 								   chunk, CHECK_CHUNK);
 			LWLockRelease(&entry->lock);
 			for (i = 0; i < n; i++)

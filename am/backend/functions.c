@@ -146,7 +146,7 @@ heap_check_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 	before = want;
 	before.tid = want.tid - 1;
 	entry = alexidx_acquire(hs->index, hs->build_id, LW_SHARED);
-	n = ax_pair_copy_range(entry->pair, isnull[0], key, key, &before, false, &got, 1);
+	n = ax_pair_copy_range(entry->pair, isnull[0], key, key, &before, false, false, &got, 1);
 	LWLockRelease(&entry->lock);
 	hs->checked++;
 	if (n != 1 || got.tid != want.tid)

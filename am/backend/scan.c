@@ -88,6 +88,19 @@ typedef struct ScanOpaque
 	char	   *value_slot;		/* where its datum sits */
 	IndexTuple	null_itup;
 	int64		pin;			/* scan_pins.c handle; -1: none (needs_pin decides) */
+	/*
+	 * Dead hints (kill_prior_tuple, as nbtree's LP_DEAD): entries of the chunk whose rows the
+	 * heap found dead to every transaction, marked in the tree when the scan next takes its
+	 * lock, so that later scans skip them. chunk_epoch is the scan epoch when the chunk was
+	 * copied: a VACUUM moves it on right after erasing entries, and only then can their TIDs
+	 * go to new rows, so marks are made only while it has not moved (else another entry with
+	 * the same key and TID could take the mark).
+	 */
+	bool		skip_dead;		/* this scan leaves marked entries out */
+	AxEntry    *killed;
+	int			nkilled;
+	int			killed_cap;
+	uint64		chunk_epoch;
 	/* heap prefetch (scan_prefetch.c): chunk rows located and loaded so far, and their buffers */
 	int			prefetch;		/* rows ahead; 0 when off for this scan */
 	int			pf_located;
@@ -98,6 +111,7 @@ typedef struct ScanOpaque
 } ScanOpaque;
 
 static void form_reusable_itups(IndexScanDesc scan);
+static void mark_killed_now(ScanOpaque *so);
 
 /*
  * Index-only scans trust the visibility map for the entries of their chunk, and scans with a
@@ -164,6 +178,14 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
 
+	mark_killed_now(so);
+	/*
+	 * A mark says the row is dead to every snapshot but SnapshotAny's. On a standby it would
+	 * not be (a primary's idea of "dead to all" ignores the standby's snapshots), and nobody
+	 * marks there: kill_prior_tuple is never set in recovery.
+	 */
+	so->skip_dead = !scan->xactStartedInRecovery && scan->xs_snapshot != InvalidSnapshot &&
+		scan->xs_snapshot->snapshot_type != SNAPSHOT_ANY;
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	alexidx_plan_scan(scan->keyData, scan->numberOfKeys, so->keytype, &so->plan);
@@ -208,6 +230,52 @@ reserve_chunk(ScanOpaque *so, int want)
 	so->chunk_cap = want;
 }
 
+/* Remembers the entry last returned, which the heap found dead to everyone. */
+static void
+remember_killed(ScanOpaque *so)
+{
+	if (so->nkilled == so->killed_cap)
+	{
+		so->killed_cap = so->killed_cap ? so->killed_cap * 2 : 64;
+		so->killed = so->killed
+			? repalloc(so->killed, sizeof(AxEntry) * so->killed_cap)
+			: MemoryContextAlloc(GetMemoryChunkContext(so), sizeof(AxEntry) * so->killed_cap);
+	}
+	so->killed[so->nkilled++] = so->chunk[so->chunk_next - 1];
+}
+
+/*
+ * Marks the remembered entries dead in the tree (its lock held, shared): unless a VACUUM
+ * erased entries since the chunk was copied (see ScanOpaque), or this process still reads
+ * the trees from the read-only image of the last shutdown. Either way they are forgotten.
+ */
+static void
+mark_killed(ScanOpaque *so, AxIndexEntry *entry)
+{
+	if (alexidx_arena_writable() && alexidx_scan_epoch() == so->chunk_epoch)
+		(void) ax_pair_mark_dead(entry->pair, so->killed, so->nkilled);
+	so->nkilled = 0;
+}
+
+/* mark_killed when the scan is done with its chunk without copying another. */
+static void
+mark_killed_now(ScanOpaque *so)
+{
+	AxIndexEntry *entry;
+
+	if (so->nkilled == 0)
+		return;
+	/* a tree that is not loaded has no marks to take (and loading it is not worth them) */
+	entry = alexidx_acquire_if_loaded(so->build_id, LW_SHARED);
+	if (entry == NULL)
+	{
+		so->nkilled = 0;
+		return;
+	}
+	mark_killed(so, entry);
+	LWLockRelease(&entry->lock);
+}
+
 /* Copies up to `want` entries of one segment from `resume` on, under the shared lock. */
 static int
 copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
@@ -220,15 +288,18 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 	if (needs_pin(scan))
 		so->pin = alexidx_pin_keep(so->pin, so->build_id);
 	entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
+	if (so->nkilled > 0)
+		mark_killed(so, entry);
 	/* the pin now covers this chunk, and no longer the one before, which is all returned */
 	if (so->pin >= 0)
 		alexidx_pin_mark(so->pin);
 	if (seg < so->plan.nranges)
 		n = ax_pair_copy_range(entry->pair, false, so->plan.lo[seg], so->plan.hi[seg], resume,
-							   backward, out, want);
+							   backward, so->skip_dead, out, want);
 	else
 		n = ax_pair_copy_range(entry->pair, true, AX_KEY_MIN, AX_KEY_MAX, resume,
-							   backward, out, want);
+							   backward, so->skip_dead, out, want);
+	so->chunk_epoch = alexidx_scan_epoch();
 	LWLockRelease(&entry->lock);
 	return (int) n;
 }
@@ -462,6 +533,9 @@ alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 	AxEntry    *e;
 
 	scan->xs_recheck = so->plan.recheck;
+	/* the row returned last is dead to everyone: remember its entry for a dead hint */
+	if (scan->kill_prior_tuple && so->chunk_next > 0 && so->skip_dead)
+		remember_killed(so);
 
 	/* a change of direction drops what was prefetched for the other one */
 	if (so->chunk_len > 0 && so->chunk_backward != backward)
@@ -558,6 +632,7 @@ alexidx_endscan(IndexScanDesc scan)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
 
+	mark_killed_now(so);
 	if (so->pin >= 0)
 		alexidx_pin_release(so->pin);
 	if (so->tuple_cxt)
@@ -570,6 +645,8 @@ alexidx_endscan(IndexScanDesc scan)
 	pfree(so->plan.lo);
 	pfree(so->plan.hi);
 	pfree(so->chunk);
+	if (so->killed)
+		pfree(so->killed);
 	pfree(so);
 }
 

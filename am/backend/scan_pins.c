@@ -172,6 +172,12 @@ alexidx_release_all_pins(void)
 }
 
 uint64
+alexidx_scan_epoch(void)
+{
+	return pg_atomic_read_u64(scan_epoch);
+}
+
+uint64
 alexidx_advance_scan_epoch(void)
 {
 	return pg_atomic_add_fetch_u64(scan_epoch, 1);

@@ -73,7 +73,7 @@ collect_dead(Relation index, uint64 build_id, IndexBulkDeleteCallback callback,
 		vacuum_delay_point();
 		entry = alexidx_acquire(index, build_id, LW_SHARED);
 		n = ax_pair_copy_range(entry->pair, which == 1, AX_KEY_MIN, AX_KEY_MAX,
-							   has_last ? &last : NULL, false, chunk, VACUUM_CHUNK);
+							   has_last ? &last : NULL, false, false, chunk, VACUUM_CHUNK);
 		LWLockRelease(&entry->lock);
 
 		for (i = 0; i < n; i++)

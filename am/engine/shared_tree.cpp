@@ -209,8 +209,8 @@ extern "C" std::size_t ax_tree_size(const AxTree* tree) noexcept {
 }
 
 extern "C" std::size_t ax_tree_copy_range(const AxTree* tree, AxKey lo, AxKey hi,
-                                          const AxEntry* resume, bool backward, AxEntry* out,
-                                          std::size_t max) noexcept {
+                                          const AxEntry* resume, bool backward, bool skip_dead,
+                                          AxEntry* out, std::size_t max) noexcept {
   // No guard: copying allocates nothing and the core's copy_range is noexcept. The core
   // writes its own entries into out, which are converted in place.
   std::size_t n;
@@ -219,18 +219,34 @@ extern "C" std::size_t ax_tree_copy_range(const AxTree* tree, AxKey lo, AxKey hi
     const WideEntry r = resume ? wide_of(*resume) : WideEntry{};
     auto* o = reinterpret_cast<WideEntry*>(static_cast<void*>(out));
     const alex::Key128 l = wide_key(lo.key, lo.key_lo), h = wide_key(hi.key, hi.key_lo);
-    n = backward ? t->copy_range_reverse(l, h, resume ? &r : nullptr, o, max)
-                 : t->copy_range(l, h, resume ? &r : nullptr, o, max);
+    n = backward ? t->copy_range_reverse(l, h, resume ? &r : nullptr, o, max, skip_dead)
+                 : t->copy_range(l, h, resume ? &r : nullptr, o, max, skip_dead);
     from_wide(out, n);
   } else {
     const NarrowTree* t = tree->narrow;
     const NarrowEntry r = resume ? narrow_of(*resume) : NarrowEntry{};
     auto* o = reinterpret_cast<NarrowEntry*>(static_cast<void*>(out));
-    n = backward ? t->copy_range_reverse(lo.key, hi.key, resume ? &r : nullptr, o, max)
-                 : t->copy_range(lo.key, hi.key, resume ? &r : nullptr, o, max);
+    n = backward ? t->copy_range_reverse(lo.key, hi.key, resume ? &r : nullptr, o, max, skip_dead)
+                 : t->copy_range(lo.key, hi.key, resume ? &r : nullptr, o, max, skip_dead);
     unpack_narrow(out, n);
   }
   return n;
+}
+
+extern "C" std::size_t ax_tree_mark_dead(const AxTree* tree, const AxEntry* entries, std::size_t n) noexcept {
+  // One entry at a time, converted on the stack: the caller's array stays as it is, and
+  // marking allocates nothing (the core's mark_dead is noexcept).
+  std::size_t marked = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (tree->wide) {
+      const WideEntry w = wide_of(entries[i]);
+      marked += tree->w->mark_dead(&w, 1);
+    } else {
+      const NarrowEntry x = narrow_of(entries[i]);
+      marked += tree->narrow->mark_dead(&x, 1);
+    }
+  }
+  return marked;
 }
 
 extern "C" std::size_t ax_tree_memory_bytes(const AxTree* tree) noexcept {
@@ -371,9 +387,16 @@ extern "C" std::size_t ax_pair_memory_bytes(const AxTreePair* pair) noexcept {
 extern "C" bool ax_pair_is_wide(const AxTreePair* pair) noexcept { return pair->values->wide; }
 
 extern "C" std::size_t ax_pair_copy_range(const AxTreePair* pair, bool nulls, AxKey lo, AxKey hi,
-                                          const AxEntry* resume, bool backward, AxEntry* out,
-                                          std::size_t max) noexcept {
-  return ax_tree_copy_range(nulls ? pair->nulls : pair->values, lo, hi, resume, backward, out, max);
+                                          const AxEntry* resume, bool backward, bool skip_dead,
+                                          AxEntry* out, std::size_t max) noexcept {
+  return ax_tree_copy_range(nulls ? pair->nulls : pair->values, lo, hi, resume, backward, skip_dead, out, max);
+}
+
+extern "C" std::size_t ax_pair_mark_dead(const AxTreePair* pair, const AxEntry* entries, std::size_t n) noexcept {
+  std::size_t marked = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    marked += ax_tree_mark_dead((entries[i].tid & AX_NULL_FLAG) ? pair->nulls : pair->values, &entries[i], 1);
+  return marked;
 }
 
 extern "C" AxStatus ax_pair_stats(const AxTreePair* pair, AxTreeStats* out, AxError* err) {

@@ -723,7 +723,7 @@ struct TreeCursor {
   bool next(AxEntry* out) {
     if (pos == have) {
       if (exhausted) return false;
-      have = ax_pair_copy_range(pair, nulls, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, has_last ? &last : nullptr, false,
+      have = ax_pair_copy_range(pair, nulls, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, has_last ? &last : nullptr, false, false,
                                 chunk.data(), chunk.size());
       pos = 0;
       exhausted = have < chunk.size();

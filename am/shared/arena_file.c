@@ -365,6 +365,12 @@ alexidx_arena_wait_kept_taken(void)
 	wait_for_worker(kept_trees_taken, true);
 }
 
+bool
+alexidx_arena_writable(void)
+{
+	return !on_image;
+}
+
 void
 alexidx_arena_wait_writable(void)
 {

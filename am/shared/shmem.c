@@ -168,6 +168,23 @@ alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 	}
 }
 
+AxIndexEntry *
+alexidx_acquire_if_loaded(uint64 build_id, LWLockMode mode)
+{
+	AxIndexEntry *entry;
+
+	if (mode == LW_EXCLUSIVE)
+		alexidx_arena_wait_writable();
+	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
+	entry = hash_search(alexidx_registry, &build_id, HASH_FIND, NULL);
+	if (entry)
+		LWLockAcquire(&entry->lock, mode);
+	LWLockRelease(alexidx_shared->registry_lock);
+	if (entry)
+		alexidx_arena_follow();
+	return entry;
+}
+
 AxTreePair *
 alexidx_new_pair(Relation index, Size expected_entries)
 {

@@ -115,7 +115,7 @@ TEST(EngineSeam, EraseCountsWhatItRemoved) {
   EXPECT_EQ(st.expansions + st.sideways_splits + st.downward_splits, 0u);
 
   std::vector<AxEntry> out(v.size());
-  std::size_t n = ax_tree_copy_range(tree, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, nullptr, false, out.data(), out.size());
+  std::size_t n = ax_tree_copy_range(tree, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, nullptr, false, false, out.data(), out.size());
   ASSERT_EQ(n, v.size() - present);
   for (std::size_t i = 0; i < n; i++) {
     ASSERT_EQ(out[i].key, v[2 * i + 1].key);
@@ -158,10 +158,10 @@ TEST(EngineSeam, PairRoutesValuesAndNulls) {
   std::vector<AxEntry> batch = {AxEntry{123456, 1 << 16 | 7}, AxEntry{0, 999ull << 16 | AX_NULL_FLAG | 2}};
   ASSERT_EQ(ax_pair_insert_batch(pair, batch.data(), 1, batch.size(), &err), AX_OK) << err.message;
   std::vector<AxEntry> out(nulls.size() + 10);
-  std::size_t n = ax_pair_copy_range(pair, true, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, nullptr, false, out.data(), out.size());
+  std::size_t n = ax_pair_copy_range(pair, true, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, nullptr, false, false, out.data(), out.size());
   ASSERT_EQ(n, nulls.size() + 1);
   for (std::size_t i = 0; i < n; i++) EXPECT_NE(out[i].tid & AX_NULL_FLAG, 0u);
-  n = ax_pair_copy_range(pair, false, AxKey{123456, 0}, AxKey{123456, 0}, nullptr, false, out.data(), out.size());
+  n = ax_pair_copy_range(pair, false, AxKey{123456, 0}, AxKey{123456, 0}, nullptr, false, false, out.data(), out.size());
   ASSERT_GE(n, 1u);
 
   AxTreeStats st;
@@ -211,7 +211,7 @@ TEST(EngineSeam, NarrowBuildArraysSortAndLoad) {
                narrow.end());
   ASSERT_EQ(ax_pair_bulk_load_build(pair, narrow.data(), narrow.size(), nullptr, 0, &err), AX_OK) << err.message;
   std::vector<AxEntry> out(narrow.size() + 1);
-  std::size_t n = ax_pair_copy_range(pair, false, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, nullptr, false,
+  std::size_t n = ax_pair_copy_range(pair, false, AxKey{INT64_MIN, 0}, AxKey{INT64_MAX, UINT64_MAX}, nullptr, false, false,
                                      out.data(), out.size());
   ASSERT_EQ(n, narrow.size());
   for (std::size_t i = 0; i < n; i++)
@@ -236,7 +236,7 @@ std::vector<AxEntry> read_range(const AxTreePair* pair, AxKey lo, AxKey hi, bool
   const AxEntry* resume = nullptr;
   AxEntry last{};
   for (;;) {
-    std::size_t n = ax_pair_copy_range(pair, false, lo, hi, resume, backward, chunk.data(), chunk.size());
+    std::size_t n = ax_pair_copy_range(pair, false, lo, hi, resume, backward, false, chunk.data(), chunk.size());
     got.insert(got.end(), chunk.begin(), chunk.begin() + n);
     if (n < chunk.size()) return got;
     last = chunk[n - 1];
