@@ -49,10 +49,11 @@ struct DataNode : NodeBase {
   K* keys = nullptr;
   P* pays = nullptr;
   std::uint64_t* bits = nullptr;
-  std::uint64_t* dead = nullptr;  // dead hints, one bit per slot (see the top of the file)
   LinearModel model;
   DataNode* prev = nullptr;  // neighbours in key order, for scans
   DataNode* next = nullptr;
+  // (After the fields a lookup reads, which stay within the header's first lines.)
+  std::uint64_t* dead = nullptr;  // dead hints, one bit per slot (see the top of the file)
   // Insert statistics since the last layout, for the cost model.
   std::uint64_t inserts = 0, shifts = 0, search_iters = 0, appends = 0;
   double expected_cost = 0;
