@@ -50,10 +50,12 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 srcdir ?= .
 include $(PGXS)
 
-# PGXS tracks no header dependencies: every object is rebuilt when any header of am/ changes
-# (the IPC structs and AxBuildRecord are shared by C and C++ files, and a stale object
-# would read them with the wrong layout).
-AM_HEADERS = $(wildcard $(srcdir)/am/*.h $(srcdir)/am/*/*.h $(srcdir)/am/engine/*.hpp)
+# PGXS tracks no header dependencies: every object is rebuilt when any header of am/ or of the
+# core library changes (the IPC structs and AxBuildRecord are shared by C and C++ files, the
+# trees' node layout by every C++ file, and a stale object would read them with the wrong
+# layout).
+AM_HEADERS = $(wildcard $(srcdir)/am/*.h $(srcdir)/am/*/*.h $(srcdir)/am/engine/*.hpp \
+	$(srcdir)/alex/include/alex/*.hpp)
 $(OBJS): $(AM_HEADERS)
 
 .PHONY: regress-outdir prove_installcheck check-core asan-install
