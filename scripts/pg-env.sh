@@ -26,6 +26,22 @@ pg_scratch() {
   echo "$d"
 }
 
+# A throwaway server for the scripts in bench/pg: initdb into DIR/data with alexidx preloaded,
+# the unix socket in DIR on PORT, autovacuum off, and the postgresql.conf lines given on stdin;
+# stopped and removed (with DIR) when the script exits. The caller starts it (pg_ctl -D
+# DIR/data -l DIR/log -w start). psql_ runs psql on it (quiet, stopping at the first error).
+throwaway_server() { # DIR PORT
+  SERVER_DIR=$1 SERVER_PORT=$2
+  trap 'as_pg pg_ctl -D "$SERVER_DIR/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$SERVER_DIR"' EXIT
+  as_pg initdb -D "$SERVER_DIR/data" -A trust >/dev/null 2>&1
+  {
+    printf "shared_preload_libraries = 'alexidx'\nport = %s\nunix_socket_directories = '%s'\nautovacuum = off\n" \
+      "$SERVER_PORT" "$SERVER_DIR"
+    cat
+  } >> "$SERVER_DIR/data/postgresql.conf"
+}
+psql_() { as_pg psql -X -q -h "$SERVER_DIR" -p "$SERVER_PORT" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
 # Prints the tree that the server-side test targets (make installcheck, prove_installcheck)
 # run in: this checkout, or as root a copy of it that the server's user owns (PostgreSQL
 # refuses to run as root, and a checkout under /root is out of that user's reach). The caller

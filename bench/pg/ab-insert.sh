@@ -13,7 +13,6 @@ cd "$(dirname "$0")/../.."
 . scripts/pg-env.sh
 rev_a=$1 rev_b=$2 rows=${3:-1000000} rounds=${4:-3}
 work=$(pg_scratch ab-insert)
-trap 'as_pg pg_ctl -D "$work/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 for rev in "$rev_a" "$rev_b"; do
   mkdir -p "$work/src-$rev"
@@ -23,15 +22,9 @@ for rev in "$rev_a" "$rev_b"; do
 done
 libdir=$($PG_CONFIG --pkglibdir)
 
-as_pg initdb -D "$work/data" >/dev/null
-cat >> "$work/data/postgresql.conf" <<CONF
-shared_preload_libraries = 'alexidx'
+throwaway_server "$work" 5488 <<CONF
 alexidx.memory = 2GB
-port = 5488
-unix_socket_directories = '$work'
-autovacuum = off
 CONF
-psql_() { as_pg psql -X -q -h "$work" -p 5488 -d postgres -v ON_ERROR_STOP=1 "$@"; }
 ms() { # SQL: prints the elapsed milliseconds of one statement
   psql_ -At -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
 }

@@ -12,20 +12,13 @@ cd "$(dirname "$0")/../.."
 rows=${1:-1000000}
 rounds=${2:-15}
 work=$(pg_scratch dead-rows)
-trap 'as_pg pg_ctl -D "$work/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-as_pg initdb -D "$work/data" >/dev/null 2>&1
-cat >> "$work/data/postgresql.conf" <<CONF
-shared_preload_libraries = 'alexidx'
+throwaway_server "$work" 5488 <<CONF
 alexidx.memory = 1GB
-port = 5488
-unix_socket_directories = '$work'
-autovacuum = off
 shared_buffers = 512MB
 CONF
 as_pg pg_ctl -D "$work/data" -l "$work/log" -w start >/dev/null
-psql_() { as_pg psql -X -q -At -h "$work" -p 5488 -d postgres -v ON_ERROR_STOP=1 "$@"; }
 lo=$((rows / 10)); hi=$((lo + 100000))
-psql_ -c 'CREATE EXTENSION alexidx' \
+psql_ -At -c 'CREATE EXTENSION alexidx' \
   -c "CREATE TABLE ax (k bigint, v int); INSERT INTO ax SELECT g, g FROM generate_series(1, $rows) g" \
   -c 'CREATE TABLE bt AS SELECT * FROM ax' \
   -c 'CREATE INDEX ax_k ON ax USING alexidx (k)' -c 'CREATE INDEX bt_k ON bt (k)' \
@@ -34,7 +27,7 @@ psql_ -c 'CREATE EXTENSION alexidx' \
   -c "DELETE FROM bt WHERE k BETWEEN $lo AND $hi AND k % 10 <> 0" -c 'CHECKPOINT'
 # one scan's execution time in ms (EXPLAIN ANALYZE, the index forced)
 scan() {
-  psql_ -c 'SET enable_seqscan = off' -c 'SET enable_bitmapscan = off' \
+  psql_ -At -c 'SET enable_seqscan = off' -c 'SET enable_bitmapscan = off' \
     -c "EXPLAIN (ANALYZE, TIMING OFF) SELECT sum(v) FROM $1 WHERE k BETWEEN $lo AND $hi" \
     | sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p'
 }

@@ -10,18 +10,11 @@ cd "$(dirname "$0")/../.."
 . scripts/pg-env.sh
 rows=${1:-4000000}
 work=$(pg_scratch vacuum-stall)
-trap 'as_pg pg_ctl -D "$work/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-as_pg initdb -D "$work/data" >/dev/null
-cat >> "$work/data/postgresql.conf" <<CONF
-shared_preload_libraries = 'alexidx'
+throwaway_server "$work" 5487 <<CONF
 alexidx.memory = 2GB
-port = 5487
-unix_socket_directories = '$work'
-autovacuum = off
 max_wal_size = 4GB
 CONF
 as_pg pg_ctl -D "$work/data" -l "$work/log" -w start >/dev/null
-psql_() { as_pg psql -X -q -h "$work" -p 5487 -d postgres -v ON_ERROR_STOP=1 "$@"; }
 psql_ -c 'CREATE EXTENSION alexidx' \
   -c "CREATE TABLE big (k bigint); INSERT INTO big SELECT g FROM generate_series(1, $rows) g" \
   -c 'CREATE INDEX big_ax ON big USING alexidx (k)' -c 'CREATE TABLE small (k bigint)' \

@@ -43,6 +43,11 @@ CREATE FUNCTION fz_key(anyelement) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SEL
 CREATE FUNCTION fz_key(float8) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce(($1 + 0)::text, 'null') $$;
 CREATE FUNCTION fz_key(float4) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce(($1 + 0)::text, 'null') $$;
 
+-- NULL when the index side got what the seq scan wanted, else what differed
+CREATE FUNCTION fz_differ(what text, got text, want text) RETURNS text LANGUAGE sql AS $$
+  SELECT CASE WHEN got IS DISTINCT FROM want THEN format('%s: gave %s, the seq scan %s', what, got, want) END
+$$;
+
 CREATE FUNCTION fz_settings(mode text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM set_config('enable_seqscan', CASE WHEN mode = 'seq' THEN 'on' ELSE 'off' END, true);
@@ -88,7 +93,7 @@ BEGIN
     END IF;
     got := fz_run(q, kind);
     IF got IS DISTINCT FROM want THEN
-      RETURN format('%s: %s scan gave %s, seq scan %s', q, mode, got, want);
+      RETURN fz_differ(format('%s (%s scan)', q, mode), got, want);
     END IF;
   END LOOP;
   PERFORM fz_settings('all');
@@ -118,10 +123,7 @@ BEGIN
   END IF;
   got := fz_fetch(q, moves);
   PERFORM fz_settings('all');
-  IF got IS DISTINCT FROM want THEN
-    RETURN format('cursor %s moves %s: index scan fetched %s, seq scan %s', q, moves, got, want);
-  END IF;
-  RETURN NULL;
+  RETURN fz_differ(format('cursor %s moves %s', q, moves), got, want);
 END $$;
 
 -- fz_generic with two constants given as SQL, skipped when casting them to the parameters'
@@ -148,6 +150,24 @@ my @uuid_prefixes = map { sprintf('%08x-%04x-%04x', rint(0, 2**31), rint(0, 6553
 
 # Each type: a random value of the column's type (as SQL), and a random constant to compare
 # it with (the column's type or another of its family; some out of the column's range).
+# A float column: values in eighths, the special values and two near the type's limits;
+# constants of its own type and of the other float type.
+sub float_type
+{
+	my ($own, $other, @limits) = @_;
+	return {
+		value => sub {
+			pick(rint(-400, 400) / 8, rint(-400, 400) / 8, "'NaN'", "'Infinity'", "'-Infinity'", "'-0'", 0.1,
+				@limits);
+		},
+		const => sub {
+			pick(rint(-420, 420) / 8 . "::$own", rint(-420, 420) / 8 . "::$other", "0.1::$own", "0.1::$other",
+				"'NaN'::$other", "'Infinity'::$own", "'-Infinity'::$other", "'-0'::$other", '1e300::float8',
+				'-1e300::float8', '1e-45::float8', rint(-420, 420) / 7 . '::float8');
+		},
+	};
+}
+
 my %types = (
 	int2 => {
 		value => sub { pick(rint(-60, 60), rint(-60, 60), rint(-60, 60), -32768, 32767) },
@@ -172,28 +192,8 @@ my %types = (
 				'9223372036854775807::int8', '(-9223372036854775807 - 1)::int8', '2147483647');
 		},
 	},
-	float4 => {
-		value => sub {
-			pick(rint(-400, 400) / 8, rint(-400, 400) / 8, "'NaN'", "'Infinity'", "'-Infinity'", "'-0'", 0.1,
-				'1e-38', '3.4e38');
-		},
-		const => sub {
-			pick(rint(-420, 420) / 8 . '::float4', rint(-420, 420) / 8 . '::float8', '0.1::float8', '0.1::float4',
-				"'NaN'::float8", "'Infinity'::float4", "'-Infinity'::float8", "'-0'::float8", '1e300::float8',
-				'-1e300::float8', '1e-45::float8', rint(-420, 420) / 7 . '::float8');
-		},
-	},
-	float8 => {
-		value => sub {
-			pick(rint(-400, 400) / 8, rint(-400, 400) / 8, "'NaN'", "'Infinity'", "'-Infinity'", "'-0'", 0.1,
-				'1e308', '5e-324');
-		},
-		const => sub {
-			pick(rint(-420, 420) / 8 . '::float8', rint(-420, 420) / 8 . '::float4', '0.1::float4', '0.1::float8',
-				"'NaN'::float4", "'Infinity'::float8", "'-Infinity'::float4", "'-0'::float4", '0::float8',
-				rint(-420, 420) / 7 . '::float8');
-		},
-	},
+	float4 => float_type('float4', 'float8', '1e-38', '3.4e38'),
+	float8 => float_type('float8', 'float4', '1e308', '5e-324'),
 	date => {
 		value => sub { pick("date '2026-03-01' + " . rint(-200, 200), "'infinity'", "'-infinity'") },
 		const => sub {
@@ -340,10 +340,7 @@ BEGIN
   PERFORM fz_settings('index');
   got := fz_gen_idx(a, b);
   PERFORM fz_settings('all');
-  IF got IS DISTINCT FROM want THEN
-    RETURN format('generic plan (%s, %s): index scan gave %s, seq scan %s', a, b, got, want);
-  END IF;
-  RETURN NULL;
+  RETURN fz_differ(format('generic plan (%s, %s)', a, b), got, want);
 END \$\$;
 };
 	}
