@@ -176,7 +176,7 @@ alexidx_handler(PG_FUNCTION_ARGS)
 	amroutine->amsearcharray = true;
 	amroutine->amsearchnulls = true;
 	amroutine->amstorage = false;
-	amroutine->amclusterable = false;
+	amroutine->amclusterable = true;	/* CLUSTER reads the index in order (an index scan) */
 	amroutine->ampredlocks = true;
 	amroutine->amcanparallel = true;
 	amroutine->amcaninclude = false;
