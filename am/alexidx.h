@@ -382,8 +382,9 @@ extern void alexidx_release_all_pins(void);
 /* ambulkdelete, right after it erased entries (exclusive lock held): the new epoch. */
 extern uint64 alexidx_advance_scan_epoch(void);
 /*
- * The current scan epoch. Read under a tree's lock: it moves on for that tree only under
- * its exclusive lock, right after a VACUUM erased entries (scan.c's dead hints rely on that).
+ * The current scan epoch. ambulkdelete moves it on under the tree's exclusive lock right after
+ * erasing entries, and again before it returns, which is before the heap may reuse any TID
+ * (scan.c's dead hints rely on that).
  */
 extern uint64 alexidx_scan_epoch(void);
 /* Waits until no scan of build_id holds entries copied before epoch. */

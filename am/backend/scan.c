@@ -92,9 +92,10 @@ typedef struct ScanOpaque
 	 * Dead hints (kill_prior_tuple, as nbtree's LP_DEAD): entries of the chunk whose rows the
 	 * heap found dead to every transaction, marked in the tree when the scan next takes its
 	 * lock, so that later scans skip them. chunk_epoch is the scan epoch when the chunk was
-	 * copied: a VACUUM moves it on right after erasing entries, and only then can their TIDs
-	 * go to new rows, so marks are made only while it has not moved (else another entry with
-	 * the same key and TID could take the mark).
+	 * copied: every ambulkdelete moves it on before it returns (right after erasing entries,
+	 * and at its end), and only after that can dead rows' TIDs go to new rows, so marks are
+	 * made only while it has not moved (else another entry with the same key and TID could
+	 * take the mark).
 	 */
 	bool		skip_dead;		/* this scan leaves marked entries out */
 	AxEntry    *killed;

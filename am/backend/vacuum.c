@@ -163,9 +163,14 @@ alexidx_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 	/*
 	 * When this returns, the heap may give the dead TIDs to new rows: entries of speculative
-	 * insertions still buffered in other backends are checked harder from now on.
+	 * insertions still buffered in other backends are checked harder from now on, and scans
+	 * holding dead hints from before (scan.c) drop them. The epoch moves here even when
+	 * nothing was erased: entries can leave the tree in other ways (an unlogged index's
+	 * failed sidecar write takes a flushed batch out again, a tree reloaded after a failure
+	 * lacks what the sidecar lacked), and their TIDs are freed after this all the same.
 	 */
 	pg_atomic_fetch_add_u64(&alexidx_shared->bulkdeletes_finished, 1);
+	(void) alexidx_advance_scan_epoch();
 
 	stats->tuples_removed += dead.n;
 	stats->num_index_tuples = dead.live;
