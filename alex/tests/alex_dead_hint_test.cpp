@@ -101,6 +101,43 @@ TEST(AlexDeadHints, MarkedEntriesAreSkippedAndOnlyThey) {
   expect_tree(t, all, marked, "after marking again and marking absent entries", true);
 }
 
+// Ranges that end where a long run of marked entries begins (or, backwards, where one ends):
+// exactly the unmarked entries of the range, whole or in chunks.
+TEST(AlexDeadHints, RangesBesideMarkedRuns) {
+  std::vector<Entry> e(100000);
+  for (std::size_t i = 0; i < e.size(); ++i) e[i] = Entry{static_cast<int64_t>(i), i};
+  Tree t;
+  t.bulk_load(e.data(), e.size());
+  std::vector<Entry> high(e.begin() + 50000, e.end()), low(e.begin(), e.begin() + 20000);
+  ASSERT_EQ(t.mark_dead(high.data(), high.size()), high.size());
+  ASSERT_EQ(t.mark_dead(low.data(), low.size()), low.size());
+  auto count = [&](int64_t lo, int64_t hi, bool reverse, std::size_t chunk) {
+    std::vector<Entry> got, buf(chunk);
+    for (;;) {
+      const Entry* resume = got.empty() ? nullptr : &got.back();
+      const std::size_t n = reverse ? t.copy_range_reverse(lo, hi, resume, buf.data(), chunk, true)
+                                    : t.copy_range(lo, hi, resume, buf.data(), chunk, true);
+      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+      if (n < chunk) break;
+    }
+    for (std::size_t i = 1; i < got.size(); ++i)
+      if (reverse ? !(got[i] < got[i - 1]) : !(got[i - 1] < got[i])) return std::size_t{999999};
+    for (const Entry& x : got)
+      if (x.key < lo || x.key > hi || x.key < 20000 || x.key >= 50000) return std::size_t{888888};
+    return got.size();
+  };
+  for (bool reverse : {false, true})
+    for (std::size_t chunk : {std::size_t{7}, std::size_t{100000}}) {
+      EXPECT_EQ(count(0, 49999, reverse, chunk), 30000u);
+      EXPECT_EQ(count(30000, 99999, reverse, chunk), 20000u);
+      EXPECT_EQ(count(0, 99999, reverse, chunk), 30000u);
+      EXPECT_EQ(count(49990, 60000, reverse, chunk), 10u);
+      EXPECT_EQ(count(50000, 99999, reverse, chunk), 0u);
+      EXPECT_EQ(count(0, 19999, reverse, chunk), 0u);
+      EXPECT_EQ(count(19990, 20009, reverse, chunk), 10u);
+    }
+}
+
 TEST(AlexDeadHints, AHintNeverHidesAnotherEntry) {
   // Small nodes, so that inserts shift, expand and split nodes often, and erases shrink them.
   alex::Params p;

@@ -320,7 +320,17 @@ class Alex {
           out[count].payload = l->pays[slot];
           if (++count == max) return count;
         }
-        if (++w < words) word = skip ? bits[w] & ~l->dead_word(w) : bits[w];
+        if (++w < words) {
+          word = bits[w];
+          if (skip) {
+            const std::uint64_t live = word & ~l->dead_word(w);
+            // Every entry of the word is marked and the last one is past hi: so is the rest
+            // (a long marked run after the range is not walked to its end).
+            if (live == 0 && word != 0 && hi < l->keys[(w << 6) + 63 - static_cast<std::size_t>(std::countl_zero(word))])
+              return count;
+            word = live;
+          }
+        }
       }
       l = l->next;
       s = 0;
@@ -366,7 +376,14 @@ class Alex {
           }
           if (w == 0) break;
           --w;
-          word = skip ? bits[w] & ~l->dead_word(w) : bits[w];
+          word = bits[w];
+          if (skip) {
+            const std::uint64_t live = word & ~l->dead_word(w);
+            // (as in copy_range: a marked run before lo is not walked)
+            if (live == 0 && word != 0 && l->keys[(w << 6) + static_cast<std::size_t>(std::countr_zero(word))] < lo)
+              return count;
+            word = live;
+          }
         }
       }
       l = l->prev;
@@ -973,7 +990,7 @@ class Alex {
     }
     if (detail::bitmap::count(d->bits, d->cap) != d->n) return w.fail("bitmap count != n");
     for (std::size_t x = 0; x < d->cap / 64; ++x)
-      if (d->dead[x] & ~d->bits[x]) return w.fail("dead hint on a free slot");
+      if (d->dead_word(x) & ~d->bits[x]) return w.fail("dead hint on a free slot");
     if (d->n > d->cap) return w.fail("n > cap");
     if (!std::isfinite(d->model.slope) || d->model.slope < 0 || !std::isfinite(d->model.intercept))
       return w.fail("bad data node model");
