@@ -19,9 +19,10 @@ using namespace alex_test;
 
 namespace {
 
-std::vector<Entry> copy_all(const Tree& t, bool skip_dead, bool reverse, std::size_t chunk) {
+// The entries with lo <= key <= hi, copied `chunk` at a time, in the order of the copy.
+std::vector<Entry> copy_chunked(const Tree& t, int64_t lo, int64_t hi, bool skip_dead, bool reverse,
+                                std::size_t chunk) {
   std::vector<Entry> out, buf(chunk);
-  const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
   for (;;) {
     const Entry* resume = out.empty() ? nullptr : &out.back();
     const std::size_t n = reverse ? t.copy_range_reverse(lo, hi, resume, buf.data(), chunk, skip_dead)
@@ -29,6 +30,13 @@ std::vector<Entry> copy_all(const Tree& t, bool skip_dead, bool reverse, std::si
     out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
     if (n < chunk) break;
   }
+  return out;
+}
+
+// All of them, in ascending order.
+std::vector<Entry> copy_all(const Tree& t, bool skip_dead, bool reverse, std::size_t chunk) {
+  std::vector<Entry> out = copy_chunked(t, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+                                        skip_dead, reverse, chunk);
   if (reverse) std::reverse(out.begin(), out.end());
   return out;
 }
@@ -112,14 +120,7 @@ TEST(AlexDeadHints, RangesBesideMarkedRuns) {
   ASSERT_EQ(t.mark_dead(high.data(), high.size()), high.size());
   ASSERT_EQ(t.mark_dead(low.data(), low.size()), low.size());
   auto count = [&](int64_t lo, int64_t hi, bool reverse, std::size_t chunk) {
-    std::vector<Entry> got, buf(chunk);
-    for (;;) {
-      const Entry* resume = got.empty() ? nullptr : &got.back();
-      const std::size_t n = reverse ? t.copy_range_reverse(lo, hi, resume, buf.data(), chunk, true)
-                                    : t.copy_range(lo, hi, resume, buf.data(), chunk, true);
-      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-      if (n < chunk) break;
-    }
+    const std::vector<Entry> got = copy_chunked(t, lo, hi, true, reverse, chunk);
     for (std::size_t i = 1; i < got.size(); ++i)
       if (reverse ? !(got[i] < got[i - 1]) : !(got[i - 1] < got[i])) return std::size_t{999999};
     for (const Entry& x : got)
