@@ -214,8 +214,8 @@ class Alex {
   bool erase(Key k, Payload p) {
     if (root_ == nullptr) return false;
     Data* leaf = const_cast<Data*>(find_leaf(Traits::to_u64(k), nullptr, nullptr));
-    const std::size_t s = leaf->lower_pair(k, p);
-    if (s == npos || leaf->keys[s] != k || leaf->pays[s] != p) return false;
+    const std::size_t s = leaf->find_pair(k, p);
+    if (s == npos) return false;
     leaf->erase_at(s);
     --size_;
     maybe_shrink(leaf);
@@ -233,8 +233,8 @@ class Alex {
       for (; j < n; ++j) {
         const std::uint64_t u = Traits::to_u64(entries[j].key);
         if (j > i && (u < lo || u > hi)) break;
-        const std::size_t s = leaf->lower_pair(entries[j].key, entries[j].payload);
-        if (s != npos && leaf->keys[s] == entries[j].key && leaf->pays[s] == entries[j].payload) {
+        const std::size_t s = leaf->find_pair(entries[j].key, entries[j].payload);
+        if (s != npos) {
           leaf->erase_at(s);
           ++removed;
           --size_;

@@ -179,13 +179,18 @@ struct DataNode : NodeBase {
 
   // The occupied slot of the first pair >= (k, p) (npos when the node has none).
   std::size_t lower_pair(K k, P p) const noexcept { return cap ? next_occupied(slot_lower_pair(k, p)) : npos; }
+  // The occupied slot holding exactly (k, p), or npos.
+  std::size_t find_pair(K k, P p) const noexcept {
+    const std::size_t s = lower_pair(k, p);
+    return s != npos && keys[s] == k && pays[s] == p ? s : npos;
+  }
 
   // ---- dead hints (see the top of the file) ----
   // Marks the entry (k, p) dead; false when the node does not hold it. Under the tree's
   // shared lock: only the hint words change, atomically.
   bool mark_dead(K k, P p) const noexcept {
-    const std::size_t s = lower_pair(k, p);
-    if (s == npos || keys[s] != k || pays[s] != p) return false;
+    const std::size_t s = find_pair(k, p);
+    if (s == npos) return false;
     std::atomic_ref<std::uint64_t>(dead[s >> 6]).fetch_or(std::uint64_t{1} << (s & 63), std::memory_order_relaxed);
     std::atomic_ref<std::uint8_t>(any_dead).store(1, std::memory_order_relaxed);
     return true;
