@@ -128,6 +128,22 @@ alexidx_report_arena_full(Relation index, Size wanted)
 					 suggest_mb)));
 }
 
+/* The registered tree of build_id with its lock taken in mode, or NULL when none is. */
+static AxIndexEntry *
+lock_if_registered(uint64 build_id, LWLockMode mode)
+{
+	AxIndexEntry *entry;
+
+	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
+	entry = hash_search(alexidx_registry, &build_id, HASH_FIND, NULL);
+	if (entry)
+		LWLockAcquire(&entry->lock, mode);
+	LWLockRelease(alexidx_shared->registry_lock);
+	if (entry)
+		alexidx_arena_follow();
+	return entry;
+}
+
 AxIndexEntry *
 alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 {
@@ -141,19 +157,10 @@ alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 
 	for (attempts = 0;; attempts++)
 	{
-		AxIndexEntry *entry;
+		AxIndexEntry *entry = lock_if_registered(build_id, mode);
 
-		LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
-		entry = hash_search(alexidx_registry, &build_id, HASH_FIND, NULL);
 		if (entry)
-		{
-			LWLockAcquire(&entry->lock, mode);
-			LWLockRelease(alexidx_shared->registry_lock);
-			alexidx_arena_follow();
 			return entry;
-		}
-		LWLockRelease(alexidx_shared->registry_lock);
-
 		if (attempts > 2)
 			elog(ERROR, "alexidx: tree of index \"%s\" vanished while loading",
 				 RelationGetRelationName(index));
@@ -171,18 +178,9 @@ alexidx_acquire(Relation index, uint64 build_id, LWLockMode mode)
 AxIndexEntry *
 alexidx_acquire_if_loaded(uint64 build_id, LWLockMode mode)
 {
-	AxIndexEntry *entry;
-
 	if (mode == LW_EXCLUSIVE)
 		alexidx_arena_wait_writable();
-	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
-	entry = hash_search(alexidx_registry, &build_id, HASH_FIND, NULL);
-	if (entry)
-		LWLockAcquire(&entry->lock, mode);
-	LWLockRelease(alexidx_shared->registry_lock);
-	if (entry)
-		alexidx_arena_follow();
-	return entry;
+	return lock_if_registered(build_id, mode);
 }
 
 AxTreePair *
