@@ -380,6 +380,38 @@ void BM_AppendJitter(benchmark::State& st, Dist d, std::size_t n) {
   m.report(st);
 }
 
+// The machine's floor for in-place inserts into a big tree: a random read-modify-write of
+// `lines` cache lines per key, one in each of `lines` arrays as large as a 10M-entry tree's
+// data, with the next keys' lines prefetched 8 keys ahead as insert_batch does. A batch's
+// in-place insert reads and writes about three (the key's key line, payload line and
+// occupancy word), so with every miss overlapped it can go no faster than line_rmw_3.
+void BM_LineRmw(benchmark::State& st, std::size_t n, int lines) {
+  constexpr std::size_t kAhead = 8;
+  const std::size_t words = n * 24 / 8 / static_cast<std::size_t>(lines);  // ~ a grown tree's slabs
+  std::vector<std::vector<std::uint64_t>> arr(static_cast<std::size_t>(lines), std::vector<std::uint64_t>(words, 1));
+  const std::size_t ops = n / 2;
+  std::vector<std::uint32_t> at(ops);
+  std::mt19937_64 rng(14);
+  for (auto& x : at) x = static_cast<std::uint32_t>(rng() % words);
+  Meter m;
+  std::uint64_t sum = 0;
+  for (auto _ : st) {
+    m.time(st, static_cast<double>(ops), [&] {
+      for (std::size_t i = 0; i < ops; ++i) {
+        if (i + kAhead < ops)
+          for (auto& a : arr) __builtin_prefetch(&a[at[i + kAhead]], 1);
+        for (auto& a : arr) {
+          std::uint64_t& w = a[at[i]];
+          sum += w;
+          w = sum;  // a write, as an insert's shift makes
+        }
+      }
+    });
+  }
+  benchmark::DoNotOptimize(sum);
+  m.report(st);
+}
+
 // ------------------------------------------------------------------ registration
 struct Options {
   std::vector<std::size_t> sizes{1'000'000, 10'000'000};
@@ -464,6 +496,11 @@ void register_struct(Dist d, std::size_t n) {
 
 void register_all() {
   for (std::size_t n : g_opt.sizes) {
+    // (with the uniform alex benchmarks, whose insert_batch it explains)
+    if (contains(g_opt.structs, "alex") && (g_opt.datasets.empty() || contains(g_opt.datasets, "uniform")))
+      for (int lines : {1, 2, 3})
+        reg("line_rmw_" + std::to_string(lines), "machine", Dist::kUniform, n, iters(n, 3, 2),
+            [n, lines](benchmark::State& st) { BM_LineRmw(st, n, lines); });
     for (Dist d : kAllDists) {
       if (!g_opt.datasets.empty() && !contains(g_opt.datasets, dist_name(d))) continue;
       if (is_key128(d)) {

@@ -192,6 +192,13 @@ def main():
     ok.append(target("insert_batch(65536) >= 3x faster per key than alex insert",
                      ratio(get_ns(res, "insert", "alex", u, tsize),
                            get_ns(res, "insert_batch_65536", "alex", u, tsize)), 3.0))
+    floor = [get_ns(res, f"line_rmw_{k}", "machine", u, tsize)[0] for k in (1, 2, 3)]
+    batch_ns = get_ns(res, "insert_batch_65536", "alex", u, tsize)[0]
+    if all(floor) and batch_ns:
+        print(f"  (info) this machine's floor, a random read-modify-write of 1 / 2 / 3 cache lines per key "
+              f"with prefetching: {floor[0]:.0f} / {floor[1]:.0f} / {floor[2]:.0f} ns; insert_batch(65536): "
+              f"{batch_ns:.0f} ns/key (its in-place inserts touch about 3 lines each; sorting, routing "
+              f"and node rebuilds come on top)")
     ok.append(target("bulk load no slower than absl (absl/alex ns)",
                      ratio(get_ns(res, "bulk_load", "absl", u, tsize), get_ns(res, "bulk_load", "alex", u, tsize)), 1.0))
     ok.append(target("sequential append no slower than absl (absl/alex ns)",
