@@ -809,7 +809,24 @@ def target_lines(results, ds, targets):
             ok = v is not None and (v <= bound if op == "<=" else v >= bound)
             shown = "n/a" if v is None else f"{v:.2f}"
         lines.append(f"  {'PASS' if ok else 'MISS'}  {label:<42} {shown:>8}  (target {op} {bound})")
+        if metric == "lookup_tps_c1":
+            lines += lookup_c1_ceiling(results, ds, r)
     return lines
+
+
+def lookup_c1_ceiling(results, ds, tps):
+    """The best 1-client lookup ratio any index could reach here: one client's transaction
+    takes 1/TPS, of which btree's whole lookup inside the server (executor and index, no
+    round trip) is lookup_in_server; an index costing nothing would save at most that."""
+    srv = next((x for x in results if x["dataset"] == ds and x["metric"] == "lookup_in_server"), None)
+    if srv is None or not tps["btree"] or not srv["btree"]:
+        return []
+    txn_us = 1e6 / tps["btree"]
+    if txn_us <= srv["btree"]:
+        return []
+    ceiling = txn_us / (txn_us - srv["btree"])
+    return [f"        (ceiling {ceiling:.2f}: a btree transaction takes {txn_us:.0f} us at 1 client, "
+            f"its whole lookup in the server {srv['btree']:.1f} us)"]
 
 
 def report(results, out_dir, header):
