@@ -36,7 +36,14 @@
  * alexidx.prefetch_distance (at most 128) plus a batch past the current one.
  */
 #define PREFETCH_BATCH 8
-#define PREFETCH_RING 256
+#define PREFETCH_RING 256		/* a power of two above the rows located ahead */
+
+/* A chunk row on another heap page than the row before it, and that page's buffer. */
+typedef struct PrefetchRow
+{
+	int			row;
+	int			buf_id;
+} PrefetchRow;
 
 typedef enum ScanPosition
 {
@@ -102,12 +109,18 @@ typedef struct ScanOpaque
 	int			nkilled;
 	int			killed_cap;
 	uint64		chunk_epoch;
-	/* heap prefetch (scan_prefetch.c): chunk rows located and loaded so far, and their buffers */
+	/*
+	 * Heap prefetch (scan_prefetch.c): the chunk rows located so far, and of those the ones
+	 * whose page is in shared buffers and whose tuple is still to be loaded (a queue: only a
+	 * row on another page than the row before it is located, so a heap in key order queues one
+	 * row per page).
+	 */
 	int			prefetch;		/* rows ahead; 0 when off for this scan */
 	int			pf_located;
-	int			pf_loaded;
 	int			pf_due;			/* the chunk row at which the next batch is prefetched */
-	int			pf_buf[PREFETCH_RING];	/* by chunk row modulo the ring */
+	uint32		pf_head;		/* queue of pf_rows, by position modulo the ring */
+	uint32		pf_tail;
+	PrefetchRow pf_rows[PREFETCH_RING];
 	BlockNumber pf_last_blk;	/* the heap block of the row located last */
 } ScanOpaque;
 
@@ -153,13 +166,21 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	return scan;
 }
 
+/* A new chunk: nothing of it is prefetched yet (the block located last stays). */
+static void
+reset_prefetch(ScanOpaque *so)
+{
+	so->pf_located = so->pf_due = 0;
+	so->pf_head = so->pf_tail = 0;
+}
+
 static void
 reset_chunk(ScanOpaque *so)
 {
 	so->chunk_len = so->chunk_next = 0;
 	so->chunk_seg_done = false;
 	so->next_size = FIRST_CHUNK;
-	so->pf_located = so->pf_loaded = so->pf_due = 0;
+	reset_prefetch(so);
 }
 
 /* Writes down the current position if the chunk holds it (see SavedPosition). */
@@ -318,7 +339,7 @@ copy_next_chunk(IndexScanDesc scan, int seg, const AxEntry *resume, bool backwar
 	int			step = backward ? -1 : 1;
 
 	so->chunk_len = so->chunk_next = 0;
-	so->pf_located = so->pf_loaded = so->pf_due = 0;
+	reset_prefetch(so);
 	for (; seg >= 0 && seg < so->nsegs; seg += step, resume = NULL)
 	{
 		int			want = so->next_size;
@@ -344,7 +365,7 @@ copy_next_chunk(IndexScanDesc scan, int seg, const AxEntry *resume, bool backwar
  * Fills the chunk with the next entries in the given direction from the current position,
  * moving on to following segments as they run out. Leaves chunk_len = 0 at the end.
  */
-static void
+static pg_noinline void
 fill_chunk(IndexScanDesc scan, bool backward)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
@@ -377,7 +398,7 @@ fill_chunk(IndexScanDesc scan, bool backward)
  * fill_chunk for a participant of a parallel scan: the next chunk after the shared position,
  * which moves past it for the others. Leaves chunk_len = 0 when every chunk is taken.
  */
-static void
+static pg_noinline void
 fill_chunk_parallel(IndexScanDesc scan, bool backward)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
@@ -423,7 +444,7 @@ form_reusable_itups(IndexScanDesc scan)
 	MemoryContextSwitchTo(old);
 }
 
-static void
+static pg_noinline void
 return_itup(IndexScanDesc scan, const AxEntry *e)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
@@ -467,44 +488,60 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
 	MemoryContextSwitchTo(old);
 }
 
+/* the heap block of a packed TID (alexidx_tid_unpack's) */
+static inline BlockNumber
+packed_block(uint64 packed)
+{
+	return (BlockNumber) (packed >> 16);
+}
+
 /*
  * Scans that visit the heap and keep its pages in shared buffers: the next rows' tuples are
  * brought into the CPU cache in two stages, the page's lines `prefetch` rows ahead and the
  * tuple half as far (by then its line pointer has arrived), each a batch of rows at a time.
+ * Out of line: most calls of alexidx_gettuple do not come here, and stay short.
  */
-static void
+static pg_noinline void
 prefetch_ahead(IndexScanDesc scan)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
 	int			upto = Min(so->chunk_len, so->chunk_next + so->prefetch + PREFETCH_BATCH);
 
+	/*
+	 * Rows of one page come in runs when the heap is in key order. The executor keeps that
+	 * page pinned and reads it front to back, which the CPU's own prefetcher follows: such
+	 * rows are not located again. When the batch's last row is on the page located last,
+	 * the batch is taken for part of that run without looking at each row (in a heap out of
+	 * key order that is rare, and costs only the prefetch of the rows between).
+	 */
+	if (upto > so->pf_located && packed_block(so->chunk[upto - 1].tid) == so->pf_last_blk)
+		so->pf_located = upto;
 	for (; so->pf_located < upto; so->pf_located++)
 	{
+		uint64		packed = so->chunk[so->pf_located].tid;
 		ItemPointerData tid;
-		int			buf_id = -1;
+		int			buf_id;
 
-		alexidx_tid_unpack(so->chunk[so->pf_located].tid, &tid);
-		/*
-		 * Rows of one page come in runs when the heap is in key order. The executor keeps
-		 * that page pinned and reads it front to back, which the CPU's own prefetcher follows.
-		 */
-		if (ItemPointerGetBlockNumberNoCheck(&tid) != so->pf_last_blk)
+		if (packed_block(packed) == so->pf_last_blk)
+			continue;
+		so->pf_last_blk = packed_block(packed);
+		alexidx_tid_unpack(packed, &tid);
+		buf_id = alexidx_prefetch_locate(scan->heapRelation, &tid);
+		if (buf_id >= 0)
 		{
-			so->pf_last_blk = ItemPointerGetBlockNumberNoCheck(&tid);
-			buf_id = alexidx_prefetch_locate(scan->heapRelation, &tid);
+			so->pf_rows[so->pf_tail % PREFETCH_RING] = (PrefetchRow) {so->pf_located, buf_id};
+			so->pf_tail++;
 		}
-		so->pf_buf[so->pf_located % PREFETCH_RING] = buf_id;
 	}
 	upto = Min(so->pf_located, so->chunk_next + so->prefetch / 2 + PREFETCH_BATCH);
-	for (; so->pf_loaded < upto; so->pf_loaded++)
+	while (so->pf_head != so->pf_tail && so->pf_rows[so->pf_head % PREFETCH_RING].row < upto)
 	{
-		int			buf_id = so->pf_buf[so->pf_loaded % PREFETCH_RING];
+		const PrefetchRow *r = &so->pf_rows[so->pf_head % PREFETCH_RING];
 		ItemPointerData tid;
 
-		if (buf_id < 0)
-			continue;
-		alexidx_tid_unpack(so->chunk[so->pf_loaded].tid, &tid);
-		alexidx_prefetch_tuple(buf_id, &tid);
+		alexidx_tid_unpack(so->chunk[r->row].tid, &tid);
+		alexidx_prefetch_tuple(r->buf_id, &tid);
+		so->pf_head++;
 	}
 	so->pf_due = so->chunk_next + PREFETCH_BATCH;
 }
@@ -526,14 +563,16 @@ count_scan(IndexScanDesc scan)
 	}
 }
 
-bool
-alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
+/*
+ * alexidx_gettuple's work between rows of a chunk: a dead hint to remember, a change of
+ * direction, the next chunk. False when the scan has no more rows. Out of line, so that the
+ * call for each row stays short.
+ */
+static pg_noinline bool
+prepare_row(IndexScanDesc scan, bool backward)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
-	bool		backward = ScanDirectionIsBackward(dir);
-	AxEntry    *e;
 
-	scan->xs_recheck = so->plan.recheck;
 	/* the row returned last is dead to everyone: remember its entry for a dead hint */
 	if (scan->kill_prior_tuple && so->chunk_next > 0 && so->skip_dead)
 		remember_killed(so);
@@ -560,7 +599,22 @@ alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 			return false;
 		}
 	}
+	return true;
+}
 
+bool
+alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	ScanOpaque *so = (ScanOpaque *) scan->opaque;
+	bool		backward = ScanDirectionIsBackward(dir);
+	AxEntry    *e;
+
+	scan->xs_recheck = so->plan.recheck;
+	if (scan->kill_prior_tuple || so->chunk_next >= so->chunk_len || so->chunk_backward != backward)
+	{
+		if (!prepare_row(scan, backward))
+			return false;
+	}
 	if (so->prefetch > 0 && so->chunk_next >= so->pf_due)
 		prefetch_ahead(scan);
 	e = &so->chunk[so->chunk_next++];
