@@ -414,6 +414,13 @@ extern void alexidx_database_copy_init(void);
 /* ---------- insert buffers (insert.c) ---------- */
 extern void alexidx_insert_init(void);
 extern void alexidx_flush_index(Relation index);
+/*
+ * Flushes every insert buffer of this backend (commit does; so do the statements in
+ * flush_points.c before they start).
+ */
+extern void alexidx_flush_all_buffers(void);
+/* flush_points.c: _PG_init */
+extern void alexidx_flush_points_init(void);
 extern int64 alexidx_buffered_count(Oid indexoid);
 extern void alexidx_note_build(uint64 build_id);
 

@@ -422,8 +422,8 @@ alexidx_buffered_count(Oid indexoid)
 	return buf ? (int64) buf->n : 0;
 }
 
-static void
-flush_all(void)
+void
+alexidx_flush_all_buffers(void)
 {
 	HASH_SEQ_STATUS seq;
 	InsertBuffer *buf;
@@ -542,7 +542,7 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			flush_all();
+			alexidx_flush_all_buffers();
 			relocate_altered();
 			break;
 		case XACT_EVENT_COMMIT:

@@ -52,3 +52,45 @@ SELECT * FROM ax_check('up', 'k BETWEEN -5000 AND 20000');
 SELECT alexidx_check('up_ax');
 DROP TABLE up, ref_up;
 DROP FUNCTION up_both(text);
+
+-- An ON CONFLICT insert's entry is still buffered (and noted as speculative) when a savepoint
+-- truncates or rewrites the table and then rolls that back: the old heap and build are the
+-- table again, and must have every entry. The speculative check must not look the entry's
+-- TID up in the new, truncated heap (which does not have it, or has another row there).
+CREATE TABLE spec_tr (id int, k int);
+CREATE INDEX spec_tr_ax ON spec_tr USING alexidx (k);
+BEGIN;
+INSERT INTO spec_tr VALUES (1, 41);
+INSERT INTO spec_tr VALUES (2, 42) ON CONFLICT DO NOTHING;
+SAVEPOINT s;
+TRUNCATE spec_tr;
+INSERT INTO spec_tr VALUES (3, 7);
+ROLLBACK TO s;
+-- the same around a rewrite that moves the rows
+INSERT INTO spec_tr VALUES (4, 44) ON CONFLICT DO NOTHING;
+SAVEPOINT r;
+DELETE FROM spec_tr WHERE id = 1;
+ALTER TABLE spec_tr ALTER COLUMN id TYPE bigint;
+INSERT INTO spec_tr VALUES (5, 5);
+ROLLBACK TO r;
+-- and a scan through the index after the truncation, while the entry is buffered
+INSERT INTO spec_tr VALUES (6, 46) ON CONFLICT DO NOTHING;
+SAVEPOINT q;
+TRUNCATE spec_tr;
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT count(*) FROM spec_tr WHERE k = 46;
+ROLLBACK TO q;
+COMMIT;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT id, k FROM spec_tr WHERE k BETWEEN 0 AND 100 ORDER BY k;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SET enable_indexonlyscan = off;
+SELECT id, k FROM spec_tr ORDER BY k;
+RESET enable_indexscan;
+RESET enable_indexonlyscan;
+RESET enable_bitmapscan;
+SELECT alexidx_check('spec_tr_ax');
+DROP TABLE spec_tr;

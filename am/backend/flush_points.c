@@ -1,0 +1,75 @@
+/*
+ * flush_points.c: statements before which this backend's insert buffers must be in the trees.
+ *
+ * A backend's buffered entries (insert.c) are normally flushed when the buffer fills, when
+ * this backend scans the index, and at commit. Two kinds of statement need them earlier:
+ *
+ *   - A query with a parallel plan. Its workers read only the shared trees, and a worker can
+ *     run an alexidx scan that the leader never begins (a non-partial child of a Parallel
+ *     Append, the inner side of a nested loop under a Gather), so the leader's own scan is no
+ *     place to flush from. Before the executor starts, nothing is in parallel mode yet.
+ *   - A statement that can give a table new storage within the transaction: TRUNCATE, ALTER
+ *     TABLE (rewrites), CLUSTER, REFRESH MATERIALIZED VIEW. Buffered entries of speculative
+ *     insertions are checked against their heap tuples before a flush (speculative.c), and
+ *     after the rewrite their TIDs would be looked up in the new file, where they are not (or
+ *     are other rows). If a savepoint then rolls the rewrite back, the old heap and build are
+ *     the table again, and must have every entry.
+ *
+ * Flushing early is always allowed: entries of a subtransaction that aborts later stay in the
+ * tree pointing at aborted tuples, which VACUUM removes, as with btree.
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+
+#include "alexidx.h"
+
+static ExecutorStart_hook_type prev_executor_start = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+static void
+executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (queryDesc->plannedstmt->parallelModeNeeded && !IsInParallelMode() &&
+		!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		alexidx_flush_all_buffers();
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static bool
+may_rewrite_a_table(Node *stmt)
+{
+	return IsA(stmt, TruncateStmt) || IsA(stmt, AlterTableStmt) || IsA(stmt, ClusterStmt) ||
+		IsA(stmt, RefreshMatViewStmt);
+}
+
+static void
+process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				ProcessUtilityContext context, ParamListInfo params,
+				QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (may_rewrite_a_table(pstmt->utilityStmt) && IsTransactionState())
+		alexidx_flush_all_buffers();
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+							 dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+								dest, qc);
+}
+
+void
+alexidx_flush_points_init(void)
+{
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = executor_start;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = process_utility;
+}
