@@ -407,6 +407,8 @@ extern bool alexidx_tuple_is_speculative(Relation heap, ItemPointer tid);
  */
 extern bool alexidx_speculative_survived(Relation heap, ItemPointer tid, CommandId cid,
 										 bool maybe_reused);
+/* Does the heap tuple at tid meet the index's predicate (true for a non-partial index)? */
+extern bool alexidx_tuple_meets_predicate(Relation index, Relation heap, ItemPointer tid);
 
 /* ---------- CREATE DATABASE ... TEMPLATE (database_copy.c) ---------- */
 extern void alexidx_database_copy_init(void);

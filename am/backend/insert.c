@@ -137,7 +137,7 @@ later_entry_has_tid(const AxEntry *by_tid, Size n, uint64 tid, Size pos)
  * keeping the subtransaction segments right. Runs before every flush.
  */
 static void
-settle_speculative(InsertBuffer *buf)
+settle_speculative(Relation index, InsertBuffer *buf)
 {
 	Relation	heap;
 	uint64		finished = pg_atomic_read_u64(&alexidx_shared->bulkdeletes_finished);
@@ -174,7 +174,8 @@ settle_speculative(InsertBuffer *buf)
 				}
 				qsort(by_tid, buf->n, sizeof(AxEntry), cmp_tid_pos);
 			}
-			if (later_entry_has_tid(by_tid, buf->n, buf->entries[note->pos].tid, note->pos))
+			if (later_entry_has_tid(by_tid, buf->n, buf->entries[note->pos].tid, note->pos) ||
+				!alexidx_tuple_meets_predicate(index, heap, &tid))
 				drop[note->pos] = true;
 		}
 	}
@@ -255,7 +256,7 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	AxStatus	st;
 	Size		nvalues;
 
-	settle_speculative(buf);
+	settle_speculative(index, buf);
 	if (buf->n == 0)
 		return;
 

@@ -20,7 +20,9 @@
  * has finished, ours included; each one bumps a shared counter. When none has finished
  * since the entry was buffered, the tuple at its TID is the speculative one; when
  * one has, the check also requires the command id that inserted the tuple, and the caller
- * drops the entry if a later buffered entry has the same TID (our own row took it).
+ * drops the entry if our own later row took the TID: one with a later buffered entry of the
+ * same TID, a heap-only tuple, or one that a partial index's predicate leaves out (neither
+ * of the last two has an entry of its own to tell it by).
  */
 #include "postgres.h"
 
@@ -28,8 +30,12 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_am_d.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "alexidx.h"
 
@@ -86,10 +92,38 @@ alexidx_speculative_survived(Relation heap, ItemPointer tid, CommandId cid, bool
 	{
 		TransactionId xmin = HeapTupleHeaderGetRawXmin(htup);
 
-		/* confirmed or still undecided; a killed tuple's xmin is invalid */
+		/*
+		 * Confirmed or still undecided; a killed tuple's xmin is invalid. Once the TID may
+		 * have been freed, a tuple of ours there may be another row of the same command: a
+		 * heap-only tuple (a HOT update by ON CONFLICT DO UPDATE) is one for sure, as no
+		 * speculative insertion is ever heap-only.
+		 */
 		survived = TransactionIdIsValid(xmin) && TransactionIdIsCurrentTransactionId(xmin) &&
-			(!maybe_reused || HeapTupleHeaderGetCmin(htup) == cid);
+			(!maybe_reused || (HeapTupleHeaderGetCmin(htup) == cid &&
+							   !HeapTupleHeaderIsHeapOnly(htup)));
 	}
 	UnlockReleaseBuffer(buffer);
 	return survived;
+}
+
+bool
+alexidx_tuple_meets_predicate(Relation index, Relation heap, ItemPointer tid)
+{
+	IndexInfo  *info = BuildIndexInfo(index);
+	EState	   *estate;
+	ExprContext *econtext;
+	TupleTableSlot *slot;
+	bool		meets;
+
+	if (info->ii_Predicate == NIL)
+		return true;
+	estate = CreateExecutorState();
+	econtext = GetPerTupleExprContext(estate);
+	slot = table_slot_create(heap, NULL);
+	econtext->ecxt_scantuple = slot;
+	meets = table_tuple_fetch_row_version(heap, tid, SnapshotAny, slot) &&
+		ExecQual(ExecPrepareQual(info->ii_Predicate, estate), econtext);
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+	return meets;
 }

@@ -7,6 +7,9 @@
 #
 # The race is made deterministic with an expression index that waits on an advisory lock
 # for one key: the speculative insertion stops between its heap insert and its unique check.
+# The last two cases have the same command's next row take the killed tuple's TID without an
+# entry of its own: it fails a partial index's predicate, or it is a heap-only tuple (a HOT
+# update by DO UPDATE).
 use strict;
 use warnings;
 use FindBin;
@@ -47,5 +50,96 @@ my $plan = $node->safe_psql('postgres', q{
 	EXPLAIN (costs off) SELECT * FROM t WHERE k = 777});
 like($plan, qr/Index Scan using t_ax/, 'that query used the alexidx index');
 ax_verify($node, label => 'after the lost ON CONFLICT race', index => 't_ax', expect_count => 7);
+
+# The same command's next row takes the killed tuple's TID without an entry of its own in the
+# index: it fails a partial index's predicate. The killed key must not reach that row either.
+$node->safe_psql('postgres', q{
+	CREATE TABLE p (id int, k bigint, flag bool);
+	CREATE INDEX p_gate ON p (gate(k));
+	CREATE INDEX p_ax ON p USING alexidx (k) WHERE flag;
+	CREATE UNIQUE INDEX p_id ON p (id);
+	-- holds the command between its rows
+	CREATE FUNCTION pause_at(id int) RETURNS int LANGUAGE plpgsql AS $$
+	BEGIN
+	  IF id = 12 THEN
+	    PERFORM pg_advisory_lock_shared(2);
+	    PERFORM pg_advisory_unlock_shared(2);
+	  END IF;
+	  RETURN id;
+	END $$;
+});
+my $ctl = $node->background_psql('postgres');
+$ctl->query_safe('SELECT pg_advisory_lock(1), pg_advisory_lock(2)');
+my $ins = $node->background_psql('postgres');
+$ins->query_safe('BEGIN');
+$ins->query_until(qr/started/, "\\echo started\n" . q{INSERT INTO p
+	SELECT pause_at(id), k, flag FROM (VALUES (10, 777, true), (12, 888, false)) v(id, k, flag)
+	ON CONFLICT (id) DO NOTHING;
+});
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 1 AND NOT granted"),
+	'the first row waits between its heap insert and its conflict check');
+$ctl->query_safe('INSERT INTO p VALUES (10, 555, true)');
+$ctl->query_safe('SELECT pg_advisory_unlock(1)');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2 AND NOT granted"),
+	'the first row lost its race and the command waits before its second row');
+$ctl->query_safe('VACUUM (INDEX_CLEANUP ON) p');
+$ctl->query_safe('SELECT pg_advisory_unlock(2)');
+is($ins->query_safe('SELECT count(*) FROM p WHERE id = 12'), '1', 'the second row is in');
+my $same_tid = $ins->query_safe(q{SELECT ctid = '(0,1)' FROM p WHERE id = 12});
+$ins->query_safe('COMMIT');
+$ins->quit;
+$ctl->quit;
+is($same_tid, 't', 'the second row took the killed tuple\'s TID');
+my $partial = $node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET enable_bitmapscan = off;
+	SELECT coalesce(string_agg(id || ':' || k, ','), '') FROM p WHERE k = 777 AND flag});
+is($partial, '', 'no row is found through the partial index for the killed key 777');
+like($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET enable_bitmapscan = off;
+	EXPLAIN (costs off) SELECT * FROM p WHERE k = 777 AND flag}), qr/Index Scan using p_ax/,
+	'that query used the alexidx index');
+my ($rc, $stdout, $stderr) = $node->psql('postgres', "SELECT alexidx_check('p_ax')");
+is($rc, 0, "alexidx_check passes on the partial index $stderr");
+
+# Or it is a HOT update by DO UPDATE: a heap-only tuple, which no index entry may point to.
+$node->safe_psql('postgres', q{
+	CREATE TABLE h (id int, k bigint, note text) WITH (fillfactor = 50);
+	INSERT INTO h VALUES (12, 888, 'a');
+	CREATE INDEX h_gate ON h (gate(k));
+	CREATE INDEX h_ax ON h USING alexidx (k);
+	CREATE UNIQUE INDEX h_id ON h (id);
+});
+$ctl = $node->background_psql('postgres');
+$ctl->query_safe('SELECT pg_advisory_lock(1), pg_advisory_lock(2)');
+$ins = $node->background_psql('postgres');
+$ins->query_safe('BEGIN');
+$ins->query_until(qr/started/, "\\echo started\n" . q{INSERT INTO h
+	SELECT pause_at(id), k, 'b' FROM (VALUES (10, 777), (12, 888)) v(id, k)
+	ON CONFLICT (id) DO UPDATE SET note = excluded.note;
+});
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 1 AND NOT granted"),
+	'DO UPDATE: the first row waits between its heap insert and its conflict check');
+my $killed = '(0,2)';    # after row 12 at (0,1)
+$ctl->query_safe(q{INSERT INTO h VALUES (10, 555, 'x')});
+$ctl->query_safe('SELECT pg_advisory_unlock(1)');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2 AND NOT granted"),
+	'DO UPDATE: the first row lost its race and the command waits before its second row');
+$ctl->query_safe('VACUUM (INDEX_CLEANUP ON) h');
+$ctl->query_safe('SELECT pg_advisory_unlock(2)');
+my $hot = $ins->query_safe(qq{SELECT ctid = '$killed' FROM h WHERE id = 12});
+$ins->query_safe('COMMIT');
+$ins->quit;
+$ctl->quit;
+is($hot, 't', "the second row's update went to the killed tuple's TID $killed (heap-only)");
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET enable_bitmapscan = off;
+	SELECT coalesce(string_agg(id || ':' || k, ','), '') FROM h WHERE k = 777}), '',
+	'no row is found through the index for the killed key 777');
+($rc, $stdout, $stderr) = $node->psql('postgres', "SELECT alexidx_check('h_ax')");
+is($rc, 0, "alexidx_check passes after the HOT update $stderr");
 $node->stop;
 done_testing();
