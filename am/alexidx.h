@@ -372,13 +372,16 @@ extern Size alexidx_scan_pins_bytes(void);
 extern void alexidx_scan_pins_startup(void);
 /*
  * The scan's pin for build_id: handle itself while it is still held, else a new one (none
- * yet, or the transaction's end released it); ERROR when the session has too many.
+ * yet, or the end of the transaction released it). subid: the subtransaction that began the
+ * scan, whose abort releases the pin.
  */
-extern int64 alexidx_pin_keep(int64 handle, uint64 build_id);
+extern int64 alexidx_pin_keep(int64 handle, uint64 build_id, SubTransactionId subid);
 /* Records the current scan epoch in a kept pin: call with the tree's lock held, when copying. */
 extern void alexidx_pin_mark(int64 handle);
 extern void alexidx_pin_release(int64 handle);
 extern void alexidx_release_all_pins(void);
+/* A subtransaction aborts: the pins of the scans it (or a child) began. */
+extern void alexidx_release_subxact_pins(SubTransactionId subid);
 /* ambulkdelete, right after it erased entries (exclusive lock held): the new epoch. */
 extern uint64 alexidx_advance_scan_epoch(void);
 /*

@@ -589,6 +589,8 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	{
 		drop_entries_from(buf, mySubid);
 	}
+	/* its scans end without amendscan (an error ended them): their pins go too */
+	alexidx_release_subxact_pins(mySubid);
 
 	kept = 0;
 	for (i = 0; i < nnotes; i++)

@@ -95,6 +95,7 @@ typedef struct ScanOpaque
 	char	   *value_slot;		/* where its datum sits */
 	IndexTuple	null_itup;
 	int64		pin;			/* scan_pins.c handle; -1: none (needs_pin decides) */
+	SubTransactionId subid;		/* the subtransaction that began the scan */
 	/*
 	 * Dead hints (kill_prior_tuple, as nbtree's LP_DEAD): entries of the chunk whose rows the
 	 * heap found dead to every transaction, marked in the tree when the scan next takes its
@@ -153,6 +154,7 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	so->plan.lo = palloc(sizeof(AxKey) * so->plan.maxranges);
 	so->plan.hi = palloc(sizeof(AxKey) * so->plan.maxranges);
 	so->pin = -1;
+	so->subid = GetCurrentSubTransactionId();
 	scan->xs_itupdesc = RelationGetDescr(index);
 	scan->opaque = so;
 	/*
@@ -308,7 +310,7 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 	size_t		n;
 
 	if (needs_pin(scan))
-		so->pin = alexidx_pin_keep(so->pin, so->build_id);
+		so->pin = alexidx_pin_keep(so->pin, so->build_id, so->subid);
 	entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
 	if (so->nkilled > 0)
 		mark_killed(so, entry);

@@ -13,8 +13,9 @@
  * a freed TID is invisible to their snapshot (nbtree's README, "Making concurrent TID
  * recycling safe").
  *
- * Pins live per backend; every one is released when the scan ends, and all of a backend's at
- * the end of its transaction and at exit, whatever happened to the scans.
+ * Pins live per backend; every one is released when the scan ends, those of the scans a
+ * subtransaction began when it aborts (an error ends such scans without their endscan), and
+ * all of a backend's at the end of its transaction and at exit, whatever happened to the scans.
  */
 #include "postgres.h"
 
@@ -25,12 +26,14 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/memutils.h"
 #include "utils/wait_event.h"
 
 #include "alexidx.h"
 
-#define AX_SCAN_PINS 32			/* pinned scans open at once in one backend */
+#define AX_SCAN_PINS 32			/* pins of one backend with a slot of their own */
 #define PIN_PENDING 0			/* epoch of a pin whose chunk is being copied */
+#define NO_PIN PG_UINT64_MAX	/* the overflow slot's epoch when it holds none */
 
 typedef struct AxScanPin
 {
@@ -38,25 +41,54 @@ typedef struct AxScanPin
 	uint64		epoch;
 } AxScanPin;
 
+/*
+ * A backend's pins in shared memory. A backend can hold many at once: one per partition in an
+ * Append of index-only scans, and tables partitioned by day have hundreds. The first
+ * AX_SCAN_PINS get a slot naming their build; the rest share the overflow slot, which holds
+ * the oldest epoch among them and stands for every build (a VACUUM of any alexidx index waits
+ * for it: more waiting than needed, never less).
+ */
 typedef struct AxPinSet
 {
 	slock_t		mutex;
 	AxScanPin	pins[AX_SCAN_PINS];
+	uint64		overflow_epoch; /* NO_PIN: none */
 } AxPinSet;
+
+/* This backend's record of each pin it holds (in TopMemoryContext). */
+typedef struct LocalPin
+{
+	int64		serial;			/* 0: free; else the number in the scan's handle */
+	uint64		build_id;
+	uint64		epoch;
+	int			slot;			/* in AxPinSet.pins, or -1: the overflow slot */
+	SubTransactionId subid;		/* the subtransaction that began the scan */
+} LocalPin;
 
 static AxPinSet *pinsets = NULL;
 static pg_atomic_uint64 *scan_epoch = NULL;
 static bool exit_hook_set = false;
-/*
- * Bumped when the transaction's end releases every pin: a handle from before then names a
- * slot that may belong to another scan now. A handle is generation * AX_SCAN_PINS + slot.
- */
-static int64 generation = 0;
+static LocalPin *local = NULL;
+static Size nlocal = 0;
+static Size localcap = 0;
+static int64 next_serial = 1;
 
-static int
-handle_slot(int64 handle)
+/*
+ * A handle is serial * LOCAL_LIMIT + index in local[]: a handle whose pin was released (at
+ * the end of the scan, of the transaction or of the subtransaction that began it) names a
+ * record whose serial differs, and so is not held.
+ */
+#define LOCAL_LIMIT ((int64) 1 << 24)
+
+static LocalPin *
+held(int64 handle)
 {
-	return handle / AX_SCAN_PINS == generation ? (int) (handle % AX_SCAN_PINS) : -1;
+	Size		i;
+
+	if (handle < 0)
+		return NULL;
+	i = (Size) (handle % LOCAL_LIMIT);
+	return i < nlocal && local[i].serial == handle / LOCAL_LIMIT ? &local[i] : NULL;
 }
 
 Size
@@ -81,6 +113,7 @@ alexidx_scan_pins_startup(void)
 	{
 		SpinLockInit(&pinsets[i].mutex);
 		memset(pinsets[i].pins, 0, sizeof(pinsets[i].pins));
+		pinsets[i].overflow_epoch = NO_PIN;
 	}
 }
 
@@ -98,13 +131,43 @@ release_at_exit(int code, Datum arg)
 	alexidx_release_all_pins();
 }
 
+/* The overflow slot's epoch again, from this backend's overflowed pins. Under set->mutex. */
+static void
+publish_overflow(AxPinSet *set)
+{
+	uint64		oldest = NO_PIN;
+	Size		i;
+
+	for (i = 0; i < nlocal; i++)
+		if (local[i].serial != 0 && local[i].slot < 0)
+			oldest = Min(oldest, local[i].epoch);
+	set->overflow_epoch = oldest;
+}
+
+/* Writes a pin's epoch (or its release) to shared memory. */
+static void
+publish(AxPinSet *set, LocalPin *pin, bool release)
+{
+	SpinLockAcquire(&set->mutex);
+	if (pin->slot >= 0)
+	{
+		set->pins[pin->slot].build_id = release ? 0 : pin->build_id;
+		set->pins[pin->slot].epoch = pin->epoch;
+	}
+	else
+		publish_overflow(set);
+	SpinLockRelease(&set->mutex);
+}
+
 int64
-alexidx_pin_keep(int64 handle, uint64 build_id)
+alexidx_pin_keep(int64 handle, uint64 build_id, SubTransactionId subid)
 {
 	AxPinSet   *set = my_pins();
-	int			i;
+	LocalPin   *pin;
+	Size		i;
+	int			s;
 
-	if (handle >= 0 && handle_slot(handle) >= 0)
+	if (held(handle))
 		return handle;
 
 	if (!exit_hook_set)
@@ -112,49 +175,73 @@ alexidx_pin_keep(int64 handle, uint64 build_id)
 		before_shmem_exit(release_at_exit, 0);
 		exit_hook_set = true;
 	}
+	for (i = 0; i < nlocal && local[i].serial != 0; i++)
+		;
+	if (i == nlocal)
+	{
+		if (nlocal + 1 >= (Size) LOCAL_LIMIT)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("too many index-only scans of alexidx indexes are open in this session")));
+		local = alexidx_grow(local, &localcap, nlocal + 1, sizeof(LocalPin), 16, TopMemoryContext);
+		nlocal++;
+	}
+	pin = &local[i];
+	pin->serial = next_serial++;
+	pin->build_id = build_id;
+	pin->epoch = PIN_PENDING;
+	pin->subid = subid;
+	pin->slot = -1;
 	SpinLockAcquire(&set->mutex);
-	for (i = 0; i < AX_SCAN_PINS; i++)
-		if (set->pins[i].build_id == 0)
+	for (s = 0; s < AX_SCAN_PINS && pin->slot < 0; s++)
+		if (set->pins[s].build_id == 0)
 		{
-			set->pins[i].build_id = build_id;
-			set->pins[i].epoch = PIN_PENDING;
-			break;
+			pin->slot = s;
+			set->pins[s].build_id = build_id;
+			set->pins[s].epoch = PIN_PENDING;
 		}
+	if (pin->slot < 0)
+		publish_overflow(set);
 	SpinLockRelease(&set->mutex);
-	if (i == AX_SCAN_PINS)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("too many index-only scans of alexidx indexes are open in this session"),
-				 errdetail("At most %d can be open at once.", AX_SCAN_PINS),
-				 errhint("Close cursors that are no longer needed.")));
-	return generation * AX_SCAN_PINS + i;
+	return pin->serial * LOCAL_LIMIT + (int64) i;
 }
 
 /* Called with the tree's lock held, around the copy of a chunk. */
 void
 alexidx_pin_mark(int64 handle)
 {
-	AxPinSet   *set = my_pins();
-	uint64		epoch = pg_atomic_read_u64(scan_epoch);
-	int			pin = handle_slot(handle);
+	LocalPin   *pin = held(handle);
 
-	Assert(pin >= 0);
-	SpinLockAcquire(&set->mutex);
-	set->pins[pin].epoch = epoch;
-	SpinLockRelease(&set->mutex);
+	Assert(pin != NULL);
+	pin->epoch = pg_atomic_read_u64(scan_epoch);
+	publish(my_pins(), pin, false);
+}
+
+static void
+release(AxPinSet *set, LocalPin *pin)
+{
+	pin->serial = 0;
+	publish(set, pin, true);
 }
 
 void
 alexidx_pin_release(int64 handle)
 {
-	AxPinSet   *set = my_pins();
-	int			pin = handle_slot(handle);
+	LocalPin   *pin = held(handle);
 
-	if (pin < 0)
-		return;
-	SpinLockAcquire(&set->mutex);
-	set->pins[pin].build_id = 0;
-	SpinLockRelease(&set->mutex);
+	if (pin)
+		release(my_pins(), pin);
+}
+
+void
+alexidx_release_subxact_pins(SubTransactionId subid)
+{
+	Size		i;
+
+	/* (pins of subid's children have later ids; later siblings could not start before it ended) */
+	for (i = 0; i < nlocal; i++)
+		if (local[i].serial != 0 && local[i].subid >= subid)
+			release(my_pins(), &local[i]);
 }
 
 void
@@ -165,10 +252,11 @@ alexidx_release_all_pins(void)
 	if (pinsets == NULL || MyProc == NULL || MyProc->pgprocno >= MaxBackends)
 		return;
 	set = &pinsets[MyProc->pgprocno];
+	nlocal = 0;
 	SpinLockAcquire(&set->mutex);
 	memset(set->pins, 0, sizeof(set->pins));
+	set->overflow_epoch = NO_PIN;
 	SpinLockRelease(&set->mutex);
-	generation++;
 }
 
 uint64
@@ -195,6 +283,7 @@ pinned_before(uint64 build_id, uint64 epoch)
 		bool		found = false;
 
 		SpinLockAcquire(&set->mutex);
+		found = set->overflow_epoch < epoch;
 		for (i = 0; i < AX_SCAN_PINS && !found; i++)
 			found = set->pins[i].build_id == build_id && set->pins[i].epoch < epoch;
 		SpinLockRelease(&set->mutex);

@@ -44,5 +44,68 @@ $vac->quit;
 is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET enable_bitmapscan = off;
 	SELECT count(*) FROM t WHERE k BETWEEN 1 AND 100}), 51, 'after the VACUUM the index agrees');
 ax_verify($node, label => 'after VACUUM under an index-only scan', expect_count => 951);
+
+# A session with more index-only scans open than it has pin slots: a cursor over a Merge Append
+# of 40 partitions' index-only scans. The scans past the slots share the overflow slot, which
+# holds VACUUM up for every index until the cursor moves on.
+$node->safe_psql('postgres', q{
+	CREATE TABLE h (k bigint) PARTITION BY HASH (k);
+	SELECT format('CREATE TABLE h_%s PARTITION OF h FOR VALUES WITH (MODULUS 40, REMAINDER %s)', g, g)
+	  FROM generate_series(0, 39) g \gexec
+	INSERT INTO h SELECT g FROM generate_series(1, 40000) g;
+	CREATE INDEX h_ax ON h USING alexidx (k);
+	VACUUM h;
+	-- rows on the partitions' later pages: the cursor's first rows, on all-visible pages, pin
+	-- no heap page that would keep VACUUM from removing them
+	DELETE FROM h WHERE k > 30000;
+});
+$scan = $node->background_psql('postgres');
+$scan->query_safe(q{SET enable_seqscan = off; SET enable_bitmapscan = off});
+like($scan->query_safe(q{EXPLAIN (costs off) SELECT k FROM h WHERE k > 0 ORDER BY k}),
+	qr/Merge Append.*Index Only Scan using h_39_k_idx/s, 'a Merge Append of 40 index-only scans');
+$scan->query_safe(q{BEGIN; DECLARE c CURSOR FOR SELECT k FROM h WHERE k > 0 ORDER BY k});
+is($scan->query_safe('FETCH 2 FROM c'), "1\n2", 'the cursor holds all 40 scans open');
+# (h_0's scan has a pin slot, h_39's is among the 8 in the overflow slot; without TRUNCATE,
+# which would wait for the cursor's table lock instead)
+my @vacuums;
+for my $part ('h_0', 'h_39')
+{
+	my $v = $node->background_psql('postgres');
+	$v->query_until(qr/started/, "\\echo started\nVACUUM (TRUNCATE false) $part;\n\\echo vacuumed\n");
+	ok($node->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM pg_stat_activity
+		WHERE query = 'VACUUM (TRUNCATE false) $part;' AND wait_event_type = 'Extension'}),
+		"VACUUM of $part waits for the cursor's scans");
+	push @vacuums, $v;
+}
+my @rest = split /\n/, $scan->query_safe('FETCH ALL FROM c');
+is(scalar(@rest), 29998, 'the cursor returns the rest of its rows');
+is(scalar(grep { $_ > 30000 } @rest), 0, 'and no key of a deleted row');
+$scan->query_safe('COMMIT');
+$scan->quit;
+for my $v (@vacuums)
+{
+	$v->query_until(qr/vacuumed/, '');
+	$v->quit;
+}
+is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET enable_bitmapscan = off;
+	SELECT count(*) FROM h WHERE k > 0}), 30000, 'after the VACUUM the partitions\' indexes agree');
+
+# A scan that an error ends inside a subtransaction never reaches its end: its pin must go
+# with the subtransaction, not hold VACUUM up until the transaction ends.
+$node->safe_psql('postgres', 'DELETE FROM t WHERE k BETWEEN 60 AND 80');
+$scan = $node->background_psql('postgres');
+$scan->query_safe(q{SET enable_seqscan = off; SET enable_bitmapscan = off});
+# (an EXCEPTION block: the failing scan's subtransaction aborts, the transaction stays open)
+is($scan->query_safe(q{BEGIN; DO $$
+	BEGIN
+	  PERFORM count(*) FROM t WHERE k > 0 AND 100 / (k - 500) > -1000;
+	EXCEPTION WHEN division_by_zero THEN
+	  NULL;
+	END $$;
+	SELECT 'open'}), 'open', 'an index-only scan failed in a subtransaction; the transaction is open');
+my ($rc, $vout, $verr) = $node->psql('postgres', "SET statement_timeout = '20s'; VACUUM t");
+is($rc, 0, "VACUUM does not wait for the rolled-back scan $verr");
+$scan->query_safe('COMMIT');
+$scan->quit;
 $node->stop;
 done_testing();
