@@ -357,6 +357,11 @@ extern void alexidx_keep_wal_for_snapshots(void);
 extern int	alexidx_standby_wait_ms;
 /* In recovery: waits until the worker applied everything replayed so far (to the trees). */
 extern void alexidx_wait_for_standby_apply(void);
+/*
+ * The startup process, replaying a VACUUM_DONE on a hot standby: waits until no index-only
+ * scan holds entries of the build copied before now (cancels them after the standby delay).
+ */
+extern void alexidx_standby_replay_vacuum_done(uint64 build_id);
 /* Just promoted: waits until the worker applied the WAL replayed before the promotion. */
 extern void alexidx_wait_for_tree_handover(void);
 
@@ -392,6 +397,10 @@ extern uint64 alexidx_advance_scan_epoch(void);
 extern uint64 alexidx_scan_epoch(void);
 /* Waits until no scan of build_id holds entries copied before epoch. */
 extern void alexidx_wait_for_scans(uint64 build_id, uint64 epoch);
+/* Does a scan of build_id hold entries copied before epoch? */
+extern bool alexidx_scans_pinned_before(uint64 build_id, uint64 epoch);
+/* Hot standby: cancels those scans, as a recovery conflict (they end their transactions). */
+extern void alexidx_cancel_scans_pinned_before(uint64 build_id, uint64 epoch);
 
 /* ---------- alexidx_check (functions.c, check_heap.c) ---------- */
 /*

@@ -310,7 +310,14 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 	size_t		n;
 
 	if (needs_pin(scan))
+	{
 		so->pin = alexidx_pin_keep(so->pin, so->build_id, so->subid);
+		/*
+		 * On a standby, with the pin held (standby.c): the chunk then has none of the entries
+		 * a VACUUM removed whose heap part may have been replayed, or its replay waits for us.
+		 */
+		alexidx_wait_for_standby_apply();
+	}
 	entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
 	if (so->nkilled > 0)
 		mark_killed(so, entry);
@@ -710,13 +717,6 @@ alexidx_endscan(IndexScanDesc scan)
 bool
 alexidx_canreturn(Relation index, int attno)
 {
-	/*
-	 * Not on a standby: there a VACUUM's removals reach the tree after the heap's replay freed
-	 * the TIDs, and no scan pin holds that replay up, so an index-only scan could meet a stale
-	 * entry on a page the visibility map calls all-visible. Plain and bitmap scans visit the
-	 * heap, which rejects such a TID's new row (inserted after the scan's snapshot).
-	 */
-	if (RecoveryInProgress())
-		return false;
+	/* (on a standby too: standby.c) */
 	return alexidx_key_returnable(alexidx_index_key_type(index));
 }

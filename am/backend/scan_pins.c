@@ -24,6 +24,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/procsignal.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/memutils.h"
@@ -271,32 +272,56 @@ alexidx_advance_scan_epoch(void)
 	return pg_atomic_add_fetch_u64(scan_epoch, 1);
 }
 
+/* Does the backend's pin set hold an entry of build_id copied before epoch? */
 static bool
-pinned_before(uint64 build_id, uint64 epoch)
+set_pinned_before(AxPinSet *set, uint64 build_id, uint64 epoch)
 {
-	int			b,
-				i;
+	bool		found;
+	int			i;
+
+	SpinLockAcquire(&set->mutex);
+	found = set->overflow_epoch < epoch;
+	for (i = 0; i < AX_SCAN_PINS && !found; i++)
+		found = set->pins[i].build_id == build_id && set->pins[i].epoch < epoch;
+	SpinLockRelease(&set->mutex);
+	return found;
+}
+
+bool
+alexidx_scans_pinned_before(uint64 build_id, uint64 epoch)
+{
+	int			b;
 
 	for (b = 0; b < MaxBackends; b++)
-	{
-		AxPinSet   *set = &pinsets[b];
-		bool		found = false;
-
-		SpinLockAcquire(&set->mutex);
-		found = set->overflow_epoch < epoch;
-		for (i = 0; i < AX_SCAN_PINS && !found; i++)
-			found = set->pins[i].build_id == build_id && set->pins[i].epoch < epoch;
-		SpinLockRelease(&set->mutex);
-		if (found)
+		if (set_pinned_before(&pinsets[b], build_id, epoch))
 			return true;
-	}
 	return false;
+}
+
+void
+alexidx_cancel_scans_pinned_before(uint64 build_id, uint64 epoch)
+{
+	int			b;
+
+	for (b = 0; b < MaxBackends; b++)
+		if (set_pinned_before(&pinsets[b], build_id, epoch))
+		{
+			PGPROC	   *proc = &ProcGlobal->allProcs[b];
+			pid_t		pid = proc->pid;
+
+			/*
+			 * What a snapshot conflict does: the query is canceled, a session idle in its
+			 * transaction is ended, and pg_stat_database_conflicts counts it.
+			 */
+			if (pid != 0)
+				(void) SendProcSignal(pid, PROCSIG_RECOVERY_CONFLICT_SNAPSHOT, proc->backendId);
+		}
 }
 
 void
 alexidx_wait_for_scans(uint64 build_id, uint64 epoch)
 {
-	while (pinned_before(build_id, epoch))
+	while (alexidx_scans_pinned_before(build_id, epoch))
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
 						 PG_WAIT_EXTENSION);

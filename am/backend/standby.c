@@ -11,6 +11,8 @@
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "miscadmin.h"
+#include "postmaster/startup.h"
+#include "storage/standby.h"
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -75,4 +77,53 @@ alexidx_wait_for_tree_handover(void)
 	if (pg_atomic_read_u32(&alexidx_shared->worker_owns_trees) == 0 || RecoveryInProgress())
 		return;
 	wait_until(trees_handed_over, InvalidXLogRecPtr, "replayed before the promotion");
+}
+
+/*
+ * Index-only scans on a hot standby. The worker takes a VACUUM's removals out of the trees
+ * after the startup process replayed them, and the heap's replay that follows frees the TIDs
+ * and may mark their pages all-visible: a scan still holding a removed entry would then return
+ * a deleted row's key without looking at the heap. Such scans hold a pin (scan_pins.c), taken
+ * before each chunk they copy, after which they wait until the worker has applied everything
+ * replayed so far (scan.c): a chunk copied once the removals were replayed no longer has
+ * them. So the replay of VACUUM_DONE (logged after the removals, before the heap's records)
+ * moves the scan epoch on and waits until no pin of the build is older, as the primary's
+ * ambulkdelete does. Like btree's wait for a cleanup lock, it waits at most as long as
+ * max_standby_streaming_delay (or max_standby_archive_delay) allows, counted from the WAL's
+ * receipt, then cancels those scans.
+ */
+void
+alexidx_standby_replay_vacuum_done(uint64 build_id)
+{
+	uint64		epoch = alexidx_advance_scan_epoch();
+	TimestampTz received;
+	bool		streamed;
+	int			delay;
+	TimestampTz last_cancel = 0;
+
+	if (!alexidx_scans_pinned_before(build_id, epoch))
+		return;
+	GetXLogReceiptTime(&received, &streamed);
+	delay = streamed ? max_standby_streaming_delay : max_standby_archive_delay;
+	while (alexidx_scans_pinned_before(build_id, epoch))
+	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		if (delay >= 0 && now >= TimestampTzPlusMilliseconds(received, delay) &&
+			TimestampDifferenceExceeds(last_cancel, now, 500))
+		{
+			if (last_cancel == 0)
+				ereport(LOG,
+						(errmsg("alexidx: canceling index-only scans that hold entries a replayed VACUUM removed from build " UINT64_FORMAT,
+								build_id),
+						 errdetail("They held the replay up for longer than %s allows.",
+								   streamed ? "max_standby_streaming_delay" : "max_standby_archive_delay")));
+			alexidx_cancel_scans_pinned_before(build_id, epoch);
+			last_cancel = now;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		HandleStartupProcInterrupts();
+	}
 }

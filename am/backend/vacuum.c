@@ -131,6 +131,8 @@ remove_dead(Relation index, uint64 build_id, const DeadEntries *dead)
 		 */
 		START_CRIT_SECTION();
 		alexidx_wal_log_entries(index, build_id, dead->items, dead->n, true);
+		/* (a hot standby's replay waits here for its scans holding the removed entries) */
+		alexidx_wal_log_vacuum_done(build_id);
 		END_CRIT_SECTION();
 	}
 	epoch = alexidx_advance_scan_epoch();

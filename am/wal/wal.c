@@ -2,14 +2,18 @@
  * wal.c: writing alexidx's WAL records, and describing them (pg_walinspect, pg_waldump with
  * the library loaded).
  *
- * Redo in the startup process does nothing: the sidecar worker follows the WAL instead and
- * applies the records to RocksDB, so the startup process never needs RocksDB (which only the
- * worker may open) and replay is never slowed by the sidecar.
+ * Redo in the startup process changes nothing: the sidecar worker follows the WAL instead and
+ * applies the records to RocksDB (and on a standby to the trees), so the startup process never
+ * needs RocksDB (which only the worker may open) and replay is never slowed by the sidecar.
+ * It only waits, at a VACUUM_DONE on a hot standby, for the index-only scans that may still
+ * hold entries the VACUUM removed (standby.c), as btree's replay of a VACUUM waits for the
+ * cleanup lock on a leaf page that a scan holds pinned.
  */
 #include "postgres.h"
 
 #include "access/xlog_internal.h"
 #include "access/xloginsert.h"
+#include "access/xlogutils.h"
 #include "miscadmin.h"
 #include "utils/rel.h"
 
@@ -19,7 +23,17 @@
 static void
 alexidx_redo(XLogReaderState *record)
 {
-	/* applied by the sidecar worker (wal_follow.c) */
+	uint8		info = XLogRecGetInfo(record) & ~XLR_INFO_MASK;
+
+	/* the changes are applied by the sidecar worker (wal_follow.c) */
+	if (info == XLOG_ALEXIDX_VACUUM_DONE && InHotStandby &&
+		XLogRecGetDataLen(record) >= sizeof(xl_alexidx_vacuum_done))
+	{
+		xl_alexidx_vacuum_done done;
+
+		memcpy(&done, XLogRecGetData(record), sizeof(done));
+		alexidx_standby_replay_vacuum_done(done.build_id);
+	}
 }
 
 static void
@@ -40,6 +54,13 @@ alexidx_desc(StringInfo buf, XLogReaderState *record)
 						 (hdr.flags & AX_WAL_WIDE) ? " (packed, wide keys)" :
 						 (hdr.flags & AX_WAL_PACKED) ? " (packed)" : "",
 						 hdr.format);
+	}
+	else if (info == XLOG_ALEXIDX_VACUUM_DONE)
+	{
+		xl_alexidx_vacuum_done done;
+
+		memcpy(&done, data, sizeof(done));
+		appendStringInfo(buf, "build " UINT64_FORMAT "; format %u", done.build_id, done.format);
 	}
 	else if (info == XLOG_ALEXIDX_BUILD_CREATE || info == XLOG_ALEXIDX_BUILD_READY ||
 			 info == XLOG_ALEXIDX_RELOCATE)
@@ -73,6 +94,8 @@ alexidx_identify(uint8 info)
 			return "BUILD_READY";
 		case XLOG_ALEXIDX_RELOCATE:
 			return "RELOCATE";
+		case XLOG_ALEXIDX_VACUUM_DONE:
+			return "VACUUM_DONE";
 	}
 	return NULL;
 }
@@ -299,4 +322,17 @@ alexidx_wal_log_mark(void)
 	XLogBeginInsert();
 	XLogRegisterData((char *) &mark, sizeof(mark));
 	return XLogInsert(ALEXIDX_RMGR_ID, XLOG_ALEXIDX_MARK);
+}
+
+void
+alexidx_wal_log_vacuum_done(uint64 build_id)
+{
+	xl_alexidx_vacuum_done done;
+
+	memset(&done, 0, sizeof(done));
+	done.format = ALEXIDX_WAL_FORMAT;
+	done.build_id = build_id;
+	XLogBeginInsert();
+	XLogRegisterData((char *) &done, sizeof(done));
+	(void) XLogInsert(ALEXIDX_RMGR_ID, XLOG_ALEXIDX_VACUUM_DONE);
 }

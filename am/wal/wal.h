@@ -31,6 +31,7 @@
 #define XLOG_ALEXIDX_BUILD_ENTRIES 0x40 /* a chunk of the new build's sorted entries */
 #define XLOG_ALEXIDX_BUILD_READY 0x50	/* the build has all its entries */
 #define XLOG_ALEXIDX_RELOCATE 0x60	/* ALTER INDEX ... SET TABLESPACE: the index may live here too */
+#define XLOG_ALEXIDX_VACUUM_DONE 0x70	/* a VACUUM's removals from a build are all logged */
 
 /*
  * Bumped whenever a record's layout changes; the worker refuses formats it does not know.
@@ -86,6 +87,18 @@ typedef struct xl_alexidx_mark
 } xl_alexidx_mark;
 
 /*
+ * VACUUM_DONE: logged after the DELETE records of one ambulkdelete, before the heap's records
+ * that free the TIDs. Its replay on a hot standby waits for the index-only scans that may still
+ * hold the removed entries (standby.c).
+ */
+typedef struct xl_alexidx_vacuum_done
+{
+	uint16		format;
+	uint16		pad[3];
+	uint64		build_id;
+} xl_alexidx_vacuum_done;
+
+/*
  * The entries of an INSERT, DELETE or BUILD_ENTRIES record (data, len: the whole record's
  * data) into out, which has room for the header's nentries. false: the record is damaged.
  */
@@ -108,6 +121,8 @@ extern void alexidx_wal_log_build_entries(Relation index, uint64 build_id,
 										  const void *entries, Size n, bool wide);
 /* Logs a build's record (kind: BUILD_CREATE, BUILD_READY or RELOCATE). */
 extern void alexidx_wal_log_build(uint8 kind, const AxBuildRecord *record);
+/* Logs VACUUM_DONE for a build (in the critical section that logged its removals). */
+extern void alexidx_wal_log_vacuum_done(uint64 build_id);
 /* Logs a mark and returns its end: everything logged before it is then in flushable WAL. */
 extern XLogRecPtr alexidx_wal_log_mark(void);
 

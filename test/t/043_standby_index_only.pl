@@ -1,0 +1,99 @@
+# Index-only scans on a hot standby. Such a scan copies a chunk of entries and returns them one
+# by one, trusting the visibility map for each. On the primary VACUUM waits for scans holding
+# entries it removes (scan pins, 025). On a standby the sidecar worker takes VACUUM's removals
+# out of the trees, after the startup process replayed them, and the heap's replay then frees
+# the TIDs and marks the pages all-visible: a scan still holding a removed entry would return a
+# deleted row's key. So the replay of the primary's VACUUM_DONE record (after each index's
+# removals, before the heap's) waits until the worker has applied them and no scan holds an
+# entry from before, as btree's replay waits for the cleanup lock on a leaf page that a scan
+# holds pinned; after max_standby_streaming_delay it cancels those scans instead.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use AlexidxRel;
+
+my $primary = ax_node('primary', init => { allows_streaming => 1 }, conf => "autovacuum = off\n");
+$primary->safe_psql('postgres', q{
+	CREATE TABLE t (k bigint);
+	-- key 1 on the first heap page, the keys deleted below on the second: the cursors' first
+	-- row needs no heap page (and no buffer pin, which the replay of the heap's pruning would
+	-- wait for first, as it would for btree)
+	INSERT INTO t VALUES (1);
+	INSERT INTO t SELECT g FROM generate_series(1001, 1300) g;
+	INSERT INTO t SELECT g FROM generate_series(2, 1000) g;
+	CREATE INDEX t_ax ON t USING alexidx (k);
+	VACUUM t;                             -- every page all-visible
+});
+$primary->backup('bk');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'bk', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "max_standby_streaming_delay = -1\n");
+$standby->start;
+$primary->wait_for_catchup($standby, 'replay');
+
+my $force = 'SET enable_seqscan = off; SET enable_bitmapscan = off;';
+my $seq = 'SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;';
+like($standby->safe_psql('postgres', "$force EXPLAIN (costs off) SELECT count(*) FROM t WHERE k BETWEEN 1 AND 100"),
+	qr/Index Only Scan using t_ax/, 'the standby plans an index-only scan');
+is($standby->safe_psql('postgres', "$force SELECT count(*), sum(k) FROM t WHERE k BETWEEN 1 AND 500"),
+	$primary->safe_psql('postgres', "$seq SELECT count(*), sum(k) FROM t WHERE k BETWEEN 1 AND 500"),
+	'it counts the rows the primary has');
+is($primary->safe_psql('postgres', q{SELECT string_agg(DISTINCT (ctid::text::point)[0]::text, ',')
+	FROM t WHERE k = 1 OR k BETWEEN 2 AND 60}), '0,1', 'key 1 is on page 0, keys 2..60 on page 1');
+
+# rows 2..50 deleted before the standby's cursor starts: dead to its snapshot
+$primary->safe_psql('postgres', 'DELETE FROM t WHERE k BETWEEN 2 AND 50');
+$primary->wait_for_catchup($standby, 'replay');
+my $scan = $standby->background_psql('postgres');
+$scan->query_safe($force);
+$scan->query_safe('BEGIN; DECLARE c CURSOR FOR SELECT k FROM t WHERE k BETWEEN 1 AND 100 ORDER BY k');
+is($scan->query_safe('FETCH 1 FROM c'), '1', 'the cursor returned its first row and holds the next entries');
+
+# VACUUM removes the entries, frees the TIDs and marks the page all-visible again
+$primary->safe_psql('postgres', 'VACUUM t');
+my $target = $primary->lsn('insert');
+ok($standby->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+	WHERE backend_type = 'startup' AND wait_event_type = 'Extension'}),
+	'the replay of the VACUUM waits for the cursor');
+sleep(1);
+is($standby->safe_psql('postgres', "SELECT pg_last_wal_replay_lsn() < '$target'"), 't',
+	'and has not replayed the heap\'s part of it');
+is(join(',', split /\n/, $scan->query_safe('FETCH ALL FROM c')), join(',', 51 .. 100),
+	'the cursor returns no key of a deleted row');
+$scan->query_safe('COMMIT');
+$primary->wait_for_catchup($standby, 'replay');
+pass('once the cursor is closed the replay goes on');
+is($standby->safe_psql('postgres', "$force SELECT count(*), sum(k) FROM t WHERE k BETWEEN 1 AND 2000"),
+	$primary->safe_psql('postgres', "$seq SELECT count(*), sum(k) FROM t WHERE k BETWEEN 1 AND 2000"),
+	'after the VACUUM the standby\'s index-only scan agrees with the primary');
+
+# With a delay limit, the replay cancels the scans that hold it up instead of waiting on.
+$standby->append_conf('postgresql.conf', "max_standby_streaming_delay = 1s\n");
+$standby->reload;
+$primary->safe_psql('postgres', 'DELETE FROM t WHERE k BETWEEN 52 AND 60');
+$primary->wait_for_catchup($standby, 'replay');
+$scan = $standby->background_psql('postgres');
+$scan->query_safe($force);
+$scan->query_safe('BEGIN; DECLARE c CURSOR FOR SELECT k FROM t WHERE k BETWEEN 1 AND 100 ORDER BY k');
+is($scan->query_safe('FETCH 1 FROM c'), '1', 'a second cursor holds entries');
+$primary->safe_psql('postgres', 'VACUUM t');
+# (up to the VACUUM's last record, which may not be written out yet)
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+pass('the replay went on past the delay limit');
+# (the session was idle in its transaction: PostgreSQL ends such a session on a conflict)
+like(slurp_file($standby->logfile), qr/terminating connection due to conflict with recovery/,
+	'and the cursor\'s session was ended');
+eval { $scan->quit };
+like($standby->safe_psql('postgres', q{SELECT confl_snapshot FROM pg_stat_database_conflicts
+	WHERE datname = 'postgres'}), qr/^[1-9]/, 'counted as a recovery conflict');
+is($standby->safe_psql('postgres', "$force SELECT count(*), sum(k) FROM t WHERE k BETWEEN 1 AND 2000"),
+	$primary->safe_psql('postgres', "$seq SELECT count(*), sum(k) FROM t WHERE k BETWEEN 1 AND 2000"),
+	'the standby\'s index-only scan agrees with the primary');
+
+$standby->stop;
+$primary->stop;
+done_testing();
