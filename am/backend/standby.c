@@ -3,8 +3,11 @@
  *
  * On a standby the sidecar worker applies the replayed WAL to the shared trees. A scan waits
  * until the worker has applied everything replayed when the scan starts: the scan's snapshot
- * is older, so every row it can see was inserted by records the trees then have. It never
- * returns a partial answer: it waits, interruptibly, up to alexidx.standby_wait, then fails.
+ * is older, so every row it can see was inserted by records the trees then have. And after a
+ * crash the standby replays again from its last restartpoint, while the sidecar (from which the
+ * trees load) may be further on: a scan also waits until the replay is back where the sidecar
+ * was. It never returns a partial answer: it waits, interruptibly, up to
+ * alexidx.standby_wait, then fails.
  */
 #include "postgres.h"
 
@@ -23,7 +26,7 @@
 int			alexidx_standby_wait_ms = 30000;
 
 static void
-wait_until(bool (*done) (XLogRecPtr), XLogRecPtr target, const char *what)
+wait_until(bool (*done) (XLogRecPtr), XLogRecPtr target, const char *who, const char *what)
 {
 	TimestampTz start = GetCurrentTimestamp();
 
@@ -38,10 +41,11 @@ wait_until(bool (*done) (XLogRecPtr), XLogRecPtr target, const char *what)
 		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), alexidx_standby_wait_ms))
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("alexidx: the sidecar worker has not applied the WAL up to %X/%X (%s) after %d ms",
-							LSN_FORMAT_ARGS(target), what, alexidx_standby_wait_ms),
-					 errdetail("It has applied the WAL up to %X/%X.",
-							   LSN_FORMAT_ARGS((XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->applied_lsn))),
+					 errmsg("alexidx: %s the WAL up to %X/%X (%s) after %d ms",
+							who, LSN_FORMAT_ARGS(target), what, alexidx_standby_wait_ms),
+					 errdetail("The sidecar worker has applied the WAL up to %X/%X; the standby has replayed it up to %X/%X.",
+							   LSN_FORMAT_ARGS((XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->applied_lsn)),
+							   LSN_FORMAT_ARGS(GetXLogReplayRecPtr(NULL))),
 					 errhint("See alexidx_status() and the server log; raise alexidx.standby_wait to wait longer.")));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 2,
 						 PG_WAIT_EXTENSION);
@@ -58,6 +62,12 @@ applied_reaches(XLogRecPtr target)
 }
 
 static bool
+replay_reaches(XLogRecPtr target)
+{
+	return GetXLogReplayRecPtr(NULL) >= target;
+}
+
+static bool
 trees_handed_over(XLogRecPtr unused)
 {
 	return pg_atomic_read_u32(&alexidx_shared->worker_owns_trees) == 0;
@@ -66,9 +76,17 @@ trees_handed_over(XLogRecPtr unused)
 void
 alexidx_wait_for_standby_apply(void)
 {
+	XLogRecPtr	trees_from;
+
 	if (!RecoveryInProgress())
 		return;
-	wait_until(applied_reaches, GetXLogReplayRecPtr(NULL), "replayed when the scan started");
+	wait_until(applied_reaches, GetXLogReplayRecPtr(NULL), "the sidecar worker has not applied",
+			   "replayed when the scan started");
+	/* (read once the worker runs: it sets it first) */
+	trees_from = (XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->standby_trees_from);
+	if (trees_from != InvalidXLogRecPtr)
+		wait_until(replay_reaches, trees_from, "the standby has not replayed",
+				   "where its sidecar was when the standby restarted");
 }
 
 void
@@ -76,7 +94,8 @@ alexidx_wait_for_tree_handover(void)
 {
 	if (pg_atomic_read_u32(&alexidx_shared->worker_owns_trees) == 0 || RecoveryInProgress())
 		return;
-	wait_until(trees_handed_over, InvalidXLogRecPtr, "replayed before the promotion");
+	wait_until(trees_handed_over, InvalidXLogRecPtr, "the sidecar worker has not applied",
+			   "replayed before the promotion");
 }
 
 /*

@@ -91,6 +91,13 @@ typedef struct AxShared
 	 */
 	pg_atomic_uint64 applied_lsn;
 	pg_atomic_uint64 durable_lsn;
+	/*
+	 * On a standby, the position the worker started from (its sidecar's). A standby that
+	 * restarted after a crash replays again from its last restartpoint, which may be behind
+	 * it: until the replay gets there, the trees (loaded from the sidecar) hold entries of rows
+	 * the heap does not have yet, or no longer entries of rows it still has. 0 elsewhere.
+	 */
+	pg_atomic_uint64 standby_trees_from;
 	/* the LSN of the newest snapshot in pg_alexidx (0: none), for alexidx_status() */
 	pg_atomic_uint64 snapshot_lsn;
 	/* 1 while only the worker may change trees: on a standby, and just after a promotion */

@@ -655,6 +655,7 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 		alexidx_follow_sync(db, true);
 	}
 	next_lsn = applied_lsn = durable_lsn = lsn;
+	pg_atomic_write_u64(&alexidx_shared->standby_trees_from, RecoveryInProgress() ? lsn : 0);
 	publish();
 	move_slot(lsn, true);
 
