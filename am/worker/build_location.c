@@ -29,6 +29,8 @@
 #include "access/xlog.h"
 #include "catalog/pg_tablespace_d.h"
 #include "storage/procarray.h"
+#include "common/controldata_utils.h"
+#include "miscadmin.h"
 #include "common/relpath.h"
 #include "storage/bufpage.h"
 #include "storage/fd.h"
@@ -41,6 +43,32 @@ typedef enum Probe
 	PROBE_OURS,					/* the file's metapage names the build */
 	PROBE_UNKNOWN				/* could not tell */
 } Probe;
+
+/*
+ * Does a file on disk show what the index holds? Not during recovery: replay writes the
+ * metapage through shared buffers, and the file may be empty or zeroed until a restartpoint
+ * (replaying a drop unlinks the file at once). Nor after a promotion until the checkpoint it
+ * requests has finished: that checkpoint, spread out, writes those buffers. Once it has,
+ * pg_control's checkpoint is on the new timeline. (The end of any other recovery waits for
+ * its checkpoint.) An empty or zeroed file on a primary is a dropped index, unlinked at the
+ * next checkpoint.
+ */
+static bool
+disk_is_current(void)
+{
+	static bool current = false;	/* stays so */
+	ControlFileData *cf;
+	bool		crc_ok;
+
+	if (current)
+		return true;
+	if (RecoveryInProgress())
+		return false;
+	cf = get_controlfile(DataDir, &crc_ok);
+	current = crc_ok && cf->checkPointCopy.ThisTimeLineID == GetWALInsertionTimeLine();
+	pfree(cf);
+	return current;
+}
 
 /* Reads the metapage at (spcoid, relfilenode); *meta_build (if given) gets the id it names. */
 static Probe
@@ -65,16 +93,11 @@ probe(const AxBuildRecord *rec, Oid spcoid, Oid relfilenode, uint64 *meta_build)
 	pfree(path);
 	if (got < 0)
 		return PROBE_UNKNOWN;
-	/*
-	 * On a standby, replay writes the metapage through shared buffers: the file may be empty
-	 * or zeroed on disk until a restartpoint, and is no sign of a drop there. (Replaying a
-	 * drop unlinks the file at once.)
-	 */
 	if (got < BLCKSZ)
-		return RecoveryInProgress() ? PROBE_UNKNOWN : PROBE_GONE;	/* emptied by a drop: unlinked at the next checkpoint */
+		return disk_is_current() ? PROBE_GONE : PROBE_UNKNOWN;
 	meta = (AlexMetaPageData *) PageGetContents(page.data);
 	if (meta->magic != ALEXIDX_MAGIC)
-		return RecoveryInProgress() ? PROBE_UNKNOWN : PROBE_GONE;
+		return disk_is_current() ? PROBE_GONE : PROBE_UNKNOWN;
 	if (meta_build)
 		*meta_build = meta->build_id;
 	/* a copy made by CREATE DATABASE names its origin until its first use */
