@@ -269,7 +269,8 @@ apply_build_record(AxDb *db, uint8 info, const char *data, Size len, AxError *er
 			/*
 			 * On a primary every build is recorded before it is logged: a missing record means
 			 * the build was dropped since. Only a standby, and a sidecar catching up from a
-			 * snapshot, make builds from the WAL.
+			 * snapshot or from WAL another server wrote (alexidx_follow_start), make builds
+			 * from the WAL.
 			 */
 			if (have || (!tree_mode && reader->ReadRecPtr >= rebuild_until))
 				return true;
@@ -654,6 +655,15 @@ alexidx_follow_start(AxDb *db, char *why, Size whylen)
 		}
 		alexidx_follow_sync(db, true);
 	}
+	/*
+	 * On a primary, the WAL between the sidecar's position and now may have been written by
+	 * another server: this one replayed it as a standby (promoted while the worker lagged or
+	 * was not running, with hot_standby = off, or started without standby.signal). That WAL's
+	 * builds are in no record here, so its BUILD_CREATE records make them, as on a standby.
+	 * (Builds this server logged and then dropped come back too, until the sweep removes them.)
+	 */
+	if (!RecoveryInProgress() && lsn < GetXLogInsertRecPtr())
+		rebuild_until = Max(rebuild_until, GetXLogInsertRecPtr());
 	next_lsn = applied_lsn = durable_lsn = lsn;
 	pg_atomic_write_u64(&alexidx_shared->standby_trees_from, RecoveryInProgress() ? lsn : 0);
 	publish();
