@@ -377,16 +377,13 @@ extern Size alexidx_scan_pins_bytes(void);
 extern void alexidx_scan_pins_startup(void);
 /*
  * The scan's pin for build_id: handle itself while it is still held, else a new one (none
- * yet, or the end of the transaction released it). subid: the subtransaction that began the
- * scan, whose abort releases the pin.
+ * yet, or it was released), owned by CurrentResourceOwner, whose release releases it too.
  */
-extern int64 alexidx_pin_keep(int64 handle, uint64 build_id, SubTransactionId subid);
+extern int64 alexidx_pin_keep(int64 handle, uint64 build_id);
 /* Records the current scan epoch in a kept pin: call with the tree's lock held, when copying. */
 extern void alexidx_pin_mark(int64 handle);
 extern void alexidx_pin_release(int64 handle);
 extern void alexidx_release_all_pins(void);
-/* A subtransaction aborts: the pins of the scans it (or a child) began. */
-extern void alexidx_release_subxact_pins(SubTransactionId subid);
 /* ambulkdelete, right after it erased entries (exclusive lock held): the new epoch. */
 extern uint64 alexidx_advance_scan_epoch(void);
 /*
@@ -419,8 +416,14 @@ extern bool alexidx_tuple_is_speculative(Relation heap, ItemPointer tid);
  */
 extern bool alexidx_speculative_survived(Relation heap, ItemPointer tid, CommandId cid,
 										 bool maybe_reused);
-/* Does the heap tuple at tid meet the index's predicate (true for a non-partial index)? */
-extern bool alexidx_tuple_meets_predicate(Relation index, Relation heap, ItemPointer tid);
+/*
+ * Tests heap tuples against a partial index's predicate during one flush: begin returns NULL
+ * for an index without one, which every tuple meets.
+ */
+typedef struct AxPredicateCheck AxPredicateCheck;
+extern AxPredicateCheck *alexidx_predicate_check_begin(Relation index, Relation heap);
+extern bool alexidx_predicate_check(AxPredicateCheck *pc, ItemPointer tid);
+extern void alexidx_predicate_check_end(AxPredicateCheck *pc);
 
 /* ---------- CREATE DATABASE ... TEMPLATE (database_copy.c) ---------- */
 extern void alexidx_database_copy_init(void);

@@ -72,6 +72,7 @@ typedef struct BuildNote
 } BuildNote;
 
 static HTAB *buffers = NULL;
+static bool flushing = false;	/* settling a buffer's speculative entries */
 /* alexidx indexes that an ALTER touched in this transaction: they may have moved */
 static Oid *altered = NULL;
 static Size naltered = 0;
@@ -143,6 +144,8 @@ settle_speculative(Relation index, InsertBuffer *buf)
 	uint64		finished = pg_atomic_read_u64(&alexidx_shared->bulkdeletes_finished);
 	bool	   *drop;
 	AxEntry    *by_tid = NULL;
+	AxPredicateCheck *predicate = NULL;
+	bool		predicate_ready = false;
 	Size		i,
 				kept;
 	int			s,
@@ -174,11 +177,17 @@ settle_speculative(Relation index, InsertBuffer *buf)
 				}
 				qsort(by_tid, buf->n, sizeof(AxEntry), cmp_tid_pos);
 			}
+			if (!predicate_ready)
+			{
+				predicate = alexidx_predicate_check_begin(index, heap);
+				predicate_ready = true;
+			}
 			if (later_entry_has_tid(by_tid, buf->n, buf->entries[note->pos].tid, note->pos) ||
-				!alexidx_tuple_meets_predicate(index, heap, &tid))
+				!alexidx_predicate_check(predicate, &tid))
 				drop[note->pos] = true;
 		}
 	}
+	alexidx_predicate_check_end(predicate);
 	relation_close(heap, NoLock);
 
 	/* compact, moving each segment's start along */
@@ -256,7 +265,18 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	AxStatus	st;
 	Size		nvalues;
 
-	settle_speculative(index, buf);
+	if (flushing)
+		elog(ERROR, "alexidx: an insert buffer was flushed while another was being settled");
+	flushing = true;
+	PG_TRY();
+	{
+		settle_speculative(index, buf);
+	}
+	PG_FINALLY();
+	{
+		flushing = false;
+	}
+	PG_END_TRY();
 	if (buf->n == 0)
 		return;
 
@@ -361,6 +381,12 @@ alexidx_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	bool		speculative;
 
 	alexidx_require_preload();
+	if (flushing)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("alexidx: cannot insert into an alexidx index from a partial index's predicate"),
+				 errdetail("It was being checked for rows this transaction inserted into \"%s\" or another alexidx index.",
+						   RelationGetRelationName(index))));
 	buf = get_buffer(index);
 	if (buf->nsegs == 0 || buf->segs[buf->nsegs - 1].subid != subid)
 	{
@@ -411,6 +437,8 @@ alexidx_flush_index(Relation index)
 	Oid			oid = RelationGetRelid(index);
 	InsertBuffer *buf = hash_search(buffers, &oid, HASH_FIND, NULL);
 
+	if (flushing)
+		return;					/* (see alexidx_flush_all_buffers) */
 	if (buf && buf->n > 0)
 		flush_buffer(index, buf);
 }
@@ -428,6 +456,13 @@ alexidx_flush_all_buffers(void)
 {
 	HASH_SEQ_STATUS seq;
 	InsertBuffer *buf;
+
+	/*
+	 * Not from inside a flush: a partial index's predicate, tested while a buffer is being
+	 * settled, may run a query whose start (flush_points.c) comes back here.
+	 */
+	if (flushing)
+		return;
 
 	hash_seq_init(&seq, buffers);
 	while ((buf = hash_seq_search(&seq)) != NULL)
@@ -589,8 +624,6 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	{
 		drop_entries_from(buf, mySubid);
 	}
-	/* its scans end without amendscan (an error ended them): their pins go too */
-	alexidx_release_subxact_pins(mySubid);
 
 	kept = 0;
 	for (i = 0; i < nnotes; i++)

@@ -95,7 +95,6 @@ typedef struct ScanOpaque
 	char	   *value_slot;		/* where its datum sits */
 	IndexTuple	null_itup;
 	int64		pin;			/* scan_pins.c handle; -1: none (needs_pin decides) */
-	SubTransactionId subid;		/* the subtransaction that began the scan */
 	/*
 	 * Dead hints (kill_prior_tuple, as nbtree's LP_DEAD): entries of the chunk whose rows the
 	 * heap found dead to every transaction, marked in the tree when the scan next takes its
@@ -154,7 +153,6 @@ alexidx_beginscan(Relation index, int nkeys, int norderbys)
 	so->plan.lo = palloc(sizeof(AxKey) * so->plan.maxranges);
 	so->plan.hi = palloc(sizeof(AxKey) * so->plan.maxranges);
 	so->pin = -1;
-	so->subid = GetCurrentSubTransactionId();
 	scan->xs_itupdesc = RelationGetDescr(index);
 	scan->opaque = so;
 	/*
@@ -311,7 +309,7 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 
 	if (needs_pin(scan))
 	{
-		so->pin = alexidx_pin_keep(so->pin, so->build_id, so->subid);
+		so->pin = alexidx_pin_keep(so->pin, so->build_id);
 		/*
 		 * On a standby, with the pin held (standby.c): the chunk then has none of the entries
 		 * a VACUUM removed whose heap part may have been replayed, or its replay waits for us.
@@ -605,6 +603,15 @@ prepare_row(IndexScanDesc scan, bool backward)
 		{
 			so->cur.pos = backward ? POS_BEFORE_START : POS_AFTER_END;
 			reset_chunk(so);
+			/*
+			 * It holds no entry now: an Append of many partitions' index-only scans keeps only
+			 * the running one's pin. (A scroll cursor that turns back takes a new one.)
+			 */
+			if (so->pin >= 0)
+			{
+				alexidx_pin_release(so->pin);
+				so->pin = -1;
+			}
 			return false;
 		}
 	}

@@ -13,9 +13,10 @@
  * a freed TID is invisible to their snapshot (nbtree's README, "Making concurrent TID
  * recycling safe").
  *
- * Pins live per backend; every one is released when the scan ends, those of the scans a
- * subtransaction began when it aborts (an error ends such scans without their endscan), and
- * all of a backend's at the end of its transaction and at exit, whatever happened to the scans.
+ * Pins live per backend; every one is released when the scan ends or runs out, when the
+ * resource owner it was taken under is released (an error ends scans without their endscan),
+ * and all of a backend's at the end of its transaction and at exit, whatever happened to the
+ * scans.
  */
 #include "postgres.h"
 
@@ -28,11 +29,12 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/wait_event.h"
 
 #include "alexidx.h"
 
-#define AX_SCAN_PINS 32			/* pins of one backend with a slot of their own */
+#define AX_SCAN_PINS 256		/* pins of one backend with a slot of their own */
 #define PIN_PENDING 0			/* epoch of a pin whose chunk is being copied */
 #define NO_PIN PG_UINT64_MAX	/* the overflow slot's epoch when it holds none */
 
@@ -63,7 +65,8 @@ typedef struct LocalPin
 	uint64		build_id;
 	uint64		epoch;
 	int			slot;			/* in AxPinSet.pins, or -1: the overflow slot */
-	SubTransactionId subid;		/* the subtransaction that began the scan */
+	ResourceOwner owner;		/* current when the pin was taken: the scan's portal's, or a
+								 * subtransaction's */
 } LocalPin;
 
 static AxPinSet *pinsets = NULL;
@@ -160,8 +163,35 @@ publish(AxPinSet *set, LocalPin *pin, bool release)
 	SpinLockRelease(&set->mutex);
 }
 
+static void
+release(AxPinSet *set, LocalPin *pin)
+{
+	pin->serial = 0;
+	publish(set, pin, true);
+}
+
+/*
+ * A resource owner is released: its pins go with it. An error ends scans without amendscan;
+ * their resource owner (a portal's, a subtransaction's) is released then, as their buffer pins
+ * are for nbtree. A scan belongs to the owner current when it takes its pin, which is its
+ * portal's for a cursor, even one first fetched inside a savepoint that rolls back. During the
+ * release CurrentResourceOwner is the owner being released.
+ */
+static void
+release_owner_pins(ResourceReleasePhase phase, bool isCommit, bool isTopLevel, void *arg)
+{
+	Size		i;
+
+	if (phase != RESOURCE_RELEASE_BEFORE_LOCKS || pinsets == NULL || MyProc == NULL ||
+		MyProc->pgprocno >= MaxBackends)
+		return;
+	for (i = 0; i < nlocal; i++)
+		if (local[i].serial != 0 && local[i].owner == CurrentResourceOwner)
+			release(&pinsets[MyProc->pgprocno], &local[i]);
+}
+
 int64
-alexidx_pin_keep(int64 handle, uint64 build_id, SubTransactionId subid)
+alexidx_pin_keep(int64 handle, uint64 build_id)
 {
 	AxPinSet   *set = my_pins();
 	LocalPin   *pin;
@@ -174,6 +204,7 @@ alexidx_pin_keep(int64 handle, uint64 build_id, SubTransactionId subid)
 	if (!exit_hook_set)
 	{
 		before_shmem_exit(release_at_exit, 0);
+		RegisterResourceReleaseCallback(release_owner_pins, NULL);
 		exit_hook_set = true;
 	}
 	for (i = 0; i < nlocal && local[i].serial != 0; i++)
@@ -191,7 +222,7 @@ alexidx_pin_keep(int64 handle, uint64 build_id, SubTransactionId subid)
 	pin->serial = next_serial++;
 	pin->build_id = build_id;
 	pin->epoch = PIN_PENDING;
-	pin->subid = subid;
+	pin->owner = CurrentResourceOwner;
 	pin->slot = -1;
 	SpinLockAcquire(&set->mutex);
 	for (s = 0; s < AX_SCAN_PINS && pin->slot < 0; s++)
@@ -218,12 +249,6 @@ alexidx_pin_mark(int64 handle)
 	publish(my_pins(), pin, false);
 }
 
-static void
-release(AxPinSet *set, LocalPin *pin)
-{
-	pin->serial = 0;
-	publish(set, pin, true);
-}
 
 void
 alexidx_pin_release(int64 handle)
@@ -232,17 +257,6 @@ alexidx_pin_release(int64 handle)
 
 	if (pin)
 		release(my_pins(), pin);
-}
-
-void
-alexidx_release_subxact_pins(SubTransactionId subid)
-{
-	Size		i;
-
-	/* (pins of subid's children have later ids; later siblings could not start before it ended) */
-	for (i = 0; i < nlocal; i++)
-		if (local[i].serial != 0 && local[i].subid >= subid)
-			release(my_pins(), &local[i]);
 }
 
 void

@@ -31,7 +31,6 @@
 #include "access/xact.h"
 #include "catalog/pg_am_d.h"
 #include "access/tableam.h"
-#include "catalog/index.h"
 #include "executor/executor.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
@@ -106,24 +105,65 @@ alexidx_speculative_survived(Relation heap, ItemPointer tid, CommandId cid, bool
 	return survived;
 }
 
-bool
-alexidx_tuple_meets_predicate(Relation index, Relation heap, ItemPointer tid)
+/* A partial index's predicate, ready to test heap tuples of one flush. */
+struct AxPredicateCheck
 {
-	IndexInfo  *info = BuildIndexInfo(index);
 	EState	   *estate;
 	ExprContext *econtext;
+	ExprState  *predicate;
 	TupleTableSlot *slot;
+	Relation	heap;
+	bool		pushed_snapshot;
+};
+
+AxPredicateCheck *
+alexidx_predicate_check_begin(Relation index, Relation heap)
+{
+	AxPredicateCheck *pc;
+	List	   *predicate = RelationGetIndexPredicate(index);
+
+	if (predicate == NIL)
+		return NULL;
+	pc = palloc0(sizeof(AxPredicateCheck));
+	pc->heap = heap;
+	/*
+	 * A flush may come at commit, where no snapshot is active: the predicate's functions (SQL
+	 * or PL/pgSQL ones that cannot be inlined) need one, as deferred triggers do there.
+	 */
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pc->pushed_snapshot = true;
+	}
+	pc->estate = CreateExecutorState();
+	pc->econtext = GetPerTupleExprContext(pc->estate);
+	pc->slot = table_slot_create(heap, NULL);
+	pc->econtext->ecxt_scantuple = pc->slot;
+	pc->predicate = ExecPrepareQual(predicate, pc->estate);
+	return pc;
+}
+
+bool
+alexidx_predicate_check(AxPredicateCheck *pc, ItemPointer tid)
+{
 	bool		meets;
 
-	if (info->ii_Predicate == NIL)
+	if (pc == NULL)
 		return true;
-	estate = CreateExecutorState();
-	econtext = GetPerTupleExprContext(estate);
-	slot = table_slot_create(heap, NULL);
-	econtext->ecxt_scantuple = slot;
-	meets = table_tuple_fetch_row_version(heap, tid, SnapshotAny, slot) &&
-		ExecQual(ExecPrepareQual(info->ii_Predicate, estate), econtext);
-	ExecDropSingleTupleTableSlot(slot);
-	FreeExecutorState(estate);
+	meets = table_tuple_fetch_row_version(pc->heap, tid, SnapshotAny, pc->slot) &&
+		ExecQual(pc->predicate, pc->econtext);
+	ResetExprContext(pc->econtext);
 	return meets;
+}
+
+void
+alexidx_predicate_check_end(AxPredicateCheck *pc)
+{
+	if (pc == NULL)
+		return;
+	ExecDropSingleTupleTableSlot(pc->slot);
+	FreeExecutorState(pc->estate);
+	if (pc->pushed_snapshot)
+		PopActiveSnapshot();
+	pfree(pc);
 }

@@ -141,5 +141,33 @@ is($node->safe_psql('postgres', q{
 	'no row is found through the index for the killed key 777');
 ($rc, $stdout, $stderr) = $node->psql('postgres', "SELECT alexidx_check('h_ax')");
 is($rc, 0, "alexidx_check passes after the HOT update $stderr");
+
+# The check of a partial index's predicate can come at COMMIT, where no snapshot is active: a
+# predicate with functions that are not inlined (SQL with SET, PL/pgSQL) needs one. (The check
+# runs once some VACUUM finished after the ON CONFLICT insert: here one of another table.)
+$node->safe_psql('postgres', q{
+	CREATE FUNCTION keep_sql(k bigint) RETURNS bool LANGUAGE sql IMMUTABLE
+	  SET search_path = public AS 'SELECT k > 0';
+	CREATE FUNCTION keep_plpgsql(k bigint) RETURNS bool LANGUAGE plpgsql IMMUTABLE
+	  AS 'BEGIN RETURN k > 0; END';
+	CREATE TABLE q (id int PRIMARY KEY, k bigint);
+	CREATE INDEX q_sql ON q USING alexidx (k) WHERE keep_sql(k);
+	CREATE INDEX q_plpgsql ON q USING alexidx (k) WHERE keep_plpgsql(k);
+	CREATE TABLE other (k bigint);
+	CREATE INDEX other_ax ON other USING alexidx (k);
+});
+for my $i (1 .. 2)
+{
+	my $s = $node->background_psql('postgres');
+	$s->query_safe("BEGIN; INSERT INTO q VALUES ($i, $i) ON CONFLICT DO NOTHING");
+	$node->safe_psql('postgres', "INSERT INTO other VALUES ($i); DELETE FROM other; VACUUM other");
+	my ($out, $ret) = $s->query('COMMIT');
+	is($s->{stderr}, '', "COMMIT checks the partial indexes' predicates (round $i)");
+	$s->quit;
+}
+is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET enable_bitmapscan = off;
+	SELECT count(*) FROM q WHERE k > 0 AND keep_sql(k)}), '2', 'the rows are found through q_sql');
+is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET enable_bitmapscan = off;
+	SELECT count(*) FROM q WHERE k > 0 AND keep_plpgsql(k)}), '2', 'and through q_plpgsql');
 $node->stop;
 done_testing();

@@ -45,30 +45,30 @@ is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET enable_bitmapsca
 	SELECT count(*) FROM t WHERE k BETWEEN 1 AND 100}), 51, 'after the VACUUM the index agrees');
 ax_verify($node, label => 'after VACUUM under an index-only scan', expect_count => 951);
 
-# A session with more index-only scans open than it has pin slots: a cursor over a Merge Append
-# of 40 partitions' index-only scans. The scans past the slots share the overflow slot, which
-# holds VACUUM up for every index until the cursor moves on.
+# A session with more index-only scans open than it has pin slots (256): a cursor over a Merge
+# Append of 300 partitions' index-only scans. The scans past the slots share the overflow slot,
+# which holds VACUUM up for every index until the cursor moves on.
 $node->safe_psql('postgres', q{
 	CREATE TABLE h (k bigint) PARTITION BY HASH (k);
-	SELECT format('CREATE TABLE h_%s PARTITION OF h FOR VALUES WITH (MODULUS 40, REMAINDER %s)', g, g)
-	  FROM generate_series(0, 39) g \gexec
-	INSERT INTO h SELECT g FROM generate_series(1, 40000) g;
+	SELECT format('CREATE TABLE h_%s PARTITION OF h FOR VALUES WITH (MODULUS 300, REMAINDER %s)', g, g)
+	  FROM generate_series(0, 299) g \gexec
+	INSERT INTO h SELECT g FROM generate_series(1, 150000) g;
 	CREATE INDEX h_ax ON h USING alexidx (k);
 	VACUUM h;
 	-- rows on the partitions' later pages: the cursor's first rows, on all-visible pages, pin
 	-- no heap page that would keep VACUUM from removing them
-	DELETE FROM h WHERE k > 30000;
+	DELETE FROM h WHERE k > 120000;
 });
 $scan = $node->background_psql('postgres');
 $scan->query_safe(q{SET enable_seqscan = off; SET enable_bitmapscan = off});
 like($scan->query_safe(q{EXPLAIN (costs off) SELECT k FROM h WHERE k > 0 ORDER BY k}),
-	qr/Merge Append.*Index Only Scan using h_39_k_idx/s, 'a Merge Append of 40 index-only scans');
+	qr/Merge Append.*Index Only Scan using h_299_k_idx/s, 'a Merge Append of 300 index-only scans');
 $scan->query_safe(q{BEGIN; DECLARE c CURSOR FOR SELECT k FROM h WHERE k > 0 ORDER BY k});
-is($scan->query_safe('FETCH 2 FROM c'), "1\n2", 'the cursor holds all 40 scans open');
-# (h_0's scan has a pin slot, h_39's is among the 8 in the overflow slot; without TRUNCATE,
+is($scan->query_safe('FETCH 2 FROM c'), "1\n2", 'the cursor holds all 300 scans open');
+# (h_0's scan has a pin slot, h_299's is among the 44 in the overflow slot; without TRUNCATE,
 # which would wait for the cursor's table lock instead)
 my @vacuums;
-for my $part ('h_0', 'h_39')
+for my $part ('h_0', 'h_299')
 {
 	my $v = $node->background_psql('postgres');
 	$v->query_until(qr/started/, "\\echo started\nVACUUM (TRUNCATE false) $part;\n\\echo vacuumed\n");
@@ -78,8 +78,8 @@ for my $part ('h_0', 'h_39')
 	push @vacuums, $v;
 }
 my @rest = split /\n/, $scan->query_safe('FETCH ALL FROM c');
-is(scalar(@rest), 29998, 'the cursor returns the rest of its rows');
-is(scalar(grep { $_ > 30000 } @rest), 0, 'and no key of a deleted row');
+is(scalar(@rest), 119998, 'the cursor returns the rest of its rows');
+is(scalar(grep { $_ > 120000 } @rest), 0, 'and no key of a deleted row');
 $scan->query_safe('COMMIT');
 $scan->quit;
 for my $v (@vacuums)
@@ -88,7 +88,7 @@ for my $v (@vacuums)
 	$v->quit;
 }
 is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET enable_bitmapscan = off;
-	SELECT count(*) FROM h WHERE k > 0}), 30000, 'after the VACUUM the partitions\' indexes agree');
+	SELECT count(*) FROM h WHERE k > 0}), 120000, 'after the VACUUM the partitions\' indexes agree');
 
 # A scan that an error ends inside a subtransaction never reaches its end: its pin must go
 # with the subtransaction, not hold VACUUM up until the transaction ends.
@@ -107,5 +107,30 @@ my ($rc, $vout, $verr) = $node->psql('postgres', "SET statement_timeout = '20s';
 is($rc, 0, "VACUUM does not wait for the rolled-back scan $verr");
 $scan->query_safe('COMMIT');
 $scan->quit;
+
+# A cursor declared before a savepoint but first fetched inside it: its scan begins there, yet
+# belongs to the cursor, which outlives the savepoint's rollback, and so must its pin. (Its
+# first row is the last key of an all-visible page, so that it holds no heap page pinned; the
+# deleted rows after it are on the next page.)
+my $first = $node->safe_psql('postgres', 'SELECT max(k) FROM t WHERE (ctid::text::point)[0] = 2');
+$node->safe_psql('postgres', 'DELETE FROM t WHERE k BETWEEN ' . ($first + 1) . ' AND ' . ($first + 20));
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE (ctid::text::point)[0] = 2 AND k > ' . $first),
+	'0', "key $first ends page 2");
+$scan = $node->background_psql('postgres');
+$scan->query_safe(q{SET enable_seqscan = off; SET enable_bitmapscan = off});
+$scan->query_safe(qq{BEGIN; DECLARE c CURSOR FOR SELECT k FROM t WHERE k >= $first ORDER BY k; SAVEPOINT s});
+is($scan->query_safe('FETCH 1 FROM c'), $first, 'the cursor\'s first fetch is inside the savepoint');
+$scan->query_safe('ROLLBACK TO s');
+$vac = $node->background_psql('postgres');
+$vac->query_until(qr/started/, "\\echo started\nVACUUM (TRUNCATE false) t;\n\\echo vacuumed\n");
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+	WHERE query = 'VACUUM (TRUNCATE false) t;' AND wait_event_type = 'Extension'}),
+	'VACUUM waits for the cursor after the savepoint\'s rollback');
+is(join(',', split /\n/, $scan->query_safe('FETCH 3 FROM c')), join(',', $first + 21 .. $first + 23),
+	'the cursor returns no key of a deleted row');
+$scan->query_safe('COMMIT');
+$scan->quit;
+$vac->query_until(qr/vacuumed/, '');
+$vac->quit;
 $node->stop;
 done_testing();
