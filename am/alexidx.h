@@ -362,6 +362,8 @@ extern void alexidx_wait_for_standby_apply(void);
  * scan holds entries of the build copied before now (cancels them after the standby delay).
  */
 extern void alexidx_standby_replay_vacuum_done(uint64 build_id);
+/* An index-only scan on a standby, after publishing its pin: before it copies a chunk. */
+extern void alexidx_wait_for_standby_vacuums(void);
 /* Just promoted: waits until the worker applied the WAL replayed before the promotion. */
 extern void alexidx_wait_for_tree_handover(void);
 
@@ -380,7 +382,10 @@ extern void alexidx_scan_pins_startup(void);
  * yet, or it was released), owned by CurrentResourceOwner, whose release releases it too.
  */
 extern int64 alexidx_pin_keep(int64 handle, uint64 build_id);
-/* Records the current scan epoch in a kept pin: call with the tree's lock held, when copying. */
+/*
+ * Records the current scan epoch in a kept pin: on a primary with the tree's lock held, when
+ * copying; on a standby before waiting for the worker (standby.c).
+ */
 extern void alexidx_pin_mark(int64 handle);
 extern void alexidx_pin_release(int64 handle);
 extern void alexidx_release_all_pins(void);
@@ -396,8 +401,11 @@ extern uint64 alexidx_scan_epoch(void);
 extern void alexidx_wait_for_scans(uint64 build_id, uint64 epoch);
 /* Does a scan of build_id hold entries copied before epoch? */
 extern bool alexidx_scans_pinned_before(uint64 build_id, uint64 epoch);
-/* Hot standby: cancels those scans, as a recovery conflict (they end their transactions). */
-extern void alexidx_cancel_scans_pinned_before(uint64 build_id, uint64 epoch);
+/*
+ * Hot standby: cancels those scans (only those waiting for a lock, with lock_waiters_only), as
+ * a recovery conflict (they end their transactions).
+ */
+extern void alexidx_cancel_scans_pinned_before(uint64 build_id, uint64 epoch, bool lock_waiters_only);
 
 /* ---------- alexidx_check (functions.c, check_heap.c) ---------- */
 /*
@@ -436,8 +444,9 @@ extern void alexidx_flush_index(Relation index);
  * flush_points.c before they start).
  */
 extern void alexidx_flush_all_buffers(void);
-/* flush_points.c: _PG_init */
+/* flush_points.c: _PG_init; and from the ProcessUtility hook, before each utility statement */
 extern void alexidx_flush_points_init(void);
+extern void alexidx_flush_before_utility(Node *stmt);
 extern int64 alexidx_buffered_count(Oid indexoid);
 extern void alexidx_note_build(uint64 build_id);
 

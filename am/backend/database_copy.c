@@ -6,7 +6,8 @@
  * (AXR_COPY_DATABASE); the copied index adopts its copy on first use (metapage.c).
  *
  * The statement is seen through ProcessUtility_hook (for the template's name) and the new
- * database's OID through the post-create object access hook.
+ * database's OID through the post-create object access hook. (The extension's one
+ * ProcessUtility hook also lets flush_points.c flush insert buffers before each statement.)
  */
 #include "postgres.h"
 
@@ -47,6 +48,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 	Node	   *parsetree = pstmt->utilityStmt;
 	Oid			src = InvalidOid;
 
+	alexidx_flush_before_utility(parsetree);
 	if (IsA(parsetree, CreatedbStmt))
 	{
 		src = get_database_oid(template_name((CreatedbStmt *) parsetree), true);

@@ -15,6 +15,8 @@
  *     are other rows). If a savepoint then rolls the rewrite back, the old heap and build are
  *     the table again, and must have every entry.
  *
+ * (The extension's ProcessUtility hook, in database_copy.c, calls alexidx_flush_before_utility.)
+ *
  * Flushing early is always allowed: entries of a subtransaction that aborts later stay in the
  * tree pointing at aborted tuples, which VACUUM removes, as with btree.
  */
@@ -24,12 +26,10 @@
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "nodes/parsenodes.h"
-#include "tcop/utility.h"
 
 #include "alexidx.h"
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
-static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static void
 executor_start(QueryDesc *queryDesc, int eflags)
@@ -43,26 +43,14 @@ executor_start(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
-static bool
-may_rewrite_a_table(Node *stmt)
+void
+alexidx_flush_before_utility(Node *stmt)
 {
-	return IsA(stmt, TruncateStmt) || IsA(stmt, AlterTableStmt) || IsA(stmt, ClusterStmt) ||
-		IsA(stmt, RefreshMatViewStmt);
-}
+	bool		may_rewrite_a_table = IsA(stmt, TruncateStmt) || IsA(stmt, AlterTableStmt) ||
+		IsA(stmt, ClusterStmt) || IsA(stmt, RefreshMatViewStmt);
 
-static void
-process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-				ProcessUtilityContext context, ParamListInfo params,
-				QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
-{
-	if (may_rewrite_a_table(pstmt->utilityStmt) && IsTransactionState())
+	if (may_rewrite_a_table && IsTransactionState())
 		alexidx_flush_all_buffers();
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
-							 dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
-								dest, qc);
 }
 
 void
@@ -70,6 +58,4 @@ alexidx_flush_points_init(void)
 {
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = executor_start;
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = process_utility;
 }

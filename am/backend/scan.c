@@ -307,20 +307,28 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 	AxIndexEntry *entry;
 	size_t		n;
 
+	bool		standby_pin = false;
+
 	if (needs_pin(scan))
 	{
 		so->pin = alexidx_pin_keep(so->pin, so->build_id);
-		/*
-		 * On a standby, with the pin held (standby.c): the chunk then has none of the entries
-		 * a VACUUM removed whose heap part may have been replayed, or its replay waits for us.
-		 */
-		alexidx_wait_for_standby_apply();
+		if (RecoveryInProgress())
+		{
+			/*
+			 * On a standby (standby.c): the pin's epoch first, then the wait for the worker to
+			 * apply the removals of the VACUUMs replayed so far; the chunk then has none of
+			 * their entries, or the next VACUUM's replay waits for this pin.
+			 */
+			alexidx_pin_mark(so->pin);
+			alexidx_wait_for_standby_vacuums();
+			standby_pin = true;
+		}
 	}
 	entry = alexidx_acquire(scan->indexRelation, so->build_id, LW_SHARED);
 	if (so->nkilled > 0)
 		mark_killed(so, entry);
 	/* the pin now covers this chunk, and no longer the one before, which is all returned */
-	if (so->pin >= 0)
+	if (so->pin >= 0 && !standby_pin)
 		alexidx_pin_mark(so->pin);
 	if (seg < so->plan.nranges)
 		n = ax_pair_copy_range(entry->pair, false, so->plan.lo[seg], so->plan.hi[seg], resume,

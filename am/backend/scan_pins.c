@@ -238,7 +238,7 @@ alexidx_pin_keep(int64 handle, uint64 build_id)
 	return pin->serial * LOCAL_LIMIT + (int64) i;
 }
 
-/* Called with the tree's lock held, around the copy of a chunk. */
+/* Around the copy of a chunk: on a primary with the tree's lock held, on a standby before. */
 void
 alexidx_pin_mark(int64 handle)
 {
@@ -313,7 +313,7 @@ alexidx_scans_pinned_before(uint64 build_id, uint64 epoch)
 }
 
 void
-alexidx_cancel_scans_pinned_before(uint64 build_id, uint64 epoch)
+alexidx_cancel_scans_pinned_before(uint64 build_id, uint64 epoch, bool lock_waiters_only)
 {
 	int			b;
 
@@ -327,7 +327,8 @@ alexidx_cancel_scans_pinned_before(uint64 build_id, uint64 epoch)
 			 * What a snapshot conflict does: the query is canceled, a session idle in its
 			 * transaction is ended, and pg_stat_database_conflicts counts it.
 			 */
-			if (pid != 0)
+			/* (waitLock is read without its lock: a hint, checked again each round) */
+			if (pid != 0 && (!lock_waiters_only || proc->waitLock != NULL))
 				(void) SendProcSignal(pid, PROCSIG_RECOVERY_CONFLICT_SNAPSHOT, proc->backendId);
 		}
 }

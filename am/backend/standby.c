@@ -15,6 +15,7 @@
 #include "access/xlogrecovery.h"
 #include "miscadmin.h"
 #include "postmaster/startup.h"
+#include "storage/proc.h"
 #include "storage/standby.h"
 #include "storage/latch.h"
 #include "utils/timestamp.h"
@@ -102,24 +103,32 @@ alexidx_wait_for_tree_handover(void)
  * Index-only scans on a hot standby. The worker takes a VACUUM's removals out of the trees
  * after the startup process replayed them, and the heap's replay that follows frees the TIDs
  * and may mark their pages all-visible: a scan still holding a removed entry would then return
- * a deleted row's key without looking at the heap. Such scans hold a pin (scan_pins.c), taken
- * before each chunk they copy, after which they wait until the worker has applied everything
- * replayed so far (scan.c): a chunk copied once the removals were replayed no longer has
- * them. So the replay of VACUUM_DONE (logged after the removals, before the heap's records)
- * moves the scan epoch on and waits until no pin of the build is older, as the primary's
- * ambulkdelete does. Like btree's wait for a cleanup lock, it waits at most as long as
- * max_standby_streaming_delay (or max_standby_archive_delay) allows, counted from the WAL's
- * receipt, then cancels those scans.
+ * a deleted row's key without looking at the heap. The replay of VACUUM_DONE (logged after the
+ * removals, before the heap's records) first writes down where the replay is (past the
+ * removals), then moves the scan epoch on and waits until no index-only scan of the build
+ * holds a pin from before, as the primary's ambulkdelete does and as btree's replay waits for
+ * the cleanup lock on a pinned leaf. A scan, before each chunk, publishes its pin with the
+ * current epoch, then waits until the worker has applied the WAL up to that position
+ * (alexidx_wait_for_standby_vacuums), then copies: if its epoch is older, the replay waits for
+ * it; if not, the position it read covers the removals.
+ *
+ * The wait lasts at most as long as max_standby_streaming_delay (or max_standby_archive_delay)
+ * allows, counted from the WAL's receipt, then cancels those scans as a snapshot conflict.
+ * Sooner, after deadlock_timeout, it cancels holders that wait for a lock (likely one the
+ * replay holds: neither would ever go on), as PostgreSQL's replay does for buffer pins.
  */
 void
 alexidx_standby_replay_vacuum_done(uint64 build_id)
 {
-	uint64		epoch = alexidx_advance_scan_epoch();
+	TimestampTz start = GetCurrentTimestamp();
 	TimestampTz received;
 	bool		streamed;
 	int			delay;
 	TimestampTz last_cancel = 0;
+	uint64		epoch;
 
+	pg_atomic_write_u64(&alexidx_shared->standby_vacuum_done_lsn, GetXLogReplayRecPtr(NULL));
+	epoch = alexidx_advance_scan_epoch();	/* (a full barrier) */
 	if (!alexidx_scans_pinned_before(build_id, epoch))
 		return;
 	GetXLogReceiptTime(&received, &streamed);
@@ -127,17 +136,18 @@ alexidx_standby_replay_vacuum_done(uint64 build_id)
 	while (alexidx_scans_pinned_before(build_id, epoch))
 	{
 		TimestampTz now = GetCurrentTimestamp();
+		bool		past_delay = delay >= 0 && now >= TimestampTzPlusMilliseconds(received, delay);
+		bool		past_deadlock_timeout = now >= TimestampTzPlusMilliseconds(start, DeadlockTimeout);
 
-		if (delay >= 0 && now >= TimestampTzPlusMilliseconds(received, delay) &&
-			TimestampDifferenceExceeds(last_cancel, now, 500))
+		if ((past_delay || past_deadlock_timeout) && TimestampDifferenceExceeds(last_cancel, now, 500))
 		{
-			if (last_cancel == 0)
+			if (past_delay && last_cancel == 0)
 				ereport(LOG,
 						(errmsg("alexidx: canceling index-only scans that hold entries a replayed VACUUM removed from build " UINT64_FORMAT,
 								build_id),
 						 errdetail("They held the replay up for longer than %s allows.",
 								   streamed ? "max_standby_streaming_delay" : "max_standby_archive_delay")));
-			alexidx_cancel_scans_pinned_before(build_id, epoch);
+			alexidx_cancel_scans_pinned_before(build_id, epoch, !past_delay);
 			last_cancel = now;
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
@@ -145,4 +155,12 @@ alexidx_standby_replay_vacuum_done(uint64 build_id)
 		ResetLatch(MyLatch);
 		HandleStartupProcInterrupts();
 	}
+}
+
+void
+alexidx_wait_for_standby_vacuums(void)
+{
+	wait_until(applied_reaches,
+			   (XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->standby_vacuum_done_lsn),
+			   "the sidecar worker has not applied", "a replayed VACUUM's removals");
 }

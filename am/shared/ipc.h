@@ -98,6 +98,12 @@ typedef struct AxShared
 	 * the heap does not have yet, or no longer entries of rows it still has. 0 elsewhere.
 	 */
 	pg_atomic_uint64 standby_trees_from;
+	/*
+	 * On a hot standby, where the replay was when it began a VACUUM_DONE record's redo (the
+	 * newest): the DELETE records before it are there. An index-only scan's chunk must not be
+	 * copied before the worker has applied them (standby.c).
+	 */
+	pg_atomic_uint64 standby_vacuum_done_lsn;
 	/* the LSN of the newest snapshot in pg_alexidx (0: none), for alexidx_status() */
 	pg_atomic_uint64 snapshot_lsn;
 	/* 1 while only the worker may change trees: on a standby, and just after a promotion */

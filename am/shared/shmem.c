@@ -73,6 +73,7 @@ alexidx_shmem_startup(void)
 		pg_atomic_init_u64(&alexidx_shared->bulkdeletes_finished, 0);
 		pg_atomic_init_u64(&alexidx_shared->applied_lsn, 0);
 		pg_atomic_init_u64(&alexidx_shared->standby_trees_from, 0);
+		pg_atomic_init_u64(&alexidx_shared->standby_vacuum_done_lsn, 0);
 		pg_atomic_init_u64(&alexidx_shared->durable_lsn, 0);
 		pg_atomic_init_u64(&alexidx_shared->snapshot_lsn, 0);
 		pg_atomic_init_u32(&alexidx_shared->worker_owns_trees, 0);
