@@ -68,30 +68,37 @@ $node->safe_psql('postgres', q{
 	  RETURN id;
 	END $$;
 });
-my $ctl = $node->background_psql('postgres');
-$ctl->query_safe('SELECT pg_advisory_lock(1), pg_advisory_lock(2)');
-my $ins = $node->background_psql('postgres');
-$ins->query_safe('BEGIN');
-$ins->query_until(qr/started/, "\\echo started\n" . q{INSERT INTO p
+# Runs $insert (two rows: the first, key 777, loses its ON CONFLICT race to $winner; the
+# second waits in pause_at) in an open transaction, VACUUMs $table while the second row waits,
+# lets it go on, and returns whether it took the TID $tid of the killed first row.
+sub second_row_takes_killed_tid
+{
+	my ($what, $table, $insert, $winner, $tid) = @_;
+	my $ctl = $node->background_psql('postgres');
+	$ctl->query_safe('SELECT pg_advisory_lock(1), pg_advisory_lock(2)');
+	my $ins = $node->background_psql('postgres');
+	$ins->query_safe('BEGIN');
+	$ins->query_until(qr/started/, "\\echo started\n$insert;\n");
+	ok($node->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 1 AND NOT granted"),
+		"$what: the first row waits between its heap insert and its conflict check");
+	$ctl->query_safe($winner);
+	$ctl->query_safe('SELECT pg_advisory_unlock(1)');
+	ok($node->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2 AND NOT granted"),
+		"$what: the first row lost its race and the command waits before its second row");
+	$ctl->query_safe("VACUUM (INDEX_CLEANUP ON) $table");
+	$ctl->query_safe('SELECT pg_advisory_unlock(2)');
+	my $took = $ins->query_safe("SELECT ctid = '$tid' FROM $table WHERE id = 12");
+	$ins->query_safe('COMMIT');
+	$ins->quit;
+	$ctl->quit;
+	return $took;
+}
+is(second_row_takes_killed_tid('partial', 'p', q{INSERT INTO p
 	SELECT pause_at(id), k, flag FROM (VALUES (10, 777, true), (12, 888, false)) v(id, k, flag)
-	ON CONFLICT (id) DO NOTHING;
-});
-ok($node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 1 AND NOT granted"),
-	'the first row waits between its heap insert and its conflict check');
-$ctl->query_safe('INSERT INTO p VALUES (10, 555, true)');
-$ctl->query_safe('SELECT pg_advisory_unlock(1)');
-ok($node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2 AND NOT granted"),
-	'the first row lost its race and the command waits before its second row');
-$ctl->query_safe('VACUUM (INDEX_CLEANUP ON) p');
-$ctl->query_safe('SELECT pg_advisory_unlock(2)');
-is($ins->query_safe('SELECT count(*) FROM p WHERE id = 12'), '1', 'the second row is in');
-my $same_tid = $ins->query_safe(q{SELECT ctid = '(0,1)' FROM p WHERE id = 12});
-$ins->query_safe('COMMIT');
-$ins->quit;
-$ctl->quit;
-is($same_tid, 't', 'the second row took the killed tuple\'s TID');
+	ON CONFLICT (id) DO NOTHING}, 'INSERT INTO p VALUES (10, 555, true)', '(0,1)'), 't',
+	'the second row took the killed tuple\'s TID');
 my $partial = $node->safe_psql('postgres', q{
 	SET enable_seqscan = off; SET enable_bitmapscan = off;
 	SELECT coalesce(string_agg(id || ':' || k, ','), '') FROM p WHERE k = 777 AND flag});
@@ -111,30 +118,10 @@ $node->safe_psql('postgres', q{
 	CREATE INDEX h_ax ON h USING alexidx (k);
 	CREATE UNIQUE INDEX h_id ON h (id);
 });
-$ctl = $node->background_psql('postgres');
-$ctl->query_safe('SELECT pg_advisory_lock(1), pg_advisory_lock(2)');
-$ins = $node->background_psql('postgres');
-$ins->query_safe('BEGIN');
-$ins->query_until(qr/started/, "\\echo started\n" . q{INSERT INTO h
+is(second_row_takes_killed_tid('DO UPDATE', 'h', q{INSERT INTO h
 	SELECT pause_at(id), k, 'b' FROM (VALUES (10, 777), (12, 888)) v(id, k)
-	ON CONFLICT (id) DO UPDATE SET note = excluded.note;
-});
-ok($node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 1 AND NOT granted"),
-	'DO UPDATE: the first row waits between its heap insert and its conflict check');
-my $killed = '(0,2)';    # after row 12 at (0,1)
-$ctl->query_safe(q{INSERT INTO h VALUES (10, 555, 'x')});
-$ctl->query_safe('SELECT pg_advisory_unlock(1)');
-ok($node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2 AND NOT granted"),
-	'DO UPDATE: the first row lost its race and the command waits before its second row');
-$ctl->query_safe('VACUUM (INDEX_CLEANUP ON) h');
-$ctl->query_safe('SELECT pg_advisory_unlock(2)');
-my $hot = $ins->query_safe(qq{SELECT ctid = '$killed' FROM h WHERE id = 12});
-$ins->query_safe('COMMIT');
-$ins->quit;
-$ctl->quit;
-is($hot, 't', "the second row's update went to the killed tuple's TID $killed (heap-only)");
+	ON CONFLICT (id) DO UPDATE SET note = excluded.note}, q{INSERT INTO h VALUES (10, 555, 'x')},
+	'(0,2)'), 't', "the second row's update went to the killed tuple's TID (0,2), after row 12 at (0,1) (heap-only)");
 is($node->safe_psql('postgres', q{
 	SET enable_seqscan = off; SET enable_bitmapscan = off;
 	SELECT coalesce(string_agg(id || ':' || k, ','), '') FROM h WHERE k = 777}), '',

@@ -28,11 +28,7 @@ $primary->safe_psql('postgres', q{
 	CREATE INDEX t_ax ON t USING alexidx (k);
 	VACUUM t;                             -- every page all-visible
 });
-$primary->backup('bk');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'bk', has_streaming => 1);
-$standby->append_conf('postgresql.conf', "max_standby_streaming_delay = -1\n");
-$standby->start;
+my $standby = ax_standby($primary, 'standby', "max_standby_streaming_delay = -1\n");
 $primary->wait_for_catchup($standby, 'replay');
 
 my $force = 'SET enable_seqscan = off; SET enable_bitmapscan = off;';

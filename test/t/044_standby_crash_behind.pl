@@ -18,11 +18,8 @@ $primary->safe_psql('postgres', q{
 	INSERT INTO w SELECT g, 'row' || g FROM generate_series(1, 100) g;
 	CREATE INDEX w_ax ON w USING alexidx (k);
 });
-$primary->backup('bk');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'bk', has_streaming => 1);
-$standby->append_conf('postgresql.conf', "alexidx.standby_wait = 2000\ncheckpoint_timeout = 1h\n");
-$standby->start;
+my $standby = ax_standby($primary, 'standby',
+	"alexidx.standby_wait = 2000\ncheckpoint_timeout = 1h\n");
 $primary->wait_for_catchup($standby, 'replay');
 
 # after the standby's last restartpoint: row 5 deleted, vacuumed, and its TID taken by a new row

@@ -13,13 +13,9 @@ use Test::More;
 use AlexidxRel;
 
 my $primary = ax_node('primary', init => { allows_streaming => 1 }, conf => "autovacuum = off\n");
-$primary->backup('bk');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'bk', has_streaming => 1);
 # no restartpoint, no background writes: the replayed pages stay in shared buffers only
-$standby->append_conf('postgresql.conf',
+my $standby = ax_standby($primary, 'standby',
 	"shared_buffers = 256MB\ncheckpoint_timeout = 1h\nbgwriter_lru_maxpages = 0\nalexidx.sweep_interval = 1\n");
-$standby->start;
 
 # an index made after the standby's last restartpoint, and enough dirty pages to keep the
 # promotion's spread checkpoint busy for a while

@@ -13,12 +13,8 @@ use Test::More;
 use AlexidxRel;
 
 my $primary = ax_node('primary', init => { allows_streaming => 1 }, conf => "autovacuum = off\n");
-$primary->backup('bk');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'bk', has_streaming => 1);
 # its worker follows none of the WAL below (tests only; no scan on the standby asks it to)
-$standby->append_conf('postgresql.conf', "alexidx.hold_sidecar_apply = on\n");
-$standby->start;
+my $standby = ax_standby($primary, 'standby', "alexidx.hold_sidecar_apply = on\n");
 
 $primary->safe_psql('postgres', q{
 	CREATE TABLE h (k bigint);

@@ -32,7 +32,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(ax_node ax_insert_clients ax_wait_clients ax_crash ax_wait_ready ax_keys
+our @EXPORT = qw(ax_node ax_standby ax_insert_clients ax_wait_clients ax_crash ax_wait_ready ax_keys
   ax_verify ax_summary ax_sidecar ax_live_builds ax_assert_no_orphans ax_bg ax_bg_finish ax_poll
   ax_sidecar_pid ax_settle ax_file_mode ax_sidecar_plant ax_wait_acked ax_create_gate
   ax_lose_speculative_race ax_parallel_settings);
@@ -63,6 +63,19 @@ sub ax_node
 	$node->safe_psql('postgres', 'CREATE EXTENSION alexidx') if $o{ext} // 1;
 	note('server: ' . $node->safe_psql('postgres', 'SELECT version()')) if $ENV{ALEXIDX_INSTALL_PATH};
 	return $node;
+}
+
+# A streaming standby of $primary, made from a new base backup, with the extra settings
+# $conf, started.
+sub ax_standby
+{
+	my ($primary, $name, $conf) = @_;
+	$primary->backup("${name}_backup");
+	my $standby = PostgreSQL::Test::Cluster->new($name);
+	$standby->init_from_backup($primary, "${name}_backup", has_streaming => 1);
+	$standby->append_conf('postgresql.conf', $conf) if $conf;
+	$standby->start;
+	return $standby;
 }
 
 # ---------- background clients ----------
