@@ -74,19 +74,8 @@ $node->safe_psql('postgres', q{
 sub second_row_takes_killed_tid
 {
 	my ($what, $table, $insert, $winner, $tid) = @_;
-	my $ctl = $node->background_psql('postgres');
-	$ctl->query_safe('SELECT pg_advisory_lock(1), pg_advisory_lock(2)');
-	my $ins = $node->background_psql('postgres');
-	$ins->query_safe('BEGIN');
-	$ins->query_until(qr/started/, "\\echo started\n$insert;\n");
-	ok($node->poll_query_until('postgres',
-		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 1 AND NOT granted"),
-		"$what: the first row waits between its heap insert and its conflict check");
-	$ctl->query_safe($winner);
-	$ctl->query_safe('SELECT pg_advisory_unlock(1)');
-	ok($node->poll_query_until('postgres',
-		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2 AND NOT granted"),
-		"$what: the first row lost its race and the command waits before its second row");
+	my ($ctl, $ins) = ax_lose_speculative_race($node, $insert, $winner, paused => 1,
+		what => "$what: the first row");
 	$ctl->query_safe("VACUUM (INDEX_CLEANUP ON) $table");
 	$ctl->query_safe('SELECT pg_advisory_unlock(2)');
 	my $took = $ins->query_safe("SELECT ctid = '$tid' FROM $table WHERE id = 12");

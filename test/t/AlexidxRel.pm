@@ -568,20 +568,32 @@ sub ax_create_gate
 # Runs $insert (an INSERT ... ON CONFLICT DO NOTHING of key 777 into a gated table) in an open
 # transaction, commits $winner (the conflicting row) while it waits at the gate, then lets it
 # go on and lose. Returns the sessions ($ctl, $ins); $ins's transaction is still open.
+# With paused => 1, $ctl also holds advisory lock 2, at which the insert's next row waits
+# (a pause_at function in $insert): it returns once the insert waits there.
 sub ax_lose_speculative_race
 {
-	my ($node, $insert, $winner) = @_;
+	my ($node, $insert, $winner, %o) = @_;
+	my $what = $o{what} // 'the speculative insertion';
 	my $ctl = $node->background_psql('postgres');
-	$ctl->query_safe('SELECT pg_advisory_lock(1)');
+	$ctl->query_safe($o{paused} ? 'SELECT pg_advisory_lock(1), pg_advisory_lock(2)' : 'SELECT pg_advisory_lock(1)');
 	my $ins = $node->background_psql('postgres');
 	$ins->query_safe('BEGIN');
 	$ins->query_until(qr/started/, "\\echo started\n$insert;\n");
 	ok($node->poll_query_until('postgres',
-		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
-		'the speculative insertion waits between its heap insert and its conflict check');
+		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 1 AND NOT granted"),
+		"$what waits between its heap insert and its conflict check");
 	$ctl->query_safe($winner);
 	$ctl->query_safe('SELECT pg_advisory_unlock(1)');
-	is($ins->query_safe('SELECT 1'), '1', 'the ON CONFLICT insert finished (DO NOTHING) in an open transaction');
+	if ($o{paused})
+	{
+		ok($node->poll_query_until('postgres',
+			"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2 AND NOT granted"),
+			"$what lost its race and the command waits before its next row");
+	}
+	else
+	{
+		is($ins->query_safe('SELECT 1'), '1', 'the ON CONFLICT insert finished (DO NOTHING) in an open transaction');
+	}
 	return ($ctl, $ins);
 }
 
