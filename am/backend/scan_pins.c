@@ -79,8 +79,8 @@ static int64 next_serial = 1;
 
 /*
  * A handle is serial * LOCAL_LIMIT + index in local[]: a handle whose pin was released (at
- * the end of the scan, of the transaction or of the subtransaction that began it) names a
- * record whose serial differs, and so is not held.
+ * the end of the scan, of its resource owner or of the transaction) names a record whose
+ * serial differs, or none, and so is not held.
  */
 #define LOCAL_LIMIT ((int64) 1 << 24)
 
