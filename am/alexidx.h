@@ -121,10 +121,17 @@ alexidx_tid_pack(ItemPointer tid, bool isnull)
 		ItemPointerGetOffsetNumberNoCheck(tid) | (isnull ? AX_NULL_FLAG : 0);
 }
 
+/* the heap block of a packed TID */
+static inline BlockNumber
+alexidx_tid_block(uint64 packed)
+{
+	return (BlockNumber) (packed >> 16);
+}
+
 static inline void
 alexidx_tid_unpack(uint64 packed, ItemPointer tid)
 {
-	ItemPointerSet(tid, (BlockNumber) (packed >> 16),
+	ItemPointerSet(tid, alexidx_tid_block(packed),
 				   (OffsetNumber) (packed & 0xffff & ~AX_NULL_FLAG));
 }
 

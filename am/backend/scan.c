@@ -183,6 +183,17 @@ reset_chunk(ScanOpaque *so)
 	reset_prefetch(so);
 }
 
+/* The scan holds no entries any more: VACUUM need not wait for it. */
+static void
+drop_pin(ScanOpaque *so)
+{
+	if (so->pin >= 0)
+	{
+		alexidx_pin_release(so->pin);
+		so->pin = -1;
+	}
+}
+
 /* Writes down the current position if the chunk holds it (see SavedPosition). */
 static inline void
 settle_position(ScanOpaque *so)
@@ -227,12 +238,7 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 	so->pf_last_blk = InvalidBlockNumber;
 	so->mark.pos = POS_UNSTARTED;
 	reset_chunk(so);
-	if (so->pin >= 0)
-	{
-		/* no entries are held any more */
-		alexidx_pin_release(so->pin);
-		so->pin = -1;
-	}
+	drop_pin(so);
 
 	/* read our own writes: entries still buffered in this backend become visible */
 	alexidx_flush_index(scan->indexRelation);
@@ -306,7 +312,6 @@ copy_segment(IndexScanDesc scan, int seg, const AxEntry *resume, bool backward,
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
 	AxIndexEntry *entry;
 	size_t		n;
-
 	bool		standby_pin = false;
 
 	if (needs_pin(scan))
@@ -503,13 +508,6 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
 	MemoryContextSwitchTo(old);
 }
 
-/* the heap block of a packed TID (alexidx_tid_unpack's) */
-static inline BlockNumber
-packed_block(uint64 packed)
-{
-	return (BlockNumber) (packed >> 16);
-}
-
 /*
  * Scans that visit the heap and keep its pages in shared buffers: the next rows' tuples are
  * brought into the CPU cache in two stages, the page's lines `prefetch` rows ahead and the
@@ -529,7 +527,7 @@ prefetch_ahead(IndexScanDesc scan)
 	 * the batch is taken for part of that run without looking at each row (in a heap out of
 	 * key order that is rare, and costs only the prefetch of the rows between).
 	 */
-	if (upto > so->pf_located && packed_block(so->chunk[upto - 1].tid) == so->pf_last_blk)
+	if (upto > so->pf_located && alexidx_tid_block(so->chunk[upto - 1].tid) == so->pf_last_blk)
 		so->pf_located = upto;
 	for (; so->pf_located < upto; so->pf_located++)
 	{
@@ -537,9 +535,9 @@ prefetch_ahead(IndexScanDesc scan)
 		ItemPointerData tid;
 		int			buf_id;
 
-		if (packed_block(packed) == so->pf_last_blk)
+		if (alexidx_tid_block(packed) == so->pf_last_blk)
 			continue;
-		so->pf_last_blk = packed_block(packed);
+		so->pf_last_blk = alexidx_tid_block(packed);
 		alexidx_tid_unpack(packed, &tid);
 		buf_id = alexidx_prefetch_locate(scan->heapRelation, &tid);
 		if (buf_id >= 0)
@@ -612,14 +610,10 @@ prepare_row(IndexScanDesc scan, bool backward)
 			so->cur.pos = backward ? POS_BEFORE_START : POS_AFTER_END;
 			reset_chunk(so);
 			/*
-			 * It holds no entry now: an Append of many partitions' index-only scans keeps only
-			 * the running one's pin. (A scroll cursor that turns back takes a new one.)
+			 * An Append of many partitions' index-only scans keeps only the running one's pin.
+			 * (A scroll cursor that turns back takes a new one.)
 			 */
-			if (so->pin >= 0)
-			{
-				alexidx_pin_release(so->pin);
-				so->pin = -1;
-			}
+			drop_pin(so);
 			return false;
 		}
 	}
@@ -712,8 +706,7 @@ alexidx_endscan(IndexScanDesc scan)
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
 
 	mark_killed_now(so);
-	if (so->pin >= 0)
-		alexidx_pin_release(so->pin);
+	drop_pin(so);
 	if (so->tuple_cxt)
 		MemoryContextDelete(so->tuple_cxt);
 	if (so->value_itup)

@@ -249,7 +249,6 @@ alexidx_pin_mark(int64 handle)
 	publish(my_pins(), pin, false);
 }
 
-
 void
 alexidx_pin_release(int64 handle)
 {
@@ -325,9 +324,9 @@ alexidx_cancel_scans_pinned_before(uint64 build_id, uint64 epoch, bool lock_wait
 
 			/*
 			 * What a snapshot conflict does: the query is canceled, a session idle in its
-			 * transaction is ended, and pg_stat_database_conflicts counts it.
+			 * transaction is ended, and pg_stat_database_conflicts counts it. (waitLock is
+			 * read without its lock: a hint, checked again each round.)
 			 */
-			/* (waitLock is read without its lock: a hint, checked again each round) */
 			if (pid != 0 && (!lock_waiters_only || proc->waitLock != NULL))
 				(void) SendProcSignal(pid, PROCSIG_RECOVERY_CONFLICT_SNAPSHOT, proc->backendId);
 		}

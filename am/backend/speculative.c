@@ -28,9 +28,9 @@
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_am_d.h"
-#include "access/tableam.h"
 #include "executor/executor.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"

@@ -28,12 +28,12 @@
 #include "access/transam.h"
 #include "access/xlog.h"
 #include "catalog/pg_tablespace_d.h"
-#include "storage/procarray.h"
 #include "common/controldata_utils.h"
-#include "miscadmin.h"
 #include "common/relpath.h"
+#include "miscadmin.h"
 #include "storage/bufpage.h"
 #include "storage/fd.h"
+#include "storage/procarray.h"
 
 #include "alexidx.h"
 
