@@ -125,6 +125,7 @@ alexidx_standby_replay_vacuum_done(uint64 build_id)
 	bool		streamed;
 	int			delay;
 	TimestampTz last_cancel = 0;
+	bool		logged = false;
 	uint64		epoch;
 
 	pg_atomic_write_u64(&alexidx_shared->standby_vacuum_done_lsn, GetXLogReplayRecPtr(NULL));
@@ -141,12 +142,15 @@ alexidx_standby_replay_vacuum_done(uint64 build_id)
 
 		if ((past_delay || past_deadlock_timeout) && TimestampDifferenceExceeds(last_cancel, now, 500))
 		{
-			if (past_delay && last_cancel == 0)
+			if (past_delay && !logged)
+			{
+				logged = true;
 				ereport(LOG,
 						(errmsg("alexidx: canceling index-only scans that hold entries a replayed VACUUM removed from build " UINT64_FORMAT,
 								build_id),
 						 errdetail("They held the replay up for longer than %s allows.",
 								   streamed ? "max_standby_streaming_delay" : "max_standby_archive_delay")));
+			}
 			alexidx_cancel_scans_pinned_before(build_id, epoch, !past_delay);
 			last_cancel = now;
 		}
