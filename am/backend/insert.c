@@ -15,6 +15,7 @@
 
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "commands/defrem.h"
@@ -717,6 +718,7 @@ object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, voi
 	{
 		if (is_alexidx_index(objectId))
 		{
+			ObjectAccessDrop *drop_arg = (ObjectAccessDrop *) arg;
 			Relation	index = relation_open(objectId, NoLock);
 			InsertBuffer *buf;
 			uint64		build_id;
@@ -724,7 +726,16 @@ object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, voi
 			buf = hash_search(buffers, &objectId, HASH_FIND, NULL);
 			if (buf)
 				settle_old_entries(index, buf, true);
-			if (alexidx_build_to_drop(index, &build_id))
+
+			/*
+			 * DROP INDEX CONCURRENTLY calls this in the first of its transactions, which only
+			 * marks the index invalid: sessions that began before go on inserting into it and
+			 * reading it while the drop waits for them, and a drop canceled later leaves it in
+			 * use. Its relation file goes with the last transaction, and the orphan sweep then
+			 * drops the build.
+			 */
+			if (!(drop_arg && (drop_arg->dropflags & PERFORM_DELETION_CONCURRENTLY)) &&
+				alexidx_build_to_drop(index, &build_id))
 				add_note(build_id, true);
 			relation_close(index, NoLock);
 		}
