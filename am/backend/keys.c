@@ -23,6 +23,7 @@
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "catalog/pg_type.h"
+#include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -253,6 +254,63 @@ datetime_domain(Oid typid, int64 *fmin, int64 *fmax, int64 *nobegin, int64 *noen
 	}
 }
 
+/*
+ * How far from a timestamptz instant (usecs) the local times (timestamp keys) lie that the
+ * session's time zone maps onto it: between the smallest and the largest UTC offset the zone
+ * takes near it, in microseconds (east positive). PostgreSQL maps a local time t to t minus an
+ * offset in effect within about a week of t (DetermineTimeZoneOffset looks at the day before
+ * t and the next transition), and accepts offsets of up to a week (SET TIME ZONE INTERVAL
+ * '+30:00' HOUR TO MINUTE, '<+150>-150'): so a local time whose instant falls within a week
+ * of usecs has one of the offsets in effect within 16 days of it.
+ */
+static void
+zone_offsets_near(int64 usecs, int64 *lo_off, int64 *hi_off)
+{
+	long		gmtoff;
+	long		mn = LONG_MAX,
+				mx = LONG_MIN;
+	pg_time_t	t,
+				end;
+	int			i;
+
+	/* UTC and other zones of one offset: the match is exact */
+	if (pg_get_timezone_offset(session_timezone, &gmtoff))
+	{
+		*lo_off = *hi_off = (int64) gmtoff * USECS_PER_SEC;
+		return;
+	}
+	t = usecs / USECS_PER_SEC + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY -
+		16 * SECS_PER_DAY;
+	end = t + 32 * SECS_PER_DAY;
+	for (i = 0; i < 256; i++)
+	{
+		long		before,
+					after;
+		int			before_dst,
+					after_dst;
+		pg_time_t	boundary;
+		int			res = pg_next_dst_boundary(&t, &before, &before_dst, &boundary, &after,
+											   &after_dst, session_timezone);
+
+		if (res < 0)
+			break;
+		mn = Min(mn, before);
+		mx = Max(mx, before);
+		if (res == 0 || boundary > end)
+		{
+			*lo_off = (int64) mn * USECS_PER_SEC;
+			*hi_off = (int64) mx * USECS_PER_SEC;
+			return;
+		}
+		mn = Min(mn, after);
+		mx = Max(mx, after);
+		t = boundary + 1;
+	}
+	/* the zone would not say: more than any offset PostgreSQL accepts, either way */
+	*lo_off = -8 * USECS_PER_DAY;
+	*hi_off = 8 * USECS_PER_DAY;
+}
+
 /* PostgreSQL's own cross-type comparison of a column value (key) with the argument. */
 static int
 datetime_cmp(Oid keytype, Oid argtype, int64 key, Datum arg)
@@ -364,12 +422,22 @@ apply_datetime_bound(Oid keytype, Oid argtype, int strategy, Datum arg, int64 *l
 	if (keytype == TIMESTAMPOID && argtype == TIMESTAMPTZOID && raw != DT_NOBEGIN && raw != DT_NOEND)
 	{
 		/*
-		 * A local time is within a day of its UTC instant in every time zone: the keys that
-		 * match lie within a day of the argument's own value, and the executor tests each row.
+		 * The keys that match lie between the argument plus the smallest and plus the largest
+		 * offset of the session's time zone near it (a local time is not monotonic in its
+		 * instant across a DST change): that window is read and the executor tests each row.
+		 * Near the ends of the range, where the conversion overflows, the side stays open.
 		 */
-		int64		below = raw - Min(USECS_PER_DAY, raw - PG_INT64_MIN);
-		int64		above = raw + Min(USECS_PER_DAY, PG_INT64_MAX - raw);
+		int64		lo_off,
+					hi_off,
+					below = fmin,
+					above = fmax;
 
+		if (raw > fmin + 16 * USECS_PER_DAY && raw < fmax - 16 * USECS_PER_DAY)
+		{
+			zone_offsets_near(raw, &lo_off, &hi_off);
+			below = raw + lo_off;
+			above = raw + hi_off;
+		}
 		*recheck = true;
 		if (strategy == BTLessStrategyNumber || strategy == BTLessEqualStrategyNumber ||
 			strategy == BTEqualStrategyNumber)

@@ -61,3 +61,44 @@ RESET enable_bitmapscan;
 SELECT count(*) FROM ref_dt WHERE tz < date '2026-03-08';
 RESET TimeZone;
 DROP TABLE dt, ref_dt, conds;
+
+-- Time zones far from UTC. A timestamp column compared with a timestamptz value matches rows
+-- as far from the value as the session's UTC offset, which PostgreSQL lets reach a week
+-- (SET TIME ZONE INTERVAL '+30:00' HOUR TO MINUTE is '<+30>-30'); rows on either side of
+-- 2000-01-01 (where the keys change sign), in zones east and west, with and without DST.
+CREATE TABLE tzf (ts timestamp);
+INSERT INTO tzf SELECT t FROM generate_series(timestamp '1999-12-18', timestamp '2000-01-14', interval '37 minutes') t;
+INSERT INTO tzf SELECT t FROM generate_series(timestamp '2026-02-20', timestamp '2026-03-20', interval '37 minutes') t;
+CREATE TABLE ref_tzf AS SELECT * FROM tzf;
+CREATE INDEX tzf_ax ON tzf USING alexidx (ts);
+CREATE TABLE tzconds AS
+SELECT format('ts %s timestamptz %L', op, arg) AS cond
+FROM (VALUES ('<'), ('<='), ('='), ('>='), ('>')) o(op),
+     (VALUES ('1999-12-31 00:00+00'), ('2000-01-01 00:00+00'), ('2000-01-03 05:00+00'),
+             ('2026-03-01 12:00+00'), ('2026-03-08 07:30+00')) a(arg);
+-- equalities that match a row in some zones: a row's local time minus each zone's offset
+INSERT INTO tzconds VALUES
+  ('ts = ANY (ARRAY(SELECT timestamptz ''2000-01-01 00:00+00'' + i * interval ''1 minute'' FROM generate_series(-20000, 20000, 37) i))');
+CREATE FUNCTION tz_check(zone text) RETURNS TABLE (checks bigint, without_alexidx bigint, wrong_rows bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('TimeZone', zone, true);
+  RETURN QUERY SELECT count(*), count(*) FILTER (WHERE NOT c.uses_alexidx), count(*) FILTER (WHERE NOT c.same_as_ref)
+    FROM tzconds, LATERAL ax_check('tzf', cond) c;
+END $$;
+SELECT zone, (tz_check(zone)).*
+FROM (VALUES ('UTC'), ('America/New_York'), ('Pacific/Kiritimati'), ('<+30>-30'), ('<-30>+30'),
+             ('<+150>-150'), ('<-150>+150'), ('XXX+100YYY'), ('XXX-100YYY')) z(zone);
+-- in UTC an equality reads only its own rows (no window of keys to recheck)
+SET TimeZone = 'UTC';
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SET enable_indexonlyscan = off;
+EXPLAIN (analyze, costs off, timing off, summary off)
+  SELECT * FROM tzf WHERE ts = timestamptz '2026-03-01 12:10+00';
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+RESET enable_indexonlyscan;
+RESET TimeZone;
+DROP TABLE tzf, ref_tzf, tzconds;
+DROP FUNCTION tz_check(text);
