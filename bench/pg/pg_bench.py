@@ -412,12 +412,13 @@ END $$;""")
 
     READ_ROUNDS = 3
 
-    def alternate_pgbench(self, runs, clients, warm, secs, tag):
+    def alternate_pgbench(self, runs, clients, warm, secs, tag, inst=None):
         """Runs each of `runs` ({name: (script, env)}) READ_ROUNDS times, in an order that
         turns around every round (ax bt, bt ax, ...), so that a slow spell of the shared
         machine or of the server falls on all of them alike. Each name gets one warm-up
-        first. Returns {name: (tps, latency ms)}, the medians over the rounds."""
-        inst = self.inst
+        first. Returns {name: (tps, latency ms)}, the medians over the rounds. On `inst`
+        (default: the bench server)."""
+        inst = inst or self.inst
         for name, (script, env) in runs.items():
             inst.pgbench(script, clients, warm, f"warm_{tag}_{name}", env=env)
         got = self.alternate(list(runs), lambda name, rnd: inst.pgbench(
@@ -694,6 +695,7 @@ CHECKPOINT;
 
             wait_applied(inst.flush_lsn())
             log(f"standby: started and caught up in {time.time() - t0:.2f}s")
+            self.standby_reads(ds, n, dist, sb)
             t0 = time.time()
             t_reindex = inst.timed("REINDEX INDEX ax_k")
             n = int(inst.psql("SELECT entries FROM alexidx_stats('ax_k')"))
@@ -723,6 +725,26 @@ CHECKPOINT;
         finally:
             sb.stop(mode="immediate", check=False)
             inst.run(["rm", "-rf", sb.dir])
+
+    def standby_reads(self, ds, n, dist, sb):
+        """Reads on the hot standby, where a scan first waits for the sidecar worker to have
+        applied what the standby replayed, and an index-only scan pins its entries against
+        the replay of a VACUUM: a 100-row range and an index-only count of 10,000 rows."""
+        env = {"PGOPTIONS": FORCE_INDEX}
+        warm, rsecs = (1, 3) if n <= 1_000_000 else (2, 5)
+        if self.args.duration:
+            rsecs = self.args.duration
+        # (pg_prewarm came with the base backup: the primary created it before the reads)
+        sb.psql("SELECT pg_prewarm('ax'), pg_prewarm('bt'), pg_prewarm('bt_k');")
+        for metric, script in (("standby_range100_latency", lambda t: self.range_sql(dist, t, 100, n)),
+                               ("standby_ios10000_latency",
+                                lambda t: self.range_sql(dist, t, 10_000, n, index_only=True))):
+            res = self.alternate_pgbench({t: (script(t), env) for t in ("ax", "bt")}, 1, warm, rsecs,
+                                         metric, inst=sb)
+            log(f"standby {metric}: alexidx {res['ax'][1]:.3f} ms, btree {res['bt'][1]:.3f} ms")
+            self.add(ds, metric, "ms", res["ax"][1], res["bt"][1], "lower",
+                     f"on the streaming standby, 1 client, median of {self.READ_ROUNDS} alternating "
+                     f"rounds (no writes on the primary meanwhile)")
 
     def record_plans(self, ds, n, dist):
         env = {"PGOPTIONS": FORCE_INDEX}
