@@ -31,6 +31,7 @@ int			alexidx_sweep_interval = 10;
 bool		alexidx_preloaded = false;
 bool		alexidx_hold_sidecar_apply = false;
 bool		alexidx_hold_arena_copy = false;
+int			alexidx_test_worker_exit = 0;
 bool		alexidx_am_sidecar_worker = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -128,6 +129,12 @@ _PG_init(void)
 							"The scan fails when the wait is over; it never returns a partial answer.",
 							&alexidx_standby_wait_ms, 30000, 1, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("alexidx.worker_start_timeout",
+							"Longest a request waits for a sidecar worker that is not running.",
+							"Changes to unlogged alexidx indexes, tree loads and alexidx_check then fail "
+							"instead of waiting for the worker to start.",
+							&alexidx_worker_start_timeout_ms, 60000, 1000, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("alexidx.hold_sidecar_apply",
 							 "For tests: the sidecar worker stops applying WAL in the background.",
 							 "The WAL stays the log of record and its replication slot keeps it; "
@@ -139,6 +146,11 @@ _PG_init(void)
 							 "Meanwhile the trees answer from the image of the last shutdown and changes wait.",
 							 &alexidx_hold_arena_copy, false, PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("alexidx.test_worker_exit",
+							"For tests: the sidecar worker exits once at this point, as if it failed there.",
+							"1: before it serves a part of a large unlogged write that is not the first; "
+							"2: after it wrote inserted entries, before it answers. 0 (off) arms it again.",
+							&alexidx_test_worker_exit, 0, 0, 2, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("alexidx.snapshots",
 							"Sidecar snapshots kept in pg_alexidx for base backups.",
 							"One is written at every checkpoint; base backups carry them.",

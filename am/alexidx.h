@@ -41,6 +41,7 @@ extern int	alexidx_insert_buffer;
 extern int	alexidx_sweep_interval;
 extern bool alexidx_preloaded;
 extern bool alexidx_hold_sidecar_apply;
+extern int	alexidx_test_worker_exit;
 extern bool alexidx_hold_arena_copy;
 extern bool alexidx_am_sidecar_worker;
 
@@ -252,9 +253,11 @@ alexidx_index_is_logged(Relation index)
 /* ---------- talking to the sidecar worker (sidecar_client.c) ---------- */
 /*
  * For a wait on the worker that began at since: an ERROR if the worker failed, or if it has
- * been starting for longer than a worker takes to start (since 0: no time limit).
+ * not been running for alexidx.worker_start_timeout (since 0: no time limit).
  */
 extern void alexidx_check_worker(TimestampTz since);
+extern int	alexidx_worker_start_timeout_ms;
+extern bool alexidx_sidecar_write_unsettled;
 /* Records a new build; *out gets its record (for the WAL). */
 extern uint64 alexidx_sidecar_new_build(Relation index, AxBuildRecord *out);
 /* Ingests "<prefix>.<i>.sst" for i < nfiles (none: just marks the build ready). */

@@ -343,10 +343,23 @@ AxStatus	ax_db_copy_build(AxDb *db, uint64_t from, const AxBuildRecord *to, AxEr
 size_t		ax_db_list_records(AxDb *db, AxBuildRecord *out, size_t max, AxError *err);
 
 /*
- * One unsynced RocksDB write for all parts: the request path of unlogged and temporary
- * indexes, which have no WAL (a crash empties them anyway).
+ * A request the write answers, noted in the same atomic batch as its entries: after a worker
+ * restart, the next worker can tell whether a write whose answer was lost reached the sidecar.
  */
-AxStatus	ax_db_write(AxDb *db, const AxWritePart *parts, size_t nparts, AxError *err);
+typedef struct AxWriteMark
+{
+	uint32_t	slot;			/* the request slot */
+	uint64_t	request;		/* the request's id in that slot */
+} AxWriteMark;
+
+/*
+ * One unsynced RocksDB write for all parts and marks: the request path of unlogged and
+ * temporary indexes, which have no WAL (a crash empties them anyway).
+ */
+AxStatus	ax_db_write(AxDb *db, const AxWritePart *parts, size_t nparts,
+						const AxWriteMark *marks, size_t nmarks, AxError *err);
+/* The request id last marked for slot (0: none). */
+AxStatus	ax_db_written_request(AxDb *db, uint32_t slot, uint64_t *request, AxError *err);
 /*
  * Applies WAL records' entries and records lsn (where WAL reading resumes) in the same atomic
  * write, unsynced: the sidecar then holds exactly the WAL up to lsn. Parts of builds that have

@@ -74,6 +74,8 @@ typedef struct BuildNote
 
 static HTAB *buffers = NULL;
 static bool flushing = false;	/* settling a buffer's speculative entries */
+/* a write of this transaction to the sidecar was left unsettled: it must not commit */
+static bool transaction_doomed = false;
 /* alexidx indexes that an ALTER touched in this transaction: they may have moved */
 static Oid *altered = NULL;
 static Size naltered = 0;
@@ -334,6 +336,22 @@ flush_buffer(Relation index, InsertBuffer *buf)
 			AxError		erase_err;
 			bool		erased;
 
+			if (alexidx_sidecar_write_unsettled)
+			{
+				/*
+				 * The worker took the write and is gone: the sidecar may have the entries. They
+				 * stay in the tree, where VACUUM finds them once their rows are dead, as it finds
+				 * them in a sidecar that the tree is loaded from again later. Their rows must
+				 * die: the transaction cannot commit (xact_callback), and the entries are not
+				 * flushed again, which would put them into the tree twice.
+				 */
+				transaction_doomed = true;
+				alexidx_sidecar_write_unsettled = false;
+				buf->n = 0;
+				buf->nsegs = 0;
+				buf->nspecs = 0;
+				PG_RE_THROW();
+			}
 			HOLD_INTERRUPTS();
 			entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
 			erased = ax_pair_erase_batch(entry->pair, buf->entries, nvalues, buf->n, NULL,
@@ -579,16 +597,25 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
+			if (transaction_doomed)
+				ereport(ERROR,
+						(errcode(ERRCODE_TRANSACTION_ROLLBACK),
+						 errmsg("the transaction cannot commit: the alexidx sidecar worker stopped while it wrote this transaction's entries of an unlogged index"),
+						 errhint("Roll the transaction back and run it again once the worker is back (see alexidx_status()).")));
 			alexidx_flush_all_buffers();
 			relocate_altered();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
+			transaction_doomed = false;
+			alexidx_sidecar_write_unsettled = false;
 			alexidx_release_all_pins();
 			discard_all();
 			settle_notes(true);
 			break;
 		case XACT_EVENT_PREPARE:
+			transaction_doomed = false;
+			alexidx_sidecar_write_unsettled = false;
 			/* the prepared transaction's fate is decided later; the sweep settles it */
 			alexidx_release_all_pins();
 			discard_all();
@@ -596,6 +623,8 @@ xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			transaction_doomed = false;
+			alexidx_sidecar_write_unsettled = false;
 			naltered = 0;
 			alexidx_release_all_pins();
 			discard_all();

@@ -33,35 +33,72 @@ my_slot(void)
 	return &alexidx_shared->slots[n];
 }
 
-/* How long a request waits for a sidecar worker that has not started at all. */
-#define WORKER_START_TIMEOUT_MS 60000
+/* alexidx.worker_start_timeout: how long a request waits for a sidecar worker that is not running */
+int			alexidx_worker_start_timeout_ms = 60000;
 
-void
-alexidx_check_worker(TimestampTz since)
+/*
+ * Set when a write to the sidecar was given up on after the worker had taken it: whether it
+ * reached the sidecar is not known (the next worker will know, but nobody waits for it). The
+ * caller leaves its entries in the tree and the transaction cannot commit (insert.c).
+ */
+bool		alexidx_sidecar_write_unsettled = false;
+
+/* The worker failed, or has not been running for alexidx.worker_start_timeout. */
+static bool
+worker_gone(TimestampTz since)
 {
 	uint32		state = pg_atomic_read_u32(&alexidx_shared->worker_state);
 
-	if (state == AXW_FAILED)
+	return state == AXW_FAILED ||
+		(state == AXW_STARTING && since != 0 &&
+		 TimestampDifferenceExceeds(since, GetCurrentTimestamp(), alexidx_worker_start_timeout_ms));
+}
+
+static void
+report_worker_gone(void)
+{
+	if (pg_atomic_read_u32(&alexidx_shared->worker_state) == AXW_FAILED)
 		ereport(ERROR,
 				(errcode(ERRCODE_IO_ERROR),
 				 errmsg("alexidx sidecar is unavailable: %s", alexidx_shared->worker_error),
 				 errhint("Check the server log; if the sidecar directory was lost, REINDEX the alexidx indexes.")));
-	if (state == AXW_STARTING && since != 0 &&
-		TimestampDifferenceExceeds(since, GetCurrentTimestamp(), WORKER_START_TIMEOUT_MS))
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("the alexidx sidecar worker is not running"),
-				 errhint("Check the server log; raise max_worker_processes if the worker could not be registered.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("the alexidx sidecar worker is not running"),
+			 errhint("Check the server log; raise max_worker_processes if the worker could not be registered.")));
 }
 
-/* A request abandoned by an earlier error may still be in the worker's hands. */
+void
+alexidx_check_worker(TimestampTz since)
+{
+	if (worker_gone(since))
+		report_worker_gone();
+}
+
+/* Takes back a request no worker has taken yet; false if one has. */
+static bool
+withdraw(AxRequestSlot *slot)
+{
+	uint32		expected = AXS_PENDING;
+
+	return pg_atomic_compare_exchange_u32(&slot->state, &expected, AXS_FREE);
+}
+
+/*
+ * A request abandoned by an earlier error may still be in a worker's hands (one that took it
+ * and died leaves it to the next). It is taken back if no worker has it yet.
+ */
 static void
 wait_until_idle(AxRequestSlot *slot)
 {
 	TimestampTz since = GetCurrentTimestamp();
 
-	while (pg_atomic_read_u32(&slot->state) == AXS_PENDING)
+	for (;;)
 	{
+		uint32		state = pg_atomic_read_u32(&slot->state);
+
+		if (state == AXS_FREE || state == AXS_DONE || (state == AXS_PENDING && withdraw(slot)))
+			break;
 		alexidx_check_worker(since);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
 						 PG_WAIT_EXTENSION);
@@ -82,20 +119,25 @@ begin_request(AxRequestType type, uint64 build_id)
 	slot->latch = MyLatch;
 	slot->nentries = 0;
 	slot->flags = 0;
+	slot->staged_before = 0;
 	slot->dsm = DSM_HANDLE_INVALID;
 	slot->status = AX_OK;
 	slot->message[0] = '\0';
 	slot->result = 0;
+	/* unique across server starts too: the sidecar keeps the marks of written requests */
+	slot->request = Max(slot->request + 1, (uint64) GetCurrentTimestamp());
 	return slot;
 }
 
 /*
  * Hands the slot to the worker and sleeps until it answers.
  *
- * Writes and deletes wait with interrupts held: a cancel must not leave the caller unsure
- * whether the sidecar took the entries, or the tree and the sidecar would disagree. Such a
- * wait is short (one group commit); it still ends with an error if the worker fails or stops.
- * The cancel is served at the caller's next CHECK_FOR_INTERRUPTS, after it has settled the tree.
+ * Writes, stages and deletes wait with interrupts held once the worker has taken them: a
+ * cancel must not leave the caller unsure whether the sidecar took the entries, or the tree
+ * and the sidecar would disagree. Such a wait is short (one group commit). Before the worker
+ * takes the request, a cancel, or a worker that is gone, takes it back and ends the wait with
+ * an error. A worker gone after it took a write leaves its outcome unknown:
+ * alexidx_sidecar_write_unsettled.
  */
 static void
 submit_and_wait(AxRequestSlot *slot)
@@ -113,7 +155,29 @@ submit_and_wait(AxRequestSlot *slot)
 
 	while (pg_atomic_read_u32(&slot->state) != AXS_DONE)
 	{
-		alexidx_check_worker(since);
+		if (worker_gone(since))
+		{
+			bool		taken_back = withdraw(slot);
+
+			if (!taken_back && pg_atomic_read_u32(&slot->state) == AXS_DONE)
+				continue;		/* answered after all */
+			if (!taken_back && slot->type == AXR_WRITE)
+				alexidx_sidecar_write_unsettled = true;
+			if (hold)
+				RESUME_INTERRUPTS();
+			report_worker_gone();
+		}
+		/* only our own hold keeps the interrupt back: take the request back and serve it */
+		if (hold && InterruptPending && InterruptHoldoffCount == 1 && CritSectionCount == 0 &&
+			withdraw(slot))
+		{
+			RESUME_INTERRUPTS();
+			CHECK_FOR_INTERRUPTS();
+			HOLD_INTERRUPTS();
+			/* the interrupt raised nothing: hand the request over again */
+			pg_write_barrier();
+			pg_atomic_write_u32(&slot->state, AXS_PENDING);
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -194,7 +258,7 @@ alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *prefix, int 
 /* One request of at most AX_REQUEST_MAX_ENTRIES entries; an ERROR if it failed. */
 static void
 send_entries(Relation index, AxRequestType type, uint64 build_id, const AxEntry *entries,
-			 Size n, uint32 flags)
+			 Size n, uint32 flags, Size staged_before)
 {
 	AxRequestSlot *slot = begin_request(type, build_id);
 	dsm_segment *seg = NULL;
@@ -202,6 +266,7 @@ send_entries(Relation index, AxRequestType type, uint64 build_id, const AxEntry 
 	Assert(n <= AX_REQUEST_MAX_ENTRIES);
 	slot->nentries = (uint32) n;
 	slot->flags = flags;
+	slot->staged_before = staged_before;
 	if (alexidx_type_wide(alexidx_index_key_type(index)))
 		slot->flags |= AXF_WIDE;
 	if (n <= AX_INLINE_ENTRIES)
@@ -235,13 +300,14 @@ alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries, S
 		/* removing entries twice is harmless: a failure part way is retried by VACUUM */
 		for (off = 0; off < n; off += AX_DELETE_CHUNK_ENTRIES)
 			send_entries(index, AXR_DELETE, build_id, entries + off,
-						 Min(n - off, AX_DELETE_CHUNK_ENTRIES), 0);
+						 Min(n - off, AX_DELETE_CHUNK_ENTRIES), 0, 0);
 		return;
 	}
+	/* each part says how many came before it: a worker that restarted in between lacks them */
 	for (off = 0; n - off > AX_REQUEST_MAX_ENTRIES; off += AX_REQUEST_MAX_ENTRIES)
 		send_entries(index, AXR_STAGE, build_id, entries + off, AX_REQUEST_MAX_ENTRIES,
-					 off == 0 ? AXF_FIRST_CHUNK : 0);
-	send_entries(index, AXR_WRITE, build_id, entries + off, n - off, off > 0 ? AXF_STAGED : 0);
+					 off == 0 ? AXF_FIRST_CHUNK : 0, off);
+	send_entries(index, AXR_WRITE, build_id, entries + off, n - off, off > 0 ? AXF_STAGED : 0, off);
 }
 
 /* The sidecar has no build for the index: the one way back is to build it again. */

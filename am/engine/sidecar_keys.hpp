@@ -16,7 +16,7 @@
 // Build id 0 is reserved for bookkeeping, kept in the "meta" column family (worker_sidecar_db.cpp):
 // 'R' + build id -> AxBuildRecord, 'C' -> the last
 // build id handed out, 'I' -> the worker incarnation, 'S' -> the clean-shutdown marker,
-// 'L' -> the WAL position up to which the sidecar holds PostgreSQL's WAL and 'T' -> the
+// 'Q' + request slot -> the last request written for that slot (mark_key), 'L' -> the WAL position up to which the sidecar holds PostgreSQL's WAL and 'T' -> the
 // timeline it was applied on (both written in the same batch as the entries they cover).
 #pragma once
 
@@ -94,6 +94,13 @@ inline std::string build_prefix(uint64_t build) {
 inline std::string meta_key(char kind) {
   std::string s(8, '\0');
   s.push_back(kind);
+  return s;
+}
+
+// 'Q' + request slot (4, BE) -> the id of the last request whose write the slot's answer covered
+inline std::string mark_key(uint32_t slot) {
+  std::string s = meta_key('Q');
+  for (int i = 3; i >= 0; i--) s.push_back(static_cast<char>((slot >> (8 * i)) & 0xff));
   return s;
 }
 

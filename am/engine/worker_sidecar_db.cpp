@@ -394,12 +394,31 @@ static bool parts_add(const AxWritePart* parts, std::size_t nparts) {
 
 // Unsynced: the parts are the entries of unlogged and temporary indexes, which a crash empties
 // anyway; RocksDB's log reaches the OS at once, so a clean stop or a worker exit keeps them.
-extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t nparts, AxError* err) {
+extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t nparts, const AxWriteMark* marks,
+                                std::size_t nmarks, AxError* err) {
   SignalBlock signals;
   return guarded_write(h, err, parts_add(parts, nparts) ? kReserveForAdds : kReserveForRemovals, [&] {
     rocksdb::WriteBatch batch;
     batch_parts(batch, parts, nparts);
+    for (std::size_t i = 0; i < nmarks; i++) {
+      char buf[8];
+      put_be64(buf, marks[i].request);
+      check(batch.Put(h->meta, mark_key(marks[i].slot), rocksdb::Slice(buf, 8)), "could not batch a request mark");
+    }
     check(h->db->Write(rocksdb::WriteOptions(), &batch), "sidecar write failed");
+  });
+}
+
+extern "C" AxStatus ax_db_written_request(AxDb* h, uint32_t slot, uint64_t* request, AxError* err) {
+  SignalBlock signals;
+  *request = 0;
+  return ax_guard(err, [&] {
+    std::string v;
+    rocksdb::Status s = h->db->Get(rocksdb::ReadOptions(), h->meta, mark_key(slot), &v);
+    if (s.IsNotFound()) return;
+    check(s, "could not read a request mark");
+    if (v.size() != 8) throw Failure(AX_CORRUPT, "a request mark has a bad size");
+    *request = get_be64(v.data());
   });
 }
 

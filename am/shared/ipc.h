@@ -44,10 +44,19 @@ typedef enum AxRequestType
 #define AXF_STAGED 0x2			/* AXR_WRITE: the slot's staged entries come first */
 #define AXF_WIDE 0x4			/* AXR_WRITE, AXR_DELETE: the build's keys are two words */
 
+/*
+ * FREE -> PENDING (the backend) -> TAKEN (the worker, by compare-and-swap) -> DONE (the
+ * worker's answer) -> FREE (the backend). A backend that gives up on a request still PENDING
+ * takes it back (PENDING -> FREE, by compare-and-swap): no worker ever serves it. A TAKEN
+ * request whose worker died is PENDING again for the next worker (it serves it anew, or, for
+ * a write whose staged part died with the old worker, asks the sidecar's marks whether it
+ * was written).
+ */
 typedef enum AxSlotState
 {
 	AXS_FREE = 0,
 	AXS_PENDING,
+	AXS_TAKEN,
 	AXS_DONE
 } AxSlotState;
 
@@ -61,6 +70,8 @@ typedef struct AxRequestSlot
 	char		path[MAXPGPATH];	/* AXR_INGEST */
 	uint32		nentries;
 	uint32		flags;			/* AXF_* */
+	uint64		request;		/* the request's id: grows with each request of the slot */
+	uint64		staged_before;	/* AXR_STAGE, AXR_WRITE with AXF_STAGED: entries staged before it */
 	dsm_handle	dsm;			/* entries live here when nentries > AX_INLINE_ENTRIES */
 	/* the answer */
 	int			status;			/* AxStatus */
@@ -81,6 +92,7 @@ typedef struct AxShared
 	LWLock	   *registry_lock;	/* guards the registry hash */
 	int			index_tranche;	/* tranche of the per-index locks */
 	pg_atomic_uint32 worker_state;
+	pg_atomic_uint32 test_exit_fired;	/* alexidx.test_worker_exit fired since it was last 0 */
 	/* ambulkdelete calls that finished, in any index: see speculative.c */
 	pg_atomic_uint64 bulkdeletes_finished;
 	Latch	   *worker_latch;

@@ -77,6 +77,7 @@ alexidx_shmem_startup(void)
 		pg_atomic_init_u64(&alexidx_shared->durable_lsn, 0);
 		pg_atomic_init_u64(&alexidx_shared->snapshot_lsn, 0);
 		pg_atomic_init_u32(&alexidx_shared->worker_owns_trees, 0);
+		pg_atomic_init_u32(&alexidx_shared->test_exit_fired, 0);
 		SpinLockInit(&alexidx_shared->notice_mutex);
 		alexidx_shared->nslots = slot_count();
 		for (i = 0; i < alexidx_shared->nslots; i++)
@@ -85,6 +86,7 @@ alexidx_shmem_startup(void)
 
 			pg_atomic_init_u32(&slot->state, AXS_FREE);
 			slot->latch = NULL;
+			slot->request = 0;
 		}
 
 		/* a new shared memory: no backend runs, so no build is writing SST files */

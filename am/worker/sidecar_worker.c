@@ -71,6 +71,11 @@ typedef struct Staged
 	Size		cap;
 } Staged;
 static Staged *staged = NULL;
+static Staged *staged_for(AxRequestSlot *slot);
+
+/* alexidx.test_worker_exit (tests): where the worker exits once, as if it failed there */
+#define TEST_EXIT_BEFORE_STAGE 1	/* before it serves a staged part that is not the first */
+#define TEST_EXIT_AFTER_WRITE 2		/* after a group write of inserted entries, before answering */
 
 static uint64 compact_queue[COMPACT_QUEUE];
 static int	ncompact = 0;
@@ -424,6 +429,69 @@ request_entries(AxRequestSlot *slot, dsm_segment **seg)
 	return *seg ? dsm_segment_address(*seg) : NULL;
 }
 
+static void
+test_exit_point(int point)
+{
+	if (alexidx_test_worker_exit != point ||
+		pg_atomic_exchange_u32(&alexidx_shared->test_exit_fired, 1) != 0)
+		return;
+	ereport(LOG, (errmsg("alexidx sidecar: exiting at test exit point %d (alexidx.test_worker_exit)", point)));
+	proc_exit(1);
+}
+
+/*
+ * Takes a pending request (see AxSlotState); false if its backend took it back first. From
+ * here the backend waits for the answer: a worker that stops before it answers leaves the
+ * request to the next one (take_back_orphans).
+ */
+static bool
+take(AxRequestSlot *slot)
+{
+	uint32		expected = AXS_PENDING;
+
+	return pg_atomic_compare_exchange_u32(&slot->state, &expected, AXS_TAKEN);
+}
+
+/*
+ * At the start: requests a worker before this one took and did not answer are pending again,
+ * to be served as if new (writes and deletes are idempotent; a staged write's lost part is
+ * settled by settle_lost_stage).
+ */
+static void
+take_back_orphans(void)
+{
+	int			i;
+
+	for (i = 0; i < alexidx_shared->nslots; i++)
+	{
+		AxRequestSlot *slot = &alexidx_shared->slots[i];
+		uint32		expected = AXS_TAKEN;
+
+		if (pg_atomic_compare_exchange_u32(&slot->state, &expected, AXS_PENDING))
+			ereport(LOG, (errmsg("alexidx sidecar: serving again a request that a stopped worker had taken")));
+	}
+}
+
+/*
+ * A write whose staged part this worker does not have: the worker that staged it stopped. If
+ * that worker wrote it before it stopped, its mark is in the sidecar and the write is done;
+ * otherwise nothing of it was written, and the backend takes its entries back.
+ */
+static void
+settle_lost_stage(AxRequestSlot *slot)
+{
+	AxError		err = {0};
+	uint64		written;
+
+	staged_for(slot)->n = 0;
+	if (ax_db_written_request(sidecar, (uint32) (slot - alexidx_shared->slots), &written, &err) != AX_OK)
+		finish_err(slot, &err);
+	else if (written == slot->request)
+		finish(slot, AX_OK, NULL);
+	else
+		finish(slot, AX_ERROR, "the sidecar worker restarted during a large write; nothing of it was written");
+}
+
 static Staged *
 staged_for(AxRequestSlot *slot)
 {
@@ -444,8 +512,19 @@ stage_entries(AxRequestSlot *slot)
 		finish(slot, AX_ERROR, "request abandoned");
 		return;
 	}
-	if ((slot->flags & AXF_FIRST_CHUNK) || st->build_id != slot->build_id)
+	if (!(slot->flags & AXF_FIRST_CHUNK))
+		test_exit_point(TEST_EXIT_BEFORE_STAGE);
+	if (slot->flags & AXF_FIRST_CHUNK)
 		st->n = 0;
+	else if (st->build_id != slot->build_id || st->n != slot->staged_before)
+	{
+		/* the parts before this one went with a worker that stopped: the write is lost whole */
+		st->n = 0;
+		if (seg)
+			dsm_detach(seg);
+		finish(slot, AX_ERROR, "the sidecar worker restarted during a large write; nothing of it was written");
+		return;
+	}
 	st->build_id = slot->build_id;
 	st->entries = alexidx_grow(st->entries, &st->cap, st->n + slot->nentries, sizeof(AxEntry), 0,
 							   TopMemoryContext);
@@ -677,8 +756,11 @@ serve_requests(void)
 	AxWritePart *parts = palloc(sizeof(AxWritePart) * nslots * 2);
 	AxRequestSlot **owners = palloc(sizeof(AxRequestSlot *) * nslots);
 	dsm_segment **segs = palloc0(sizeof(dsm_segment *) * nslots);
+	/* staged writes note their request in the same batch (settle_lost_stage reads it back) */
+	AxWriteMark *marks = palloc(sizeof(AxWriteMark) * nslots);
 	int			nparts = 0;
 	int			nowners = 0;
+	int			nmarks = 0;
 	int			i;
 
 	for (i = 0; i < nslots; i++)
@@ -690,15 +772,19 @@ serve_requests(void)
 		pg_read_barrier();
 		if (slot->type != AXR_WRITE && slot->type != AXR_DELETE)
 			continue;
+		if (!take(slot))
+			continue;
 		if (slot->flags & AXF_STAGED)
 		{
 			Staged	   *st = staged_for(slot);
 
-			if (st->n == 0 || st->build_id != slot->build_id)
+			if (st->n == 0 || st->build_id != slot->build_id || st->n != slot->staged_before)
 			{
-				finish(slot, AX_ERROR, "the first part of a large write is missing");
+				settle_lost_stage(slot);
 				continue;
 			}
+			marks[nmarks].slot = (uint32) i;
+			marks[nmarks++].request = slot->request;
 			parts[nparts].build_id = slot->build_id;
 			parts[nparts].is_delete = false;
 			parts[nparts].wide = (slot->flags & AXF_WIDE) != 0;
@@ -714,7 +800,10 @@ serve_requests(void)
 		{
 			/* the requester gave up (its transaction failed) */
 			if (slot->flags & AXF_STAGED)
+			{
 				nparts--;
+				nmarks--;
+			}
 			finish(slot, AX_ERROR, "request abandoned");
 			continue;
 		}
@@ -729,7 +818,10 @@ serve_requests(void)
 	{
 		AxError		err = {0};
 
-		ax_db_write(sidecar, parts, nparts, &err);
+		ax_db_write(sidecar, parts, nparts, marks, nmarks, &err);
+		for (i = 0; i < nowners; i++)
+			if (owners[i]->type == AXR_WRITE)
+				test_exit_point(TEST_EXIT_AFTER_WRITE);
 		for (i = 0; i < nowners; i++)
 		{
 			if (segs[i])
@@ -760,12 +852,14 @@ serve_requests(void)
 		pg_read_barrier();
 		if (slot->type == AXR_WRITE || slot->type == AXR_DELETE)
 			continue;			/* arrived after the group write: next round */
-		serve_one(slot);
+		if (take(slot))
+			serve_one(slot);
 	}
 
 	pfree(parts);
 	pfree(owners);
 	pfree(segs);
+	pfree(marks);
 }
 
 static void
@@ -1131,6 +1225,7 @@ alexidx_worker_main(Datum arg)
 
 	sidecar_is_live = open_sidecar();
 	clean = start_incarnation();
+	take_back_orphans();
 	alexidx_shared->worker_latch = MyLatch;
 	catch_up_at_start();
 	/*
@@ -1190,6 +1285,9 @@ alexidx_worker_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		/* turning the test exit point off arms it again */
+		if (alexidx_test_worker_exit == 0)
+			pg_atomic_write_u32(&alexidx_shared->test_exit_fired, 0);
 	}
 
 	/*

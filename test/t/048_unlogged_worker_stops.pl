@@ -1,0 +1,148 @@
+# Unlogged indexes have no WAL: a backend's flush goes to the sidecar worker as a request, and
+# the backend's tree and the sidecar must agree on every outcome, also when the worker stops in
+# the middle. A sidecar entry the tree lacks comes back when the tree is loaded from the
+# sidecar again (here: every clean restart, alexidx.keep_trees = off), pointing at a TID that
+# VACUUM may have given to another row since; a tree entry the sidecar lacks loses its row.
+# alexidx.test_worker_exit makes the worker exit at a chosen point, once.
+#  1. a large flush (staged in parts) whose worker stops between two parts: the new worker
+#     lacks the first part, so the flush fails whole (before: it wrote the rest and answered
+#     OK, and the first part's rows were lost at the next load)
+#  2. the worker stops after it wrote a large flush, before it answered: the new worker finds
+#     the write's mark in the sidecar and answers OK (before: "the first part of a large write
+#     is missing", the backend took the entries out of its tree and the sidecar kept them)
+#  3. a request the backend gave up on before any worker took it (the worker was not running
+#     for alexidx.worker_start_timeout) is never served (before: the next worker wrote it)
+#  4. the worker took a write and stopped, and no worker came back in time: the outcome is
+#     unknown; the entries stay in the tree and the transaction cannot commit
+# After each: the index equals a seq scan, alexidx_check passes, and so do both after VACUUM,
+# new rows on the freed TIDs and a restart that loads the tree from the sidecar.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+use AlexidxRel;
+
+my $node = ax_node('unlogged_stops', memory => '256MB',
+	conf => "autovacuum = off\nalexidx.keep_trees = off\nalexidx.worker_start_timeout = '2s'\n");
+my $force = 'SET enable_seqscan = off; SET enable_bitmapscan = off;';
+
+$node->safe_psql('postgres', q{
+	CREATE UNLOGGED TABLE u (k bigint, v int);
+	INSERT INTO u SELECT g, g FROM generate_series(1, 1000) g;
+	CREATE INDEX u_k ON u USING alexidx (k);
+});
+
+sub set_exit_point
+{
+	my ($point) = @_;
+	$node->safe_psql('postgres', "ALTER SYSTEM SET alexidx.test_worker_exit = $point; SELECT pg_reload_conf()");
+	# the worker reads it at its next round (every 50 ms)
+	usleep(300_000);
+}
+
+sub wait_worker_running
+{
+	ok(ax_poll(30, 0.1, sub {
+		$node->safe_psql('postgres', 'SELECT worker_state FROM alexidx_status()') eq 'running' }),
+		"$_[0]: the worker runs again");
+}
+
+# The index against a seq scan (count and sum of keys), and alexidx_check.
+sub check_index
+{
+	my ($label) = @_;
+	my $q = 'SELECT count(*) || \' \' || coalesce(sum(k), 0) FROM u WHERE k >= 0';
+	my $seq = $node->safe_psql('postgres', "SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off; $q");
+	my $idx = $node->safe_psql('postgres', "$force SET enable_indexonlyscan = off; $q");
+	is($idx, $seq, "$label: the index finds what a seq scan does ($seq)");
+	my ($rc, $out, $err) = $node->psql('postgres', "SELECT alexidx_check('u_k')");
+	is($err, '', "$label: alexidx_check passes");
+}
+
+# VACUUM frees the dead rows' TIDs, new rows take them with new keys, and a clean restart
+# loads the tree from the sidecar: a stale sidecar entry would now return a new row.
+sub reuse_and_reload
+{
+	my ($label, $base) = @_;
+	$node->safe_psql('postgres', 'VACUUM u');
+	$node->safe_psql('postgres', "INSERT INTO u SELECT $base + g, 0 FROM generate_series(1, 300000) g");
+	$node->restart;
+	wait_worker_running("$label, restart");
+	check_index("$label, after VACUUM, TID reuse and a restart");
+}
+
+# ---- 1. the worker stops between the parts of a large flush ----
+set_exit_point(1);
+my ($rc, $out, $err) = $node->psql('postgres',
+	"SET alexidx.insert_buffer = 1000000; INSERT INTO u SELECT g, g FROM generate_series(100001, 300000) g");
+like($err, qr/restarted during a large write/, '1: the flush fails whole');
+wait_worker_running('1');
+set_exit_point(0);
+is($node->safe_psql('postgres', 'SELECT count(*) FROM u WHERE k > 100000'), '0', '1: none of its rows committed');
+check_index('1');
+reuse_and_reload('1', 10_000_000);
+
+# ---- 2. the worker stops after it wrote a large flush, before it answered ----
+set_exit_point(2);
+($rc, $out, $err) = $node->psql('postgres',
+	"SET alexidx.insert_buffer = 1000000; INSERT INTO u SELECT g, g FROM generate_series(400001, 600000) g");
+is($err, '', '2: the flush that the stopped worker wrote commits');
+wait_worker_running('2');
+set_exit_point(0);
+is($node->safe_psql('postgres', 'SELECT count(*) FROM u WHERE k BETWEEN 400001 AND 600000'), '200000',
+	'2: all its rows committed');
+check_index('2');
+reuse_and_reload('2', 20_000_000);
+
+# ---- 3. a request given up before any worker took it ----
+# The postmaster is stopped, so the worker, once terminated, is not started again; the
+# backend's commit waits alexidx.worker_start_timeout (2 s) and fails.
+# (A session opened before: a stopped postmaster takes no new connection.)
+my $pm = $node->{_pid};
+my $pid = ax_sidecar_pid($node);
+my $s = $node->background_psql('postgres', on_error_stop => 0);
+kill 'STOP', $pm;
+kill 'TERM', $pid;
+ok(ax_poll(10, 0.1, sub { !-d "/proc/$pid" || `cat /proc/$pid/stat` =~ /^\d+ \(.*\) Z/ }), '3: the worker exited');
+$s->query('INSERT INTO u SELECT g, g FROM generate_series(700001, 700100) g');
+kill 'CONT', $pm;
+like($s->{stderr}, qr/sidecar worker is not running/, '3: the commit fails after the timeout');
+$s->quit;
+wait_worker_running('3');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM u WHERE k BETWEEN 700001 AND 700100'), '0',
+	'3: none of its rows committed');
+check_index('3');
+reuse_and_reload('3', 30_000_000);
+
+# ---- 4. the worker took a write and stopped, and none came back in time ----
+# The flush runs before the scan, inside a savepoint; rows inserted before the savepoint are in
+# it too. The postmaster is stopped, so the worker that exits after its write stays gone.
+set_exit_point(2);
+$pm = $node->{_pid};
+$s = $node->background_psql('postgres', on_error_stop => 0);
+$s->query_safe('BEGIN');
+$s->query_safe('INSERT INTO u SELECT g, g FROM generate_series(800001, 800050) g');
+$s->query_safe('SAVEPOINT a');
+$s->query_safe('INSERT INTO u SELECT g, g FROM generate_series(800051, 800100) g');
+kill 'STOP', $pm;
+$s->query("$force SELECT count(*) FROM u WHERE k > 800000");
+like($s->{stderr}, qr/sidecar worker is not running/, '4: the flush fails once the worker is gone');
+$s->{stderr} = '';
+$s->query('ROLLBACK TO a');
+$s->query('COMMIT');
+like($s->{stderr}, qr/the transaction cannot commit/, '4: the transaction cannot commit');
+$s->quit;
+kill 'CONT', $pm;
+wait_worker_running('4');
+set_exit_point(0);
+is($node->safe_psql('postgres', 'SELECT count(*) FROM u WHERE k > 800000 AND k < 900000'), '0',
+	'4: none of its rows committed');
+check_index('4');
+reuse_and_reload('4', 40_000_000);
+
+$node->stop;
+done_testing();
