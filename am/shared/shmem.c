@@ -116,9 +116,16 @@ alexidx_report_arena_full(Relation index, Size wanted)
 	Size		free_bytes;
 	int			suggest_mb = alexidx_memory_mb + Max(alexidx_memory_mb / 2,
 													 (int) (wanted / (1024 * 1024)) + 64);
+	const char *need = "";
 
 	alexidx_arena_follow();
 	free_bytes = ax_arena_free_bytes(alexidx_shared->arena);
+	/* what the change needs, not what is missing: trees grow in large pieces */
+	if (wanted > free_bytes)
+		need = psprintf("; the change needs about %zu MB", wanted / (1024 * 1024) + 1);
+	else if (wanted > 0)
+		need = psprintf(", but not in pieces as large as the change needs (about %zu MB)",
+						wanted / (1024 * 1024) + 1);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -126,8 +133,7 @@ alexidx_report_arena_full(Relation index, Size wanted)
 					index ? " while changing index " : "",
 					index ? RelationGetRelationName(index) : ""),
 			 errdetail("alexidx.memory is %d MB and %zu kB are free%s.",
-					   alexidx_memory_mb, free_bytes / 1024,
-					   wanted ? psprintf("; about %zu MB more are needed", wanted / (1024 * 1024) + 1) : ""),
+					   alexidx_memory_mb, free_bytes / 1024, need),
 			 errhint("Raise alexidx.memory to about %d MB in postgresql.conf and restart the server.",
 					 suggest_mb)));
 }

@@ -30,6 +30,10 @@ for my $i (0 .. 39)    # at most 40 x 100k rows
 }
 like($full_err, qr/alexidx shared memory is full/, "a full arena is a clear ERROR (after $chunks chunks of 100k rows)");
 like($full_err, qr/HINT:.*Raise alexidx\.memory/, 'the error says to raise alexidx.memory');
+# what the change needs, not "more are needed" (which read as a shortfall and could be smaller
+# than what was free, when the free memory is in small pieces)
+like($full_err, qr/DETAIL:  alexidx\.memory is 16 MB and \d+ kB are free(; the change needs about \d+ MB|, but not in pieces as large as the change needs \(about \d+ MB\))\./,
+	'the detail says what is free and what the change needs');
 diag("arena full: " . join(' | ', grep { /ERROR|DETAIL|HINT/ } split /\n/, $full_err));
 my $committed = $chunks * 100000;
 # the other index keeps working; small writes may or may not fit, reads must
