@@ -167,9 +167,13 @@ submit_and_wait(AxRequestSlot *slot)
 				RESUME_INTERRUPTS();
 			report_worker_gone();
 		}
-		/* only our own hold keeps the interrupt back: take the request back and serve it */
-		if (hold && InterruptPending && InterruptHoldoffCount == 1 && CritSectionCount == 0 &&
-			withdraw(slot))
+		/*
+		 * A cancel that only our own hold keeps back: take the request back and serve the
+		 * cancel (an ERROR, whose cleanup takes the entries out of the tree again). A
+		 * termination waits for the answer: its exit would skip that cleanup.
+		 */
+		if (hold && QueryCancelPending && !ProcDiePending && InterruptHoldoffCount == 1 &&
+			QueryCancelHoldoffCount == 0 && CritSectionCount == 0 && withdraw(slot))
 		{
 			RESUME_INTERRUPTS();
 			CHECK_FOR_INTERRUPTS();
@@ -177,6 +181,8 @@ submit_and_wait(AxRequestSlot *slot)
 			/* the interrupt raised nothing: hand the request over again */
 			pg_write_barrier();
 			pg_atomic_write_u32(&slot->state, AXS_PENDING);
+			if (alexidx_shared->worker_latch)
+				SetLatch(alexidx_shared->worker_latch);
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
 						 PG_WAIT_EXTENSION);

@@ -449,7 +449,18 @@ take(AxRequestSlot *slot)
 {
 	uint32		expected = AXS_PENDING;
 
+	/*
+	 * The request is read only once taken (the exchange is a full barrier): a backend may take
+	 * a pending request back and fill the slot anew at any moment before.
+	 */
 	return pg_atomic_compare_exchange_u32(&slot->state, &expected, AXS_TAKEN);
+}
+
+/* A taken request this pass does not serve: pending again, for the next pass. */
+static void
+put_back(AxRequestSlot *slot)
+{
+	pg_atomic_write_u32(&slot->state, AXS_PENDING);
 }
 
 /*
@@ -767,13 +778,13 @@ serve_requests(void)
 	{
 		AxRequestSlot *slot = &alexidx_shared->slots[i];
 
-		if (pg_atomic_read_u32(&slot->state) != AXS_PENDING)
+		if (pg_atomic_read_u32(&slot->state) != AXS_PENDING || !take(slot))
 			continue;
-		pg_read_barrier();
 		if (slot->type != AXR_WRITE && slot->type != AXR_DELETE)
+		{
+			put_back(slot);		/* served one by one below */
 			continue;
-		if (!take(slot))
-			continue;
+		}
 		if (slot->flags & AXF_STAGED)
 		{
 			Staged	   *st = staged_for(slot);
@@ -847,12 +858,11 @@ serve_requests(void)
 	{
 		AxRequestSlot *slot = &alexidx_shared->slots[i];
 
-		if (pg_atomic_read_u32(&slot->state) != AXS_PENDING)
+		if (pg_atomic_read_u32(&slot->state) != AXS_PENDING || !take(slot))
 			continue;
-		pg_read_barrier();
 		if (slot->type == AXR_WRITE || slot->type == AXR_DELETE)
-			continue;			/* arrived after the group write: next round */
-		if (take(slot))
+			put_back(slot);		/* arrived after the group write: next round */
+		else
 			serve_one(slot);
 	}
 

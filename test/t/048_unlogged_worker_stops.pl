@@ -14,6 +14,8 @@
 #     for alexidx.worker_start_timeout) is never served (before: the next worker wrote it)
 #  4. the worker took a write and stopped, and no worker came back in time: the outcome is
 #     unknown; the entries stay in the tree and the transaction cannot commit
+#  5. a cancel while the worker has not taken the write takes it back (before: the wait
+#     held interrupts and could not be canceled)
 # After each: the index equals a seq scan, alexidx_check passes, and so do both after VACUUM,
 # new rows on the freed TIDs and a restart that loads the tree from the sidecar.
 use strict;
@@ -143,6 +145,26 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM u WHERE k > 800000 AND k <
 	'4: none of its rows committed');
 check_index('4');
 reuse_and_reload('4', 40_000_000);
+
+# ---- 5. a cancel while the worker has not taken the write ----
+# (The worker is stopped: the commit waits; before, it could not be canceled at all.)
+$pid = ax_sidecar_pid($node);
+$s = $node->background_psql('postgres', on_error_stop => 0);
+my $backend = $s->query_safe('SELECT pg_backend_pid()');
+kill 'STOP', $pid;
+$s->query_until(qr/started/, "\\echo started\nINSERT INTO u SELECT g, g FROM generate_series(900001, 900100) g;\n\\echo done\n");
+ok($node->poll_query_until('postgres',
+	"SELECT wait_event_type = 'Extension' FROM pg_stat_activity WHERE pid = $backend"),
+	'5: the commit waits for the stopped worker');
+$node->safe_psql('postgres', "SELECT pg_cancel_backend($backend)");
+$s->query_until(qr/done/, '');
+like($s->{stderr}, qr/canceling statement due to user request/, '5: the cancel ends the wait');
+$s->quit;
+kill 'CONT', $pid;
+is($node->safe_psql('postgres', 'SELECT count(*) FROM u WHERE k BETWEEN 900001 AND 900100'), '0',
+	'5: none of its rows committed');
+check_index('5');
+reuse_and_reload('5', 50_000_000);
 
 $node->stop;
 done_testing();
