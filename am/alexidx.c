@@ -149,8 +149,9 @@ _PG_init(void)
 	DefineCustomIntVariable("alexidx.test_worker_exit",
 							"For tests: the sidecar worker exits once at this point, as if it failed there.",
 							"1: before it serves a part of a large unlogged write that is not the first; "
-							"2: after it wrote inserted entries, before it answers. 0 (off) arms it again.",
-							&alexidx_test_worker_exit, 0, 0, 2, PGC_SIGHUP, 0, NULL, NULL, NULL);
+							"2: after it wrote inserted entries, before it answers; 3: as 2, and the next worker "
+							"holds the requests it takes over until the setting changes. 0 (off) arms it again.",
+							&alexidx_test_worker_exit, 0, 0, 3, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("alexidx.snapshots",
 							"Sidecar snapshots kept in pg_alexidx for base backups.",
 							"One is written at every checkpoint; base backups carry them.",

@@ -48,9 +48,9 @@ typedef enum AxRequestType
  * FREE -> PENDING (the backend) -> TAKEN (the worker, by compare-and-swap) -> DONE (the
  * worker's answer) -> FREE (the backend). A backend that gives up on a request still PENDING
  * takes it back (PENDING -> FREE, by compare-and-swap): no worker ever serves it. A TAKEN
- * request whose worker died is PENDING again for the next worker (it serves it anew, or, for
- * a write whose staged part died with the old worker, asks the sidecar's marks whether it
- * was written).
+ * request whose worker died stays TAKEN (it may be written already: no backend may take it
+ * back), and the next worker serves it first (anew, or, for a write whose staged part died
+ * with the old worker, by asking the sidecar's marks whether it was written).
  */
 typedef enum AxSlotState
 {

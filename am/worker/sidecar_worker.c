@@ -432,7 +432,10 @@ request_entries(AxRequestSlot *slot, dsm_segment **seg)
 static void
 test_exit_point(int point)
 {
-	if (alexidx_test_worker_exit != point ||
+	/* 3: exit where 2 does, and the next worker holds what it takes over (take_over_orphans) */
+	int			setting = alexidx_test_worker_exit == 3 ? TEST_EXIT_AFTER_WRITE : alexidx_test_worker_exit;
+
+	if (setting != point ||
 		pg_atomic_exchange_u32(&alexidx_shared->test_exit_fired, 1) != 0)
 		return;
 	ereport(LOG, (errmsg("alexidx sidecar: exiting at test exit point %d (alexidx.test_worker_exit)", point)));
@@ -456,6 +459,29 @@ take(AxRequestSlot *slot)
 	return pg_atomic_compare_exchange_u32(&slot->state, &expected, AXS_TAKEN);
 }
 
+/*
+ * Puts first, deletes last, each in arrival order. Two requests of one write can touch the same
+ * entry only when one of them is a stopped worker's write served again: its transaction failed
+ * and a VACUUM found the entry dead meanwhile. The put must not outlive that delete, or the
+ * entry would come back with the next load of the tree, on a TID that VACUUM then frees.
+ */
+static void
+put_before_delete(AxWritePart *parts, int nparts)
+{
+	AxWritePart *sorted = palloc(sizeof(AxWritePart) * nparts);
+	int			n = 0,
+				i;
+
+	for (i = 0; i < nparts; i++)
+		if (!parts[i].is_delete)
+			sorted[n++] = parts[i];
+	for (i = 0; i < nparts; i++)
+		if (parts[i].is_delete)
+			sorted[n++] = parts[i];
+	memcpy(parts, sorted, sizeof(AxWritePart) * nparts);
+	pfree(sorted);
+}
+
 /* A taken request this pass does not serve: pending again, for the next pass. */
 static void
 put_back(AxRequestSlot *slot)
@@ -464,23 +490,55 @@ put_back(AxRequestSlot *slot)
 }
 
 /*
- * At the start: requests a worker before this one took and did not answer are pending again,
- * to be served as if new (writes and deletes are idempotent; a staged write's lost part is
- * settled by settle_lost_stage).
+ * Requests a worker before this one took and did not answer (AXS_TAKEN at the start). They
+ * stay taken, so that no backend can take them back: the stopped worker may have written them
+ * already. The first round serves them as if new (writes and deletes are idempotent, and
+ * puts go before deletes in a group write; a staged write's lost part is settled by
+ * settle_lost_stage).
  */
+static bool *orphans = NULL;
+
 static void
-take_back_orphans(void)
+take_over_orphans(void)
 {
-	int			i;
+	int			i,
+				n = 0;
 
+	orphans = MemoryContextAllocZero(TopMemoryContext, sizeof(bool) * alexidx_shared->nslots);
 	for (i = 0; i < alexidx_shared->nslots; i++)
+		if (pg_atomic_read_u32(&alexidx_shared->slots[i].state) == AXS_TAKEN)
+		{
+			orphans[i] = true;
+			n++;
+		}
+	if (n == 0)
+		return;
+	ereport(LOG, (errmsg("alexidx sidecar: serving %d request(s) that a stopped worker had taken", n)));
+	/* alexidx.test_worker_exit = 3 (tests): hold them until the setting changes */
+	while (alexidx_test_worker_exit == 3 && !shutdown_requested)
 	{
-		AxRequestSlot *slot = &alexidx_shared->slots[i];
-		uint32		expected = AXS_TAKEN;
-
-		if (pg_atomic_compare_exchange_u32(&slot->state, &expected, AXS_PENDING))
-			ereport(LOG, (errmsg("alexidx sidecar: serving again a request that a stopped worker had taken")));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
 	}
+}
+
+/* The slot's request is this worker's to serve: an orphan, or a pending one it takes. */
+static bool
+claim(AxRequestSlot *slot, int i)
+{
+	if (orphans[i])
+	{
+		orphans[i] = false;
+		return true;
+	}
+	return pg_atomic_read_u32(&slot->state) == AXS_PENDING && take(slot);
 }
 
 /*
@@ -769,6 +827,7 @@ serve_requests(void)
 	dsm_segment **segs = palloc0(sizeof(dsm_segment *) * nslots);
 	/* staged writes note their request in the same batch (settle_lost_stage reads it back) */
 	AxWriteMark *marks = palloc(sizeof(AxWriteMark) * nslots);
+	bool	   *later = palloc0(sizeof(bool) * nslots);
 	int			nparts = 0;
 	int			nowners = 0;
 	int			nmarks = 0;
@@ -778,11 +837,11 @@ serve_requests(void)
 	{
 		AxRequestSlot *slot = &alexidx_shared->slots[i];
 
-		if (pg_atomic_read_u32(&slot->state) != AXS_PENDING || !take(slot))
+		if (!claim(slot, i))
 			continue;
 		if (slot->type != AXR_WRITE && slot->type != AXR_DELETE)
 		{
-			put_back(slot);		/* served one by one below */
+			later[i] = true;	/* served one by one below */
 			continue;
 		}
 		if (slot->flags & AXF_STAGED)
@@ -829,6 +888,7 @@ serve_requests(void)
 	{
 		AxError		err = {0};
 
+		put_before_delete(parts, nparts);
 		ax_db_write(sidecar, parts, nparts, marks, nmarks, &err);
 		for (i = 0; i < nowners; i++)
 			if (owners[i]->type == AXR_WRITE)
@@ -858,18 +918,22 @@ serve_requests(void)
 	{
 		AxRequestSlot *slot = &alexidx_shared->slots[i];
 
-		if (pg_atomic_read_u32(&slot->state) != AXS_PENDING || !take(slot))
-			continue;
-		if (slot->type == AXR_WRITE || slot->type == AXR_DELETE)
-			put_back(slot);		/* arrived after the group write: next round */
-		else
+		if (later[i])
 			serve_one(slot);
+		else if (pg_atomic_read_u32(&slot->state) == AXS_PENDING && take(slot))
+		{
+			if (slot->type == AXR_WRITE || slot->type == AXR_DELETE)
+				put_back(slot); /* arrived after the group write: next round */
+			else
+				serve_one(slot);
+		}
 	}
 
 	pfree(parts);
 	pfree(owners);
 	pfree(segs);
 	pfree(marks);
+	pfree(later);
 }
 
 static void
@@ -1235,7 +1299,7 @@ alexidx_worker_main(Datum arg)
 
 	sidecar_is_live = open_sidecar();
 	clean = start_incarnation();
-	take_back_orphans();
+	take_over_orphans();
 	alexidx_shared->worker_latch = MyLatch;
 	catch_up_at_start();
 	/*

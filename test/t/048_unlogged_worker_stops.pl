@@ -16,6 +16,9 @@
 #     unknown; the entries stay in the tree and the transaction cannot commit
 #  5. a cancel while the worker has not taken the write takes it back (before: the wait
 #     held interrupts and could not be canceled)
+#  6. a request a new worker took over from a stopped one cannot be taken back by a cancel
+#  7. a write served again by the new worker and a VACUUM's delete of its entries in one group
+#     write: the delete wins
 # After each: the index equals a seq scan, alexidx_check passes, and so do both after VACUUM,
 # new rows on the freed TIDs and a restart that loads the tree from the sidecar.
 use strict;
@@ -65,12 +68,13 @@ sub check_index
 	is($err, '', "$label: alexidx_check passes");
 }
 
-# VACUUM frees the dead rows' TIDs, new rows take them with new keys, and a clean restart
-# loads the tree from the sidecar: a stale sidecar entry would now return a new row.
+# VACUUM frees the dead rows' TIDs (INDEX_CLEANUP ON: with few dead rows PostgreSQL would skip
+# the indexes and keep the TIDs), new rows take them with new keys, and a clean restart loads
+# the tree from the sidecar: a stale sidecar entry would now return a new row.
 sub reuse_and_reload
 {
 	my ($label, $base) = @_;
-	$node->safe_psql('postgres', 'VACUUM u');
+	$node->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP ON) u');
 	$node->safe_psql('postgres', "INSERT INTO u SELECT $base + g, 0 FROM generate_series(1, 300000) g");
 	$node->restart;
 	wait_worker_running("$label, restart");
@@ -165,6 +169,72 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM u WHERE k BETWEEN 900001 A
 	'5: none of its rows committed');
 check_index('5');
 reuse_and_reload('5', 50_000_000);
+
+# ---- 6. a request the new worker took over cannot be taken back ----
+# The worker exits after it wrote a session's insert; the next one holds the request it took
+# over (alexidx.test_worker_exit = 3) while the session is canceled. Before, the taken-over
+# request was pending again, the cancel took it back, and the backend took the written entries
+# out of its tree.
+set_exit_point(3);
+my $log_offset = -s $node->logfile;
+$s = $node->background_psql('postgres', on_error_stop => 0);
+$backend = $s->query_safe("SET alexidx.worker_start_timeout = '60s'; SELECT pg_backend_pid()");
+$s->query_until(qr/started/, "\\echo started\nINSERT INTO u SELECT g, g FROM generate_series(910001, 910100) g;\n\\echo done\n");
+ok($node->wait_for_log(qr/serving 1 request\(s\) that a stopped worker had taken/, $log_offset),
+	'6: the new worker took the request over');
+$node->safe_psql('postgres', "SELECT pg_cancel_backend($backend)");
+usleep(500_000);
+set_exit_point(0);
+$s->query_until(qr/done/, '');
+$s->quit;
+wait_worker_running('6');
+my $n6 = $node->safe_psql('postgres', 'SELECT count(*) FROM u WHERE k BETWEEN 910001 AND 910100');
+ok($n6 eq '0' || $n6 eq '100', "6: the insert committed whole or not at all ($n6 rows)");
+check_index('6');
+reuse_and_reload('6', 60_000_000);
+
+# ---- 7. a write served again meets a VACUUM's delete of its entries ----
+# The worker exits after it wrote session A's insert, and none comes back (the postmaster is
+# stopped): A's commit fails after 2 s, its entries stay in the tree, and a VACUUM in B finds
+# them dead and waits to delete them. The next worker serves A's write again and B's delete in
+# one group write, in slot order; the delete must win. Run with either session connected
+# first (their slots, and so their order, differ).
+for my $b_first (0, 1)
+{
+	my $label = '7' . ($b_first ? 'b' : 'a');
+	set_exit_point(2);
+	my ($a, $b);
+	if ($b_first)
+	{
+		$b = $node->background_psql('postgres', on_error_stop => 0);
+		$a = $node->background_psql('postgres', on_error_stop => 0);
+	}
+	else
+	{
+		$a = $node->background_psql('postgres', on_error_stop => 0);
+		$b = $node->background_psql('postgres', on_error_stop => 0);
+	}
+	my $bpid = $b->query_safe("SET alexidx.worker_start_timeout = '60s'; SELECT pg_backend_pid()");
+	my $base = $b_first ? 930000 : 920000;
+	$pm = $node->{_pid};
+	kill 'STOP', $pm;
+	$a->query("INSERT INTO u SELECT g, g FROM generate_series($base + 1, $base + 100) g");
+	like($a->{stderr}, qr/sidecar worker is not running/, "$label: A's commit fails once the worker is gone");
+	$b->query_until(qr/started/, "\\echo started\nVACUUM (INDEX_CLEANUP ON) u;\n\\echo done\n");
+	# (asked in A's session: a stopped postmaster takes no new connection)
+	ok(ax_poll(60, 0.2, sub {
+		$a->query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $bpid") eq 'Extension' }),
+		"$label: B's VACUUM waits for the worker to delete A's entries");
+	kill 'CONT', $pm;
+	$b->query_until(qr/done/, '');
+	is($b->{stderr}, '', "$label: B's VACUUM finishes");
+	$a->quit;
+	$b->quit;
+	wait_worker_running($label);
+	set_exit_point(0);
+	check_index($label);
+	reuse_and_reload($label, $b_first ? 80_000_000 : 70_000_000);
+}
 
 $node->stop;
 done_testing();
