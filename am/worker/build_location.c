@@ -173,6 +173,22 @@ alexidx_locate_build(AxBuildRecord *rec, bool *changed)
 		*changed = true;
 		return true;
 	}
+	/* the index moved (the new location not settled yet), and then its database did */
+	if (rec->alt_relfilenode)
+	{
+		AxBuildRecord alt = *rec;
+
+		alt.spcoid = rec->alt_spcoid;
+		alt.relfilenode = rec->alt_relfilenode;
+		if (find_moved_database(&alt))
+		{
+			rec->spcoid = alt.spcoid;
+			rec->relfilenode = alt.relfilenode;
+			rec->alt_spcoid = rec->alt_relfilenode = 0;
+			*changed = true;
+			return true;
+		}
+	}
 	return false;
 }
 

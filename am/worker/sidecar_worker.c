@@ -344,9 +344,14 @@ copy_database(AxRequestSlot *slot)
 	{
 		AxBuildRecord to = recs[i];
 		uint64		meta_build;
+		bool		moved;
 
+		/*
+		 * Where the index is now: an ALTER INDEX or ALTER DATABASE ... SET TABLESPACE since
+		 * the last sweep left the record naming the old place (the sweep settles it).
+		 */
 		if (recs[i].dboid != src || recs[i].state != AX_BUILD_READY ||
-			!alexidx_read_location_build(&recs[i], &meta_build))
+			!alexidx_locate_build(&to, &moved) || !alexidx_read_location_build(&to, &meta_build))
 			continue;
 		to.build_id = ax_db_new_build_id(sidecar, &err);
 		to.dboid = dst;

@@ -57,5 +57,36 @@ for my $db (qw(b c))
 	ax_verify($node, db => $db, label => "database $db after a restart", expect_count => $count{$db});
 }
 ax_assert_no_orphans($node, 'after the copies and the drop');
+
+# A template whose index, or whole database, moved to another tablespace since the last sweep:
+# the sweep settles where a build lives, and until then its record still names the old place
+# (an empty file, or none). The copy must find the index where it is now. No sweep runs in
+# between: the next one is an hour away.
+$node->safe_psql('postgres', 'ALTER SYSTEM SET alexidx.sweep_interval = 3600; SELECT pg_reload_conf()');
+my $ts = $node->basedir . '/ts_move';
+mkdir $ts or die "mkdir $ts: $!";
+$node->safe_psql('postgres', "CREATE TABLESPACE ts_move LOCATION '$ts'");
+$node->safe_psql('postgres', 'CREATE DATABASE m');
+$node->safe_psql('m', q{
+	CREATE EXTENSION alexidx;
+	CREATE TABLE t (k bigint);
+	INSERT INTO t SELECT g FROM generate_series(1, 1000) g;
+	CREATE INDEX t_ax ON t USING alexidx (k);
+	ALTER INDEX t_ax SET TABLESPACE ts_move;
+});
+$node->safe_psql('postgres', 'CREATE DATABASE m1 TEMPLATE m');
+ax_verify($node, db => 'm1', label => 'a copy of a template whose index moved before the sweep', expect_count => 1000);
+$node->safe_psql('m', 'ALTER INDEX t_ax SET TABLESPACE pg_default');
+$node->safe_psql('postgres', 'ALTER DATABASE m SET TABLESPACE ts_move');
+$node->safe_psql('postgres', 'CREATE DATABASE m2 TEMPLATE m STRATEGY FILE_COPY');
+ax_verify($node, db => 'm2', label => 'a copy of a template database that moved before the sweep', expect_count => 1000);
+$node->safe_psql('postgres', 'ALTER SYSTEM SET alexidx.sweep_interval = 1; SELECT pg_reload_conf()');
+ax_assert_no_orphans($node, 'after the copies of moved templates');
+# the sweep found the template's own index where its database moved it (after the index had
+# moved twice without a sweep), and so did it for the copies
+for my $db (qw(m m1 m2))
+{
+	ax_verify($node, db => $db, label => "database $db after the sweep", expect_count => 1000);
+}
 $node->stop;
 done_testing();
