@@ -175,6 +175,17 @@ alexidx_check(PG_FUNCTION_ARGS)
 	bool		ok;
 	uint64		nsidecar;
 
+	/*
+	 * An invalid index lacks rows by design (a CREATE INDEX or REINDEX CONCURRENTLY that did
+	 * not finish, a canceled DROP INDEX CONCURRENTLY): nothing to compare with the heap, as
+	 * amcheck says of btree.
+	 */
+	if (!index->rd_index->indisvalid)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot check index \"%s\"", RelationGetRelationName(index)),
+				 errdetail("The index is not valid: a concurrent CREATE INDEX, REINDEX or DROP INDEX did not finish."),
+				 errhint("Rebuild it with REINDEX INDEX %s, or drop it.", RelationGetRelationName(index))));
 	alexidx_flush_index(index);
 	build_id = alexidx_read_build_id(index);
 
