@@ -665,7 +665,18 @@ check_build(AxRequestSlot *slot)
 	AxError		err = {0};
 	AxIndexEntry *entry;
 	uint64		n = 0;
+	bool		worker_owns = pg_atomic_read_u32(&alexidx_shared->worker_owns_trees) != 0;
 
+	/*
+	 * On a standby only this worker changes the trees, applying the replayed WAL to the tree
+	 * and the sidecar alike (under the tree's exclusive lock): it catches up first, and what it
+	 * then compares cannot move meanwhile.
+	 */
+	if (worker_owns && !alexidx_follow_catch_up(sidecar, &err))
+	{
+		finish_err(slot, &err);
+		return;
+	}
 	LWLockAcquire(alexidx_shared->registry_lock, LW_SHARED);
 	entry = hash_search(alexidx_registry, &slot->build_id, HASH_FIND, NULL);
 	if (entry)
@@ -676,8 +687,11 @@ check_build(AxRequestSlot *slot)
 		finish(slot, AX_NOTFOUND, "the tree is not loaded");
 		return;
 	}
-	/* with the tree locked, nothing more of it can be logged: the sidecar catches up to it */
-	if (!alexidx_follow_catch_up(sidecar, &err))
+	/*
+	 * On a primary, with the tree locked, nothing more of it can be logged: the sidecar
+	 * catches up to it.
+	 */
+	if (!worker_owns && !alexidx_follow_catch_up(sidecar, &err))
 	{
 		LWLockRelease(&entry->lock);
 		finish_err(slot, &err);

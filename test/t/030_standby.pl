@@ -19,7 +19,7 @@ use AlexidxRel;
 my $primary = ax_node('primary', init => { allows_streaming => 1 },
 	conf => "autovacuum = off\nmax_prepared_transactions = 5\nwal_level = replica\n");
 $primary->backup('bk');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
+my $standby = ax_cluster('standby');
 $standby->init_from_backup($primary, 'bk', has_streaming => 1);
 $standby->append_conf('postgresql.conf', "alexidx.sweep_interval = 1\nmax_prepared_transactions = 5\n");
 $standby->start;
@@ -149,6 +149,17 @@ $standby->append_conf('postgresql.conf', "alexidx.hold_sidecar_apply = on\n");
 $standby->reload;
 ok(ax_poll(10, 0.1, sub { $standby->safe_psql('postgres', 'SHOW alexidx.hold_sidecar_apply') eq 'on' }),
 	'the standby\'s worker is told to hold its apply');
+# alexidx_check on the standby while its worker lags: the worker catches the sidecar up to the
+# replay before it compares, applying to the tree it compares (before, it held the tree's lock
+# while it waited for that same lock: the worker hung for good). On a standby the check
+# compares the tree with the sidecar; the heap, which the replay changes under it, is checked
+# on the primary.
+$primary->safe_psql('postgres', 'INSERT INTO t SELECT g, 7, g FROM generate_series(30000001, 30000100) g');
+$primary->wait_for_catchup($standby, 'replay');
+my ($check_rc, undef, $check_err) = $standby->psql('postgres',
+	"SET statement_timeout = '20s'; SELECT alexidx_check('t_ax')");
+is($check_rc, 0, 'alexidx_check on a standby whose worker lags finishes') or diag($check_err);
+like($check_err, qr/compares the tree with the sidecar only/, 'it says the heap is checked on the primary');
 $primary->safe_psql('postgres', 'REINDEX INDEX t_ax');
 $primary->wait_for_catchup($standby, 'replay');
 my (undef, undef, $held_err) = $standby->psql('postgres', "SET alexidx.standby_wait = 1500; $force SELECT k, c FROM t WHERE k = 777");

@@ -13,7 +13,7 @@ use AlexidxRel;
 
 my $primary = ax_node('primary', init => { allows_streaming => 1 }, conf => "autovacuum = off\n");
 $primary->backup('bk');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
+my $standby = ax_cluster('standby');
 $standby->init_from_backup($primary, 'bk', has_streaming => 1);
 $standby->start;
 

@@ -43,7 +43,7 @@ sub from_backup
 {
 	my ($name, $backup, %o) = @_;
 	my $root = delete $o{root} // $primary;
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $node = ax_cluster($name);
 	$node->init_from_backup($root, $backup, %o);
 	$node->append_conf('postgresql.conf', "archive_mode = off\n");
 	return $node;

@@ -15,7 +15,7 @@ use AlexidxRel;
 
 my $primary = ax_node('uuid_primary', init => { allows_streaming => 1 }, conf => "autovacuum = off\nlog_min_messages = debug1\n");
 $primary->backup('bk');
-my $standby = PostgreSQL::Test::Cluster->new('uuid_standby');
+my $standby = ax_cluster('uuid_standby');
 $standby->init_from_backup($primary, 'bk', has_streaming => 1);
 $standby->append_conf('postgresql.conf', "alexidx.sweep_interval = 1\n");
 $standby->start;

@@ -1,5 +1,6 @@
 # AlexidxRel.pm: helpers shared by the reliability TAP files (test/t/010_*.pl onward).
 #
+#   ax_cluster(name)                         a new node on the build under test (ALEXIDX_INSTALL_PATH)
 #   ax_node(name, conf => '...', memory => '128MB', ext => 1)  an initialized, started, preloaded node
 #   ax_insert_clients(node, n, ntx, ...)     background psql clients inserting unique keys; each
 #                                            acknowledged transaction is printed, so the harness
@@ -32,7 +33,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(ax_node ax_standby ax_insert_clients ax_wait_clients ax_crash ax_wait_ready ax_keys
+our @EXPORT = qw(ax_cluster ax_node ax_standby ax_insert_clients ax_wait_clients ax_crash ax_wait_ready ax_keys
   ax_verify ax_summary ax_sidecar ax_live_builds ax_assert_no_orphans ax_bg ax_bg_finish ax_poll
   ax_sidecar_pid ax_settle ax_file_mode ax_sidecar_plant ax_wait_acked ax_create_gate
   ax_lose_speculative_race ax_parallel_settings);
@@ -43,12 +44,20 @@ my $tools_dir = dirname(__FILE__) . '/tools';
 # may then bail out on stopping a node, which hides it: say it in the TAP output too.
 $SIG{__DIE__} = sub { diag("died: $_[0]") if defined $^S && !$^S };
 
+# A new PostgreSQL::Test::Cluster on ALEXIDX_INSTALL_PATH, a private installation
+# (scripts/private-pg.sh, the sanitizer build) instead of the system's, when it is set: every
+# node of a test, standbys and restored backups included, runs the build under test.
+sub ax_cluster
+{
+	my ($name) = @_;
+	return PostgreSQL::Test::Cluster->new($name,
+		$ENV{ALEXIDX_INSTALL_PATH} ? (install_path => $ENV{ALEXIDX_INSTALL_PATH}) : ());
+}
+
 sub ax_node
 {
 	my ($name, %o) = @_;
-	# ALEXIDX_INSTALL_PATH: a private installation (scripts/private-pg.sh) instead of the system's
-	my $node = PostgreSQL::Test::Cluster->new($name,
-		$ENV{ALEXIDX_INSTALL_PATH} ? (install_path => $ENV{ALEXIDX_INSTALL_PATH}) : ());
+	my $node = ax_cluster($name);
 	$node->init(%{ $o{init} // {} });
 	my $mem = $o{memory} // '128MB';
 	my $conf = $o{preload} // 1
@@ -71,7 +80,7 @@ sub ax_standby
 {
 	my ($primary, $name, $conf) = @_;
 	$primary->backup("${name}_backup");
-	my $standby = PostgreSQL::Test::Cluster->new($name);
+	my $standby = ax_cluster($name);
 	$standby->init_from_backup($primary, "${name}_backup", has_streaming => 1);
 	$standby->append_conf('postgresql.conf', $conf) if $conf;
 	$standby->start;
