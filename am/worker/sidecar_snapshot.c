@@ -426,14 +426,30 @@ alexidx_open_sidecar(char *set_aside, Size set_aside_len, bool *restored, AxErro
 		uint64		lsn = 0;
 		uint32		tli = 0;
 
+		XLogRecPtr	pos;
+
 		db = ax_db_open(live, set_aside, set_aside_len, err);
 		if (db)
 			ax_db_applied_lsn(db, &lsn, &tli, err);
-		if (db == NULL || err->status != AX_OK || set_aside[0] || on_history(lsn, tli))
+		if (db == NULL || err->status != AX_OK || set_aside[0])
 			return db;
-		ereport(WARNING,
-				(errmsg("alexidx sidecar: the sidecar at %X/%X on timeline %u is not on this server's timeline history (a rewind or a restore); it is discarded",
-						LSN_FORMAT_ARGS(lsn), tli)));
+		/*
+		 * Out of recovery, the sidecar never holds WAL past the server's own end of WAL. One
+		 * that does is not this server's, though on its timeline: an older backup restored over
+		 * a data directory that kept its live sidecar (backups skip it). In recovery the replay
+		 * may be behind a sidecar of its own (a standby restarts from its restartpoint).
+		 */
+		(void) server_position(&pos);
+		if (!RecoveryInProgress() && lsn > pos)
+			ereport(WARNING,
+					(errmsg("alexidx sidecar: the sidecar at %X/%X on timeline %u holds WAL this server does not have (its WAL ends at %X/%X: a restore over a newer data directory?); it is discarded",
+							LSN_FORMAT_ARGS(lsn), tli, LSN_FORMAT_ARGS(pos))));
+		else if (on_history(lsn, tli))
+			return db;
+		else
+			ereport(WARNING,
+					(errmsg("alexidx sidecar: the sidecar at %X/%X on timeline %u is not on this server's timeline history (a rewind or a restore); it is discarded",
+							LSN_FORMAT_ARGS(lsn), tli)));
 		ax_db_close(db, false, NULL, err);
 		retire_dir(live, REJECTED_DIR);
 	}
@@ -607,11 +623,13 @@ free_slot_exists(void)
 }
 
 /*
- * A server restored from a base backup (or rewound) has no live sidecar and no replication
- * slot (backups skip both), and recovery's checkpoints would recycle the WAL its snapshots
- * need before the worker starts. Before redo, the startup process creates the worker's slot
- * holding the WAL from the oldest snapshot; the worker then moves it. Never fails recovery:
- * without a slot the worker finds the WAL gone and asks for REINDEX.
+ * A server restored from a base backup (or rewound) has no replication slot (backups skip
+ * it), and recovery's checkpoints would recycle the WAL its snapshots need before the worker
+ * starts. Before redo, the startup process creates the worker's slot holding the WAL from the
+ * oldest snapshot; the worker then moves it. That it also has no live sidecar is not required:
+ * a restore copied over an old data directory keeps that directory's live sidecar, which the
+ * worker then finds ahead of this server's WAL and discards for a snapshot. Never fails
+ * recovery: without a slot the worker finds the WAL gone and asks for REINDEX.
  */
 void
 alexidx_keep_wal_for_snapshots(void)
@@ -623,8 +641,7 @@ alexidx_keep_wal_for_snapshots(void)
 	XLogRecPtr	oldest = InvalidXLogRecPtr;
 
 	if (!alexidx_preloaded || wal_level < WAL_LEVEL_REPLICA || max_replication_slots < 1 ||
-		exists(alexidx_live_dir()) || exists(path_in(OLD_LIVE_DIR)) || !exists(alexidx_sidecar_dir()) ||
-		SearchNamedReplicationSlot(ALEXIDX_SLOT_NAME, true) != NULL)
+		!exists(alexidx_sidecar_dir()) || SearchNamedReplicationSlot(ALEXIDX_SLOT_NAME, true) != NULL)
 		return;
 	snaps = list_snapshots(&n, &nbad);
 	for (i = 0; i < n; i++)

@@ -209,5 +209,31 @@ for my $case ('missing', 'damaged')
 	$node->stop;
 }
 
+# ---- 5. an older backup restored over a data directory that kept a newer live sidecar ----
+# Backups skip pg_alexidx/pgsql_tmp_live, so a restore copied over an old data directory
+# (rather than into an empty one) keeps that directory's live sidecar, which holds WAL this
+# server never wrote, on the same timeline. It must be discarded for the backup's snapshot:
+# trusted, the trees came from it, and after the next crash the index lacked the rows
+# inserted since the restore.
+$standby->backup('bk_older');
+$standby->safe_psql('postgres', 'INSERT INTO t SELECT g, 14 FROM generate_series(970000001, 970005000) g; '
+	  . 'DELETE FROM t WHERE k % 5 = 0; VACUUM t; CHECKPOINT');
+$standby->stop;
+my $over = from_backup('over', 'bk_older', root => $standby);
+system('cp', '-a', $standby->data_dir . '/pg_alexidx/pgsql_tmp_live', $over->data_dir . '/pg_alexidx/') == 0
+  or die 'could not copy the newer live sidecar';
+$over->start;
+ok($over->log_contains(qr/alexidx sidecar: the sidecar at \S+ on timeline \d+ holds WAL this server does not have/),
+	'restore over a newer live sidecar: it is discarded');
+ok($over->log_contains(qr/alexidx sidecar: restored from snapshot snap_/), 'restore over a newer live sidecar: the backup\'s snapshot is used');
+ax_verify($over, label => 'restore over a newer live sidecar');
+$over->safe_psql('postgres', 'INSERT INTO t SELECT g, 15 FROM generate_series(980000001, 980005000) g');
+$over->stop('immediate');
+$over->start;
+ax_verify($over, label => 'restore over a newer live sidecar, after a crash');
+check_e($over, 'restore over a newer live sidecar, after a crash');
+$over->stop;
+$standby->start;
+
 $standby->stop;
 done_testing();
