@@ -434,6 +434,21 @@ request_entries(AxRequestSlot *slot, dsm_segment **seg)
 	return *seg ? dsm_segment_address(*seg) : NULL;
 }
 
+/* One round of a test setting's hold: a short sleep that serves interrupts and reloads. */
+static void
+test_hold_round(void)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
+					 PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 static void
 test_exit_point(int point)
 {
@@ -521,17 +536,7 @@ take_over_orphans(void)
 	ereport(LOG, (errmsg("alexidx sidecar: serving %d request(s) that a stopped worker had taken", n)));
 	/* alexidx.test_worker_exit = 3 (tests): hold them until the setting changes */
 	while (alexidx_test_worker_exit == 3 && !shutdown_requested)
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-	}
+		test_hold_round();
 }
 
 /* The slot's request is this worker's to serve: an orphan, or a pending one it takes. */
@@ -1270,17 +1275,7 @@ static void
 hold_arena_copy(void)
 {
 	while (alexidx_hold_arena_copy && alexidx_arena_copy_pending() && !shutdown_requested)
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-	}
+		test_hold_round();
 	if (shutdown_requested)
 	{
 		clean_exit = true;
