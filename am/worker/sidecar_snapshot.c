@@ -31,6 +31,7 @@
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
 #include "access/xlogrecovery.h"
+#include "common/controldata_utils.h"
 #include "miscadmin.h"
 #include "replication/slot.h"
 #include "storage/fd.h"
@@ -623,13 +624,31 @@ free_slot_exists(void)
 }
 
 /*
- * A server restored from a base backup (or rewound) has no replication slot (backups skip
- * it), and recovery's checkpoints would recycle the WAL its snapshots need before the worker
- * starts. Before redo, the startup process creates the worker's slot holding the WAL from the
- * oldest snapshot; the worker then moves it. That it also has no live sidecar is not required:
- * a restore copied over an old data directory keeps that directory's live sidecar, which the
- * worker then finds ahead of this server's WAL and discards for a snapshot. Never fails
- * recovery: without a slot the worker finds the WAL gone and asks for REINDEX.
+ * pg_control says this recovery started from a base backup's label (pg_basebackup, or
+ * pg_rewind, which writes one too) and has not reached the backup's end yet.
+ */
+static bool
+restoring_from_backup(void)
+{
+	bool		crc_ok;
+	ControlFileData *cf = get_controlfile(DataDir, &crc_ok);
+	bool		restoring = crc_ok &&
+		(!XLogRecPtrIsInvalid(cf->backupStartPoint) || cf->backupEndRequired);
+
+	pfree(cf);
+	return restoring;
+}
+
+/*
+ * A server restored from a base backup (or rewound) has no live sidecar and no replication
+ * slot (backups skip both), and recovery's checkpoints would recycle the WAL its snapshots
+ * need before the worker starts. Before redo, the startup process creates the worker's slot
+ * holding the WAL from the oldest snapshot; the worker then moves it. Never fails recovery:
+ * without a slot the worker finds the WAL gone and asks for REINDEX.
+ *
+ * A live sidecar during such a restore is not the backup's: a restore copied over an old data
+ * directory kept it (on the same timeline, it would be trusted, and it holds WAL this server
+ * never wrote). It is set aside here, before the worker can start and open it.
  */
 void
 alexidx_keep_wal_for_snapshots(void)
@@ -639,9 +658,21 @@ alexidx_keep_wal_for_snapshots(void)
 				i;
 	SidecarSnapshot *snaps;
 	XLogRecPtr	oldest = InvalidXLogRecPtr;
+	bool		restoring;
 
-	if (!alexidx_preloaded || wal_level < WAL_LEVEL_REPLICA || max_replication_slots < 1 ||
-		!exists(alexidx_sidecar_dir()) || SearchNamedReplicationSlot(ALEXIDX_SLOT_NAME, true) != NULL)
+	if (!alexidx_preloaded || !exists(alexidx_sidecar_dir()))
+		return;
+	restoring = restoring_from_backup();
+	if (restoring && exists(alexidx_live_dir()))
+	{
+		ereport(WARNING,
+				(errmsg("alexidx: this server is being restored from a base backup, and its data directory holds a live sidecar, which backups never carry; it is set aside for the backup's snapshots"),
+				 errhint("Restore base backups into an empty directory.")));
+		retire_dir(alexidx_live_dir(), REJECTED_DIR);
+	}
+	if (wal_level < WAL_LEVEL_REPLICA || max_replication_slots < 1 ||
+		(!restoring && (exists(alexidx_live_dir()) || exists(path_in(OLD_LIVE_DIR)))) ||
+		SearchNamedReplicationSlot(ALEXIDX_SLOT_NAME, true) != NULL)
 		return;
 	snaps = list_snapshots(&n, &nbad);
 	for (i = 0; i < n; i++)
