@@ -666,7 +666,7 @@ alexidx_keep_wal_for_snapshots(void)
 	if (restoring && exists(alexidx_live_dir()))
 	{
 		ereport(WARNING,
-				(errmsg("alexidx: this server is being restored from a base backup, and its data directory holds a live sidecar, which backups never carry; it is set aside for the backup's snapshots"),
+				(errmsg("alexidx: this server starts from a backup label (a base backup or pg_rewind), and its data directory holds a live sidecar, which neither copies; it is set aside for the snapshots"),
 				 errhint("Restore base backups into an empty directory.")));
 		retire_dir(alexidx_live_dir(), REJECTED_DIR);
 	}

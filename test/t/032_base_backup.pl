@@ -224,7 +224,7 @@ my $over = from_backup('over', 'bk_older', root => $standby);
 system('cp', '-a', $standby->data_dir . '/pg_alexidx/pgsql_tmp_live', $over->data_dir . '/pg_alexidx/') == 0
   or die 'could not copy the newer live sidecar';
 $over->start;
-ok($over->log_contains(qr/alexidx: this server is being restored from a base backup, and its data directory holds a live sidecar/),
+ok($over->log_contains(qr/alexidx: this server starts from a backup label \(a base backup or pg_rewind\), and its data directory holds a live sidecar/),
 	'restore over a newer live sidecar: it is set aside');
 # (the worker logs it once it runs, which may be after the server accepts connections)
 ok($over->wait_for_log(qr/alexidx sidecar: restored from snapshot snap_/), 'restore over a newer live sidecar: the backup\'s snapshot is used');
