@@ -4,12 +4,11 @@
  */
 #include "postgres.h"
 
-#include "access/xlog.h"
-
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "commands/defrem.h"

@@ -129,6 +129,16 @@ begin_request(AxRequestType type, uint64 build_id)
 	return slot;
 }
 
+/* The filled slot is the worker's to take: pending, and the worker woken. */
+static void
+hand_over(AxRequestSlot *slot)
+{
+	pg_write_barrier();
+	pg_atomic_write_u32(&slot->state, AXS_PENDING);
+	if (alexidx_shared->worker_latch)
+		SetLatch(alexidx_shared->worker_latch);
+}
+
 /*
  * Hands the slot to the worker and sleeps until it answers.
  *
@@ -148,10 +158,7 @@ submit_and_wait(AxRequestSlot *slot)
 
 	if (hold)
 		HOLD_INTERRUPTS();
-	pg_write_barrier();
-	pg_atomic_write_u32(&slot->state, AXS_PENDING);
-	if (alexidx_shared->worker_latch)
-		SetLatch(alexidx_shared->worker_latch);
+	hand_over(slot);
 
 	while (pg_atomic_read_u32(&slot->state) != AXS_DONE)
 	{
@@ -179,10 +186,7 @@ submit_and_wait(AxRequestSlot *slot)
 			CHECK_FOR_INTERRUPTS();
 			HOLD_INTERRUPTS();
 			/* the interrupt raised nothing: hand the request over again */
-			pg_write_barrier();
-			pg_atomic_write_u32(&slot->state, AXS_PENDING);
-			if (alexidx_shared->worker_latch)
-				SetLatch(alexidx_shared->worker_latch);
+			hand_over(slot);
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
 						 PG_WAIT_EXTENSION);

@@ -16,8 +16,9 @@
 // Build id 0 is reserved for bookkeeping, kept in the "meta" column family (worker_sidecar_db.cpp):
 // 'R' + build id -> AxBuildRecord, 'C' -> the last
 // build id handed out, 'I' -> the worker incarnation, 'S' -> the clean-shutdown marker,
-// 'Q' + request slot -> the last request written for that slot (mark_key), 'L' -> the WAL position up to which the sidecar holds PostgreSQL's WAL and 'T' -> the
-// timeline it was applied on (both written in the same batch as the entries they cover).
+// 'Q' + request slot -> the last request written for that slot (mark_key), 'L' -> the WAL
+// position up to which the sidecar holds PostgreSQL's WAL and 'T' -> the timeline it was
+// applied on (both written in the same batch as the entries they cover).
 #pragma once
 
 #include <cstdint>

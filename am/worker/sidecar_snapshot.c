@@ -426,7 +426,6 @@ alexidx_open_sidecar(char *set_aside, Size set_aside_len, bool *restored, AxErro
 	{
 		uint64		lsn = 0;
 		uint32		tli = 0;
-
 		XLogRecPtr	pos;
 
 		db = ax_db_open(live, set_aside, set_aside_len, err);

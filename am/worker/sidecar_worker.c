@@ -77,6 +77,9 @@ static Staged *staged_for(AxRequestSlot *slot);
 #define TEST_EXIT_BEFORE_STAGE 1	/* before it serves a staged part that is not the first */
 #define TEST_EXIT_AFTER_WRITE 2		/* after a group write of inserted entries, before answering */
 
+/* the answer to a large write whose earlier parts went with a worker that stopped */
+#define LOST_STAGE_MESSAGE "the sidecar worker restarted during a large write; nothing of it was written"
+
 static uint64 compact_queue[COMPACT_QUEUE];
 static int	ncompact = 0;
 static AxEntry compact_cursor;
@@ -465,7 +468,7 @@ test_exit_point(int point)
 /*
  * Takes a pending request (see AxSlotState); false if its backend took it back first. From
  * here the backend waits for the answer: a worker that stops before it answers leaves the
- * request to the next one (take_back_orphans).
+ * request to the next one (take_over_orphans).
  */
 static bool
 take(AxRequestSlot *slot)
@@ -568,7 +571,7 @@ settle_lost_stage(AxRequestSlot *slot)
 	else if (written == slot->request)
 		finish(slot, AX_OK, NULL);
 	else
-		finish(slot, AX_ERROR, "the sidecar worker restarted during a large write; nothing of it was written");
+		finish(slot, AX_ERROR, LOST_STAGE_MESSAGE);
 }
 
 static Staged *
@@ -601,7 +604,7 @@ stage_entries(AxRequestSlot *slot)
 		st->n = 0;
 		if (seg)
 			dsm_detach(seg);
-		finish(slot, AX_ERROR, "the sidecar worker restarted during a large write; nothing of it was written");
+		finish(slot, AX_ERROR, LOST_STAGE_MESSAGE);
 		return;
 	}
 	st->build_id = slot->build_id;
