@@ -324,6 +324,11 @@ relocate_build(AxRequestSlot *slot)
  * copied metapage names, until the copy's first use writes its own id there. The copies
  * start with the source's location (same relfilenode; the sweep finds the file if dst has
  * another default tablespace).
+ *
+ * Builds that already name dst belong to a database dropped before dst took its OID (no live
+ * database has it). They go first: copies made for that one from the same template answer to
+ * the same ids and would be taken for dst's, and the sweep, which finds dst's files naming
+ * those ids, would keep them for good.
  */
 static void
 copy_database(AxRequestSlot *slot)
@@ -343,6 +348,13 @@ copy_database(AxRequestSlot *slot)
 		return;
 	}
 	recs = list_builds(&n, &err);
+	for (i = 0; i < n && err.status == AX_OK; i++)
+		if (recs[i].dboid == dst)
+		{
+			ereport(LOG, (errmsg("alexidx sidecar: dropping build " UINT64_FORMAT ", left by a dropped database whose OID %u a new database takes",
+								 recs[i].build_id, dst)));
+			drop_build(recs[i].build_id, &err);
+		}
 	for (i = 0; i < n && err.status == AX_OK; i++)
 	{
 		AxBuildRecord to = recs[i];

@@ -80,6 +80,19 @@ $node->safe_psql('m', 'ALTER INDEX t_ax SET TABLESPACE pg_default');
 $node->safe_psql('postgres', 'ALTER DATABASE m SET TABLESPACE ts_move');
 $node->safe_psql('postgres', 'CREATE DATABASE m2 TEMPLATE m STRATEGY FILE_COPY');
 ax_verify($node, db => 'm2', label => 'a copy of a template database that moved before the sweep', expect_count => 1000);
+
+# A database dropped and made again from the same template with the same OID before a sweep:
+# the copies for the dropped one (which went their own way) are dead, and must be neither
+# taken for the new database's nor kept.
+$node->safe_psql('postgres', 'CREATE DATABASE x OID 70000 TEMPLATE m');
+$node->safe_psql('x', 'INSERT INTO t SELECT g FROM generate_series(5001, 5100) g; DELETE FROM t WHERE k <= 500; VACUUM t');
+ax_verify($node, db => 'x', label => 'the first database with OID 70000', expect_count => 600);
+$node->safe_psql('postgres', 'DROP DATABASE x');
+$node->safe_psql('postgres', 'CREATE DATABASE x OID 70000 TEMPLATE m');
+ax_verify($node, db => 'x', label => 'a database made again with the OID of a dropped copy', expect_count => 1000);
+is($node->safe_psql('m', 'SELECT count(*) FROM alexidx_sidecar_builds() WHERE dboid = 70000'),
+	'1', 'the dropped database\'s copy went when the new one was made');
+
 $node->safe_psql('postgres', 'ALTER SYSTEM SET alexidx.sweep_interval = 1; SELECT pg_reload_conf()');
 ax_assert_no_orphans($node, 'after the copies of moved templates');
 # the sweep found the template's own index where its database moved it (after the index had
