@@ -209,6 +209,7 @@ extern bool alexidx_register_pair_as_is(uint64 build_id, Oid dboid, AxTreePair *
 extern bool alexidx_loaded_in_database(uint64 build_id, Oid dboid);
 /* Creates an empty pair of trees, or reports a full arena. */
 extern AxTreePair *alexidx_new_pair(Relation index, Size expected_entries);
+extern void alexidx_arena_make_room(Size wanted);
 extern void alexidx_report_too_many(void) pg_attribute_noreturn();
 /*
  * Frees a build's tree if it is loaded: the sidecar worker when a build dies, and any process
@@ -282,6 +283,7 @@ extern void alexidx_sidecar_relocate(Relation index, uint64 build_id);
  * Returns how many builds were copied.
  */
 extern uint64 alexidx_sidecar_copy_database(Oid src, Oid dst);
+extern uint64 alexidx_sidecar_sweep(void);
 /*
  * The build of this index, whose metapage names meta_build: meta_build itself, or the copy
  * made for this database when CREATE DATABASE copied the index. ERROR when there is none.

@@ -154,6 +154,7 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, AxBuildE
 		/* the WAL goes out while the threads encode: they use the core this backend leaves */
 		log_entries(index, build_id, bs);
 		INSTR_TIME_SET_CURRENT(*logged);
+		alexidx_arena_make_room((bs->values.n + bs->nulls.n) * alexidx_arena_bytes_per_entry(index));
 		pair = alexidx_new_pair(index, bs->values.n + bs->nulls.n);
 		if (ax_pair_bulk_load_build(pair, bs->values.items, bs->values.n, bs->nulls.items, bs->nulls.n,
 									&err) != AX_OK)

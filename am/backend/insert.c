@@ -288,6 +288,7 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	 * taken out again, so that nothing of it is logged or sent to the sidecar.
 	 */
 	nvalues = alexidx_split_nulls(buf->entries, buf->n);
+	alexidx_arena_make_room(buf->n * alexidx_arena_bytes_per_entry(index));
 	entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
 	st = ax_pair_insert_batch(entry->pair, buf->entries, nvalues, buf->n, &err);
 	if (st != AX_OK)

@@ -418,6 +418,17 @@ alexidx_sidecar_copy_database(Oid src, Oid dst)
 	return slot->result;
 }
 
+/* Has the worker run its orphan sweep now; returns how many builds it dropped. */
+uint64
+alexidx_sidecar_sweep(void)
+{
+	AxRequestSlot *slot = begin_request(AXR_SWEEP, 0);
+
+	submit_and_wait(slot);
+	check_answer(slot, "could not sweep the sidecar's orphaned builds", NULL);
+	return slot->result;
+}
+
 /* Asks the worker which build of this database the metapage's build id stands for. */
 static AxRequestSlot *
 ask_resolve(Relation index, uint64 meta_build)

@@ -27,7 +27,8 @@ typedef enum AxRequestType
 	AXR_RELOCATE,				/* the build's index may now live at record's location */
 	AXR_COPY_DATABASE,			/* copy the builds of database build_id to record.dboid */
 	AXR_RESOLVE,				/* which build is metapage id build_id in record.dboid? */
-	AXR_STAGE					/* keep these entries for this slot's next AXR_WRITE */
+	AXR_STAGE,					/* keep these entries for this slot's next AXR_WRITE */
+	AXR_SWEEP					/* drop the builds whose index is gone, now */
 } AxRequestType;
 
 /*

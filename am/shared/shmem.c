@@ -193,6 +193,20 @@ alexidx_acquire_if_loaded(uint64 build_id, LWLockMode mode)
 	return lock_if_registered(build_id, mode);
 }
 
+/*
+ * The trees of builds that a committed REINDEX, TRUNCATE or table rewrite replaced stay in the
+ * arena until the worker's next orphan sweep (no hook tells an index access method that its
+ * old relation file went). When the free memory may be short of what a new tree wants, the
+ * sweep runs now, so that those trees do not keep it out.
+ */
+void
+alexidx_arena_make_room(Size wanted)
+{
+	alexidx_arena_follow();
+	if (ax_arena_free_bytes(alexidx_shared->arena) < wanted + wanted / 2)
+		(void) alexidx_sidecar_sweep();
+}
+
 AxTreePair *
 alexidx_new_pair(Relation index, Size expected_entries)
 {

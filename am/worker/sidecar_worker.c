@@ -48,6 +48,7 @@ static bool clean_exit = false;
 static uint64 opened_at = 0;
 
 static AxBuildRecord *list_builds(size_t *n, AxError *err);
+static uint64 sweep(void);
 
 /*
  * Builds whose runs are being rewritten without their deleted entries, a step per round of
@@ -846,6 +847,10 @@ serve_one(AxRequestSlot *slot)
 		case AXR_LIST:
 			list_page(slot);
 			break;
+		case AXR_SWEEP:
+			slot->result = sweep();
+			finish(slot, AX_OK, NULL);
+			break;
 		default:
 			finish(slot, AX_ERROR, "unknown request");
 			break;
@@ -1106,9 +1111,11 @@ preload_one(void)
 							 (long) (TimestampDifferenceMilliseconds(start, GetCurrentTimestamp())))));
 }
 
-static void
+/* Drops every build whose index is gone; returns how many. */
+static uint64
 sweep(void)
 {
+	uint64		dropped = 0;
 	AxError		err = {0};
 	size_t		n,
 				i;
@@ -1128,8 +1135,11 @@ sweep(void)
 		if (err.status != AX_OK)
 			ereport(LOG, (errmsg("alexidx sidecar: could not drop orphaned build " UINT64_FORMAT ": %s",
 								 recs[i].build_id, err.message)));
+		else
+			dropped++;
 	}
 	pfree(recs);
+	return dropped;
 }
 
 /* After a crash, unlogged indexes must come back empty, like their tables. */

@@ -140,7 +140,34 @@ is(scalar(keys %$builds), 3 + 50 + 5, 'every index has its own build');    # x8,
 ax_verify($node, db => 'other', table => 'm5', index => 'm5_ax', label => 'second database', expect_count => 710);
 $node->stop;
 
-# ---- 4. without shared_preload_libraries ----
+# ---- 4. trees that REINDEX, TRUNCATE or a table rewrite replaced ----
+# Their builds are dead once the statement commits, and their trees must not keep the next
+# build out of the arena: two indexes that each fit twice, rebuilt back to back, with no
+# periodic sweep between.
+my $re = ax_node('limits_rebuild', memory => '16MB',
+	conf => "autovacuum = off\nalexidx.sweep_interval = 3600\n");
+$re->safe_psql('postgres', q{
+	CREATE TABLE a (k bigint); INSERT INTO a SELECT g FROM generate_series(1, 250000) g;
+	CREATE INDEX a_ax ON a USING alexidx (k);
+	CREATE TABLE b (k bigint); INSERT INTO b SELECT g FROM generate_series(1, 250000) g;
+	CREATE INDEX b_ax ON b USING alexidx (k);
+});
+for my $step ('REINDEX INDEX a_ax', 'REINDEX INDEX b_ax', 'VACUUM FULL a', 'VACUUM FULL b',
+	'BEGIN; TRUNCATE a; INSERT INTO a SELECT g FROM generate_series(1, 250000) g; COMMIT',
+	'REINDEX INDEX b_ax', 'REINDEX SCHEMA public')
+{
+	my ($rc, $out, $err) = $re->psql('postgres', $step);
+	is($rc, 0, "$step right after the one before: the trees it replaced made room")
+	  or diag($err);
+}
+for my $t ('a', 'b')
+{
+	ax_verify($re, label => "after the rebuilds: table $t", table => $t, index => "${t}_ax",
+		expect_count => 250000);
+}
+$re->stop;
+
+# ---- 5. without shared_preload_libraries ----
 my $plain = ax_node('no_preload', preload => 0, ext => 0);
 my ($r, $o, $e) = $plain->psql('postgres', 'CREATE EXTENSION alexidx');
 isnt($r, 0, 'CREATE EXTENSION fails without shared_preload_libraries');
