@@ -264,3 +264,30 @@ TEST(AlexAlloc, FailedShrinkIsCounted) {
   }
   EXPECT_EQ(arena.live_allocs, 0u);
 }
+
+// A bulk load into a fresh tree that runs out part way (a CREATE INDEX too large for the
+// arena) frees everything it built, whichever of its allocations fails.
+TEST(AlexAlloc, FailedBulkLoadIntoFreshTreeFreesAll) {
+  std::vector<AEntry> sorted;
+  for (int64_t i = 0; i < 300000; ++i) sorted.push_back(AEntry{i * 7, static_cast<uint64_t>(i)});
+  std::size_t allocs = 0;
+  {
+    Arena arena;
+    ATree t(alex::Params{}, ArenaAlloc<std::byte>(&arena));
+    t.bulk_load(sorted.data(), sorted.size());
+    allocs = arena.total_allocs;
+  }
+  ASSERT_GT(allocs, 8u);
+  for (std::size_t fail_after : {std::size_t{0}, std::size_t{1}, std::size_t{2}, allocs / 4, allocs / 2, allocs - 1}) {
+    Arena arena;
+    {
+      ATree t(alex::Params{}, ArenaAlloc<std::byte>(&arena));
+      arena.fail_after = fail_after;
+      EXPECT_THROW(t.bulk_load(sorted.data(), sorted.size()), std::bad_alloc) << "fail_after " << fail_after;
+      arena.fail_after = SIZE_MAX;
+      EXPECT_EQ(t.memory_bytes(), arena.live_bytes) << "fail_after " << fail_after;
+      EXPECT_EQ(t.size(), 0u);
+    }
+    EXPECT_EQ(arena.live_allocs, 0u) << "fail_after " << fail_after;
+  }
+}

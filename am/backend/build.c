@@ -128,7 +128,8 @@ static void
 load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, AxBuildEntries *bs,
 				AxTreePair **pair_out, instr_time *logged, instr_time *loaded)
 {
-	AxTreePair *pair;
+	/* set in the PG_TRY block and read in its PG_CATCH: volatile, or the catch may see NULL */
+	AxTreePair *volatile pair;
 	AxSstJob   *job;
 	SstJobOwner *owner;
 	AxError		err;

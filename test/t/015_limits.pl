@@ -165,6 +165,18 @@ for my $t ('a', 'b')
 	ax_verify($re, label => "after the rebuilds: table $t", table => $t, index => "${t}_ax",
 		expect_count => 250000);
 }
+# A CREATE INDEX that finds the arena full gives back all it took there: the free memory its
+# error reports stays the same however often it fails.
+$re->safe_psql('postgres', 'CREATE TABLE c (k bigint); INSERT INTO c SELECT g FROM generate_series(1, 1000000) g');
+sub free_kb_when_full
+{
+	my ($rc, $out, $err) = $re->psql('postgres', 'CREATE INDEX c_ax ON c USING alexidx (k)');
+	$err =~ /alexidx\.memory is 16 MB and (\d+) kB are free/ or die "no full-arena error: $err";
+	return $1;
+}
+my $free_first = free_kb_when_full();
+free_kb_when_full() for 1 .. 20;
+is(free_kb_when_full(), $free_first, 'a CREATE INDEX that found the arena full gave back all it took (22 times)');
 $re->stop;
 
 # ---- 5. without shared_preload_libraries ----
