@@ -209,6 +209,7 @@ extern bool alexidx_register_pair_as_is(uint64 build_id, Oid dboid, AxTreePair *
 extern bool alexidx_loaded_in_database(uint64 build_id, Oid dboid);
 /* Creates an empty pair of trees, or reports a full arena. */
 extern AxTreePair *alexidx_new_pair(Relation index, Size expected_entries);
+extern bool alexidx_arena_reclaim(void);
 extern void alexidx_arena_make_room(Size wanted);
 extern void alexidx_report_too_many(void) pg_attribute_noreturn();
 /*

@@ -133,6 +133,7 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, AxBuildE
 	AxSstJob   *job;
 	SstJobOwner *owner;
 	AxError		err;
+	AxStatus	st;
 	char	   *prefix;
 	size_t		nfiles = 0;
 
@@ -157,8 +158,13 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, AxBuildE
 		INSTR_TIME_SET_CURRENT(*logged);
 		alexidx_arena_make_room((bs->values.n + bs->nulls.n) * alexidx_arena_bytes_per_entry(index));
 		pair = alexidx_new_pair(index, bs->values.n + bs->nulls.n);
-		if (ax_pair_bulk_load_build(pair, bs->values.items, bs->values.n, bs->nulls.items, bs->nulls.n,
-									&err) != AX_OK)
+		st = ax_pair_bulk_load_build(pair, bs->values.items, bs->values.n, bs->nulls.items, bs->nulls.n,
+									 &err);
+		/* as in flush_buffer: the memory may be free but in pieces, with dead trees between */
+		if (st == AX_NOMEM && alexidx_arena_reclaim())
+			st = ax_pair_bulk_load_build(pair, bs->values.items, bs->values.n, bs->nulls.items,
+										 bs->nulls.n, &err);
+		if (st != AX_OK)
 		{
 			if (err.status == AX_NOMEM)
 				alexidx_report_arena_full(index, (bs->values.n + bs->nulls.n) * alexidx_arena_bytes_per_entry(index));

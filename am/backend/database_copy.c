@@ -34,7 +34,8 @@ template_name(CreatedbStmt *stmt)
 	{
 		DefElem    *opt = lfirst_node(DefElem, lc);
 
-		if (strcmp(opt->defname, "template") == 0)
+		/* TEMPLATE DEFAULT has no argument */
+		if (strcmp(opt->defname, "template") == 0 && opt->arg != NULL)
 			return defGetString(opt);
 	}
 	return "template1";			/* createdb's default */

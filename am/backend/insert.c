@@ -267,6 +267,7 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	AxError		err;
 	AxStatus	st;
 	Size		nvalues;
+	bool		reclaimed;
 
 	if (flushing)
 		elog(ERROR, "alexidx: an insert buffer was flushed while another was being settled");
@@ -289,33 +290,44 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	 */
 	nvalues = alexidx_split_nulls(buf->entries, buf->n);
 	alexidx_arena_make_room(buf->n * alexidx_arena_bytes_per_entry(index));
-	entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
-	st = ax_pair_insert_batch(entry->pair, buf->entries, nvalues, buf->n, &err);
-	if (st != AX_OK)
+	for (reclaimed = false;; reclaimed = true)
 	{
-		AxError		erase_err;
-
-		if (ax_pair_erase_batch(entry->pair, buf->entries, nvalues, buf->n, NULL, &erase_err) != AX_OK)
+		entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
+		st = ax_pair_insert_batch(entry->pair, buf->entries, nvalues, buf->n, &err);
+		if (st != AX_OK)
 		{
-			/* the tree may hold entries that were never logged: reload it from the sidecar */
-			LWLockRelease(&entry->lock);
-			alexidx_forget_tree(buf->build_id);
-			alexidx_report(&erase_err, "could not take a failed batch out of the tree", index);
+			AxError		erase_err;
+
+			if (ax_pair_erase_batch(entry->pair, buf->entries, nvalues, buf->n, NULL, &erase_err) != AX_OK)
+			{
+				/* the tree may hold entries that were never logged: reload it from the sidecar */
+				LWLockRelease(&entry->lock);
+				alexidx_forget_tree(buf->build_id);
+				alexidx_report(&erase_err, "could not take a failed batch out of the tree", index);
+			}
 		}
-	}
-	else if (alexidx_index_is_logged(index))
-	{
+		else if (alexidx_index_is_logged(index))
+		{
+			/*
+			 * A logged index's change goes into PostgreSQL's WAL, under the tree's lock (so a
+			 * tree loaded from the sidecar after catching up misses nothing), and the commit
+			 * record's flush makes it durable: no wait for the sidecar worker. Like any
+			 * WAL-logged page change, it happens in a critical section once the tree took it.
+			 */
+			START_CRIT_SECTION();
+			alexidx_wal_log_entries(index, buf->build_id, buf->entries, buf->n, false);
+			END_CRIT_SECTION();
+		}
+		LWLockRelease(&entry->lock);
+
 		/*
-		 * A logged index's change goes into PostgreSQL's WAL, under the tree's lock (so a tree
-		 * loaded from the sidecar after catching up misses nothing), and the commit record's
-		 * flush makes it durable: no wait for the sidecar worker. Like any WAL-logged page
-		 * change, it happens in a critical section once the tree took it.
+		 * A tree grows by whole data nodes, which the free memory may lack in one piece even
+		 * when make_room found enough in all, and trees that a sweep would drop may be in the
+		 * way. The batch is out of the tree again: one more try after a sweep.
 		 */
-		START_CRIT_SECTION();
-		alexidx_wal_log_entries(index, buf->build_id, buf->entries, buf->n, false);
-		END_CRIT_SECTION();
+		if (st != AX_NOMEM || reclaimed || !alexidx_arena_reclaim())
+			break;
 	}
-	LWLockRelease(&entry->lock);
 	if (st == AX_NOMEM)
 		alexidx_report_arena_full(index, buf->n * alexidx_arena_bytes_per_entry(index));
 	if (st != AX_OK)

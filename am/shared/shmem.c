@@ -196,15 +196,25 @@ alexidx_acquire_if_loaded(uint64 build_id, LWLockMode mode)
 /*
  * The trees of builds that a committed REINDEX, TRUNCATE or table rewrite replaced stay in the
  * arena until the worker's next orphan sweep (no hook tells an index access method that its
- * old relation file went). When the free memory may be short of what a new tree wants, the
- * sweep runs now, so that those trees do not keep it out.
+ * old relation file went). This has the worker sweep now, so that those trees do not keep a
+ * change out; true when it dropped a build. Without a running worker there is no sweep, and
+ * the caller reports a full arena as before.
  */
+bool
+alexidx_arena_reclaim(void)
+{
+	if (alexidx_worker_failed())
+		return false;
+	return alexidx_sidecar_sweep() > 0;
+}
+
+/* Sweeps first when the free memory may be short of what a change wants. */
 void
 alexidx_arena_make_room(Size wanted)
 {
 	alexidx_arena_follow();
 	if (ax_arena_free_bytes(alexidx_shared->arena) < wanted + wanted / 2)
-		(void) alexidx_sidecar_sweep();
+		(void) alexidx_arena_reclaim();
 }
 
 AxTreePair *

@@ -22,6 +22,8 @@ $node->safe_psql('a', q{
 	INSERT INTO t SELECT g FROM generate_series(1101, 1200) g;
 });
 $node->safe_psql('postgres', 'CREATE DATABASE b TEMPLATE a STRATEGY FILE_COPY');
+# (TEMPLATE DEFAULT, which names no database, is template1)
+$node->safe_psql('postgres', 'CREATE DATABASE d TEMPLATE DEFAULT');
 $node->safe_psql('postgres', 'CREATE DATABASE c TEMPLATE a STRATEGY WAL_LOG');
 my %count = (a => 1200, b => 1200, c => 1200);
 
