@@ -315,6 +315,12 @@ typedef struct AxWritePart
  */
 AxDb	   *ax_db_open(const char *dir, char *set_aside, size_t set_aside_len, AxError *err);
 /*
+ * How many table files a sidecar opened after this call keeps open at once (RocksDB's
+ * max_open_files; -1, the default: all of them). The worker, the one process that opens the
+ * sidecar, sets it from its open-files limit before it opens one.
+ */
+void		ax_db_set_max_open_files(int n);
+/*
  * Cancels background work and closes; db is freed in every case. write_clean_marker: record
  * "clean shutdown" first. A failure means the marker may be missing (the next start then
  * treats the stop as a crash, which is safe).

@@ -188,6 +188,11 @@ static uint64_t bump_counter(AxDb* h, char kind) {
 
 static const char kMetaFamily[] = "meta";
 
+// Set by the worker, the one process that opens the sidecar, before it opens one.
+static int max_open_files = -1;
+
+extern "C" void ax_db_set_max_open_files(int n) { max_open_files = n; }
+
 // Sets *had_meta to whether the database already had the "meta" column family.
 static rocksdb::Status open_families(const char* dir, AxDb* h, bool* had_meta) {
   rocksdb::Options o = sidecar_options();
@@ -196,6 +201,7 @@ static rocksdb::Status open_families(const char* dir, AxDb* h, bool* had_meta) {
               std::find(names.begin(), names.end(), kMetaFamily) != names.end();
   rocksdb::DBOptions dbo(o);
   dbo.create_missing_column_families = true;
+  dbo.max_open_files = max_open_files;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(o)},
       {kMetaFamily, rocksdb::ColumnFamilyOptions(o)}};

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1308,6 +1309,37 @@ hold_arena_copy(void)
 	}
 }
 
+/*
+ * RocksDB keeps its table files open, outside PostgreSQL's count of file descriptors, and each
+ * build ingests at least one: a thousand indexes used up the common limit of 1024 open files,
+ * after which the sidecar failed every write and RocksDB ended the worker on an assertion. The
+ * worker raises its soft limit to the hard one, and lets RocksDB keep open what PostgreSQL's
+ * own files (max_safe_fds) leave of it, less a margin for RocksDB's other files; RocksDB
+ * closes the table files it used least beyond that, and opens them again when read.
+ */
+static void
+budget_open_files(void)
+{
+	struct rlimit rl;
+	long		budget = 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+	{
+		rlim_t		want = rl.rlim_max == RLIM_INFINITY ? 65536 : Min(rl.rlim_max, 65536);
+
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		{
+			struct rlimit raised = {want, rl.rlim_max};
+
+			if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+				rl.rlim_cur = want;
+		}
+		budget = Max(budget, (long) Min(rl.rlim_cur, 65536) - max_safe_fds - 128);
+	}
+	ax_db_set_max_open_files((int) budget);
+	ereport(DEBUG1, (errmsg("alexidx sidecar: RocksDB may keep %ld table files open", budget)));
+}
+
 void
 alexidx_worker_main(Datum arg)
 {
@@ -1336,6 +1368,7 @@ alexidx_worker_main(Datum arg)
 	prepare_directory(alexidx_sidecar_dir());
 	prepare_directory(alexidx_ingest_dir());
 
+	budget_open_files();
 	sidecar_is_live = open_sidecar();
 	clean = start_incarnation();
 	take_over_orphans();

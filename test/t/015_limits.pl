@@ -198,7 +198,30 @@ is($inserted, 420000, '420,000 rows in 5,000-row inserts next to a truncated ind
 ax_verify($re, label => 'the small inserts', table => 'q', index => 'q_ax', expect_count => $inserted);
 $re->stop;
 
-# ---- 5. without shared_preload_libraries ----
+# ---- 5. more indexes than open files ----
+# RocksDB keeps table files open, and each build ingests at least one. With the server's
+# limit lowered to 300 open files (the worker started again to inherit it), 400 indexes must
+# build, answer, and survive a restart, without the worker failing or dying.
+my $nf = ax_node('limits_files', conf => "autovacuum = off\n");
+system('prlimit', '--pid=' . $nf->{_pid}, '--nofile=300:300') == 0 or die "prlimit failed: $?";
+my $first_worker = ax_sidecar_pid($nf);
+kill 'TERM', $first_worker;
+my $worker;
+ax_poll(60, 0.1, sub { $worker = ax_sidecar_pid($nf); $worker ne '' && $worker ne $first_worker })
+  or die 'no new sidecar worker';
+ax_wait_ready($nf);
+like(slurp_file("/proc/$worker/limits"), qr/Max open files\s+300\s+300/, 'the new worker has 300 open files');
+my ($frc, $fout, $ferr) = $nf->psql('postgres',
+	join('', map { "CREATE TABLE f$_ (k bigint); INSERT INTO f$_ SELECT g FROM generate_series(1, 100) g;
+		CREATE INDEX f${_}_ax ON f$_ USING alexidx (k);\n" } 1 .. 400));
+is($frc, 0, '400 indexes built with 300 open files') or diag($ferr);
+is(ax_sidecar_pid($nf), $worker, 'the sidecar worker kept running');
+ax_verify($nf, label => "index $_ of 400", table => "f$_", index => "f${_}_ax", expect_count => 100) for (1, 400);
+$nf->restart;
+ax_verify($nf, label => 'index 200 of 400 after a restart', table => 'f200', index => 'f200_ax', expect_count => 100);
+$nf->stop;
+
+# ---- 6. without shared_preload_libraries ----
 my $plain = ax_node('no_preload', preload => 0, ext => 0);
 my ($r, $o, $e) = $plain->psql('postgres', 'CREATE EXTENSION alexidx');
 isnt($r, 0, 'CREATE EXTENSION fails without shared_preload_libraries');
