@@ -37,8 +37,19 @@ alexidx_version(PG_FUNCTION_ARGS)
 static Relation
 open_alexidx_index(Oid relid, LOCKMODE mode)
 {
-	Relation	index = relation_open(relid, mode);
+	/* (an OID, not a name: regclass takes any number, and the index may be dropped meanwhile) */
+	Relation	index = try_relation_open(relid, mode);
 
+	if (index == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("index with OID %u does not exist", relid)));
+	if (index->rd_rel->relkind == RELKIND_PARTITIONED_INDEX &&
+		index->rd_rel->relam == get_am_oid("alexidx", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partitioned index, which holds no entries", RelationGetRelationName(index)),
+				 errhint("Name the index of each partition instead (pg_partition_tree lists them).")));
 	if (index->rd_rel->relkind != RELKIND_INDEX ||
 		index->rd_rel->relam != get_am_oid("alexidx", false))
 		ereport(ERROR,
@@ -167,14 +178,28 @@ alexidx_check(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	bool		heapallindexed = PG_GETARG_BOOL(1);
-	Relation	index = open_alexidx_index(relid, AccessShareLock);
-	Oid			heapid = IndexGetRelation(relid, false);
+	Oid			heapid = IndexGetRelation(relid, true);
+	/* (during recovery no lock above RowExclusiveLock can be taken: see below) */
+	LOCKMODE	heaplock = RecoveryInProgress() ? AccessShareLock : ShareLock;
 	Relation	heap;
+	Relation	index;
 	uint64		build_id;
 	AxIndexEntry *entry;
 	char		why[512];
 	bool		ok;
 	uint64		nsidecar;
+
+	/*
+	 * The table first, then the index, as DDL takes them (and amcheck): the other way round, a
+	 * DROP INDEX or TRUNCATE that came while the check waited for the table deadlocked with it.
+	 */
+	heap = OidIsValid(heapid) ? table_open(heapid, heaplock) : NULL;
+	index = open_alexidx_index(relid, AccessShareLock);
+	if (heap == NULL || heapid != IndexGetRelation(relid, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("could not open the table of index \"%s\"", RelationGetRelationName(index)),
+				 errhint("The index or its table changed while the check waited for its lock: run alexidx_check again.")));
 
 	/*
 	 * An invalid index lacks rows by design (a CREATE INDEX or REINDEX CONCURRENTLY that did
@@ -229,11 +254,11 @@ alexidx_check(PG_FUNCTION_ARGS)
 				(errmsg("alexidx_check on a standby compares the tree with the sidecar only"),
 				 errhint("Run alexidx_check on the primary to compare the index with the table.")));
 		relation_close(index, AccessShareLock);
+		table_close(heap, heaplock);
 		PG_RETURN_VOID();
 	}
 
 	/* 4. every entry points to a row with its key; 5. every live heap tuple is in the index */
-	heap = table_open(heapid, ShareLock);
 	alexidx_check_entries_in_heap(index, heap, build_id);
 	if (heapallindexed)
 	{

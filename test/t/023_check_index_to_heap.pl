@@ -60,5 +60,20 @@ isnt($ret, 0, 'alexidx_check fails on an entry for a row outside the partial ind
 $node->safe_psql('postgres', 'REINDEX INDEX e_ax; DELETE FROM t WHERE k % 3 = 0; DELETE FROM e WHERE k > 50');
 is($node->psql('postgres', "SELECT alexidx_check('t_ax')"), 0, 'entries of dead rows before VACUUM pass');
 is($node->psql('postgres', "SELECT alexidx_check('e_ax')"), 0, 'entries of dead rows before VACUUM pass (partial)');
+
+# 4. alexidx_check locks the table before the index, as DDL does (and amcheck): the other
+# order deadlocked with a DROP INDEX that came after the check began to wait for the table.
+$node->safe_psql('postgres', 'CREATE TABLE dl (k bigint); INSERT INTO dl SELECT g FROM generate_series(1, 1000) g;
+	CREATE INDEX dl_ax ON dl USING alexidx (k)');
+my $dropper = ax_bg($node, 'postgres', 'dl_drop',
+	"BEGIN; LOCK TABLE dl IN SHARE ROW EXCLUSIVE MODE; SELECT pg_sleep(2); DROP INDEX dl_ax; COMMIT;\n");
+ax_poll(30, 0.05, sub {
+	$node->safe_psql('postgres', "SELECT count(*) FROM pg_locks WHERE relation = 'dl'::regclass
+		AND mode = 'ShareRowExclusiveLock' AND granted") eq '1' }) or die 'the table lock was not taken';
+my $checker = ax_bg($node, 'postgres', 'dl_check', "SELECT alexidx_check('dl_ax');\n");
+my ($drc, $dout, $derr) = ax_bg_finish($dropper, 60);
+my ($crc, $cout, $cerr) = ax_bg_finish($checker, 60);
+is($drc, 0, 'DROP INDEX went through while alexidx_check waited for the table') or diag($derr);
+unlike($derr . $cerr, qr/deadlock/, 'no deadlock between alexidx_check and DROP INDEX');
 $node->stop;
 done_testing();
