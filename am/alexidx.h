@@ -223,6 +223,7 @@ extern void alexidx_destroy_pair(AxTreePair *pair);
 extern void alexidx_post_drop(uint64 build_id);
 /* Raises an ERROR that says how much to raise alexidx.memory by. */
 extern void alexidx_report_arena_full(Relation index, Size wanted) pg_attribute_noreturn();
+extern void alexidx_report_arena_full_loading(Relation index, Size wanted) pg_attribute_noreturn();
 /*
  * Arena bytes one entry takes in a tree, for that ERROR's estimate of what is missing: the
  * 16-byte tree entry (24 in a uuid index) plus the gaps its data node keeps free and its

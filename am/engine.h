@@ -400,7 +400,8 @@ AxStatus	ax_db_drop_build(AxDb *db, uint64_t build_id, bool keep_record, AxError
 AxStatus	ax_db_compact_step(AxDb *db, uint64_t build_id, bool wide, AxEntry *cursor, bool *started,
 							   size_t budget, bool *done, AxError *err);
 /* Reads all of a build's entries and bulk-loads them into the pair's two trees. */
-AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTreePair *pair, AxError *err);
+/* *entries gets how many entries the build has (also when the trees could not take them) */
+AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTreePair *pair, size_t *entries, AxError *err);
 /* Compares the build's entries with the trees; AX_CORRUPT with a message on mismatch. */
 AxStatus	ax_db_compare_tree(AxDb *db, uint64_t build_id, const AxTreePair *pair,
 							   uint64_t *nsidecar, AxError *err);

@@ -339,7 +339,7 @@ alexidx_sidecar_load(Relation index, uint64 build_id)
 
 	submit_and_wait(slot);
 	if (slot->status == AX_NOMEM)
-		alexidx_report_arena_full(index, (Size) slot->result);
+		alexidx_report_arena_full_loading(index, (Size) slot->result);
 	if (slot->status == AX_NOTFOUND)
 		report_no_data(slot, index);
 	check_answer(slot, "could not load the tree from the sidecar", index);

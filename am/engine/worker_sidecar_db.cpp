@@ -711,13 +711,15 @@ static std::vector<AxEntry> build_entries(AxDb* h, uint64_t build) {
   return all;
 }
 
-extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTreePair* pair, AxError* err) {
+extern "C" AxStatus ax_db_load_tree(AxDb* h, uint64_t build, AxTreePair* pair, std::size_t* entries,
+                                   AxError* err) {
   SignalBlock signals;
   return ax_guard(err, [&] {
     AxBuildRecord rec;
     AxError inner{};
     if (ax_db_get_record(h, build, &rec, &inner) != AX_OK) throw Failure(inner.status, inner.message);
     std::vector<AxEntry> values = build_entries(h, build);
+    *entries = values.size();
     // NULL entries are rare: move them out, keeping both runs sorted
     std::vector<AxEntry> nulls;
     std::size_t w = 0;

@@ -110,32 +110,46 @@ alexidx_shmem_startup(void)
 	LWLockRegisterTranche(alexidx_shared->index_tranche, "alexidx_index");
 }
 
-void
-alexidx_report_arena_full(Relation index, Size wanted)
+/* (loading: the index's tree is being read into memory, after a restart say; else changed) */
+static void pg_attribute_noreturn()
+report_arena_full(Relation index, Size wanted, bool loading)
 {
 	Size		free_bytes;
 	int			suggest_mb = alexidx_memory_mb + Max(alexidx_memory_mb / 2,
 													 (int) (wanted / (1024 * 1024)) + 64);
+	const char *what = loading ? "its tree" : "the change";
 	const char *need = "";
 
 	alexidx_arena_follow();
 	free_bytes = ax_arena_free_bytes(alexidx_shared->arena);
 	/* what the change needs, not what is missing: trees grow in large pieces */
 	if (wanted > free_bytes)
-		need = psprintf("; the change needs about %zu MB", wanted / (1024 * 1024) + 1);
+		need = psprintf("; %s needs about %zu MB", what, wanted / (1024 * 1024) + 1);
 	else if (wanted > 0)
-		need = psprintf(", but not in pieces as large as the change needs (about %zu MB)",
-						wanted / (1024 * 1024) + 1);
+		need = psprintf(", but not in pieces as large as %s needs (about %zu MB)",
+						what, wanted / (1024 * 1024) + 1);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
 			 errmsg("alexidx shared memory is full%s%s",
-					index ? " while changing index " : "",
+					index ? (loading ? " while loading index " : " while changing index ") : "",
 					index ? RelationGetRelationName(index) : ""),
 			 errdetail("alexidx.memory is %d MB and %zu kB are free%s.",
 					   alexidx_memory_mb, free_bytes / 1024, need),
 			 errhint("Raise alexidx.memory to about %d MB in postgresql.conf and restart the server.",
 					 suggest_mb)));
+}
+
+void
+alexidx_report_arena_full(Relation index, Size wanted)
+{
+	report_arena_full(index, wanted, false);
+}
+
+void
+alexidx_report_arena_full_loading(Relation index, Size wanted)
+{
+	report_arena_full(index, wanted, true);
 }
 
 /* The registered tree of build_id with its lock taken in mode, or NULL when none is. */

@@ -219,11 +219,15 @@ drop_build(uint64 build_id, AxError *err)
 	ax_db_drop_build(sidecar, build_id, false, err);
 }
 
-/* Loads a build's trees from the sidecar into shared memory, unless they are loaded. */
+/*
+ * Loads a build's trees from the sidecar into shared memory, unless they are loaded. When
+ * the arena cannot take them, *wanted (if given) gets about how much they need.
+ */
 static void
-load_into_registry(uint64 build_id, AxError *err)
+load_into_registry(uint64 build_id, AxError *err, Size *wanted)
 {
 	AxTreePair *pair;
+	size_t		entries = 0;
 	AxBuildRecord rec;
 	AxTreeParams params = {0};
 	bool		loaded;
@@ -267,10 +271,12 @@ load_into_registry(uint64 build_id, AxError *err)
 	pair = ax_pair_create(alexidx_shared->arena, &params, err);
 	if (pair == NULL)
 		return;
-	ax_db_load_tree(sidecar, build_id, pair, err);
+	ax_db_load_tree(sidecar, build_id, pair, &entries, err);
 	if (err->status != AX_OK)
 	{
 		alexidx_destroy_pair(pair);
+		if (err->status == AX_NOMEM && wanted)
+			*wanted = entries * (params.wide ? ALEXIDX_ARENA_BYTES_PER_WIDE_ENTRY : ALEXIDX_ARENA_BYTES_PER_ENTRY);
 		return;
 	}
 	if (!alexidx_register_pair(build_id, rec.dboid, pair))
@@ -285,8 +291,10 @@ static void
 load_build(AxRequestSlot *slot)
 {
 	AxError		err = {0};
+	Size		wanted = 0;
 
-	load_into_registry(slot->build_id, &err);
+	load_into_registry(slot->build_id, &err, &wanted);
+	slot->result = wanted;
 	finish_err(slot, &err);
 }
 
@@ -1102,7 +1110,7 @@ preload_one(void)
 	uint64		build_id = preload[--npreload];
 	TimestampTz start = GetCurrentTimestamp();
 
-	load_into_registry(build_id, &err);
+	load_into_registry(build_id, &err, NULL);
 	if (err.status != AX_OK)
 		ereport(LOG, (errmsg("alexidx sidecar: could not preload build " UINT64_FORMAT ": %s",
 							 build_id, err.message)));

@@ -50,6 +50,23 @@ ax_verify($node, label => 'alexidx.memory raised, after restart', table => 'big'
 	expect_count => $committed + 500000);
 ax_verify($node, label => 'alexidx.memory raised: the other index', table => 'small', index => 'small_ax',
 	expect_count => $small);
+# alexidx.memory lowered below a tree: its load after the restart fails, saying how much that
+# tree needs and asking for enough for it
+$node->stop;
+$node->append_conf('postgresql.conf', "alexidx.memory = 16MB\n");
+$node->start;
+my ($lrc, $lout, $lerr) = $node->psql('postgres',
+	'SET enable_seqscan = off; SET enable_bitmapscan = off; SELECT count(*) FROM big');
+like($lerr, qr/alexidx shared memory is full while loading index big_ax/, 'a tree too large to load: the error says so');
+my ($needs) = $lerr =~ /DETAIL:  alexidx\.memory is 16 MB and \d+ kB are free; its tree needs about (\d+) MB\./;
+my ($asks) = $lerr =~ /HINT:  Raise alexidx\.memory to about (\d+) MB/;
+ok(defined $needs && defined $asks && $needs >= 16 && $asks >= 16 + $needs,
+	'the detail says what the tree needs, and the hint asks for that much more') or diag($lerr);
+$node->stop;
+$node->append_conf('postgresql.conf', "alexidx.memory = 512MB\n");
+$node->start;
+ax_verify($node, label => 'alexidx.memory raised again', table => 'big', index => 'big_ax',
+	expect_count => $committed + 500000);
 $node->safe_psql('postgres', 'DROP TABLE big; DROP TABLE small');
 
 # ---- 2. extreme keys ----
