@@ -160,10 +160,19 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, AxBuildE
 		pair = alexidx_new_pair(index, bs->values.n + bs->nulls.n);
 		st = ax_pair_bulk_load_build(pair, bs->values.items, bs->values.n, bs->nulls.items, bs->nulls.n,
 									 &err);
-		/* as in flush_buffer: the memory may be free but in pieces, with dead trees between */
+		/*
+		 * As in flush_buffer: make_room's estimate is rough, and the memory may be free but
+		 * in pieces between trees that a sweep would drop. A fresh pair for the second try
+		 * (a values tree loaded before the NULLs failed would stay beside its replacement).
+		 */
 		if (st == AX_NOMEM && alexidx_arena_reclaim())
+		{
+			alexidx_destroy_pair(pair);
+			pair = NULL;
+			pair = alexidx_new_pair(index, bs->values.n + bs->nulls.n);
 			st = ax_pair_bulk_load_build(pair, bs->values.items, bs->values.n, bs->nulls.items,
 										 bs->nulls.n, &err);
+		}
 		if (st != AX_OK)
 		{
 			if (err.status == AX_NOMEM)

@@ -193,7 +193,12 @@ alexidx_check(PG_FUNCTION_ARGS)
 	 * The table first, then the index, as DDL takes them (and amcheck): the other way round, a
 	 * DROP INDEX or TRUNCATE that came while the check waited for the table deadlocked with it.
 	 */
-	heap = OidIsValid(heapid) ? table_open(heapid, heaplock) : NULL;
+	heap = OidIsValid(heapid) ? try_relation_open(heapid, heaplock) : NULL;
+	if (OidIsValid(heapid) && heap == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("index with OID %u does not exist", relid),
+				 errdetail("Its table was dropped while the check waited for its lock.")));
 	index = open_alexidx_index(relid, AccessShareLock);
 	if (heap == NULL || heapid != IndexGetRelation(relid, false))
 		ereport(ERROR,
@@ -248,7 +253,7 @@ alexidx_check(PG_FUNCTION_ARGS)
 	 * On a standby the replay changes the heap under the check (and no ShareLock can be
 	 * taken): what the index holds of the heap is checked on the primary.
 	 */
-	if (RecoveryInProgress())
+	if (heaplock != ShareLock)	/* (not RecoveryInProgress(): a promotion may have come since) */
 	{
 		ereport(NOTICE,
 				(errmsg("alexidx_check on a standby compares the tree with the sidecar only"),

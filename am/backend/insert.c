@@ -289,7 +289,6 @@ flush_buffer(Relation index, InsertBuffer *buf)
 	 * taken out again, so that nothing of it is logged or sent to the sidecar.
 	 */
 	nvalues = alexidx_split_nulls(buf->entries, buf->n);
-	alexidx_arena_make_room(buf->n * alexidx_arena_bytes_per_entry(index));
 	for (reclaimed = false;; reclaimed = true)
 	{
 		entry = alexidx_acquire(index, buf->build_id, LW_EXCLUSIVE);
@@ -321,9 +320,9 @@ flush_buffer(Relation index, InsertBuffer *buf)
 		LWLockRelease(&entry->lock);
 
 		/*
-		 * A tree grows by whole data nodes, which the free memory may lack in one piece even
-		 * when make_room found enough in all, and trees that a sweep would drop may be in the
-		 * way. The batch is out of the tree again: one more try after a sweep.
+		 * Trees that the next orphan sweep would drop (alexidx_arena_reclaim) may be what
+		 * kept the batch out, which is out of the tree again: one more try after a sweep now.
+		 * Only then: a logged flush that the tree takes never waits for the worker.
 		 */
 		if (st != AX_NOMEM || reclaimed || !alexidx_arena_reclaim())
 			break;

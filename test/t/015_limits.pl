@@ -215,6 +215,22 @@ is($inserted, 420000, '420,000 rows in 5,000-row inserts next to a truncated ind
 ax_verify($re, label => 'the small inserts', table => 'q', index => 'q_ax', expect_count => $inserted);
 $re->stop;
 
+# A logged insert that the tree takes never waits for the worker, even when the estimate of
+# what it needs (24 bytes an entry, and half again) is more than is free: 500,000 entries in
+# one flush, with the worker stopped.
+my $nw = ax_node('limits_no_wait', memory => '16MB', conf => "autovacuum = off\n");
+$nw->safe_psql('postgres', 'CREATE TABLE w (k bigint); CREATE INDEX w_ax ON w USING alexidx (k)');
+my $stopped = ax_sidecar_pid($nw);
+kill 'STOP', $stopped;
+my $nwc = ax_bg($nw, 'postgres', 'no_wait',
+	"SET alexidx.insert_buffer = 1000000; INSERT INTO w SELECT g FROM generate_series(1, 500000) g;\n");
+my ($wrc, $wout, $werr) = ax_bg_finish($nwc, 60);
+kill 'CONT', $stopped;
+is($wrc, 0, 'a logged insert that the tree takes commits while the worker is stopped') or diag($werr);
+ax_verify($nw, label => 'the insert made while the worker was stopped', table => 'w', index => 'w_ax',
+	expect_count => 500000);
+$nw->stop;
+
 # ---- 5. more indexes than open files ----
 # RocksDB keeps table files open, and each build ingests at least one. With the server's
 # limit lowered to 300 open files (the worker started again to inherit it), 400 indexes must
