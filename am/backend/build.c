@@ -134,6 +134,8 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, AxBuildE
 	SstJobOwner *owner;
 	AxError		err;
 	AxStatus	st;
+	bool		reclaimed;
+	Size		wanted = (bs->values.n + bs->nulls.n) * alexidx_arena_bytes_per_entry(index);
 	char	   *prefix;
 	size_t		nfiles = 0;
 
@@ -156,27 +158,28 @@ load_and_ingest(Relation index, uint64 build_id, AxBuildRecord *record, AxBuildE
 		/* the WAL goes out while the threads encode: they use the core this backend leaves */
 		log_entries(index, build_id, bs);
 		INSTR_TIME_SET_CURRENT(*logged);
-		alexidx_arena_make_room((bs->values.n + bs->nulls.n) * alexidx_arena_bytes_per_entry(index));
-		pair = alexidx_new_pair(index, bs->values.n + bs->nulls.n);
-		st = ax_pair_bulk_load_build(pair, bs->values.items, bs->values.n, bs->nulls.items, bs->nulls.n,
-									 &err);
-		/*
-		 * As in flush_buffer: make_room's estimate is rough, and the memory may be free but
-		 * in pieces between trees that a sweep would drop. A fresh pair for the second try
-		 * (a values tree loaded before the NULLs failed would stay beside its replacement).
-		 */
-		if (st == AX_NOMEM && alexidx_arena_reclaim())
+		alexidx_arena_make_room(wanted);
+		for (reclaimed = false;; reclaimed = true)
 		{
-			alexidx_destroy_pair(pair);
-			pair = NULL;
 			pair = alexidx_new_pair(index, bs->values.n + bs->nulls.n);
 			st = ax_pair_bulk_load_build(pair, bs->values.items, bs->values.n, bs->nulls.items,
 										 bs->nulls.n, &err);
+
+			/*
+			 * As in flush_buffer: make_room's estimate is rough, and the memory may be free
+			 * but in pieces between trees that a sweep would drop. A fresh pair for the second
+			 * try (a values tree loaded before the NULLs failed would stay beside its
+			 * replacement).
+			 */
+			if (st != AX_NOMEM || reclaimed || !alexidx_arena_reclaim())
+				break;
+			alexidx_destroy_pair(pair);
+			pair = NULL;
 		}
 		if (st != AX_OK)
 		{
 			if (err.status == AX_NOMEM)
-				alexidx_report_arena_full(index, (bs->values.n + bs->nulls.n) * alexidx_arena_bytes_per_entry(index));
+				alexidx_report_arena_full(index, wanted);
 			alexidx_report(&err, "could not load the tree", index);
 		}
 		INSTR_TIME_SET_CURRENT(*loaded);

@@ -1325,6 +1325,8 @@ hold_arena_copy(void)
  * own files (max_safe_fds) leave of it, less a margin for RocksDB's other files; RocksDB
  * closes the table files it used least beyond that, and opens them again when read.
  */
+#define OPEN_FILES_WANTED 65536
+
 static void
 budget_open_files(void)
 {
@@ -1333,7 +1335,7 @@ budget_open_files(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 	{
-		rlim_t		want = rl.rlim_max == RLIM_INFINITY ? 65536 : Min(rl.rlim_max, 65536);
+		rlim_t		want = rl.rlim_max == RLIM_INFINITY ? OPEN_FILES_WANTED : Min(rl.rlim_max, OPEN_FILES_WANTED);
 
 		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
 		{
@@ -1342,7 +1344,7 @@ budget_open_files(void)
 			if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
 				rl.rlim_cur = want;
 		}
-		budget = Max(budget, (long) Min(rl.rlim_cur, 65536) - max_safe_fds - 128);
+		budget = Max(budget, (long) Min(rl.rlim_cur, OPEN_FILES_WANTED) - max_safe_fds - 128);
 	}
 	ax_db_set_max_open_files((int) budget);
 	ereport(DEBUG1, (errmsg("alexidx sidecar: RocksDB may keep %ld table files open", budget)));
