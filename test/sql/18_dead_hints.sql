@@ -19,12 +19,25 @@ BEGIN
   END LOOP;
   RETURN NULL;
 END $$;
+-- Rows count as dead to every transaction only when no other session's snapshot is older
+-- than the DELETE (an autovacuum ANALYZE of some other table, say): wait, up to 60 s, until
+-- none is, before each index's first scan.
+CREATE FUNCTION wait_for_no_older_snapshot() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1 .. 600 LOOP
+    EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity
+                          WHERE pid <> pg_backend_pid() AND backend_xmin IS NOT NULL);
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
 DELETE FROM dh WHERE k BETWEEN 20001 AND 90000;
 DELETE FROM dh_bt WHERE k BETWEEN 20001 AND 90000;
 SET enable_seqscan = off; SET enable_bitmapscan = off;
 -- the first scan visits every deleted row, the second only the live ones
+SELECT wait_for_no_older_snapshot();
 SELECT scan_buffers('SELECT sum(v) FROM dh WHERE k BETWEEN 10001 AND 100000') AS first \gset ax_
 SELECT scan_buffers('SELECT sum(v) FROM dh WHERE k BETWEEN 10001 AND 100000') AS second \gset ax_
+SELECT wait_for_no_older_snapshot();
 SELECT scan_buffers('SELECT sum(v) FROM dh_bt WHERE k BETWEEN 10001 AND 100000') AS first \gset bt_
 SELECT scan_buffers('SELECT sum(v) FROM dh_bt WHERE k BETWEEN 10001 AND 100000') AS second \gset bt_
 -- (btree's counts include its index pages; alexidx reads its tree from shared memory)
