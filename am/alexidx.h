@@ -221,6 +221,11 @@ extern void alexidx_forget_tree(uint64 build_id);
 extern void alexidx_destroy_pair(AxTreePair *pair);
 /* Posts a build for the worker to drop, without waiting (safe in abort paths). */
 extern void alexidx_post_drop(uint64 build_id);
+/*
+ * Posts a build for the worker to compact (to give back the disk space of removed entries)
+ * once it has applied this backend's WAL so far, without waiting.
+ */
+extern void alexidx_post_compaction(uint64 build_id);
 /* Raises an ERROR that says how much to raise alexidx.memory by. */
 extern void alexidx_report_arena_full(Relation index, Size wanted) pg_attribute_noreturn();
 extern void alexidx_report_arena_full_loading(Relation index, Size wanted) pg_attribute_noreturn();
@@ -268,7 +273,6 @@ extern void alexidx_sidecar_ingest(Relation index, uint64 build_id, const char *
 extern void alexidx_sidecar_write(Relation index, uint64 build_id, const AxEntry *entries,
 								  Size n, bool is_delete);
 extern void alexidx_sidecar_load(Relation index, uint64 build_id);
-extern void alexidx_sidecar_compact(uint64 build_id);
 extern uint64 alexidx_sidecar_bytes(uint64 build_id);
 extern uint64 alexidx_sidecar_check(Relation index, uint64 build_id);
 extern char *alexidx_sidecar_dir(void);

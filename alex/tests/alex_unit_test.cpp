@@ -333,6 +333,56 @@ TEST(AlexDuplicates, MillionEqualKeys) {
   EXPECT_TRUE(out[0] == eq[500001]);
 }
 
+// Batch erases of whole stretches of long duplicate runs (VACUUM after deleting the oldest
+// rows of a column with few distinct values: a prefix of each key's run by TID), of their
+// ends and middles, of every other entry, of whole runs, of exact duplicate pairs, and of
+// scattered entries and stretches (too few to make the node shrink, which would re-lay it
+// out and hide a wrong gap value), from
+// bulk-loaded and from inserted (gapped) nodes: every shape erase_batch's right-to-left
+// pass with its carried gap value meets.
+TEST(AlexDuplicates, BatchEraseStretchesOfRuns) {
+  for (int gapped = 0; gapped < 2; ++gapped) {
+    for (int shape = 0; shape < 8; ++shape) {
+      Tree t;
+      std::vector<Entry> all;
+      for (int64_t k = 0; k < 6; ++k)
+        for (uint64_t p = 0; p < 20000; ++p) all.push_back(E(k, p / (shape == 5 ? 2 : 1)));
+      if (gapped) {
+        std::vector<Entry> b(all);
+        t.insert_batch(b.data(), b.size());
+      } else {
+        t.bulk_load(all.data(), all.size());
+      }
+      std::vector<Entry> gone, keep;
+      for (const Entry& e : all) {
+        const uint64_t p = e.payload;
+        bool g = false;
+        switch (shape) {
+          case 0: g = p < 5000; break;                                   // prefix of each run
+          case 1: g = p >= 15000; break;                                 // suffix
+          case 2: g = p >= 7000 && p < 13000; break;                     // middle
+          case 3: g = p % 2 == 0; break;                                 // every other
+          case 4: g = e.key % 2 == 0 || (p >= 100 && p < 19900); break;  // whole runs, most of the rest
+          case 5: g = p < 3000 || (p >= 6000 && p < 6500); break;        // exact duplicate pairs
+          case 6: g = p % 7 == 3; break;                                 // scattered singles
+          case 7: g = p % 10 < 3; break;                                 // scattered stretches
+        }
+        (g ? gone : keep).push_back(e);
+      }
+      SCOPED_TRACE(testing::Message() << "gapped " << gapped << " shape " << shape);
+      EXPECT_EQ(t.erase_batch(gone.data(), gone.size()), gone.size());
+      expect_matches(t, keep);
+      // What is left still takes inserts and erases where the runs were cut.
+      std::vector<Entry> more;
+      for (int64_t k = 0; k < 6; ++k)
+        for (uint64_t p = 0; p < 20000; p += 97) more.push_back(E(k, p));
+      keep.insert(keep.end(), more.begin(), more.end());
+      t.insert_batch(more.data(), more.size());
+      expect_matches(t, keep);
+    }
+  }
+}
+
 TEST(AlexDuplicates, ExactDuplicatePairs) {
   Tree t;
   for (int i = 0; i < 1000; ++i) t.insert(1, 1);

@@ -345,15 +345,6 @@ alexidx_sidecar_load(Relation index, uint64 build_id)
 	check_answer(slot, "could not load the tree from the sidecar", index);
 }
 
-void
-alexidx_sidecar_compact(uint64 build_id)
-{
-	AxRequestSlot *slot = begin_request(AXR_COMPACT, build_id);
-
-	submit_and_wait(slot);
-	check_answer(slot, "could not compact the sidecar", NULL);
-}
-
 uint64
 alexidx_sidecar_bytes(uint64 build_id)
 {

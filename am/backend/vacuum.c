@@ -139,9 +139,12 @@ remove_dead(Relation index, uint64 build_id, const DeadEntries *dead)
 	LWLockRelease(&entry->lock);
 	/* index-only scans may still hold the removed entries: the TIDs are not free yet */
 	alexidx_wait_for_scans(build_id, epoch);
-	/* give the space back on disk when a good share of the index went away */
+	/*
+	 * Give the space back on disk when a good share of the index went away: the worker does
+	 * it once it has applied the removals, and VACUUM does not wait for that.
+	 */
 	if (dead->n >= 100000 || dead->n * 4 >= dead->n + dead->live)
-		alexidx_sidecar_compact(build_id);
+		alexidx_post_compaction(build_id);
 }
 
 IndexBulkDeleteResult *

@@ -11,6 +11,7 @@
 
 #define AX_INLINE_ENTRIES 512
 #define AX_MAX_DROP_NOTICES 256
+#define AX_MAX_COMPACT_NOTICES 64
 
 typedef enum AxRequestType
 {
@@ -20,7 +21,6 @@ typedef enum AxRequestType
 	AXR_INGEST,					/* ingest an SST file, mark the build ready */
 	AXR_BUILD_READY,			/* mark the build ready (no file to ingest) */
 	AXR_LOAD,					/* load a build's tree into shared memory */
-	AXR_COMPACT,				/* compact a build's range */
 	AXR_SIZE,					/* report a build's sidecar bytes */
 	AXR_CHECK,					/* compare a build's tree with the sidecar */
 	AXR_LIST,					/* list build records after build_id, one page */
@@ -140,6 +140,13 @@ typedef struct AxShared
 	slock_t		notice_mutex;
 	int			nnotices;
 	uint64		notices[AX_MAX_DROP_NOTICES];
+	/*
+	 * Builds to compact once the sidecar holds the WAL before compact_after[i] (VACUUM's
+	 * removals), posted without waiting; also under notice_mutex.
+	 */
+	int			ncompact_notices;
+	uint64		compact_builds[AX_MAX_COMPACT_NOTICES];
+	XLogRecPtr	compact_after[AX_MAX_COMPACT_NOTICES];
 	int			nslots;
 	AxRequestSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } AxShared;

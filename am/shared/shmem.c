@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
@@ -417,6 +418,29 @@ alexidx_post_drop(uint64 build_id)
 	}
 	SpinLockRelease(&alexidx_shared->notice_mutex);
 	/* When the list is full, the periodic sweep finds the orphan instead. */
+	if (posted && alexidx_shared->worker_latch)
+		SetLatch(alexidx_shared->worker_latch);
+}
+
+void
+alexidx_post_compaction(uint64 build_id)
+{
+	bool		posted = false;
+	/* the end of the removals this backend logged (0 for an unlogged index: none to wait for) */
+	XLogRecPtr	after = XactLastRecEnd;
+
+	if (alexidx_shared == NULL)
+		return;
+	SpinLockAcquire(&alexidx_shared->notice_mutex);
+	if (alexidx_shared->ncompact_notices < AX_MAX_COMPACT_NOTICES)
+	{
+		alexidx_shared->compact_builds[alexidx_shared->ncompact_notices] = build_id;
+		alexidx_shared->compact_after[alexidx_shared->ncompact_notices] = after;
+		alexidx_shared->ncompact_notices++;
+		posted = true;
+	}
+	SpinLockRelease(&alexidx_shared->notice_mutex);
+	/* When the list is full, the compaction is skipped: it only gives space back sooner. */
 	if (posted && alexidx_shared->worker_latch)
 		SetLatch(alexidx_shared->worker_latch);
 }

@@ -82,7 +82,13 @@ static Staged *staged_for(AxRequestSlot *slot);
 /* the answer to a large write whose earlier parts went with a worker that stopped */
 #define LOST_STAGE_MESSAGE "the sidecar worker restarted during a large write; nothing of it was written"
 
-static uint64 compact_queue[COMPACT_QUEUE];
+/* builds to compact, each once the sidecar holds the WAL before `after` */
+typedef struct QueuedCompaction
+{
+	uint64		build_id;
+	XLogRecPtr	after;
+} QueuedCompaction;
+static QueuedCompaction compact_queue[COMPACT_QUEUE];
 static int	ncompact = 0;
 static AxEntry compact_cursor;
 static bool compact_started = false;
@@ -641,20 +647,35 @@ stage_entries(AxRequestSlot *slot)
 	finish(slot, AX_OK, NULL);
 }
 
-/* A full queue drops the request: compaction only gives space back sooner. */
+/*
+ * A full queue drops the request: compaction only gives space back sooner. A build already
+ * queued waits for the later position too, unless its compaction has begun (the removals
+ * after that wait for the next request).
+ */
 static void
-queue_compaction(uint64 build_id)
+queue_compaction(uint64 build_id, XLogRecPtr after)
 {
 	int			i;
 
 	for (i = 0; i < ncompact; i++)
-		if (compact_queue[i] == build_id)
+		if (compact_queue[i].build_id == build_id)
+		{
+			if (i > 0 || !compact_started)
+				compact_queue[i].after = Max(compact_queue[i].after, after);
 			return;
+		}
 	if (ncompact < COMPACT_QUEUE)
-		compact_queue[ncompact++] = build_id;
+	{
+		compact_queue[ncompact].build_id = build_id;
+		compact_queue[ncompact].after = after;
+		ncompact++;
+	}
 }
 
-/* One step of the first queued compaction; true while there is more to do. */
+/*
+ * One step of the first queued compaction, once the sidecar holds the removals behind it;
+ * true while there is more to do now.
+ */
 static bool
 compact_some(void)
 {
@@ -664,25 +685,28 @@ compact_some(void)
 
 	if (ncompact == 0)
 		return false;
+	if (!compact_started &&
+		(XLogRecPtr) pg_atomic_read_u64(&alexidx_shared->applied_lsn) < compact_queue[0].after)
+		return false;			/* the WAL it waits for is applied in a later round */
 	/* the record says how the build's keys are laid out (a dropped build: nothing to do) */
-	if (ax_db_get_record(sidecar, compact_queue[0], &rec, &err) == AX_OK)
-		ax_db_compact_step(sidecar, compact_queue[0], (rec.flags & AX_BUILD_WIDE_KEYS) != 0,
+	if (ax_db_get_record(sidecar, compact_queue[0].build_id, &rec, &err) == AX_OK)
+		ax_db_compact_step(sidecar, compact_queue[0].build_id, (rec.flags & AX_BUILD_WIDE_KEYS) != 0,
 						   &compact_cursor, &compact_started, COMPACT_STEP_ENTRIES, &done, &err);
 	if (err.status == AX_NOTFOUND)
 		done = true;
 	else if (err.status != AX_OK)
 	{
 		ereport(LOG, (errmsg("alexidx sidecar: could not compact build " UINT64_FORMAT ": %s",
-							 compact_queue[0], err.message)));
+							 compact_queue[0].build_id, err.message)));
 		done = true;
 	}
 	ereport(DEBUG1, (errmsg("alexidx sidecar: compaction step of build " UINT64_FORMAT,
-							compact_queue[0])));
+							compact_queue[0].build_id)));
 	if (done)
 	{
 		ereport(DEBUG1, (errmsg("alexidx sidecar: compaction of build " UINT64_FORMAT " done",
-								compact_queue[0])));
-		memmove(compact_queue, compact_queue + 1, (ncompact - 1) * sizeof(uint64));
+								compact_queue[0].build_id)));
+		memmove(compact_queue, compact_queue + 1, (ncompact - 1) * sizeof(QueuedCompaction));
 		ncompact--;
 		compact_started = false;
 	}
@@ -777,17 +801,6 @@ mark_build_ready(AxRequestSlot *slot)
 }
 
 static void
-compact_build(AxRequestSlot *slot)
-{
-	AxError		err = {0};
-
-	/* the deletes that call for it must be in the sidecar before it is rewritten */
-	if (alexidx_follow_catch_up(sidecar, &err))
-		queue_compaction(slot->build_id);
-	finish_err(slot, &err);
-}
-
-static void
 build_size(AxRequestSlot *slot)
 {
 	AxError		err = {0};
@@ -831,9 +844,6 @@ serve_one(AxRequestSlot *slot)
 			break;
 		case AXR_LOAD:
 			load_build(slot);
-			break;
-		case AXR_COMPACT:
-			compact_build(slot);
 			break;
 		case AXR_SIZE:
 			build_size(slot);
@@ -989,18 +999,34 @@ serve_requests(void)
 	pfree(later);
 }
 
+/*
+ * The drop and compaction notices (alexidx_post_drop, alexidx_post_compaction). A compaction
+ * is only queued here: the removals that call for it must be in the sidecar before it is
+ * rewritten, so it waits in the queue until the worker has followed the WAL past them
+ * (compact_some).
+ */
 static void
 serve_drop_notices(void)
 {
 	uint64		builds[AX_MAX_DROP_NOTICES];
+	uint64		compact_builds[AX_MAX_COMPACT_NOTICES];
+	XLogRecPtr	compact_after[AX_MAX_COMPACT_NOTICES];
 	int			n,
+				ncompact_notices,
 				i;
 
 	SpinLockAcquire(&alexidx_shared->notice_mutex);
 	n = alexidx_shared->nnotices;
 	memcpy(builds, alexidx_shared->notices, n * sizeof(uint64));
 	alexidx_shared->nnotices = 0;
+	ncompact_notices = alexidx_shared->ncompact_notices;
+	memcpy(compact_builds, alexidx_shared->compact_builds, ncompact_notices * sizeof(uint64));
+	memcpy(compact_after, alexidx_shared->compact_after, ncompact_notices * sizeof(XLogRecPtr));
+	alexidx_shared->ncompact_notices = 0;
 	SpinLockRelease(&alexidx_shared->notice_mutex);
+
+	for (i = 0; i < ncompact_notices; i++)
+		queue_compaction(compact_builds[i], compact_after[i]);
 
 	for (i = 0; i < n; i++)
 	{

@@ -229,16 +229,22 @@ class Alex {
     while (i < n) {
       std::uint64_t lo, hi;
       Data* leaf = const_cast<Data*>(find_leaf(Traits::to_u64(entries[i].key), &lo, &hi));
-      std::size_t j = i;
-      for (; j < n; ++j) {
-        const std::uint64_t u = Traits::to_u64(entries[j].key);
-        if (j > i && (u < lo || u > hi)) break;
-        const std::size_t s = leaf->find_pair(entries[j].key, entries[j].payload);
-        if (s != npos) {
-          leaf->erase_at(s);
-          ++removed;
-          --size_;
+      std::size_t j = i + 1;
+      while (j < n && Traits::to_u64(entries[j].key) >= lo && Traits::to_u64(entries[j].key) <= hi) ++j;
+      // The leaf's entries right to left (see DataNode::erase_at): run_first is the first
+      // slot of the gap run the last erase left, holding run_next.
+      std::size_t run_first = npos;
+      Entry run_next{};
+      for (std::size_t x = j; x-- > i;) {
+        const std::size_t s = leaf->find_pair(entries[x].key, entries[x].payload);
+        if (s == npos) continue;
+        if (s + 1 != run_first) {
+          const std::size_t nx = leaf->next_occupied(s + 1);
+          run_next = nx == npos ? detail::kEndSentinel<Key, Payload> : leaf->entry(nx);
         }
+        run_first = leaf->erase_at(s, run_next);
+        ++removed;
+        --size_;
       }
       maybe_shrink(leaf);
       i = j;

@@ -303,15 +303,25 @@ struct DataNode : NodeBase {
 
   // Remove the entry at occupied slot i and restore the gap invariant to its left.
   void erase_at(std::size_t i) noexcept {
+    const std::size_t nx = next_occupied(i + 1);
+    erase_at(i, nx == npos ? kEndSentinel<K, P> : entry(nx));
+  }
+  // The same, given v, the entry of the first occupied slot after i (kEndSentinel if there
+  // is none). The gap run left of i takes v too; returns its first slot, so that the slots
+  // [returned, i] are now gaps holding v. An erase of the entry just left of that run (as
+  // erase_batch's, which goes right to left) then knows its v without a search, and finds
+  // its own gap run short: erasing a run of entries left to right would rewrite the growing
+  // gap before each one, quadratic in the run's length.
+  std::size_t erase_at(std::size_t i, const E& v) noexcept {
     bitmap::reset(bits, i);
     forget_dead(i, i);
     --n;
-    const std::size_t nx = next_occupied(i + 1);
-    const E v = nx == npos ? kEndSentinel<K, P> : entry(nx);
-    for (std::size_t s = i;; --s) {
+    std::size_t s = i;
+    for (;; --s) {
       put(s, v);
       if (s == 0 || occupied(s - 1)) break;
     }
+    return s;
   }
 
   // Sources for lay_out: an array of entries, or separate key / payload arrays.
