@@ -399,6 +399,12 @@ AxStatus	ax_db_drop_build(AxDb *db, uint64_t build_id, bool keep_record, AxError
  */
 AxStatus	ax_db_compact_step(AxDb *db, uint64_t build_id, bool wide, AxEntry *cursor, bool *started,
 							   size_t budget, bool *done, AxError *err);
+/*
+ * Up to max builds that took threshold or more tombstones (deleted entries) since the worker
+ * started or since they were last returned here: the builds to compact, so that a steady
+ * churn of small VACUUMs (none of which asks for a compaction) does not pile tombstones up.
+ */
+size_t		ax_db_compactions_due(AxDb *db, uint64_t threshold, uint64_t *builds, size_t max) AX_NOEXCEPT;
 /* Reads all of a build's entries and bulk-loads them into the pair's two trees. */
 /* *entries gets how many entries the build has (also when the trees could not take them) */
 AxStatus	ax_db_load_tree(AxDb *db, uint64_t build_id, AxTreePair *pair, size_t *entries, AxError *err);

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "guard.hpp"
@@ -51,6 +52,9 @@ struct AxDb {
   // Resume(), which the next write tries first (so writes work again once space is freed).
   bool needs_resume = false;
   std::string dir;  // for the free-space check
+  // Tombstones written per build since the worker started or the build was last handed out
+  // for compaction (ax_db_compactions_due). Worker main thread only.
+  std::unordered_map<uint64_t, uint64_t> tombstones;
 
   void compact_loop();
   void enqueue(uint64_t build);
@@ -282,6 +286,10 @@ extern "C" AxStatus ax_db_close(AxDb* h, bool write_clean_marker, uint64_t* fina
   uint64_t sequence = 0;
   AxStatus st = ax_guard(err, [&] {
     h->stop();
+    // The memory tables go to table files first: otherwise the next open replays RocksDB's
+    // own log of them (seconds after a busy hour) before the worker serves anything, while a
+    // flush now costs the stop a fraction of that.
+    rocksdb::Status flushed = h->db->Flush(rocksdb::FlushOptions(), std::vector<rocksdb::ColumnFamilyHandle*>{h->data, h->meta});
     rocksdb::Status marker;
     if (write_clean_marker) marker = h->db->Put(synced(), h->meta, meta_key('S'), rocksdb::Slice());
     rocksdb::CancelAllBackgroundWork(h->db.get(), true);
@@ -290,6 +298,7 @@ extern "C" AxStatus ax_db_close(AxDb* h, bool write_clean_marker, uint64_t* fina
     rocksdb::Status closed = h->db->Close();
     check(marker, "could not write the clean shutdown marker");
     check(closed, "could not close the sidecar database");
+    check(flushed, "could not flush the sidecar's memory tables (the next start replays its log)");
   });
   delete h;
   if (st == AX_OK && final_sequence) *final_sequence = sequence;
@@ -392,6 +401,14 @@ static void batch_parts(rocksdb::WriteBatch& batch, const AxWritePart* parts, st
   }
 }
 
+// Counts the tombstones of a write (batch_parts writes one per deleted entry). Called before
+// the write, so that a failure to count (no memory) fails the write instead of following it;
+// a write that then fails leaves its count, which only brings a compaction forward.
+static void count_tombstones(AxDb* h, const AxWritePart* parts, std::size_t nparts) {
+  for (std::size_t p = 0; p < nparts; p++)
+    if (parts[p].is_delete && parts[p].n > 0) h->tombstones[parts[p].build_id] += parts[p].n;
+}
+
 static bool parts_add(const AxWritePart* parts, std::size_t nparts) {
   for (std::size_t p = 0; p < nparts; p++)
     if (!parts[p].is_delete) return true;
@@ -411,6 +428,7 @@ extern "C" AxStatus ax_db_write(AxDb* h, const AxWritePart* parts, std::size_t n
       put_be64(buf, marks[i].request);
       check(batch.Put(h->meta, mark_key(marks[i].slot), rocksdb::Slice(buf, 8)), "could not batch a request mark");
     }
+    count_tombstones(h, parts, nparts);
     check(h->db->Write(rocksdb::WriteOptions(), &batch), "sidecar write failed");
   });
 }
@@ -459,8 +477,22 @@ extern "C" AxStatus ax_db_apply(AxDb* h, const AxWritePart* parts, std::size_t n
     }
     batch_parts(batch, live.data(), live.size());
     put_lsn(batch, h->meta, lsn, tli);
+    count_tombstones(h, live.data(), live.size());
     check(h->db->Write(rocksdb::WriteOptions(), &batch), "could not apply WAL to the sidecar");
   });
+}
+
+extern "C" std::size_t ax_db_compactions_due(AxDb* h, uint64_t threshold, uint64_t* builds, std::size_t max) noexcept {
+  std::size_t n = 0;
+  for (auto it = h->tombstones.begin(); it != h->tombstones.end() && n < max;) {
+    if (it->second >= threshold) {
+      builds[n++] = it->first;
+      it = h->tombstones.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return n;
 }
 
 extern "C" AxStatus ax_db_applied_lsn(AxDb* h, uint64_t* lsn, uint32_t* tli, AxError* err) {
@@ -589,16 +621,24 @@ extern "C" AxStatus ax_db_compact_step(AxDb* h, uint64_t build, bool wide, AxEnt
       }
     }
     check(it->status(), "could not read the build's runs");
+    auto range_key = [&](uint64_t space, const AxEntry& e) {
+      return std::string(key, encode_data_key(key, space, e, wide));
+    };
+    // The first step also takes the tombstones below the first run, and a step that finds
+    // no run takes those from where it starts to the end: they hide no run's entry (their
+    // entries were singles, deleted outright), and would otherwise stay for good (an index
+    // made on an empty table has no runs at all).
+    std::string tomb_from = *started ? range_key(tomb_space(build), *cursor) : build_prefix(tomb_space(build));
     if (!have_first) {
+      rocksdb::WriteBatch batch;
+      check(batch.DeleteRange(tomb_from, build_prefix(tomb_space(build) + 1)), "could not batch a range delete");
+      check(h->db->Write(synced(), &batch), "could not drop the build's tombstones");
       *done = true;
       h->enqueue(build);  // give the space back on disk
       return;
     }
     // the tombstones of the same key range, then the runs rewritten without them
-    auto range_key = [&](uint64_t space, const AxEntry& e) {
-      return std::string(key, encode_data_key(key, space, e, wide));
-    };
-    std::string tomb_lo = range_key(tomb_space(build), first);
+    std::string tomb_lo = tomb_from;
     std::string tomb_hi = have_next ? range_key(tomb_space(build), next) : build_prefix(tomb_space(build) + 1);
     std::vector<AxEntry> tombs;
     {

@@ -56,6 +56,8 @@ static uint64 sweep(void);
  * the main loop, so that a large VACUUM never holds up the group commits for long.
  */
 #define COMPACT_QUEUE 64
+/* deletes of one build that queue its compaction (queue_due_compactions) */
+#define COMPACT_AFTER_TOMBSTONES 100000
 /* how often the worker looks for new WAL when nothing woke it */
 #define FOLLOW_POLL_MS 50L
 /* after a failed apply (a full disk), the wait before the next try */
@@ -670,6 +672,23 @@ queue_compaction(uint64 build_id, XLogRecPtr after)
 		compact_queue[ncompact].after = after;
 		ncompact++;
 	}
+}
+
+/*
+ * Builds whose deletes since the worker started (or since their last compaction was queued)
+ * reached COMPACT_AFTER_TOMBSTONES: a steady churn of VACUUMs each too small to ask for a
+ * compaction (vacuum.c) would otherwise pile the deletes' tombstones up in the sidecar for
+ * good, on standbys (where no VACUUM runs) too. Their removals are applied already.
+ */
+static void
+queue_due_compactions(void)
+{
+	uint64		builds[COMPACT_QUEUE];
+	size_t		n = ax_db_compactions_due(sidecar, COMPACT_AFTER_TOMBSTONES, builds, COMPACT_QUEUE);
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		queue_compaction(builds[i], InvalidXLogRecPtr);
 }
 
 /*
@@ -1435,6 +1454,7 @@ alexidx_worker_main(Datum arg)
 		serve_drop_notices();
 		serve_requests();
 		more_wal = apply_some_wal(&apply_retry_at);
+		queue_due_compactions();
 		alexidx_follow_sync(sidecar, false);
 		/* a checkpoint may be waiting for the snapshot of its redo pointer */
 		alexidx_snapshots_step(sidecar);
