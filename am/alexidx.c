@@ -170,6 +170,7 @@ _PG_init(void)
 	alexidx_insert_init();
 	alexidx_database_copy_init();
 	alexidx_flush_points_init();
+	alexidx_cost_init();
 }
 
 PG_FUNCTION_INFO_V1(alexidx_handler);

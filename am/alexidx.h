@@ -481,6 +481,8 @@ extern IndexBulkDeleteResult *alexidx_bulkdelete(IndexVacuumInfo *info,
 												 void *callback_state);
 extern IndexBulkDeleteResult *alexidx_vacuumcleanup(IndexVacuumInfo *info,
 													IndexBulkDeleteResult *stats);
+/* Installs the planner hook that gives partial indexes their entry count (cost.c). */
+extern void alexidx_cost_init(void);
 extern void alexidx_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 								 Cost *indexStartupCost, Cost *indexTotalCost,
 								 Selectivity *indexSelectivity, double *indexCorrelation,

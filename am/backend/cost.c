@@ -5,8 +5,9 @@
  * from btree are real ones: the tree lives in shared memory, so no index pages are read beyond
  * the metapage, and a lookup is a model prediction plus a short local search instead of a
  * descent of log(N) pages. Heap access dominates for anything unselective, so the planner still
- * prefers a sequential scan there. The index correlation comes from the column's statistics,
- * as for btree, so ordered heap fetches are costed the same way.
+ * prefers a sequential scan there. The index correlation comes from the column's statistics
+ * (an expression index's from its own), as for btree, so ordered heap fetches are costed the
+ * same way. A partial index's entry count comes from its pg_class row (below).
  *
  * The index pages reported to the planner are not read by anyone: they are the pages a btree
  * of the same entries would visit, by which the planner decides how many workers a parallel
@@ -19,9 +20,11 @@
 
 #include "access/itup.h"
 #include "access/stratnum.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_statistic.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/plancat.h"
 #include "parser/parsetree.h"
 #include "utils/lsyscache.h"
 #include "utils/selfuncs.h"
@@ -32,25 +35,42 @@
 /* The same figure btcostestimate uses per page of descent, charged once for the model walk. */
 #define DESCENT_OPERATORS 50
 
+/*
+ * The heap's correlation with the index order: the column's statistics, or for an expression
+ * index those ANALYZE keeps for the index's own column (as btcostestimate reads them).
+ */
 static double
 column_correlation(PlannerInfo *root, IndexOptInfo *index)
 {
 	RangeTblEntry *rte;
 	HeapTuple	stats;
 	Oid			ltop;
+	Oid			relid;
+	AttrNumber	colnum;
+	bool		inh;
 	double		correlation = 0.0;
 
-	if (index->indexkeys[0] == 0)
-		return 0.0;				/* expression index: no column statistics */
 	rte = planner_rt_fetch(index->rel->relid, root);
 	if (rte->rtekind != RTE_RELATION)
 		return 0.0;
+	if (index->indexkeys[0] != 0)
+	{
+		relid = rte->relid;
+		colnum = index->indexkeys[0];
+		inh = rte->inh;
+	}
+	else
+	{
+		relid = index->indexoid;
+		colnum = 1;
+		inh = false;
+	}
 	ltop = get_opfamily_member(index->opfamily[0], index->opcintype[0], index->opcintype[0],
 							   BTLessStrategyNumber);
 	if (!OidIsValid(ltop))
 		return 0.0;
-	stats = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(rte->relid),
-							Int16GetDatum(index->indexkeys[0]), BoolGetDatum(rte->inh));
+	stats = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid), Int16GetDatum(colnum),
+							BoolGetDatum(inh));
 	if (HeapTupleIsValid(stats))
 	{
 		AttStatsSlot sslot;
@@ -76,6 +96,46 @@ btree_equivalent_pages(IndexOptInfo *index, double tuples)
 	double		per_page = (BLCKSZ - SizeOfPageHeaderData) * 0.9 / item;
 
 	return ceil(Max(tuples, 1.0) / per_page);
+}
+
+/*
+ * get_relation_info_hook. The planner estimates a partial index's entries from its size
+ * (estimate_rel_size: pages less a metapage, times the entries per page), and an alexidx
+ * index is one metapage: none. genericcostestimate then clamps every scan of it to one
+ * entry, so it looked nearly free, took part in plans btree's would not, and never got
+ * parallel workers. Its pg_class.reltuples, which CREATE INDEX, VACUUM and ANALYZE keep as
+ * for btree, says how many entries it holds.
+ */
+static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
+
+static void
+partial_index_entries(PlannerInfo *root, Oid relationObjectId, bool inhparent, RelOptInfo *rel)
+{
+	ListCell   *lc;
+
+	if (prev_get_relation_info_hook)
+		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+		HeapTuple	tuple;
+
+		if (index->indpred == NIL || index->amcostestimate != alexidx_costestimate)
+			continue;
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(index->indexoid));
+		if (!HeapTupleIsValid(tuple))
+			continue;
+		if (((Form_pg_class) GETSTRUCT(tuple))->reltuples >= 0)
+			index->tuples = Min((double) ((Form_pg_class) GETSTRUCT(tuple))->reltuples, rel->tuples);
+		ReleaseSysCache(tuple);
+	}
+}
+
+void
+alexidx_cost_init(void)
+{
+	prev_get_relation_info_hook = get_relation_info_hook;
+	get_relation_info_hook = partial_index_entries;
 }
 
 void
