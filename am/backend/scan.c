@@ -115,7 +115,8 @@ typedef struct ScanOpaque
 	 * row on another page than the row before it is located, so a heap in key order queues one
 	 * row per page).
 	 */
-	int			prefetch;		/* rows ahead; 0 when off for this scan */
+	int			prefetch;		/* rows ahead at most; 0 when off for this scan */
+	int			returned;		/* rows returned since the rescan, up to prefetch */
 	int			pf_located;
 	int			pf_due;			/* the chunk row at which the next batch is prefetched */
 	uint32		pf_head;		/* queue of pf_rows, by position modulo the ring */
@@ -227,6 +228,7 @@ alexidx_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 	alexidx_predicate_lock_scan(scan->indexRelation, scan->xs_snapshot, &so->plan);
 	so->cur.pos = POS_UNSTARTED;
 	so->counted = false;
+	so->returned = 0;
 	/*
 	 * Index-only scans mostly skip the heap; temporary tables live in local buffers, which
 	 * the shared mapping table does not know.
@@ -513,12 +515,17 @@ return_itup(IndexScanDesc scan, const AxEntry *e)
  * brought into the CPU cache in two stages, the page's lines `prefetch` rows ahead and the
  * tuple half as far (by then its line pointer has arrived), each a batch of rows at a time.
  * Out of line: most calls of alexidx_gettuple do not come here, and stay short.
+ *
+ * The distance ramps up: no further ahead than the scan has returned rows so far (none for
+ * its first batch). A scan under a small LIMIT (an ORDER BY ... LIMIT 3 in a nested loop,
+ * say) would otherwise pay the buffer lookups of rows it never reads.
  */
 static pg_noinline void
 prefetch_ahead(IndexScanDesc scan)
 {
 	ScanOpaque *so = (ScanOpaque *) scan->opaque;
-	int			upto = Min(so->chunk_len, so->chunk_next + so->prefetch + PREFETCH_BATCH);
+	int			ahead = Min(so->prefetch, so->returned);
+	int			upto = ahead == 0 ? so->chunk_next : Min(so->chunk_len, so->chunk_next + ahead + PREFETCH_BATCH);
 
 	/*
 	 * Rows of one page come in runs when the heap is in key order. The executor keeps that
@@ -546,7 +553,7 @@ prefetch_ahead(IndexScanDesc scan)
 			so->pf_tail++;
 		}
 	}
-	upto = Min(so->pf_located, so->chunk_next + so->prefetch / 2 + PREFETCH_BATCH);
+	upto = Min(so->pf_located, so->chunk_next + ahead / 2 + PREFETCH_BATCH);
 	while (so->pf_head != so->pf_tail && so->pf_rows[so->pf_head % PREFETCH_RING].row < upto)
 	{
 		const PrefetchRow *r = &so->pf_rows[so->pf_head % PREFETCH_RING];
@@ -635,6 +642,8 @@ alexidx_gettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	if (so->prefetch > 0 && so->chunk_next >= so->pf_due)
 		prefetch_ahead(scan);
+	if (so->returned < so->prefetch)
+		so->returned++;
 	e = &so->chunk[so->chunk_next++];
 	alexidx_tid_unpack(e->tid, &scan->xs_heaptid);
 	if (scan->xs_want_itup)
