@@ -25,8 +25,9 @@ END $$;
 
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
--- the partial index: both scans cost about the same (alexidx reads no index pages)
-SELECT a / b BETWEEN 0.5 AND 1.5 AS partial_cost_like_btree
+-- the partial index: both scans cost about the same (alexidx reads no index pages: about
+-- 0.6 of btree's; it was 0.35, an index of one entry)
+SELECT a / b BETWEEN 0.45 AND 1.5 AS partial_cost_like_btree
 FROM (SELECT cp_node_cost('SELECT count(*) FROM cp_ax WHERE d = 7 AND r > 0', 'cp_ax_part') AS a,
              cp_node_cost('SELECT count(*) FROM cp_bt WHERE d = 7 AND r > 0', 'cp_bt_part') AS b) s;
 -- the expression index over a column in heap order
