@@ -108,26 +108,49 @@ btree_equivalent_pages(IndexOptInfo *index, double tuples)
  */
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 
+/* pg_class.reltuples of a relation; -1 when unknown */
+static double
+stored_reltuples(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	double		reltuples = -1;
+
+	if (HeapTupleIsValid(tuple))
+	{
+		reltuples = ((Form_pg_class) GETSTRUCT(tuple))->reltuples;
+		ReleaseSysCache(tuple);
+	}
+	return reltuples;
+}
+
 static void
 partial_index_entries(PlannerInfo *root, Oid relationObjectId, bool inhparent, RelOptInfo *rel)
 {
 	ListCell   *lc;
+	double		heap_reltuples = -2;	/* not read yet */
 
 	if (prev_get_relation_info_hook)
 		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
 	foreach(lc, rel->indexlist)
 	{
 		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
-		HeapTuple	tuple;
+		double		entries;
 
 		if (index->indpred == NIL || index->amcostestimate != alexidx_costestimate)
 			continue;
-		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(index->indexoid));
-		if (!HeapTupleIsValid(tuple))
+		entries = stored_reltuples(index->indexoid);
+		if (entries < 0)
 			continue;
-		if (((Form_pg_class) GETSTRUCT(tuple))->reltuples >= 0)
-			index->tuples = Min((double) ((Form_pg_class) GETSTRUCT(tuple))->reltuples, rel->tuples);
-		ReleaseSysCache(tuple);
+		/*
+		 * The count is as of the last VACUUM or ANALYZE: scale it as the planner scales the
+		 * table's (rel->tuples is the table's count at its current size), which is what
+		 * btree's page-based estimate of a partial index amounts to.
+		 */
+		if (heap_reltuples == -2)
+			heap_reltuples = stored_reltuples(relationObjectId);
+		if (heap_reltuples > 0)
+			entries *= rel->tuples / heap_reltuples;
+		index->tuples = Min(entries, rel->tuples);
 	}
 }
 

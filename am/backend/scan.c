@@ -534,6 +534,8 @@ prefetch_ahead(IndexScanDesc scan)
 	 * the batch is taken for part of that run without looking at each row (in a heap out of
 	 * key order that is rare, and costs only the prefetch of the rows between).
 	 */
+	/* rows returned before the ramp reached them are not looked up now */
+	so->pf_located = Max(so->pf_located, so->chunk_next);
 	if (upto > so->pf_located && alexidx_tid_block(so->chunk[upto - 1].tid) == so->pf_last_blk)
 		so->pf_located = upto;
 	for (; so->pf_located < upto; so->pf_located++)
