@@ -651,8 +651,8 @@ stage_entries(AxRequestSlot *slot)
 
 /*
  * A full queue drops the request: compaction only gives space back sooner. A build already
- * queued waits for the later position too, unless its compaction has begun (the removals
- * after that wait for the next request).
+ * queued waits for the later position too; one whose compaction has begun is queued again
+ * behind it (the steps done already may have passed the new removals' keys).
  */
 static void
 queue_compaction(uint64 build_id, XLogRecPtr after)
@@ -660,10 +660,9 @@ queue_compaction(uint64 build_id, XLogRecPtr after)
 	int			i;
 
 	for (i = 0; i < ncompact; i++)
-		if (compact_queue[i].build_id == build_id)
+		if (compact_queue[i].build_id == build_id && (i > 0 || !compact_started))
 		{
-			if (i > 0 || !compact_started)
-				compact_queue[i].after = Max(compact_queue[i].after, after);
+			compact_queue[i].after = Max(compact_queue[i].after, after);
 			return;
 		}
 	if (ncompact < COMPACT_QUEUE)
