@@ -41,6 +41,9 @@ throwaway_server() { # DIR PORT
   } >> "$SERVER_DIR/data/postgresql.conf"
 }
 psql_() { as_pg psql -X -q -h "$SERVER_DIR" -p "$SERVER_PORT" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+# The median of the numbers on stdin, separated by spaces or newlines (the bench/pg scripts'
+# alternating rounds).
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # Prints the tree that the server-side test targets (make installcheck, prove_installcheck)
 # run in: this checkout, or as root a copy of it that the server's user owns (PostgreSQL

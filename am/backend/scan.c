@@ -532,9 +532,9 @@ prefetch_ahead(IndexScanDesc scan)
 	 * page pinned and reads it front to back, which the CPU's own prefetcher follows: such
 	 * rows are not located again. When the batch's last row is on the page located last,
 	 * the batch is taken for part of that run without looking at each row (in a heap out of
-	 * key order that is rare, and costs only the prefetch of the rows between).
+	 * key order that is rare, and costs only the prefetch of the rows between). Rows returned
+	 * before the ramp reached them are not looked up now.
 	 */
-	/* rows returned before the ramp reached them are not looked up now */
 	so->pf_located = Max(so->pf_located, so->chunk_next);
 	if (upto > so->pf_located && alexidx_tid_block(so->chunk[upto - 1].tid) == so->pf_last_blk)
 		so->pf_located = upto;

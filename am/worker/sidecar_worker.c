@@ -1024,7 +1024,7 @@ serve_requests(void)
  * (compact_some).
  */
 static void
-serve_drop_notices(void)
+serve_notices(void)
 {
 	uint64		builds[AX_MAX_DROP_NOTICES];
 	uint64		compact_builds[AX_MAX_COMPACT_NOTICES];
@@ -1450,7 +1450,7 @@ alexidx_worker_main(Datum arg)
 		if (!alexidx_follow_promotion(sidecar, &err))
 			fail_worker("could not apply the WAL replayed before the promotion", &err);
 		/* drops first: a notice posted before a request is then handled before it */
-		serve_drop_notices();
+		serve_notices();
 		serve_requests();
 		more_wal = apply_some_wal(&apply_retry_at);
 		queue_due_compactions();

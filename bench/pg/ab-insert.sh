@@ -46,7 +46,6 @@ for round in $(seq "$rounds"); do
     shares[$rev]+="$share "
   done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ma=$(echo "${shares[$rev_a]}" | median)
 mb=$(echo "${shares[$rev_b]}" | median)
 echo "median index share: $rev_a ${ma} ms, $rev_b ${mb} ms, ratio B/A $(awk -v a="$ma" -v b="$mb" 'BEGIN {printf "%.3f", b / a}')"

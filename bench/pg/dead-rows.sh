@@ -36,7 +36,6 @@ for t in ax bt; do first[$t]=$(scan $t); later[$t]=""; done
 for r in $(seq 1 "$rounds"); do
   for t in ax bt; do later[$t]+="$(scan $t) "; done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ax_med=$(echo "${later[ax]}" | median); bt_med=$(echo "${later[bt]}" | median)
 echo "range of 100,000 keys with 90% of its rows deleted (not vacuumed), $rows rows, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "first scan:  alexidx ${first[ax]} ms, btree ${first[bt]} ms"

@@ -40,7 +40,6 @@ declare -A ms
 for r in $(seq 1 "$rounds"); do
   for t in ax bt; do ms[$t]+="$(vacuum_ms $t) "; done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ax_med=$(echo "${ms[ax]}" | median); bt_med=$(echo "${ms[bt]}" | median)
 echo "VACUUM after deleting the oldest $old of $rows rows, $distinct distinct keys, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "alexidx: ${ms[ax]}ms; btree: ${ms[bt]}ms"

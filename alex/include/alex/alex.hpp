@@ -238,10 +238,7 @@ class Alex {
       for (std::size_t x = j; x-- > i;) {
         const std::size_t s = leaf->find_pair(entries[x].key, entries[x].payload);
         if (s == npos) continue;
-        if (s + 1 != run_first) {
-          const std::size_t nx = leaf->next_occupied(s + 1);
-          run_next = nx == npos ? detail::kEndSentinel<Key, Payload> : leaf->entry(nx);
-        }
+        if (s + 1 != run_first) run_next = leaf->entry_after(s);
         run_first = leaf->erase_at(s, run_next);
         ++removed;
         --size_;

@@ -301,11 +301,13 @@ struct DataNode : NodeBase {
     }
   }
 
-  // Remove the entry at occupied slot i and restore the gap invariant to its left.
-  void erase_at(std::size_t i) noexcept {
+  // The entry of the first occupied slot after i, or kEndSentinel: what the gaps before it hold.
+  E entry_after(std::size_t i) const noexcept {
     const std::size_t nx = next_occupied(i + 1);
-    erase_at(i, nx == npos ? kEndSentinel<K, P> : entry(nx));
+    return nx == npos ? kEndSentinel<K, P> : entry(nx);
   }
+  // Remove the entry at occupied slot i and restore the gap invariant to its left.
+  void erase_at(std::size_t i) noexcept { erase_at(i, entry_after(i)); }
   // The same, given v, the entry of the first occupied slot after i (kEndSentinel if there
   // is none). The gap run left of i takes v too; returns its first slot, so that the slots
   // [returned, i] are now gaps holding v. An erase of the entry just left of that run (as
